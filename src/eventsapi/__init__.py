@@ -1,0 +1,3 @@
+"""eventsapi: a durable, fast events REST API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,258 @@
+"""The event resource: its shape, its rules, and how input becomes an event.
+
+Pure Python: no I/O, no HTTP. Types and per-field constraints are declared with
+msgspec (the validation library we use); rules that span fields or need
+normalising (trimming, time zones, ``ends_at >= starts_at``) are checked here,
+and every broken rule is reported, not just the first.
+"""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+
+from eventsapi.errors import BadRequest, FieldError, ValidationFailed
+
+ID_PATTERN: Final = r"^[A-Za-z0-9._~-]{1,64}$"
+TITLE_MAX: Final = 200
+DESCRIPTION_MAX: Final = 10_000
+LOCATION_MAX: Final = 500
+TAGS_MAX: Final = 20
+TAG_MAX: Final = 64
+CAPACITY_MAX: Final = 1_000_000_000
+
+EventId = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=ID_PATTERN,
+        description="1-64 characters of A-Z a-z 0-9 . _ ~ -",
+        examples=["01JD7X3Q9M5T8V2W4Y6Z8A0B1C", "1"],
+    ),
+]
+Title = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=TITLE_MAX,
+        pattern=r"\S",
+        description=f"1-{TITLE_MAX} characters, not all white space; stored trimmed",
+    ),
+]
+Description = Annotated[str, msgspec.Meta(max_length=DESCRIPTION_MAX)]
+Location = Annotated[str, msgspec.Meta(max_length=LOCATION_MAX)]
+TimeZoneName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, description="IANA time zone name")
+]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=TAG_MAX, pattern=r"^\S(.*\S)?$")]
+Tags = Annotated[list[Tag], msgspec.Meta(max_length=TAGS_MAX)]
+Capacity = Annotated[int, msgspec.Meta(ge=0, le=CAPACITY_MAX)]
+Instant = Annotated[
+    datetime, msgspec.Meta(tz=True, description="RFC 3339 date-time with an offset")
+]
+Status = Literal["scheduled", "cancelled"]
+
+UNSET = msgspec.UNSET
+UnsetType = msgspec.UnsetType
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """An event as stored and as returned to clients."""
+
+    id: str
+    title: str
+    description: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    timezone: str | None = None
+    location: str | None = None
+    tags: tuple[str, ...] = ()
+    capacity: int | None = None
+    status: Status = "scheduled"
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class EventInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A client's representation of an event (POST and PUT bodies, patched documents).
+
+    The Go tutorial's keys ``ID``, ``Title`` and ``Description`` are accepted beside
+    ours. Server-owned fields are accepted so a fetched event can be sent back
+    as it is, and ignored: the server sets them.
+    """
+
+    id: EventId | UnsetType = UNSET
+    title: Title | UnsetType = UNSET
+    description: Description | None | UnsetType = UNSET
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
+    timezone: TimeZoneName | None = None
+    location: Location | None = None
+    tags: Tags = msgspec.field(default_factory=list)
+    capacity: Capacity | None = None
+    status: Status = "scheduled"
+    legacy_id: EventId | UnsetType = msgspec.field(default=UNSET, name="ID")
+    legacy_title: Title | UnsetType = msgspec.field(default=UNSET, name="Title")
+    legacy_description: Description | UnsetType = msgspec.field(
+        default=UNSET, name="Description"
+    )
+    created_at: Any = msgspec.field(default=UNSET)
+    updated_at: Any = msgspec.field(default=UNSET)
+    version: Any = msgspec.field(default=UNSET)
+
+
+SERVER_OWNED: Final = ("created_at", "updated_at", "version")
+LEGACY_KEYS: Final = {"ID": "id", "Title": "title", "Description": "description"}
+
+_input_decoder = msgspec.json.Decoder(EventInput)
+_any_decoder = msgspec.json.Decoder()
+_FIELD_TYPES: Final = {
+    f.encode_name: f.type
+    for f in msgspec.structs.fields(EventInput)
+}
+
+
+@functools.cache
+def _known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def decode_json(body: bytes) -> Any:
+    """Parse a JSON body, or raise :class:`BadRequest` naming the syntax error."""
+    try:
+        return _any_decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"The body is not valid JSON: {exc}") from None
+
+
+def parse_input(body: bytes) -> EventInput:
+    """Decode and check an event document; every broken rule is reported at once."""
+    try:
+        data = _input_decoder.decode(body)
+    except msgspec.ValidationError:
+        raise ValidationFailed(_type_errors(decode_json(body))) from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"The body is not valid JSON: {exc}") from None
+    errors = _rule_errors(data)
+    if errors:
+        raise ValidationFailed(errors)
+    return data
+
+
+def _type_errors(document: Any) -> list[FieldError]:
+    """Check each member on its own so that all bad fields are listed, not the first."""
+    if not isinstance(document, dict):
+        return [FieldError("", f"expected a JSON object, got {_json_kind(document)}")]
+    errors: list[FieldError] = []
+    for key, value in document.items():
+        field_type = _FIELD_TYPES.get(key)
+        if field_type is None:
+            errors.append(FieldError(key, "unknown field"))
+            continue
+        try:
+            msgspec.convert(value, field_type, strict=False)
+        except msgspec.ValidationError as exc:
+            errors.append(FieldError(key, _describe(exc)))
+    if "title" not in document and "Title" not in document:
+        errors.append(FieldError("title", "required"))
+    return errors or [FieldError("", "invalid event")]
+
+
+def _describe(exc: msgspec.ValidationError) -> str:
+    message = str(exc)
+    # msgspec appends " - at `$...`"; the field is reported separately.
+    return message.split(" - at `", 1)[0]
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
+
+
+def _rule_errors(data: EventInput) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if data.id is not UNSET and data.legacy_id is not UNSET:
+        errors.append(_both("id"))
+    if data.title is not UNSET and data.legacy_title is not UNSET:
+        errors.append(_both("title"))
+    if data.description is not UNSET and data.legacy_description is not UNSET:
+        errors.append(_both("description"))
+    if data.title is UNSET and data.legacy_title is UNSET:
+        errors.append(FieldError("title", "required"))
+    if data.starts_at is not None and data.ends_at is not None and data.ends_at < data.starts_at:
+        errors.append(FieldError("ends_at", "must not be before starts_at"))
+    if data.timezone is not None and data.timezone not in _known_time_zones():
+        errors.append(FieldError("timezone", "not a known IANA time zone name"))
+    if len(set(data.tags)) != len(data.tags):
+        errors.append(FieldError("tags", "must not repeat a tag"))
+    return errors
+
+
+def _both(field: str) -> FieldError:
+    legacy = next(k for k, v in LEGACY_KEYS.items() if v == field)
+    return FieldError(field, f"given twice, as {field!r} and as {legacy!r}")
+
+
+def _merged(
+    ours: str | None | UnsetType, legacy: str | UnsetType
+) -> str | None | UnsetType:
+    return legacy if ours is UNSET else ours
+
+
+def input_id(data: EventInput) -> str | None:
+    """The id the client chose, if any (``id`` or the tutorial's ``ID``)."""
+    chosen = _merged(data.id, data.legacy_id)
+    return None if chosen is UNSET else chosen
+
+
+def build_event(
+    data: EventInput,
+    *,
+    event_id: str,
+    now: datetime,
+    previous: Event | None = None,
+) -> Event:
+    """The event ``data`` describes, as version 1 or as the next version of ``previous``."""
+    chosen = input_id(data)
+    if chosen is not None and chosen != event_id:
+        raise ValidationFailed([FieldError("id", "does not match the id in the URL")])
+    title = _merged(data.title, data.legacy_title)
+    assert title is not UNSET  # parse_input guarantees it  # noqa: S101
+    description = _merged(data.description, data.legacy_description)
+    return Event(
+        id=event_id,
+        title=title.strip(),
+        description=None if description is UNSET else description,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        timezone=data.timezone,
+        location=data.location,
+        tags=tuple(data.tags),
+        capacity=data.capacity,
+        status=data.status,
+        created_at=previous.created_at if previous else now,
+        updated_at=now,
+        version=previous.version + 1 if previous else 1,
+    )
+
+
+def editable_document(event: Event) -> dict[str, Any]:
+    """The client-editable members of ``event`` as JSON-ready builtins."""
+    document: dict[str, Any] = msgspec.to_builtins(event)
+    for key in SERVER_OWNED:
+        del document[key]
+    return document
+
+
+def revise(current: Event, data: EventInput, *, now: datetime) -> Event:
+    """The next version of ``current`` described by ``data``; ``current`` itself if
+    nothing would change, so a repeated PUT or PATCH does not bump the version."""
+    revised = build_event(data, event_id=current.id, now=now, previous=current)
+    unchanged = msgspec.structs.replace(
+        revised, updated_at=current.updated_at, version=current.version
+    )
+    return current if unchanged == current else revised

@@ -1,0 +1,46 @@
+"""JSON Merge Patch (RFC 7396), and its use on an event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from eventsapi.domain.events import (
+    LEGACY_KEYS,
+    Event,
+    EventInput,
+    decode_json,
+    editable_document,
+    parse_input,
+)
+from eventsapi.errors import FieldError, ValidationFailed
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """Apply ``patch`` to ``target`` as RFC 7396 section 2 defines it; inputs are not changed."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def patch_event(event: Event, body: bytes) -> EventInput:
+    """The event document after applying a merge patch body, validated as a whole."""
+    patch = decode_json(body)
+    if not isinstance(patch, dict):
+        raise ValidationFailed([FieldError("", "a merge patch for an event must be a JSON object")])
+    for legacy, ours in LEGACY_KEYS.items():
+        if legacy in patch:
+            if ours in patch:
+                raise ValidationFailed(
+                    [FieldError(ours, f"given twice, as {ours!r} and as {legacy!r}")]
+                )
+            patch[ours] = patch.pop(legacy)
+    patched = merge_patch(editable_document(event), patch)
+    return parse_input(msgspec.json.encode(patched))

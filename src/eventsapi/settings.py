@@ -1,0 +1,169 @@
+"""The one settings schema.
+
+Each field of :class:`Settings` is a setting: its name, type, default and help
+text (the ``Meta`` description) are declared once, here. Values come from, in
+order of precedence: command-line options > ``EVENTSAPI_<NAME>`` environment
+variables > a TOML settings file (``--config`` or ``EVENTSAPI_CONFIG``) > the
+defaults. ``docs/settings.md`` documents every field; a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal, get_args, get_origin
+
+import msgspec
+
+from eventsapi.errors import ConfigurationError
+
+ENV_PREFIX: Final = "EVENTSAPI_"
+CONFIG_ENV: Final = "EVENTSAPI_CONFIG"
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Every setting of eventsapi, with its default."""
+
+    database: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            description=(
+                "Where events are stored: a SQLite file path (created if missing), "
+                "sqlite:///path, or memory: (nothing kept after exit)."
+            ),
+        ),
+    ] = "eventsapi.db"
+    host: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            description="Address to listen on. 127.0.0.1 serves this machine only; "
+            "0.0.0.0 serves every interface.",
+        ),
+    ] = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535, description="TCP port to listen on.")] = (
+        8001
+    )
+    workers: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, le=64, description="Worker processes. Each has its own event loop and writer."
+        ),
+    ] = 1
+    max_body_bytes: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1024, description="Largest request body accepted, in bytes; larger ones get 413."
+        ),
+    ] = 1_048_576
+    page_size: Annotated[
+        int,
+        msgspec.Meta(ge=1, le=500, description="Events per page of GET /events when the "
+                     "request gives no limit."),
+    ] = 50
+    max_page_size: Annotated[
+        int,
+        msgspec.Meta(ge=1, le=10_000, description="Largest limit GET /events accepts; a larger "
+                     "one gets 400."),
+    ] = 500
+    log_level: Annotated[
+        LogLevel, msgspec.Meta(description="Least severe log messages to write.")
+    ] = "info"
+    access_log: Annotated[
+        bool, msgspec.Meta(description="Write one log line per request (costs throughput).")
+    ] = False
+    shutdown_timeout: Annotated[
+        float,
+        msgspec.Meta(
+            gt=0,
+            description="Seconds to let requests in flight finish after SIGTERM/SIGINT.",
+        ),
+    ] = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SettingInfo:
+    """One setting as documented: name, type, default, help, environment variable."""
+
+    name: str
+    type_name: str
+    default: Any
+    help: str
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+def schema() -> list[SettingInfo]:
+    """Every setting, in declaration order."""
+    infos = []
+    for field in msgspec.structs.fields(Settings):
+        base, meta = field.type, None
+        if get_origin(base) is Annotated:
+            base, *extras = get_args(base)
+            meta = next((e for e in extras if isinstance(e, msgspec.Meta)), None)
+        if get_origin(base) is Literal:
+            type_name = " | ".join(repr(choice) for choice in get_args(base))
+        else:
+            type_name = getattr(base, "__name__", str(base))
+        infos.append(
+            SettingInfo(field.name, type_name, field.default, meta.description if meta else "")
+        )
+    return infos
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, str]:
+    names = {info.name for info in schema()}
+    found = {}
+    for key, value in environ.items():
+        if key.startswith(ENV_PREFIX) and key not in (CONFIG_ENV, "EVENTSAPI_RESOLVED_SETTINGS_JSON"):
+            name = key.removeprefix(ENV_PREFIX).lower()
+            if name not in names:
+                raise ConfigurationError(f"Unknown setting in the environment: {key}")
+            found[name] = value
+    return found
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot read the settings file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"The settings file {path} is not valid TOML: {exc}") from None
+
+
+def load_settings(
+    cli: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Resolve settings: CLI > environment > file > defaults. ``None`` CLI values are unset."""
+    environ = environ if environ is not None else {}
+    if config_file is None and environ.get(CONFIG_ENV):
+        config_file = Path(environ[CONFIG_ENV])
+    merged: dict[str, Any] = {}
+    if config_file is not None:
+        merged.update(_from_file(config_file))
+    merged.update(_from_env(environ))
+    merged.update({k: v for k, v in (cli or {}).items() if v is not None})
+    try:
+        return msgspec.convert(merged, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigurationError(f"Invalid setting: {exc}") from None
+
+
+def encode(settings: Settings) -> str:
+    """Settings as JSON, to hand resolved settings to worker processes."""
+    return msgspec.json.encode(settings).decode()
+
+
+def decode(text: str) -> Settings:
+    return msgspec.json.decode(text, type=Settings)
