@@ -9,6 +9,7 @@ defaults. ``docs/settings.md`` documents every field; a test keeps them in step.
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from eventsapi.errors import ConfigurationError
 
 ENV_PREFIX: Final = "EVENTSAPI_"
 CONFIG_ENV: Final = "EVENTSAPI_CONFIG"
+
+logger = logging.getLogger("eventsapi")
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -125,7 +128,10 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, str]:
         if key.startswith(ENV_PREFIX) and key not in (CONFIG_ENV, "EVENTSAPI_RESOLVED_SETTINGS_JSON"):
             name = key.removeprefix(ENV_PREFIX).lower()
             if name not in names:
-                raise ConfigurationError(f"Unknown setting in the environment: {key}")
+                # Not an error: platforms add variables with our prefix (Kubernetes
+                # service links add EVENTSAPI_SERVICE_HOST for a service named eventsapi).
+                logger.warning("ignoring %s: eventsapi has no setting %r", key, name)
+                continue
             found[name] = value
     return found
 

@@ -51,8 +51,10 @@ class EventStore(ABC):
     name: str = ""
 
     @abstractmethod
-    async def open(self) -> None:
-        """Connect and apply pending migrations. Called once before any other method."""
+    async def open(self, *, migrate: bool = True) -> None:
+        """Connect, and apply pending migrations unless told not to.
+
+        Called once before any other method."""
 
     @abstractmethod
     async def close(self) -> None:

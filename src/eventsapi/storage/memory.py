@@ -27,7 +27,7 @@ class MemoryStore(EventStore):
         self._last_position = 0
         self._key = secrets.token_bytes(32)
 
-    async def open(self) -> None:
+    async def open(self, *, migrate: bool = True) -> None:
         return None
 
     async def close(self) -> None:

@@ -62,7 +62,7 @@ def connect(path: Path, *, busy_timeout_ms: int, read_only: bool = False) -> sql
     return conn
 
 
-def migrate(conn: sqlite3.Connection) -> list[int]:
+def apply_migrations(conn: sqlite3.Connection) -> list[int]:
     """Apply pending migrations, each in its own transaction; return the versions applied.
 
     ``BEGIN IMMEDIATE`` takes the write lock before reading what is applied, so
@@ -283,12 +283,13 @@ class SQLiteStore(EventStore):
         self._reader: sqlite3.Connection | None = None
         self._writer: _Writer | None = None
 
-    async def open(self) -> None:
+    async def open(self, *, migrate: bool = True) -> None:
         if not self.path.parent.is_dir():
             raise ConfigurationError(f"The folder for the database does not exist: {self.path}")
         try:
             conn = connect(self.path, busy_timeout_ms=self._busy_timeout_ms)
-            migrate(conn)
+            if migrate:
+                apply_migrations(conn)
             self._reader = connect(self.path, busy_timeout_ms=self._busy_timeout_ms, read_only=True)
         except sqlite3.Error as exc:
             raise ConfigurationError(f"Cannot open the database {self.path}: {exc}") from exc
@@ -351,4 +352,4 @@ class SQLiteStore(EventStore):
         return bytes.fromhex(row[0])
 
     async def migrations(self) -> list[Migration]:
-        return migration_status(self._read())
+        return await self._write(migration_status)

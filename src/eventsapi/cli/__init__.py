@@ -1,0 +1,42 @@
+"""The ``eventsapi`` command: one group; ``serve`` is the default command."""
+
+from __future__ import annotations
+
+import click
+
+from eventsapi import __version__
+from eventsapi.cli.db import db
+from eventsapi.cli.serve import serve
+from eventsapi.cli.settings import settings_command
+
+
+class DefaultGroup(click.Group):
+    """A group that runs ``serve`` when no command is named (``eventsapi --port 9000``)."""
+
+    default_command = "serve"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        group_flags = {"--help", "-h", "--version"}
+        if not args or (args[0] not in self.commands and args[0] not in group_flags):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(
+    cls=DefaultGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="eventsapi")
+def main() -> None:
+    """eventsapi: a durable, fast events REST API.
+
+    With no command, runs `serve`: the API on http://127.0.0.1:8001 with its
+    events in the SQLite file ./eventsapi.db. Every option can also be set with
+    an EVENTSAPI_<NAME> environment variable or in a TOML settings file
+    (--config); `eventsapi settings` shows what is in effect.
+    """
+
+
+main.add_command(serve)
+main.add_command(db)
+main.add_command(settings_command)

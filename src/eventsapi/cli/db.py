@@ -1,0 +1,55 @@
+"""``eventsapi db``: schema migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from eventsapi import storage
+from eventsapi.cli.options import config_option, database_option, resolve
+from eventsapi.errors import EventsAPIError
+from eventsapi.storage.base import Migration
+
+
+@click.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+def _migrations(database: str, *, migrate: bool) -> list[Migration]:
+    async def run() -> list[Migration]:
+        store = storage.load(database)
+        await store.open(migrate=migrate)
+        try:
+            return await store.migrations()
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except EventsAPIError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@db.command()
+@database_option
+@config_option
+def migrate(database: str | None, config: Path | None) -> None:
+    """Apply pending schema migrations (serve also does this at start)."""
+    settings = resolve(config, database=database)
+    applied = _migrations(settings.database, migrate=True)
+    click.echo(f"{storage.describe(settings.database)}: schema at version "
+               f"{max((m.version for m in applied), default=0)}, nothing pending.")
+
+
+@db.command()
+@database_option
+@config_option
+def status(database: str | None, config: Path | None) -> None:
+    """List the schema migrations and when each was applied."""
+    settings = resolve(config, database=database)
+    for migration in _migrations(settings.database, migrate=False):
+        when = migration.applied_at or "pending"
+        click.echo(f"{migration.version:04d}  {migration.name:<24} {when}")

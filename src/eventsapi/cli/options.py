@@ -1,0 +1,49 @@
+"""Options shared by commands: each is a setting from the one schema."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from eventsapi.errors import ConfigurationError
+from eventsapi.settings import Settings, load_settings, schema
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_HELP = {info.name: info for info in schema()}
+
+
+def setting_option(name: str, *flags: str, **kwargs: Any) -> Callable[[F], F]:
+    """A click option for setting ``name``: help and env var name from the schema.
+
+    The option's default is ``None`` so that an absent option leaves the
+    environment, the file or the schema default in charge.
+    """
+    info = _HELP[name]
+    help_text = f"{info.help} [default: {info.default}; env: {info.env_var}]"
+    return click.option(
+        f"--{name.replace('_', '-')}", *flags, name, default=None, help=help_text, **kwargs
+    )
+
+
+config_option = click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="TOML settings file (keys are setting names). [env: EVENTSAPI_CONFIG]",
+)
+
+database_option = setting_option("database", metavar="PATH|URL")
+
+
+def resolve(config: Path | None, **cli: Any) -> Settings:
+    """Settings from the command line, the environment and the file, or a usage error."""
+    try:
+        return load_settings(cli=cli, environ=os.environ, config_file=config)
+    except ConfigurationError as exc:
+        raise click.UsageError(str(exc)) from None
