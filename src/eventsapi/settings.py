@@ -22,6 +22,7 @@ from eventsapi.errors import ConfigurationError
 
 ENV_PREFIX: Final = "EVENTSAPI_"
 CONFIG_ENV: Final = "EVENTSAPI_CONFIG"
+_NOT_SETTINGS: Final = (CONFIG_ENV, "EVENTSAPI_RESOLVED_SETTINGS_JSON")
 
 logger = logging.getLogger("eventsapi")
 
@@ -116,7 +117,7 @@ def schema() -> list[SettingInfo]:
         else:
             type_name = getattr(base, "__name__", str(base))
         infos.append(
-            SettingInfo(field.name, type_name, field.default, meta.description if meta else "")
+            SettingInfo(field.name, type_name, field.default, (meta and meta.description) or "")
         )
     return infos
 
@@ -125,7 +126,7 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, str]:
     names = {info.name for info in schema()}
     found = {}
     for key, value in environ.items():
-        if key.startswith(ENV_PREFIX) and key not in (CONFIG_ENV, "EVENTSAPI_RESOLVED_SETTINGS_JSON"):
+        if key.startswith(ENV_PREFIX) and key not in _NOT_SETTINGS:
             name = key.removeprefix(ENV_PREFIX).lower()
             if name not in names:
                 # Not an error: platforms add variables with our prefix (Kubernetes

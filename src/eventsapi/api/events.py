@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from eventsapi.api.body import JSON, MERGE_PATCH, read_body
 from eventsapi.api.cursors import decode_cursor, encode_cursor
+from eventsapi.api.responses import JSONBytes
 from eventsapi.clock import Clock
 from eventsapi.domain.events import (
     ID_PATTERN,
@@ -54,13 +55,13 @@ class EventsAPI:
     async def list_events(self, request: Request) -> Response:
         limit, after = self._list_parameters(request.query_params)
         page = await self.store.list_page(after=after, limit=limit)
-        headers = {}
+        headers = []
         if page.next_after is not None:
             query = urlencode(
                 {"limit": limit, "cursor": encode_cursor(self._cursor_key, page.next_after)}
             )
-            headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
-        return Response(_encode(page.events), headers=headers, media_type=JSON)
+            headers.append((b"link", f'<{request.url.path}?{query}>; rel="next"'.encode()))
+        return JSONBytes(page.to_json(), headers=headers)
 
     def _list_parameters(self, query: Mapping[str, str]) -> tuple[int, int | None]:
         for name in query:
@@ -80,10 +81,10 @@ class EventsAPI:
         return limit, after
 
     async def get_event(self, request: Request) -> Response:
-        event = await self.store.get(self._event_id(request))
-        if event is None:
+        found = await self.store.get_json(self._event_id(request))
+        if found is None:
             raise NotFound(f"No event with id {request.path_params['id']!r}.")
-        return _render(event)
+        return JSONBytes(found[0])
 
     async def create_event(self, request: Request) -> Response:
         body = await read_body(request, accepted=(JSON,), limit=self.settings.max_body_bytes)
@@ -125,5 +126,5 @@ class EventsAPI:
 
 
 def _render(event: Event, *, status: int = 200, location: bool = False) -> Response:
-    headers = {"Location": f"/events/{event.id}"} if location else None
-    return Response(_encode(event), status_code=status, headers=headers, media_type=JSON)
+    headers = [(b"location", b"/events/" + event.id.encode())] if location else None
+    return JSONBytes(_encode(event), status, headers)

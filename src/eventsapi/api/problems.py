@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import msgspec
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from eventsapi import errors
@@ -149,8 +149,11 @@ def from_error(request: Request, exc: Exception) -> Response:
             return problem(
                 503, "The database is unavailable; retry shortly.", headers={"Retry-After": "1"}
             )
+        case ClientDisconnect():
+            return problem(400, "The client disconnected before sending the whole body.")
         case HTTPException():
-            return problem(exc.status_code, _http_detail(exc), headers=exc.headers)
+            headers = dict(exc.headers) if exc.headers else None
+            return problem(exc.status_code, _http_detail(exc), headers=headers)
     return internal_error(request, exc)
 
 

@@ -87,7 +87,7 @@ class EventInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     id: EventId | UnsetType = UNSET
     title: Title | UnsetType = UNSET
-    description: Description | None | UnsetType = UNSET
+    description: Description | UnsetType | None = UNSET
     starts_at: Instant | None = None
     ends_at: Instant | None = None
     timezone: TimeZoneName | None = None
@@ -154,11 +154,21 @@ def _type_errors(document: Any) -> list[FieldError]:
             errors.append(FieldError(key, "unknown field"))
             continue
         try:
-            msgspec.convert(value, field_type, strict=False)
+            # strict, as the JSON decoder is: "5" is not a capacity, 1717264800 not a time
+            msgspec.convert(value, field_type, strict=True)
         except msgspec.ValidationError as exc:
             errors.append(FieldError(key, _describe(exc)))
     if "title" not in document and "Title" not in document:
         errors.append(FieldError("title", "required"))
+    # The cross-field rules, on the members that are fine on their own.
+    bad = {LEGACY_KEYS.get(e.field, e.field) for e in errors}
+    valid = {k: v for k, v in document.items() if LEGACY_KEYS.get(k, k) not in bad}
+    try:
+        data = msgspec.convert(valid, EventInput, strict=True)
+    except msgspec.ValidationError:
+        data = None
+    if data is not None:
+        errors += [e for e in _rule_errors(data) if e.field not in bad]
     return errors or [FieldError("", "invalid event")]
 
 
@@ -198,8 +208,8 @@ def _both(field: str) -> FieldError:
 
 
 def _merged(
-    ours: str | None | UnsetType, legacy: str | UnsetType
-) -> str | None | UnsetType:
+    ours: str | UnsetType | None, legacy: str | UnsetType
+) -> str | UnsetType | None:
     return legacy if ours is UNSET else ours
 
 
@@ -221,7 +231,8 @@ def build_event(
     if chosen is not None and chosen != event_id:
         raise ValidationFailed([FieldError("id", "does not match the id in the URL")])
     title = _merged(data.title, data.legacy_title)
-    assert title is not UNSET  # parse_input guarantees it  # noqa: S101
+    if not isinstance(title, str):  # parse_input has made sure it is there
+        raise ValidationFailed([FieldError("title", "required")])
     description = _merged(data.description, data.legacy_description)
     return Event(
         id=event_id,

@@ -13,19 +13,32 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import msgspec
+
 from eventsapi.domain.events import Event
+
+_decode_event = msgspec.json.Decoder(Event).decode
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of events in creation order.
+    """One page of events in creation order, as their JSON documents.
 
     ``next_after`` is the position to pass as ``after`` for the next page, or
-    ``None`` when this page is the last.
+    ``None`` when this page is the last. Documents stay encoded because the
+    usual reader sends them on as they are.
     """
 
-    events: list[Event] = field(default_factory=list)
+    documents: list[bytes] = field(default_factory=list)
     next_after: int | None = None
+
+    @property
+    def events(self) -> list[Event]:
+        return [_decode_event(document) for document in self.documents]
+
+    def to_json(self) -> bytes:
+        """The page as a JSON array, without decoding a document."""
+        return b"[" + b",".join(self.documents) + b"]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +80,12 @@ class EventStore(ABC):
     @abstractmethod
     async def get(self, event_id: str) -> Event | None:
         """The event with this id, or ``None``."""
+
+    @abstractmethod
+    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
+        """The event as its JSON document (exactly what ``GET`` returns) and its version.
+
+        Lets the hottest read skip decoding and re-encoding."""
 
     @abstractmethod
     async def list_page(self, *, after: int | None, limit: int) -> Page:

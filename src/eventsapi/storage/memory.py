@@ -9,9 +9,13 @@ from __future__ import annotations
 import bisect
 import secrets
 
+import msgspec
+
 from eventsapi.domain.events import Event
 from eventsapi.errors import AlreadyExists, NotFound
 from eventsapi.storage.base import Build, Change, EventStore, Migration, Page
+
+_encode = msgspec.json.Encoder().encode
 
 
 class MemoryStore(EventStore):
@@ -40,12 +44,18 @@ class MemoryStore(EventStore):
         found = self._events.get(event_id)
         return found[1] if found else None
 
+    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
+        found = self._events.get(event_id)
+        return (_encode(found[1]), found[1].version) if found else None
+
     async def list_page(self, *, after: int | None, limit: int) -> Page:
         start = 0 if after is None else bisect.bisect_right(self._positions, after)
         window = self._positions[start : start + limit + 1]
-        events = [self._events[self._ids_by_position[p]][1] for p in window[:limit]]
+        documents = [
+            _encode(self._events[self._ids_by_position[p]][1]) for p in window[:limit]
+        ]
         more = len(window) > limit
-        return Page(events=events, next_after=window[limit - 1] if more else None)
+        return Page(documents=documents, next_after=window[limit - 1] if more else None)
 
     async def create(self, event: Event) -> Event:
         if event.id in self._events:

@@ -323,6 +323,14 @@ class SQLiteStore(EventStore):
     async def get(self, event_id: str) -> Event | None:
         return _current(self._read(), event_id)
 
+    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
+        row: tuple[bytes, int] | None = (
+            self._read()
+            .execute("SELECT doc, version FROM events WHERE id = ?", (event_id,))
+            .fetchone()
+        )
+        return row
+
     async def list_page(self, *, after: int | None, limit: int) -> Page:
         rows = self._read().execute(
             "SELECT seq, doc FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -331,7 +339,7 @@ class SQLiteStore(EventStore):
         more = len(rows) > limit
         rows = rows[:limit]
         return Page(
-            events=[_decode_event(doc) for _, doc in rows],
+            documents=[doc for _, doc in rows],
             next_after=rows[-1][0] if more else None,
         )
 
