@@ -1,0 +1,65 @@
+"""``/docs`` in a real browser: Swagger UI renders every operation with no network but ours.
+
+Chromium is started with every host name mapped to nowhere except 127.0.0.1, so
+a page that fetched a script or style from a CDN would render nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.server_process import ServerProcess, free_port
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)"),
+]
+
+
+def rendered_dom(url: str, profile: Path) -> str:
+    assert CHROMIUM is not None
+    completed = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+def test_docs_page_renders_every_operation_offline(tmp_path: Path) -> None:
+    port = free_port()
+    args = ["serve", "--port", str(port), "--database", str(tmp_path / "events.db")]
+    with ServerProcess(args, port=port, cwd=tmp_path) as server:
+        server.wait_ready()
+        dom = rendered_dom(f"http://127.0.0.1:{port}/docs", tmp_path / "profile")
+
+    assert 'class="swagger-ui' in dom, dom[:2000]
+    for path in ("/events/{id}", "/events", "/event", "/healthz", "/readyz"):
+        assert f'data-path="{path}"' in dom, f"{path} is not rendered"
+    for method in ("get", "post", "put", "patch", "delete"):
+        assert f"opblock-{method}" in dom
+    assert "Failed to load API definition" not in dom
