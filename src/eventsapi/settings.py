@@ -143,7 +143,7 @@ def _from_file(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except OSError as exc:
         raise ConfigurationError(f"Cannot read the settings file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"The settings file {path} is not valid TOML: {exc}") from None
 
 

@@ -71,7 +71,7 @@ class EventsAPI:
         raw_limit = query.get("limit")
         if raw_limit is not None:
             top = self.settings.max_page_size
-            if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= top:
+            if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= top:
                 raise BadRequest(
                     f"limit must be a whole number from 1 to {top}.", parameter="limit"
                 )

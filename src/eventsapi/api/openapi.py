@@ -272,6 +272,7 @@ def _paths() -> dict[str, Schema]:
                 "responses": {
                     "200": _event_response("Replaced"),
                     "201": _event_response("Created", location=True),
+                    "404": _problem("No event can have this id (it breaks the id pattern)"),
                     **_BODY_ERRORS,
                     **_COMMON_ERRORS,
                 },

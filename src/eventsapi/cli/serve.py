@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -22,6 +23,23 @@ logger = logging.getLogger("eventsapi")
 def _url(settings: Settings) -> str:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     return f"http://{host}:{settings.port}"
+
+
+def _check_address(settings: Settings) -> None:
+    """Fail with one clear line if the address cannot be listened on.
+
+    granian reports a port in use or an unknown host with a long traceback.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM
+        )[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(f"Cannot listen on {_url(settings)}: {reason}.") from None
 
 
 def _prepare_database(settings: Settings) -> None:
@@ -76,6 +94,7 @@ def serve(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    _check_address(settings)
     _prepare_database(settings)
     from granian import Granian
     from granian.constants import Interfaces, Loops

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import msgspec
 
-from eventsapi.cli.options import config_option, resolve
+from eventsapi.cli.options import config_option, database_option, resolve, setting_option
 from eventsapi.settings import schema
 
 
 @click.command("settings")
+@database_option
+@setting_option("host", metavar="ADDRESS")
+@setting_option("port", type=int)
+@setting_option("workers", type=int)
+@setting_option("log_level", type=click.Choice(["debug", "info", "warning", "error"]))
+@setting_option("access_log", type=bool, is_flag=False, metavar="BOOL")
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
-def settings_command(config: Path | None, as_json: bool) -> None:
-    """Show every setting's value in effect, with its environment variable."""
-    settings = resolve(config)
+def settings_command(config: Path | None, as_json: bool, **cli: Any) -> None:
+    """Show every setting's value in effect, with its environment variable.
+
+    Takes the options serve takes, to show what `eventsapi serve` would run
+    with them.
+    """
+    settings = resolve(config, **cli)
     if as_json:
         click.echo(msgspec.json.encode(settings).decode())
         return

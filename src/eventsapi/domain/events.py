@@ -18,6 +18,10 @@ import msgspec
 from eventsapi.errors import BadRequest, FieldError, ValidationFailed
 
 ID_PATTERN: Final = r"^[A-Za-z0-9._~-]{1,64}$"
+DOT_SEGMENTS: Final = frozenset({".", ".."})
+"""Ids the pattern allows but no URL can address: clients remove these path segments
+(RFC 3986 section 5.2.4), so ``/events/..`` is ``/``. They are refused."""
+DOT_SEGMENT_MESSAGE: Final = "'.' and '..' cannot be ids: URLs cannot address them"
 TITLE_MAX: Final = 200
 DESCRIPTION_MAX: Final = 10_000
 LOCATION_MAX: Final = 500
@@ -97,7 +101,7 @@ class EventInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     status: Status = "scheduled"
     legacy_id: EventId | UnsetType = msgspec.field(default=UNSET, name="ID")
     legacy_title: Title | UnsetType = msgspec.field(default=UNSET, name="Title")
-    legacy_description: Description | UnsetType = msgspec.field(
+    legacy_description: Description | UnsetType | None = msgspec.field(
         default=UNSET, name="Description"
     )
     created_at: Any = msgspec.field(default=UNSET)
@@ -109,6 +113,7 @@ SERVER_OWNED: Final = ("created_at", "updated_at", "version")
 LEGACY_KEYS: Final = {"ID": "id", "Title": "title", "Description": "description"}
 
 _input_decoder = msgspec.json.Decoder(EventInput)
+_encode = msgspec.json.Encoder().encode
 _any_decoder = msgspec.json.Decoder()
 _FIELD_TYPES: Final = {
     f.encode_name: f.type
@@ -199,6 +204,9 @@ def _rule_errors(data: EventInput) -> list[FieldError]:
         errors.append(FieldError("timezone", "not a known IANA time zone name"))
     if len(set(data.tags)) != len(data.tags):
         errors.append(FieldError("tags", "must not repeat a tag"))
+    for field, event_id in (("id", data.id), ("ID", data.legacy_id)):
+        if event_id in DOT_SEGMENTS:
+            errors.append(FieldError(field, DOT_SEGMENT_MESSAGE))
     return errors
 
 
@@ -208,7 +216,7 @@ def _both(field: str) -> FieldError:
 
 
 def _merged(
-    ours: str | UnsetType | None, legacy: str | UnsetType
+    ours: str | UnsetType | None, legacy: str | UnsetType | None
 ) -> str | UnsetType | None:
     return legacy if ours is UNSET else ours
 
@@ -266,4 +274,6 @@ def revise(current: Event, data: EventInput, *, now: datetime) -> Event:
     unchanged = msgspec.structs.replace(
         revised, updated_at=current.updated_at, version=current.version
     )
-    return current if unchanged == current else revised
+    # Compared as encoded, not with ==: datetime equality ignores the offset, so a
+    # change from 10:00+02:00 to 08:00Z would otherwise be dropped as a no-op.
+    return current if _encode(unchanged) == _encode(current) else revised

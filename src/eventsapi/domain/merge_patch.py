@@ -16,6 +16,8 @@ from eventsapi.domain.events import (
 )
 from eventsapi.errors import FieldError, ValidationFailed
 
+_MEMBERS = frozenset(field.encode_name for field in msgspec.structs.fields(EventInput))
+
 
 def merge_patch(target: Any, patch: Any) -> Any:
     """Apply ``patch`` to ``target`` as RFC 7396 section 2 defines it; inputs are not changed."""
@@ -35,6 +37,11 @@ def patch_event(event: Event, body: bytes) -> EventInput:
     patch = decode_json(body)
     if not isinstance(patch, dict):
         raise ValidationFailed([FieldError("", "a merge patch for an event must be a JSON object")])
+    # Checked before merging: ``{"descripton": null}`` would otherwise vanish in the
+    # merge (removing a member that is not there) and the typo would go unnoticed.
+    unknown = [FieldError(key, "unknown field") for key in patch if key not in _MEMBERS]
+    if unknown:
+        raise ValidationFailed(unknown)
     for legacy, ours in LEGACY_KEYS.items():
         if legacy in patch:
             if ours in patch:

@@ -22,7 +22,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -201,8 +201,19 @@ def _settle(batch: list[_Job], outcomes: list[tuple[bool, Any]]) -> None:
             job.future.set_exception(value)
 
 
+def _utc_text(instant: datetime) -> str:
+    """``instant`` in UTC as ISO text (the sortable copy in the ``starts_at`` column)."""
+    try:
+        return instant.astimezone(UTC).isoformat()
+    except OverflowError:
+        # 0001-01-01T00:00:00+05:00 is in year 0 in UTC (and 9999-12-31T23:00:00-05:00
+        # in year 10000), which datetime cannot hold: clamp to the nearest it can.
+        edge = datetime.min if instant.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC).isoformat()
+
+
 def _row_values(event: Event) -> tuple[Any, ...]:
-    starts_at = event.starts_at.astimezone(UTC).isoformat() if event.starts_at else None
+    starts_at = _utc_text(event.starts_at) if event.starts_at else None
     return (
         event.version,
         event.title,
