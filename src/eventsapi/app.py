@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 
 from eventsapi import settings as settings_module
 from eventsapi import storage
 from eventsapi.api import problems
 from eventsapi.api.events import EventsAPI
-from eventsapi.api.hotpath import HotPath
+from eventsapi.api.hotpath import EventsApp
 from eventsapi.api.routes import routes
 from eventsapi.clock import Clock, system_clock
 from eventsapi.errors import EventsAPIError
@@ -41,9 +40,9 @@ def create_app(
         finally:
             await store.close()
 
-    app = Starlette(
+    app = EventsApp(
+        events,
         routes=routes(events, store),
-        middleware=[Middleware(HotPath, events=events)],
         lifespan=lifespan,
         exception_handlers={
             EventsAPIError: problems.from_error,

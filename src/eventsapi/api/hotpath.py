@@ -1,21 +1,22 @@
-"""Direct dispatch of the events routes, ahead of Starlette's router.
+"""Direct dispatch of the events routes, ahead of Starlette's middleware and router.
 
-Starlette's routing and exception middleware cost about as much per request
-as the whole of ``GET /events/{id}`` (see docs/benchmarks.md). This middleware
-sends requests for the event routes straight to the same handlers the router
-uses, and renders errors with the same ``problems.from_error``, so responses
-are identical; anything else (other paths, other methods, 405s) goes on to
-the router.
+Starlette's routing and middleware cost about as much per request as the whole
+of ``GET /events/{id}`` (see docs/architecture.md). ``EventsApp`` sends
+requests for the event routes straight to the same handlers the router uses,
+and renders errors with the same ``problems.from_error``, so responses are
+identical; anything else (other paths, other methods, 405s, lifespan) goes
+through Starlette as usual.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final
 
+from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from eventsapi.api import problems
 from eventsapi.api.events import EventsAPI
@@ -24,11 +25,26 @@ Handler = Callable[[Request], Awaitable[Response]]
 _ITEM_PREFIX: Final = "/events/"
 
 
-class HotPath:
-    """Pure ASGI middleware: ``/events``, ``/event`` and ``/events/{id}``."""
+class EventsApp(Starlette):
+    """A Starlette application that serves the event routes itself, first."""
 
-    def __init__(self, app: ASGIApp, events: EventsAPI) -> None:
-        self.app = app
+    def __init__(self, events: EventsAPI, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hot_path = HotPath(events)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            handler = self.hot_path.handler(scope)
+            if handler is not None:
+                await self.hot_path.serve(handler, scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+class HotPath:
+    """Finds the handler of ``/events``, ``/event`` and ``/events/{id}`` requests."""
+
+    def __init__(self, events: EventsAPI) -> None:
         self.item: dict[str, Handler] = {
             "GET": events.get_event,
             "HEAD": events.get_event,
@@ -42,15 +58,8 @@ class HotPath:
             "POST": events.create_event,
         }
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            handler = self._handler(scope)
-            if handler is not None:
-                await self._serve(handler, scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-    def _handler(self, scope: Scope) -> Handler | None:
+    def handler(self, scope: Scope) -> Handler | None:
+        """The handler for this request, or ``None`` to leave it to the router."""
         path: str = scope["path"]
         method: str = scope["method"]
         if path.startswith(_ITEM_PREFIX):
@@ -68,7 +77,7 @@ class HotPath:
         return None
 
     @staticmethod
-    async def _serve(handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
+    async def serve(handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
             response = await handler(request)
