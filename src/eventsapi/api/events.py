@@ -16,6 +16,7 @@ from eventsapi.api.cursors import decode_cursor, encode_cursor
 from eventsapi.api.responses import JSONBytes
 from eventsapi.clock import Clock
 from eventsapi.domain.events import (
+    DOT_SEGMENTS,
     ID_PATTERN,
     Event,
     build_event,
@@ -48,7 +49,7 @@ class EventsAPI:
 
     def _event_id(self, request: Request) -> str:
         event_id: str = request.path_params["id"]
-        if _ID_MATCH(event_id) is None:
+        if _ID_MATCH(event_id) is None or event_id in DOT_SEGMENTS:
             raise NotFound(f"No event with id {event_id!r}.")
         return event_id
 

@@ -2,8 +2,10 @@
 
 Schemas come from msgspec (the structs in ``domain.events``), so the document
 cannot drift from what the server accepts. Rules JSON Schema can say are added
-here (one of ``title``/``Title``; time zone names); the one it cannot say
-(``ends_at >= starts_at``) is stated in the description.
+here (one of ``title``/``Title``; time zone names; the merge patch's members);
+the ones it cannot say (``ends_at >= starts_at``; an ``id`` in a PUT or PATCH
+body is the one in the URL) are stated in descriptions, and
+``tests/schemathesis/hooks.py`` tells schemathesis about them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ import msgspec
 from eventsapi import __version__
 from eventsapi.api.body import JSON, MERGE_PATCH
 from eventsapi.api.problems import PROBLEM_JSON, PROBLEM_TYPES
-from eventsapi.domain.events import LEGACY_KEYS, Event, EventInput
+from eventsapi.domain.events import (
+    DOT_SEGMENTS,
+    ID_PATTERN,
+    LEGACY_KEYS,
+    SERVER_OWNED,
+    Event,
+    EventInput,
+)
 
 Schema = dict[str, Any]
 
@@ -48,6 +57,7 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"ty
 
 _COMMON_ERRORS = {
     "405": _problem("Method not allowed here", _ALLOW),
+    "500": _problem("An unexpected failure (logged; nothing changed unless a 2xx was sent)"),
     "503": _problem("The database is unavailable", _RETRY_AFTER),
 }
 _BODY_ERRORS = {
@@ -62,7 +72,48 @@ _ID_PARAMETER = {
     "in": "path",
     "required": True,
     "description": "The event's id.",
-    "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._~-]{1,64}$"},
+    "schema": {
+        "type": "string",
+        "pattern": ID_PATTERN,
+        # "." and ".." are dot segments: clients resolve /events/.. to /
+        "not": {"enum": sorted(DOT_SEGMENTS)},
+    },
+    "example": "01JD7X3Q9M5T8V2W4Y6Z8A0B1C",
+}
+
+_EXAMPLE_EVENT = {
+    "title": "Go meetup",
+    "description": "Talks, then pizza.",
+    "starts_at": "2025-03-01T18:00:00+01:00",
+    "ends_at": "2025-03-01T21:00:00+01:00",
+    "timezone": "Europe/Paris",
+    "location": "Paris",
+    "tags": ["go", "meetup"],
+    "capacity": 80,
+}
+_EXAMPLE_TUTORIAL = {
+    "ID": "1",
+    "Title": "Introduction to Golang",
+    "Description": "Come join us for a chance to learn how golang works and get to "
+    "eventually try it out",
+}
+_INPUT_EXAMPLES = {
+    "event": {"summary": "An event", "value": _EXAMPLE_EVENT},
+    "tutorial": {"summary": "As the Go tutorial sends it", "value": _EXAMPLE_TUTORIAL},
+}
+_REPLACE_EXAMPLES = {
+    "event": _INPUT_EXAMPLES["event"],
+    "tutorial": {
+        "summary": "With the Go tutorial's keys (the id is the one in the URL)",
+        "value": {k: v for k, v in _EXAMPLE_TUTORIAL.items() if k != "ID"},
+    },
+}
+_PATCH_EXAMPLES = {
+    "retitle": {
+        "summary": "Change the title, clear the description",
+        "value": {"title": "Go meetup (moved)", "description": None},
+    },
+    "tutorial": {"summary": "As the Go tutorial sends it", "value": {"Title": "New title"}},
 }
 
 _EVENT_LINKS = {
@@ -97,11 +148,56 @@ def _event_response(description: str, *, location: bool = False, links: bool = F
     return response
 
 
-def _input_body(media_types: tuple[str, ...], schema: str) -> Schema:
+def _input_body(media_types: tuple[str, ...], schema: str, examples: Schema) -> Schema:
     return {
         "required": True,
-        "content": {media: {"schema": _ref(schema)} for media in media_types},
+        "content": {
+            media: {"schema": _ref(schema), "examples": examples} for media in media_types
+        },
     }
+
+
+def _nullable(schema: Schema) -> Schema:
+    """``schema`` or ``null``, without a default (a patch has none)."""
+    schema = {k: v for k, v in schema.items() if k != "default"}
+    if {"type": "null"} in schema.get("anyOf", []):
+        return schema
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _event_patch(event_input: Schema) -> Schema:
+    """EventInput's members, each also ``null`` (clears it) but the title (required)."""
+    properties = {}
+    for name, schema in event_input["properties"].items():
+        if name in ("title", "Title") or name in SERVER_OWNED:
+            properties[name] = schema
+        else:
+            properties[name] = _nullable(schema)
+    return {
+        "type": "object",
+        "description": (
+            "A JSON Merge Patch (RFC 7396) of an event: members to set, `null` to clear an "
+            "optional member (the title cannot be cleared). Unknown members are refused, "
+            "even as `null`. `id`, if given, must be the id in the URL. The patched event "
+            "must be a valid EventInput: `ends_at` must not be before `starts_at`."
+        ),
+        "properties": properties,
+        "additionalProperties": False,
+        "not": event_input["not"],
+    }
+
+
+def _event(event: Schema) -> Schema:
+    """Event as the server sends it: every member, always."""
+    properties = event["properties"]
+    instant = {"type": "string", "format": "date-time"}
+    for name in ("created_at", "updated_at"):
+        properties[name] = instant
+    for name in ("starts_at", "ends_at"):
+        properties[name] = {"anyOf": [instant, {"type": "null"}]}
+    properties["version"] = {"type": "integer", "minimum": 1}
+    event["required"] = list(properties)
+    return event
 
 
 def _components() -> dict[str, Schema]:
@@ -126,15 +222,14 @@ def _components() -> dict[str, Schema]:
         "description": "IANA time zone name",
         "default": None,
     }
+    # The server takes a whole float (80.0) as a capacity: that is JSON Schema's
+    # "integer" already, so the float branch of the type is not shown.
+    capacity = properties["capacity"]
+    capacity["anyOf"] = [branch for branch in capacity["anyOf"] if branch.get("type") != "number"]
     for server_owned in ("created_at", "updated_at", "version"):
         properties[server_owned] = {"description": "Server-owned: ignored if sent."}
-    schemas["EventPatch"] = {
-        "type": "object",
-        "description": (
-            "A JSON Merge Patch (RFC 7396) of an event: members to set, `null` to clear "
-            "an optional member. The patched event must be a valid EventInput."
-        ),
-    }
+    schemas["EventPatch"] = _event_patch(event_input)
+    schemas["Event"] = _event(schemas["Event"])
     schemas["Problem"] = {
         "type": "object",
         "description": "RFC 9457 problem details.",
@@ -186,7 +281,7 @@ def _paths() -> dict[str, Schema]:
     create = {
         "summary": "Create an event",
         "description": "Creates an event. The id is generated (a ULID) unless the body gives one.",
-        "requestBody": _input_body((JSON,), "EventInput"),
+        "requestBody": _input_body((JSON,), "EventInput", _INPUT_EXAMPLES),
         "responses": {
             "201": _event_response("Created", location=True, links=True),
             **_BODY_ERRORS,
@@ -222,6 +317,7 @@ def _paths() -> dict[str, Schema]:
                         "in": "query",
                         "description": "Events per page (default 50).",
                         "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                        "example": 10,
                     },
                     {
                         "name": "cursor",
@@ -268,7 +364,7 @@ def _paths() -> dict[str, Schema]:
             "put": {
                 "operationId": "putEvent",
                 "summary": "Replace an event, or create it with this id",
-                "requestBody": _input_body((JSON,), "EventInput"),
+                "requestBody": _input_body((JSON,), "EventInput", _REPLACE_EXAMPLES),
                 "responses": {
                     "200": _event_response("Replaced"),
                     "201": _event_response("Created", location=True),
@@ -282,7 +378,7 @@ def _paths() -> dict[str, Schema]:
                 "summary": "Change an event with a JSON Merge Patch (RFC 7396)",
                 "description": "`application/json` is read as a merge patch too (as the "
                 "tutorial sends it).",
-                "requestBody": _input_body((MERGE_PATCH, JSON), "EventPatch"),
+                "requestBody": _input_body((MERGE_PATCH, JSON), "EventPatch", _PATCH_EXAMPLES),
                 "responses": {
                     "200": _event_response("Changed"),
                     "404": _problem("No such event"),

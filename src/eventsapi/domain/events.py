@@ -33,16 +33,25 @@ EventId = Annotated[
     str,
     msgspec.Meta(
         pattern=ID_PATTERN,
-        description="1-64 characters of A-Z a-z 0-9 . _ ~ -",
+        description="1-64 characters of A-Z a-z 0-9 . _ ~ -, but not . or ..",
         examples=["01JD7X3Q9M5T8V2W4Y6Z8A0B1C", "1"],
+        extra_json_schema={"not": {"enum": sorted(DOT_SEGMENTS)}},
     ),
 ]
+# White space as Python's str.isspace and str.strip know it, spelled out: the
+# patterns below are also JSON Schema (ECMA-262) patterns, and \s differs between
+# the two dialects (Python's has \x1c-\x1f and \x85; ECMA-262's has \ufeff), as does
+# "." (ECMA-262's excludes \r, \u2028 and \u2029 too).
+_SPACE: Final = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_NOT_SPACE: Final = f"[^{_SPACE}]"
+_LINE_BREAKS: Final = r"\n\r\u2028\u2029"
+
 Title = Annotated[
     str,
     msgspec.Meta(
         min_length=1,
         max_length=TITLE_MAX,
-        pattern=r"\S",
+        pattern=_NOT_SPACE,
         description=f"1-{TITLE_MAX} characters, not all white space; stored trimmed",
     ),
 ]
@@ -51,9 +60,28 @@ Location = Annotated[str, msgspec.Meta(max_length=LOCATION_MAX)]
 TimeZoneName = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, description="IANA time zone name")
 ]
-Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=TAG_MAX, pattern=r"^\S(.*\S)?$")]
-Tags = Annotated[list[Tag], msgspec.Meta(max_length=TAGS_MAX)]
+Tag = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=TAG_MAX,
+        # one line, no white space at either end (Python's $ also matches before a
+        # final newline: _rule_errors refuses that one)
+        pattern=f"^{_NOT_SPACE}([^{_LINE_BREAKS}]*{_NOT_SPACE})?$",
+    ),
+]
+Tags = Annotated[
+    list[Tag],
+    msgspec.Meta(
+        max_length=TAGS_MAX,
+        description=f"At most {TAGS_MAX} tags, none repeated",
+        extra_json_schema={"uniqueItems": True},
+    ),
+]
 Capacity = Annotated[int, msgspec.Meta(ge=0, le=CAPACITY_MAX)]
+# JSON has one number type: 80.0 is the integer 80 (JSON Schema agrees), so a
+# whole float is a capacity too; a fraction is refused in ``_rule_errors``.
+WholeCapacity = Annotated[float, msgspec.Meta(ge=0, le=CAPACITY_MAX)]
 Instant = Annotated[
     datetime, msgspec.Meta(tz=True, description="RFC 3339 date-time with an offset")
 ]
@@ -97,7 +125,7 @@ class EventInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     timezone: TimeZoneName | None = None
     location: Location | None = None
     tags: Tags = msgspec.field(default_factory=list)
-    capacity: Capacity | None = None
+    capacity: Capacity | WholeCapacity | None = None
     status: Status = "scheduled"
     legacy_id: EventId | UnsetType = msgspec.field(default=UNSET, name="ID")
     legacy_title: Title | UnsetType = msgspec.field(default=UNSET, name="Title")
@@ -162,7 +190,7 @@ def _type_errors(document: Any) -> list[FieldError]:
             # strict, as the JSON decoder is: "5" is not a capacity, 1717264800 not a time
             msgspec.convert(value, field_type, strict=True)
         except msgspec.ValidationError as exc:
-            errors.append(FieldError(key, _describe(exc)))
+            errors.append(FieldError(key, _describe(exc, key)))
     if "title" not in document and "Title" not in document:
         errors.append(FieldError("title", "required"))
     # The cross-field rules, on the members that are fine on their own.
@@ -177,10 +205,20 @@ def _type_errors(document: Any) -> list[FieldError]:
     return errors or [FieldError("", "invalid event")]
 
 
-def _describe(exc: msgspec.ValidationError) -> str:
-    message = str(exc)
+_PATTERN_RULES: Final = {
+    "id": "1-64 characters of A-Z a-z 0-9 . _ ~ -",
+    "title": "must not be all white space",
+    "tags": "each tag is one line with no white space at either end",
+}
+
+
+def _describe(exc: msgspec.ValidationError, member: str) -> str:
     # msgspec appends " - at `$...`"; the field is reported separately.
-    return message.split(" - at `", 1)[0]
+    message = str(exc).split(" - at `", 1)[0]
+    if "matching regex" in message:
+        # the regex itself says little to a reader; say the rule instead
+        return _PATTERN_RULES.get(LEGACY_KEYS.get(member, member), message)
+    return message
 
 
 def _json_kind(value: Any) -> str:
@@ -204,6 +242,10 @@ def _rule_errors(data: EventInput) -> list[FieldError]:
         errors.append(FieldError("timezone", "not a known IANA time zone name"))
     if len(set(data.tags)) != len(data.tags):
         errors.append(FieldError("tags", "must not repeat a tag"))
+    if any(tag != tag.strip() for tag in data.tags):
+        errors.append(FieldError("tags", "a tag must not end with white space"))
+    if isinstance(data.capacity, float) and not data.capacity.is_integer():
+        errors.append(FieldError("capacity", "must be a whole number"))
     for field, event_id in (("id", data.id), ("ID", data.legacy_id)):
         if event_id in DOT_SEGMENTS:
             errors.append(FieldError(field, DOT_SEGMENT_MESSAGE))
@@ -251,7 +293,7 @@ def build_event(
         timezone=data.timezone,
         location=data.location,
         tags=tuple(data.tags),
-        capacity=data.capacity,
+        capacity=None if data.capacity is None else int(data.capacity),
         status=data.status,
         created_at=previous.created_at if previous else now,
         updated_at=now,

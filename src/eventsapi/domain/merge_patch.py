@@ -37,11 +37,14 @@ def patch_event(event: Event, body: bytes) -> EventInput:
     patch = decode_json(body)
     if not isinstance(patch, dict):
         raise ValidationFailed([FieldError("", "a merge patch for an event must be a JSON object")])
-    # Checked before merging: ``{"descripton": null}`` would otherwise vanish in the
-    # merge (removing a member that is not there) and the typo would go unnoticed.
-    unknown = [FieldError(key, "unknown field") for key in patch if key not in _MEMBERS]
-    if unknown:
-        raise ValidationFailed(unknown)
+    # An unknown member set to null vanishes in the merge (it removes a member that is
+    # not there), so the typo in ``{"descripton": null}`` is reported from here; the
+    # other unknown members reach ``parse_input``, which reports them.
+    vanishing = [
+        FieldError(key, "unknown field")
+        for key, value in patch.items()
+        if value is None and key not in _MEMBERS
+    ]
     for legacy, ours in LEGACY_KEYS.items():
         if legacy in patch:
             if ours in patch:
@@ -50,4 +53,10 @@ def patch_event(event: Event, body: bytes) -> EventInput:
                 )
             patch[ours] = patch.pop(legacy)
     patched = merge_patch(editable_document(event), patch)
-    return parse_input(msgspec.json.encode(patched))
+    try:
+        data = parse_input(msgspec.json.encode(patched))
+    except ValidationFailed as exc:
+        raise ValidationFailed(vanishing + exc.errors) from None
+    if vanishing:
+        raise ValidationFailed(vanishing)
+    return data
