@@ -61,3 +61,16 @@ def test_tampered_or_foreign_cursors_are_a_bad_request_naming_cursor(cursor: str
         decode_cursor(KEY, cursor)
 
     assert caught.value.parameter == "cursor"
+
+
+def test_every_one_character_change_of_a_cursor_is_refused() -> None:
+    key = b"k" * 32
+    cursor = encode_cursor(key, 123456)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for index, original in enumerate(cursor):
+        for replacement in alphabet:
+            if replacement == original:
+                continue
+            tampered = cursor[:index] + replacement + cursor[index + 1 :]
+            with pytest.raises(BadRequest):
+                decode_cursor(key, tampered)

@@ -95,6 +95,12 @@ def test_title_of_200_characters_is_accepted_and_201_rejected() -> None:
     assert list(bad_fields(body(title="t" * 201))) == ["title"]
 
 
+def test_the_200_characters_are_counted_after_trimming() -> None:
+    assert build(body(title=" \t" + "t" * 200 + "\n ")).title == "t" * 200
+    assert list(bad_fields(body(title="  " + "t" * 201 + "  "))) == ["title"]
+    assert list(bad_fields(body(title="t" * 1001))) == ["title"]
+
+
 def test_title_is_stored_trimmed() -> None:
     assert build(body(title="  Launch party \n")).title == "Launch party"
 

@@ -32,7 +32,11 @@ def decode_cursor(key: bytes, cursor: str) -> int:
         token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except (binascii.Error, ValueError):
         raise invalid from None
+    # Base64 has several spellings of the same bytes (unused low bits of the last
+    # character, stray characters the decoder skips): only ours is accepted, so any
+    # change to a cursor is refused.
+    canonical = base64.urlsafe_b64encode(token).rstrip(b"=").decode()
     payload, dot, mac = token.partition(b".")
-    if not dot or not hmac.compare_digest(mac, _mac(key, payload)) or not payload.isdigit():
+    if canonical != cursor or not dot or not hmac.compare_digest(mac, _mac(key, payload)) or not payload.isdigit():
         raise invalid
     return int(payload)
