@@ -37,6 +37,8 @@ def decode_cursor(key: bytes, cursor: str) -> int:
     # change to a cursor is refused.
     canonical = base64.urlsafe_b64encode(token).rstrip(b"=").decode()
     payload, dot, mac = token.partition(b".")
-    if canonical != cursor or not dot or not hmac.compare_digest(mac, _mac(key, payload)) or not payload.isdigit():
+    if canonical != cursor or not dot or not payload.isdigit():
+        raise invalid
+    if not hmac.compare_digest(mac, _mac(key, payload)):
         raise invalid
     return int(payload)
