@@ -47,3 +47,19 @@ def resolve(config: Path | None, **cli: Any) -> Settings:
         return load_settings(cli=cli, environ=os.environ, config_file=config)
     except ConfigurationError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def serve_options(command: F) -> F:
+    """The options of ``serve``; ``settings`` takes them too, to show what serve would use."""
+    decorators = [
+        database_option,
+        setting_option("host", metavar="ADDRESS"),
+        setting_option("port", type=int),
+        setting_option("workers", type=int),
+        setting_option("log_level", type=click.Choice(["debug", "info", "warning", "error"])),
+        setting_option("access_log", type=bool, is_flag=False, metavar="BOOL"),
+        config_option,
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command

@@ -13,7 +13,7 @@ import click
 
 from eventsapi import __version__, storage
 from eventsapi.app import RESOLVED_SETTINGS_ENV
-from eventsapi.cli.options import config_option, database_option, resolve, setting_option
+from eventsapi.cli.options import resolve, serve_options
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import Settings, encode
 
@@ -57,13 +57,7 @@ def _prepare_database(settings: Settings) -> None:
 
 
 @click.command()
-@database_option
-@setting_option("host", metavar="ADDRESS")
-@setting_option("port", type=int)
-@setting_option("workers", type=int)
-@setting_option("log_level", type=click.Choice(["debug", "info", "warning", "error"]))
-@setting_option("access_log", type=bool, is_flag=False, metavar="BOOL")
-@config_option
+@serve_options
 def serve(
     database: str | None,
     host: str | None,

@@ -8,18 +8,12 @@ from typing import Any
 import click
 import msgspec
 
-from eventsapi.cli.options import config_option, database_option, resolve, setting_option
+from eventsapi.cli.options import resolve, serve_options
 from eventsapi.settings import schema
 
 
 @click.command("settings")
-@database_option
-@setting_option("host", metavar="ADDRESS")
-@setting_option("port", type=int)
-@setting_option("workers", type=int)
-@setting_option("log_level", type=click.Choice(["debug", "info", "warning", "error"]))
-@setting_option("access_log", type=bool, is_flag=False, metavar="BOOL")
-@config_option
+@serve_options
 @click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
 def settings_command(config: Path | None, as_json: bool, **cli: Any) -> None:
     """Show every setting's value in effect, with its environment variable.
