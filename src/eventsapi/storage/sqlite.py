@@ -3,12 +3,11 @@
 Durability: WAL journal with ``synchronous=FULL``, so a commit is on disk before
 it returns, and a 2xx is sent only after the commit.
 
-Writes: one writer owns the only write connection and runs every write job
-queued in one transaction (group commit): under concurrency one fsync covers
-many writes, so durable throughput grows with the number of clients. A job
-that fails (a duplicate id, a validation error) is undone alone and the others
-still commit (see ``_Job``). The statements run on the event loop; the waits
-(the write lock, fsync) run on the writer's thread (see ``_Writer``).
+Writes: one writer thread owns the only write connection and runs every write
+job it finds queued in one transaction (group commit): under concurrency one
+fsync covers many writes, so durable throughput grows with the number of
+clients. Each job runs inside a savepoint, so a job that fails (a duplicate id,
+a validation error) is rolled back alone and the others still commit.
 
 Reads: a separate read-only connection in WAL mode never waits for the writer.
 Reads are primary-key or keyset lookups that take microseconds, so they run on
