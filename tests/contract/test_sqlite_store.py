@@ -72,9 +72,9 @@ async def test_concurrent_creates_are_grouped_and_all_committed(
     batch_sizes: list[int] = []
     commit = sqlite._Writer._commit
 
-    async def counting_commit(writer: Any, batch: list[Any]) -> list[tuple[bool, Any]]:
+    def counting_commit(writer: Any, batch: list[Any]) -> list[tuple[bool, Any]]:
         batch_sizes.append(len(batch))
-        return await commit(writer, batch)
+        return commit(writer, batch)
 
     monkeypatch.setattr(sqlite._Writer, "_commit", counting_commit)
     ids = [f"c{n:03d}" for n in range(200)]

@@ -17,9 +17,10 @@ the event loop directly; a thread hop per read would cost more than the read.
 from __future__ import annotations
 
 import asyncio
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,61 +132,56 @@ class _Job:
 
 
 class _Writer:
-    """The one writer: runs queued jobs in groups, one transaction per group.
-
-    The jobs' statements run on the event loop: they take microseconds and touch
-    only SQLite's page cache, while moving each one to a thread costs more than
-    the statement (a thread hop and a GIL hand-off per job). What can wait
-    (``BEGIN IMMEDIATE`` waiting for another process's write lock, and
-    ``COMMIT`` waiting for fsync) runs on the writer's own thread, two hops per
-    group. Jobs that arrive while a group commits form the next group.
-    """
+    """The one writer: a thread that commits queued jobs in groups."""
 
     def __init__(self, conn: sqlite3.Connection, max_batch: int) -> None:
         self._conn = conn
         self._max_batch = max_batch
-        self._pending: list[_Job] = []
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="eventsapi-writer")
-        self._flusher: asyncio.Task[None] | None = None
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="eventsapi-writer", daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._thread.start()
 
     async def submit(self, work: Callable[[sqlite3.Connection], T]) -> T:
         assert self._loop is not None  # noqa: S101
         future: asyncio.Future[T] = self._loop.create_future()
-        self._pending.append(_Job(work, future))
-        if self._flusher is None:
-            self._flusher = self._loop.create_task(self._flush())
+        self._queue.put(_Job(work, future))
         return await future
 
-    async def stop(self) -> None:
-        """Commit what is queued, then release the connection and the thread."""
-        if self._flusher is not None:
-            await self._flusher
-        self._thread.shutdown(wait=True)
+    def stop(self) -> None:
+        """Commit what is queued, then end the thread."""
+        self._queue.put(None)
+        self._thread.join()
         self._conn.close()
 
-    async def _flush(self) -> None:
-        try:
-            while self._pending:
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
-                outcomes = await self._commit(batch)
-                _settle(batch, outcomes)
-        finally:
-            self._flusher = None
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stopping = True
+                    break
+                batch.append(job)
+            outcomes = self._commit(batch)
+            assert self._loop is not None  # noqa: S101
+            self._loop.call_soon_threadsafe(_settle, batch, outcomes)
 
-    async def _in_thread(self, sql: str) -> None:
-        assert self._loop is not None  # noqa: S101
-        await self._loop.run_in_executor(self._thread, self._conn.execute, sql)
-
-    async def _commit(self, batch: list[_Job]) -> list[tuple[bool, Any]]:
+    def _commit(self, batch: list[_Job]) -> list[tuple[bool, Any]]:
         conn = self._conn
         outcomes: list[tuple[bool, Any]] = []
         try:
-            await self._in_thread("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")
             for job in batch:
                 if job.savepoint:
                     conn.execute("SAVEPOINT job")
@@ -199,10 +195,10 @@ class _Writer:
                     outcomes.append((False, exc))
                 if job.savepoint:
                     conn.execute("RELEASE job")
-            await self._in_thread("COMMIT")
+            conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
-                await self._in_thread("ROLLBACK")
+                conn.execute("ROLLBACK")
             failure = StorageUnavailable(f"The database could not commit: {exc}")
             return [(False, failure)] * len(batch)
         return outcomes
@@ -326,7 +322,7 @@ class SQLiteStore(EventStore):
 
     async def close(self) -> None:
         if self._writer is not None:
-            await self._writer.stop()
+            await asyncio.to_thread(self._writer.stop)
             self._writer = None
         if self._reader is not None:
             self._reader.close()
