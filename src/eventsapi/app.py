@@ -20,9 +20,6 @@ from eventsapi.errors import EventsAPIError
 from eventsapi.settings import Settings
 from eventsapi.storage.base import EventStore
 
-RESOLVED_SETTINGS_ENV = "EVENTSAPI_RESOLVED_SETTINGS_JSON"
-"""How ``eventsapi serve`` hands its resolved settings to worker processes."""
-
 
 def create_app(
     settings: Settings, *, store: EventStore | None = None, clock: Clock | None = None
@@ -57,10 +54,9 @@ def create_app(
 
 def app_from_environment() -> Starlette:
     """The application a worker process serves (granian imports it as a factory)."""
-    resolved = os.environ.get(RESOLVED_SETTINGS_ENV)
+    resolved = os.environ.get(settings_module.RESOLVED_SETTINGS_ENV)
     if resolved:
         settings = settings_module.decode(resolved)
     else:
-        environ = {k: v for k, v in os.environ.items() if k != RESOLVED_SETTINGS_ENV}
-        settings = settings_module.load_settings(environ=environ)
+        settings = settings_module.load_settings(environ=os.environ)
     return create_app(settings)

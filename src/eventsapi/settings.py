@@ -22,7 +22,9 @@ from eventsapi.errors import ConfigurationError
 
 ENV_PREFIX: Final = "EVENTSAPI_"
 CONFIG_ENV: Final = "EVENTSAPI_CONFIG"
-_NOT_SETTINGS: Final = (CONFIG_ENV, "EVENTSAPI_RESOLVED_SETTINGS_JSON")
+RESOLVED_SETTINGS_ENV: Final = "EVENTSAPI_RESOLVED_SETTINGS_JSON"
+"""How ``eventsapi serve`` hands its resolved settings to worker processes."""
+_NOT_SETTINGS: Final = (CONFIG_ENV, RESOLVED_SETTINGS_ENV)
 
 logger = logging.getLogger("eventsapi")
 

@@ -12,10 +12,9 @@ from pathlib import Path
 import click
 
 from eventsapi import __version__, storage
-from eventsapi.app import RESOLVED_SETTINGS_ENV
 from eventsapi.cli.options import resolve, serve_options
 from eventsapi.errors import EventsAPIError
-from eventsapi.settings import Settings, encode
+from eventsapi.settings import RESOLVED_SETTINGS_ENV, Settings, encode
 
 logger = logging.getLogger("eventsapi")
 
