@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
 from urllib.parse import urlencode
 
@@ -35,6 +35,14 @@ _LIST_PARAMETERS: Final = frozenset({"limit", "cursor"})
 _ID_MATCH: Final = re.compile(ID_PATTERN).fullmatch
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def with_head(handlers: dict[str, Handler]) -> dict[str, Handler]:
+    """``handlers`` with HEAD answered by the GET handler, when there is one."""
+    return {**handlers, "HEAD": handlers["GET"]} if "GET" in handlers else handlers
+
+
 class EventsAPI:
     """Handlers for ``/events`` and ``/events/{id}``, bound to one store and settings."""
 
@@ -46,6 +54,24 @@ class EventsAPI:
 
     async def start(self) -> None:
         self._cursor_key = await self.store.instance_key()
+
+    def handlers(self) -> dict[str, dict[str, Handler]]:
+        """The event routes: path template, then method, then handler (HEAD is GET's).
+
+        The router and the hot path (``api/hotpath.py``) both serve from this table.
+        """
+        return {
+            "/events/{id}": with_head(
+                {
+                    "GET": self.get_event,
+                    "PUT": self.put_event,
+                    "PATCH": self.patch_event,
+                    "DELETE": self.delete_event,
+                }
+            ),
+            "/events": with_head({"GET": self.list_events, "POST": self.create_event}),
+            "/event": {"POST": self.create_event},
+        }
 
     def _event_id(self, request: Request) -> str:
         event_id: str = request.path_params["id"]

@@ -10,18 +10,15 @@ through Starlette as usual.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from eventsapi.api import problems
-from eventsapi.api.events import EventsAPI
+from eventsapi.api.events import EventsAPI, Handler
 
-Handler = Callable[[Request], Awaitable[Response]]
 _ITEM_PREFIX: Final = "/events/"
 
 
@@ -45,18 +42,10 @@ class HotPath:
     """Finds the handler of ``/events``, ``/event`` and ``/events/{id}`` requests."""
 
     def __init__(self, events: EventsAPI) -> None:
-        self.item: dict[str, Handler] = {
-            "GET": events.get_event,
-            "HEAD": events.get_event,
-            "PUT": events.put_event,
-            "PATCH": events.patch_event,
-            "DELETE": events.delete_event,
-        }
-        self.collection: dict[str, Handler] = {
-            "GET": events.list_events,
-            "HEAD": events.list_events,
-            "POST": events.create_event,
-        }
+        handlers = events.handlers()
+        self.item = handlers["/events/{id}"]
+        self.collection = handlers["/events"]
+        self.tutorial = handlers["/event"]
 
     def handler(self, scope: Scope) -> Handler | None:
         """The handler for this request, or ``None`` to leave it to the router."""
@@ -72,8 +61,8 @@ class HotPath:
             return handler
         if path == "/events":
             return self.collection.get(method)
-        if path == "/event" and method == "POST":
-            return self.collection["POST"]
+        if path == "/event":
+            return self.tutorial.get(method)
         return None
 
     @staticmethod
