@@ -6,8 +6,8 @@ it returns, and a 2xx is sent only after the commit.
 Writes: one writer thread owns the only write connection and runs every write
 job it finds queued in one transaction (group commit): under concurrency one
 fsync covers many writes, so durable throughput grows with the number of
-clients. Each job runs inside a savepoint, so a job that fails (a duplicate id,
-a validation error) is rolled back alone and the others still commit.
+clients. A job that fails (a duplicate id, a validation error) is undone alone
+and the others still commit (see ``_Job``).
 
 Reads: a separate read-only connection in WAL mode never waits for the writer.
 Reads are primary-key or keyset lookups that take microseconds, so they run on
@@ -119,16 +119,15 @@ def _statements(sql: str) -> list[str]:
 class _Job:
     """One write. ``work`` runs inside the group's transaction.
 
-    A job that makes at most one change, as its last statement, needs no
-    savepoint: if it raises, it raised before changing anything, or its one
-    statement failed and SQLite undid that statement. Jobs that change more
-    than one thing set ``savepoint`` so a failure undoes all of their changes.
-    Savepoints cost a quarter of a simple insert, so they are not the default.
+    Every job makes at most one change, as its last statement, so a failing job
+    needs no savepoint to be undone alone: it raised before changing anything,
+    or its one statement failed and SQLite undid that statement. (Savepoints
+    cost a quarter of a simple insert.) A job that changes more than one row
+    must wrap its changes in a savepoint of its own.
     """
 
     work: Callable[[sqlite3.Connection], Any]
     future: asyncio.Future[Any]
-    savepoint: bool = False
 
 
 class _Writer:
@@ -183,18 +182,12 @@ class _Writer:
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in batch:
-                if job.savepoint:
-                    conn.execute("SAVEPOINT job")
                 try:
                     outcomes.append((True, job.work(conn)))
                 except sqlite3.Error:
                     raise
                 except Exception as exc:  # noqa: BLE001 - the job's own error goes to its caller
-                    if job.savepoint:
-                        conn.execute("ROLLBACK TO job")
                     outcomes.append((False, exc))
-                if job.savepoint:
-                    conn.execute("RELEASE job")
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
