@@ -35,10 +35,12 @@ def create_app(
             await events.start()
             yield
         finally:
+            await events.stop()
             await store.close()
 
     app = EventsApp(
         events,
+        settings,
         routes=routes(events, store),
         lifespan=lifespan,
         exception_handlers={

@@ -8,6 +8,12 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── ValidationFailed        input that breaks a rule (422), lists each bad field
     ├── NotFound                no such resource (404)
     ├── AlreadyExists           a create that collides with an existing id (409)
+    ├── PatchTestFailed         a JSON Patch whose test operation does not hold (409)
+    ├── PatchConflict           a JSON Patch naming a location the event lacks (409)
+    ├── PreconditionFailed      If-Match / If-None-Match does not hold (412)
+    ├── PreconditionRequired    a write without a precondition when they are required (428)
+    ├── IdempotencyKeyReused    an Idempotency-Key retried with a different request (422)
+    ├── IdempotencyKeyInUse     an Idempotency-Key whose first request is in flight (409)
     ├── BadRequest              malformed request: syntax, parameters, cursors (400)
     ├── UnsupportedMediaType    a body in a media type we do not read (415)
     ├── PayloadTooLarge         a body over the configured limit (413)
@@ -46,6 +52,31 @@ class NotFound(EventsAPIError):
 
 class AlreadyExists(EventsAPIError):
     """A resource with this identifier already exists."""
+
+
+class PatchTestFailed(EventsAPIError):
+    """A ``test`` operation of a JSON Patch (RFC 6902) does not hold: nothing was changed."""
+
+
+class PatchConflict(EventsAPIError):
+    """A JSON Patch operation names a location the document does not have (a member
+    to remove, replace, move or copy, or the parent to add into): nothing was changed."""
+
+
+class PreconditionFailed(EventsAPIError):
+    """A conditional request's precondition is false: nothing was changed."""
+
+
+class PreconditionRequired(EventsAPIError):
+    """The server requires writes to be conditional (If-Match / If-None-Match)."""
+
+
+class IdempotencyKeyReused(EventsAPIError):
+    """An idempotency key already used with a different request."""
+
+
+class IdempotencyKeyInUse(EventsAPIError):
+    """The first request with this idempotency key has not finished yet."""
 
 
 class BadRequest(EventsAPIError):

@@ -10,6 +10,7 @@ defaults. ``docs/settings.md`` documents every field; a test keeps them in step.
 from __future__ import annotations
 
 import logging
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ _NOT_SETTINGS: Final = (CONFIG_ENV, RESOLVED_SETTINGS_ENV)
 logger = logging.getLogger("eventsapi")
 
 LogLevel = Literal["debug", "info", "warning", "error"]
+
+# A serialized origin as browsers send it: lower case, no path, no trailing slash.
+_ORIGIN: Final = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#@\sA-Z]+").fullmatch
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -52,9 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "0.0.0.0 serves every interface.",
         ),
     ] = "127.0.0.1"
-    port: Annotated[int, msgspec.Meta(ge=1, le=65535, description="TCP port to listen on.")] = (
-        8001
-    )
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535, description="TCP port to listen on.")] = 8001
     workers: Annotated[
         int,
         msgspec.Meta(
@@ -69,20 +71,77 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     ] = 1_048_576
     page_size: Annotated[
         int,
-        msgspec.Meta(ge=1, le=500, description="Events per page of GET /events when the "
-                     "request gives no limit."),
+        msgspec.Meta(
+            ge=1,
+            le=500,
+            description="Events per page of GET /events when the request gives no limit.",
+        ),
     ] = 50
     max_page_size: Annotated[
         int,
-        msgspec.Meta(ge=1, le=10_000, description="Largest limit GET /events accepts; a larger "
-                     "one gets 400."),
+        msgspec.Meta(
+            ge=1, le=10_000, description="Largest limit GET /events accepts; a larger one gets 400."
+        ),
     ] = 500
+    require_preconditions: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Refuse PUT, PATCH and DELETE without If-Match (or If-None-Match: * "
+            "to create with PUT) with 428, so that no write overwrites a change its client "
+            "has not seen."
+        ),
+    ] = False
+    idempotency_key_hours: Annotated[
+        int,
+        msgspec.Meta(
+            ge=24,
+            le=24 * 366,
+            description="How long an Idempotency-Key and its saved response are kept, in "
+            "hours (at least 24).",
+        ),
+    ] = 24
     log_level: Annotated[
         LogLevel, msgspec.Meta(description="Least severe log messages to write.")
     ] = "info"
     access_log: Annotated[
-        bool, msgspec.Meta(description="Write one log line per request (costs throughput).")
+        bool,
+        msgspec.Meta(
+            description="Write one log line per request: method, path, status, duration, "
+            "request id and client (costs throughput)."
+        ),
     ] = False
+    cors_origins: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="Origins (scheme://host[:port]) whose web pages may call the API from "
+            "a browser (CORS), or * for any. Empty: no CORS headers, so browsers allow only "
+            "pages served by the API itself. In the environment, separate origins with commas."
+        ),
+    ] = []
+    cors_credentials: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Let browsers send cookies and HTTP authentication with cross-origin "
+            "requests (Access-Control-Allow-Credentials). Needs cors_origins to list origins, "
+            "not *."
+        ),
+    ] = False
+    cors_max_age: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=86_400,
+            description="Seconds browsers may reuse the answer to a CORS preflight request.",
+        ),
+    ] = 600
+    gzip_min_size: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            description="Compress responses of at least this many bytes with gzip for clients "
+            "that accept it; 0 turns compression off.",
+        ),
+    ] = 1024
     shutdown_timeout: Annotated[
         float,
         msgspec.Meta(
@@ -90,6 +149,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             description="Seconds to let requests in flight finish after SIGTERM/SIGINT.",
         ),
     ] = 30.0
+
+    def __post_init__(self) -> None:
+        # Raised as is by msgspec (it wraps only ValueError and TypeError), so loading,
+        # decoding in a worker and Settings(...) all refuse these with one clear message.
+        for origin in self.cors_origins:
+            if origin != "*" and _ORIGIN(origin) is None:
+                raise ConfigurationError(
+                    f"Invalid setting: cors_origins: {origin!r} is not an origin; write "
+                    "scheme://host[:port] in lower case without a path or a trailing slash "
+                    "(https://app.example.com), or * for any origin."
+                )
+        if self.cors_credentials and "*" in self.cors_origins:
+            raise ConfigurationError(
+                "Invalid setting: cors_credentials needs cors_origins to list the origins "
+                "allowed; browsers refuse credentials with any origin (*)."
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,17 +191,22 @@ def schema() -> list[SettingInfo]:
             meta = next((e for e in extras if isinstance(e, msgspec.Meta)), None)
         if get_origin(base) is Literal:
             type_name = " | ".join(repr(choice) for choice in get_args(base))
+        elif get_origin(base) is not None:
+            type_name = str(base)  # list[str]
         else:
             type_name = getattr(base, "__name__", str(base))
-        infos.append(
-            SettingInfo(field.name, type_name, field.default, (meta and meta.description) or "")
-        )
+        # msgspec keeps an empty-list default ([]) as a factory.
+        factory = field.default_factory
+        default = field.default if factory is msgspec.NODEFAULT else factory()
+        infos.append(SettingInfo(field.name, type_name, default, (meta and meta.description) or ""))
     return infos
 
 
-def _from_env(environ: Mapping[str, str]) -> dict[str, str]:
-    names = {info.name for info in schema()}
-    found = {}
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    infos = schema()
+    names = {info.name for info in infos}
+    lists = {info.name for info in infos if info.type_name.startswith("list[")}
+    found: dict[str, Any] = {}
     for key, value in environ.items():
         if key.startswith(ENV_PREFIX) and key not in _NOT_SETTINGS:
             name = key.removeprefix(ENV_PREFIX).lower()
@@ -135,7 +215,10 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, str]:
                 # service links add EVENTSAPI_SERVICE_HOST for a service named eventsapi).
                 logger.warning("ignoring %s: eventsapi has no setting %r", key, name)
                 continue
-            found[name] = value
+            if name in lists:  # comma-separated: a,b
+                found[name] = [part.strip() for part in value.split(",") if part.strip()]
+            else:
+                found[name] = value
     return found
 
 

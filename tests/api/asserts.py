@@ -13,7 +13,7 @@ PROBLEM_JSON = "application/problem+json"
 JSON_HEADERS = {"Content-Type": "application/json"}
 MERGE_PATCH_HEADERS = {"Content-Type": "application/merge-patch+json"}
 
-_NEXT_LINK = re.compile(r'^<([^>]+)>;\s*rel="next"$')
+_LINK_VALUE = re.compile(r'<(/[^>]*)>; rel="(next|prev)"')
 _INTERNALS = ("Traceback", 'File "', "site-packages", "eventsapi/", ".py", "Error(")
 
 
@@ -74,11 +74,20 @@ def all_events(client: TestClient) -> list[dict[str, Any]]:
     return events
 
 
-def next_link(response: httpx2.Response) -> str | None:
-    """The URL of the ``rel="next"`` link, or ``None`` if there is none."""
+def page_links(response: httpx2.Response) -> dict[str, str]:
+    """The ``Link`` header's URLs by relation (RFC 8288), checking its syntax."""
     link = response.headers.get("link")
     if link is None:
-        return None
-    match = _NEXT_LINK.match(link)
-    assert match is not None, f"not an RFC 8288 next link: {link!r}"
-    return match[1]
+        return {}
+    found: dict[str, str] = {}
+    for value in link.split(", "):
+        match = _LINK_VALUE.fullmatch(value)
+        assert match is not None, f"not an RFC 8288 link: {value!r} in {link!r}"
+        assert match[2] not in found, f"relation {match[2]!r} twice in {link!r}"
+        found[match[2]] = match[1]
+    return found
+
+
+def next_link(response: httpx2.Response) -> str | None:
+    """The URL of the ``rel="next"`` link, or ``None`` if there is none."""
+    return page_links(response).get("next")

@@ -13,6 +13,7 @@ from starlette.types import Message
 
 from eventsapi.app import create_app
 from eventsapi.domain.events import Event
+from eventsapi.domain.query import EventQuery
 from eventsapi.errors import StorageUnavailable
 from eventsapi.settings import Settings
 from eventsapi.storage.base import Page
@@ -38,17 +39,18 @@ assert LIMIT == 1024 * 1024
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("DELETE", "/events", {"GET", "HEAD", "POST"}),
-        ("PUT", "/events", {"GET", "HEAD", "POST"}),
-        ("POST", "/events/some-id", {"GET", "HEAD", "PUT", "PATCH", "DELETE"}),
-        ("OPTIONS", "/events/some-id", {"GET", "HEAD", "PUT", "PATCH", "DELETE"}),
-        ("GET", "/event", {"POST"}),
-        ("DELETE", "/event", {"POST"}),
-        ("POST", "/", {"GET", "HEAD"}),
-        ("POST", "/healthz", {"GET", "HEAD"}),
-        ("DELETE", "/readyz", {"GET", "HEAD"}),
-        ("PUT", "/openapi.json", {"GET", "HEAD"}),
-        ("POST", "/docs", {"GET", "HEAD"}),
+        ("DELETE", "/events", {"GET", "HEAD", "POST", "OPTIONS"}),
+        ("PUT", "/events", {"GET", "HEAD", "POST", "OPTIONS"}),
+        ("POST", "/events/some-id", {"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"}),
+        ("TRACE", "/events/some-id", {"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"}),
+        ("GET", "/event", {"POST", "OPTIONS"}),
+        ("DELETE", "/event", {"POST", "OPTIONS"}),
+        ("POST", "/", {"GET", "HEAD", "OPTIONS"}),
+        ("POST", "/healthz", {"GET", "HEAD", "OPTIONS"}),
+        ("DELETE", "/readyz", {"GET", "HEAD", "OPTIONS"}),
+        ("PUT", "/openapi.json", {"GET", "HEAD", "OPTIONS"}),
+        ("POST", "/docs", {"GET", "HEAD", "OPTIONS"}),
+        ("POST", "/docs/static/swagger-ui.css", {"GET", "HEAD", "OPTIONS"}),
     ],
 )
 def test_wrong_method_is_405_with_allow(
@@ -87,7 +89,9 @@ def test_create_and_replace_read_only_json(
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
-def test_patch_reads_only_merge_patch_and_json(client: TestClient, content_type: str) -> None:
+def test_patch_reads_only_merge_patch_json_and_json_patch(
+    client: TestClient, content_type: str
+) -> None:
     event = create(client, description="Kept")
 
     response = send_json(
@@ -95,7 +99,11 @@ def test_patch_reads_only_merge_patch_and_json(client: TestClient, content_type:
     )
 
     problem = assert_problem(response, 415)
-    assert set(problem["accepted"]) == {"application/merge-patch+json", "application/json"}
+    assert set(problem["accepted"]) == {
+        "application/merge-patch+json",
+        "application/json",
+        "application/json-patch+json",
+    }
     assert get(client, event["id"]) == event
 
 
@@ -344,7 +352,7 @@ ERRORS: list[tuple[str, str, bytes | None, dict[str, str], int]] = [
     ("POST", "/events", b" " * (LIMIT + 1), JSON_HEADERS, 413),
     ("GET", "/events?limit=501", None, {}, 400),
     ("GET", "/events?cursor=forged", None, {}, 400),
-    ("GET", "/events?sort=title", None, {}, 400),
+    ("GET", "/events?sort=colour", None, {}, 400),
 ]
 
 
@@ -382,7 +390,7 @@ class BrokenStore(MemoryStore):
     async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
         raise RuntimeError("secret internals in /srv/app/secret.py")
 
-    async def list_page(self, *, after: int | None, limit: int) -> Page:
+    async def list_page(self, query: EventQuery) -> Page:
         raise StorageUnavailable("disk I/O error at /var/lib/secret.db")
 
     async def check(self) -> None:

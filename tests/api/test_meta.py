@@ -75,7 +75,7 @@ def test_openapi_lists_every_route_and_method(document: dict[str, Any], app: Sta
     served: dict[str, set[str]] = {}
     for route in app.routes:
         if isinstance(route, Route) and route.path not in DOCUMENTATION_ROUTES:
-            served[route.path] = {m.lower() for m in route.methods or ()} - {"head"}
+            served[route.path] = {m.lower() for m in route.methods or ()} - {"head", "options"}
 
     described = {path: set(item) & HTTP_METHODS for path, item in document["paths"].items()}
 

@@ -81,6 +81,15 @@ def test_environment_values_are_converted_to_the_setting_types(runner: CliRunner
     assert settings["log_level"] == "debug"
 
 
+def env_value(value: Any) -> str:
+    """A value as an environment variable holds it (lists: comma-separated)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ",".join(value)
+    return str(value)
+
+
 def test_every_setting_can_be_set_by_environment_and_file(
     runner: CliRunner, tmp_path: Path
 ) -> None:
@@ -92,19 +101,20 @@ def test_every_setting_can_be_set_by_environment_and_file(
         "max_body_bytes": 2048,
         "page_size": 7,
         "max_page_size": 70,
+        "require_preconditions": True,
+        "idempotency_key_hours": 48,
         "log_level": "error",
         "access_log": True,
         "shutdown_timeout": 1.5,
+        "cors_origins": ["https://app.example", "http://localhost:3000"],
+        "cors_credentials": True,
+        "cors_max_age": 60,
+        "gzip_min_size": 0,
     }
     assert set(values) == {info.name for info in schema()}, "a new setting needs a value here"
     toml = "".join(f"{name} = {json.dumps(value)}\n" for name, value in values.items())
     assert effective(runner, "--config", write_config(tmp_path / "all.toml", toml)) == values
-    env = {
-        info.env_var: str(values[info.name]).lower()
-        if isinstance(values[info.name], bool)
-        else str(values[info.name])
-        for info in schema()
-    }
+    env = {info.env_var: env_value(values[info.name]) for info in schema()}
     assert effective(runner, env=env) == values
 
 

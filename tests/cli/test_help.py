@@ -12,7 +12,15 @@ from eventsapi import __version__
 from eventsapi.cli import main
 from eventsapi.settings import schema
 
-COMMANDS = [("serve",), ("db",), ("db", "migrate"), ("db", "status"), ("settings",)]
+COMMANDS = [
+    ("serve",),
+    ("db",),
+    ("db", "migrate"),
+    ("db", "status"),
+    ("settings",),
+    ("export",),
+    ("import",),
+]
 SERVE_SETTINGS = {"database", "host", "port", "workers"}
 """Settings the issue requires ``serve`` to take as options."""
 

@@ -13,6 +13,7 @@ import msgspec
 import pytest
 
 from eventsapi.domain.events import Event
+from eventsapi.domain.query import EventQuery, Position
 from eventsapi.errors import AlreadyExists, FieldError, NotFound, ValidationFailed
 from eventsapi.storage.base import EventStore
 from tests.support import START
@@ -47,13 +48,13 @@ def next_version(current: Event, **changes: object) -> Event:
 async def all_ids(store: EventStore, *, limit: int = 500) -> list[str]:
     """Every stored id in list order, walking pages of ``limit``."""
     ids: list[str] = []
-    after: int | None = None
+    after: Position | None = None
     while True:
-        page = await store.list_page(after=after, limit=limit)
+        page = await store.list_page(EventQuery(after=after, limit=limit))
         ids += [e.id for e in page.events]
-        if page.next_after is None:
+        if page.next is None:
             return ids
-        after = page.next_after
+        after = page.next
 
 
 async def test_create_returns_the_event_and_get_finds_it(opened: EventStore) -> None:
@@ -106,7 +107,7 @@ async def test_a_page_as_json_is_the_array_of_its_events(opened: EventStore) -> 
     for event_id in ("a", "b"):
         await opened.create(event(event_id))
 
-    page = await opened.list_page(after=None, limit=10)
+    page = await opened.list_page(EventQuery(limit=10))
 
     assert msgspec.json.decode(page.to_json(), type=list[Event]) == [event("a"), event("b")]
 
@@ -247,10 +248,10 @@ async def test_a_deleted_id_can_be_created_again_at_the_end(opened: EventStore) 
 
 
 async def test_empty_store_lists_an_empty_last_page(opened: EventStore) -> None:
-    page = await opened.list_page(after=None, limit=10)
+    page = await opened.list_page(EventQuery(limit=10))
 
     assert page.events == []
-    assert page.next_after is None
+    assert page.next is None
 
 
 async def test_list_is_in_creation_order_not_id_order(opened: EventStore) -> None:
@@ -258,10 +259,10 @@ async def test_list_is_in_creation_order_not_id_order(opened: EventStore) -> Non
     for event_id in ids:
         await opened.create(event(event_id))
 
-    page = await opened.list_page(after=None, limit=50)
+    page = await opened.list_page(EventQuery(limit=50))
 
     assert [e.id for e in page.events] == ids
-    assert page.next_after is None
+    assert page.next is None
 
 
 async def test_put_replace_and_update_keep_the_position(opened: EventStore) -> None:
@@ -273,7 +274,7 @@ async def test_put_replace_and_update_keep_the_position(opened: EventStore) -> N
     _, created = await opened.put("d", lambda current: event("d"))
 
     assert created is True
-    page = await opened.list_page(after=None, limit=50)
+    page = await opened.list_page(EventQuery(limit=50))
     assert [(e.id, e.title) for e in page.events] == [
         ("a", "New a"),
         ("b", "New b"),
@@ -291,13 +292,13 @@ async def test_keyset_pages_cover_every_event_exactly_once(
         await opened.create(event(event_id))
 
     pages: list[list[str]] = []
-    after: int | None = None
+    after: Position | None = None
     while True:
-        page = await opened.list_page(after=after, limit=limit)
+        page = await opened.list_page(EventQuery(after=after, limit=limit))
         pages.append([e.id for e in page.events])
-        if page.next_after is None:
+        if page.next is None:
             break
-        after = page.next_after
+        after = page.next
 
     assert [i for page_ids in pages for i in page_ids] == ids
     assert all(len(page_ids) == limit for page_ids in pages[:-1])
@@ -308,18 +309,18 @@ async def test_keyset_pages_cover_every_event_exactly_once(
 async def test_pages_stay_exact_when_events_change_between_pages(opened: EventStore) -> None:
     for n in range(6):
         await opened.create(event(f"e{n}"))
-    first = await opened.list_page(after=None, limit=3)
-    assert first.next_after is not None
+    first = await opened.list_page(EventQuery(limit=3))
+    assert first.next is not None
 
     # Between pages: an already-seen event is deleted, a later one too, one is added.
     await opened.delete("e1")
     await opened.delete("e4")
     await opened.create(event("late"))
-    rest = await opened.list_page(after=first.next_after, limit=3)
+    rest = await opened.list_page(EventQuery(after=first.next, limit=3))
 
     assert [e.id for e in first.events] == ["e0", "e1", "e2"]
     assert [e.id for e in rest.events] == ["e3", "e5", "late"]
-    assert rest.next_after is None
+    assert rest.next is None
 
 
 async def test_instance_key_is_a_stable_secret(opened: EventStore) -> None:

@@ -8,11 +8,20 @@ from eventsapi.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 
 
 def _media_type(raw: bytes) -> str:
     """A Content-Type value without parameters, lower-cased."""
     return raw.split(b";", 1)[0].strip().lower().decode("latin-1")
+
+
+def media_type(request: Request, accepted: tuple[str, ...]) -> str:
+    """The request's media type, or the first accepted one when it names none."""
+    for name, value in request.scope["headers"]:
+        if name == b"content-type":
+            return _media_type(value)
+    return accepted[0]
 
 
 async def read_body(request: Request, *, accepted: tuple[str, ...], limit: int) -> bytes:

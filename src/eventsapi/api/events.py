@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Final
-from urllib.parse import urlencode
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from eventsapi.api.body import JSON, MERGE_PATCH, read_body
-from eventsapi.api.cursors import decode_cursor, encode_cursor
+from eventsapi.api.body import JSON, JSON_PATCH, MERGE_PATCH, media_type, read_body
+from eventsapi.api.conditions import Preconditions, entity_tag, event_tag
+from eventsapi.api.idempotency import Idempotency, request_key, to_response
+from eventsapi.api.listing import links, parse_listing
 from eventsapi.api.responses import JSONBytes
 from eventsapi.clock import Clock
 from eventsapi.domain.events import (
@@ -25,14 +29,17 @@ from eventsapi.domain.events import (
     revise,
 )
 from eventsapi.domain.ids import new_event_id
+from eventsapi.domain.json_patch import patch_event_json
 from eventsapi.domain.merge_patch import patch_event
-from eventsapi.errors import BadRequest, NotFound
+from eventsapi.errors import NotFound
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore
+from eventsapi.storage.base import EventStore, IdempotencyKey, Page, SavedResponse
 
 _encode = msgspec.json.Encoder().encode
-_LIST_PARAMETERS: Final = frozenset({"limit", "cursor"})
 _ID_MATCH: Final = re.compile(ID_PATTERN).fullmatch
+# PATCH bodies: JSON Merge Patch (RFC 7396; also as plain JSON, as the tutorial
+# sends it) or JSON Patch (RFC 6902). Without a Content-Type: merge patch.
+_PATCH_TYPES: Final = (MERGE_PATCH, JSON, JSON_PATCH)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -50,10 +57,21 @@ class EventsAPI:
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.keys = Idempotency(store, clock, timedelta(hours=settings.idempotency_key_hours))
         self._cursor_key = b""
+        self._pruning: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._cursor_key = await self.store.instance_key()
+        self._pruning = asyncio.create_task(self.keys.prune_forever(), name="prune-keys")
+
+    async def stop(self) -> None:
+        """Stop background work (before the store closes)."""
+        if self._pruning is not None:
+            self._pruning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pruning
+            self._pruning = None
 
     def handlers(self) -> dict[str, dict[str, Handler]]:
         """The event routes: path template, then method, then handler (HEAD is GET's).
@@ -79,79 +97,112 @@ class EventsAPI:
             raise NotFound(f"No event with id {event_id!r}.")
         return event_id
 
-    async def list_events(self, request: Request) -> Response:
-        limit, after = self._list_parameters(request.query_params)
-        page = await self.store.list_page(after=after, limit=limit)
-        headers = []
-        if page.next_after is not None:
-            query = urlencode(
-                {"limit": limit, "cursor": encode_cursor(self._cursor_key, page.next_after)}
-            )
-            headers.append((b"link", f'<{request.url.path}?{query}>; rel="next"'.encode()))
-        return JSONBytes(page.to_json(), headers=headers)
+    def _preconditions(self, request: Request) -> Preconditions:
+        return Preconditions.of(request, required=self.settings.require_preconditions)
 
-    def _list_parameters(self, query: Mapping[str, str]) -> tuple[int, int | None]:
-        for name in query:
-            if name not in _LIST_PARAMETERS:
-                raise BadRequest(f"Unknown query parameter {name!r}.", parameter=name)
-        limit = self.settings.page_size
-        raw_limit = query.get("limit")
-        if raw_limit is not None:
-            top = self.settings.max_page_size
-            if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= top:
-                raise BadRequest(
-                    f"limit must be a whole number from 1 to {top}.", parameter="limit"
-                )
-            limit = int(raw_limit)
-        cursor = query.get("cursor")
-        after = None if cursor is None else decode_cursor(self._cursor_key, cursor)
-        return limit, after
+    async def list_events(self, request: Request) -> Response:
+        listing = parse_listing(request.query_params, self.settings, self._cursor_key)
+        if listing.searches_nothing:
+            page = Page(total=0 if listing.query.count else None)
+        else:
+            page = await self.store.list_page(listing.query)
+        headers = []
+        link = links(listing, page, request.url.path, self._cursor_key)
+        if link is not None:
+            headers.append((b"link", link))
+        if page.total is not None:
+            headers.append((b"x-total-count", b"%d" % page.total))
+        return JSONBytes(page.to_json(), headers=headers)
 
     async def get_event(self, request: Request) -> Response:
         found = await self.store.get_json(self._event_id(request))
         if found is None:
             raise NotFound(f"No event with id {request.path_params['id']!r}.")
-        return JSONBytes(found[0])
+        document, version = found
+        tag = entity_tag(document, version)
+        if "if-none-match" in request.headers and Preconditions.of(request).not_modified(tag):
+            return Response(status_code=304, headers={"ETag": tag})
+        return JSONBytes(document, headers=[(b"etag", tag.encode())])
 
     async def create_event(self, request: Request) -> Response:
-        body = await read_body(request, accepted=(JSON,), limit=self.settings.max_body_bytes)
+        key = request_key(request)
+        if key is None:
+            body = await self._body(request, (JSON,))
+            return to_response(_respond_created(await self.store.create(self._new(body))))
+
+        def create(body: bytes, once: IdempotencyKey) -> Awaitable[Event]:
+            return self.store.create(self._new(body), once=once)
+
+        return await self.keys.run(
+            request, key, lambda: self._body(request, (JSON,)), _respond_created, create
+        )
+
+    def _new(self, body: bytes) -> Event:
         data = parse_input(body)
         now = self.clock()
-        event_id = input_id(data) or new_event_id(now)
-        event = await self.store.create(build_event(data, event_id=event_id, now=now))
-        return _render(event, status=201, location=True)
+        return build_event(data, event_id=input_id(data) or new_event_id(now), now=now)
+
+    async def _body(self, request: Request, accepted: tuple[str, ...]) -> bytes:
+        return await read_body(request, accepted=accepted, limit=self.settings.max_body_bytes)
 
     async def put_event(self, request: Request) -> Response:
         event_id = self._event_id(request)
-        body = await read_body(request, accepted=(JSON,), limit=self.settings.max_body_bytes)
-        data = parse_input(body)
+        conditions = self._preconditions(request)
+        data = parse_input(await self._body(request, (JSON,)))
         now = self.clock()
 
         def build(current: Event | None) -> Event:
+            conditions.check(current)
             if current is None:
                 return build_event(data, event_id=event_id, now=now)
             return revise(current, data, now=now)
 
         event, created = await self.store.put(event_id, build)
-        return _render(event, status=201 if created else 200, location=created)
+        return to_response(_respond_created(event) if created else _respond(event))
 
     async def patch_event(self, request: Request) -> Response:
         event_id = self._event_id(request)
-        body = await read_body(
-            request, accepted=(MERGE_PATCH, JSON), limit=self.settings.max_body_bytes
+        conditions = self._preconditions(request)
+        key = request_key(request)
+        if key is None:
+            body = await self._body(request, _PATCH_TYPES)
+            change = self._change(conditions, request, body)
+            return to_response(_respond(await self.store.update(event_id, change)))
+
+        def update(body: bytes, once: IdempotencyKey) -> Awaitable[Event]:
+            return self.store.update(event_id, self._change(conditions, request, body), once=once)
+
+        return await self.keys.run(
+            request, key, lambda: self._body(request, _PATCH_TYPES), _respond, update
         )
+
+    def _change(
+        self, conditions: Preconditions, request: Request, body: bytes
+    ) -> Callable[[Event], Event]:
         now = self.clock()
+        patch = patch_event_json if media_type(request, _PATCH_TYPES) == JSON_PATCH else patch_event
 
         def change(current: Event) -> Event:
-            return revise(current, patch_event(current, body), now=now)
+            conditions.check(current)
+            return revise(current, patch(current, body), now=now)
 
-        return _render(await self.store.update(event_id, change))
+        return change
 
     async def delete_event(self, request: Request) -> Response:
-        await self.store.delete(self._event_id(request))
+        conditions = self._preconditions(request)
+        await self.store.delete(
+            self._event_id(request), guard=conditions.check if conditions.any else None
+        )
         return Response(status_code=204)
 
 
-def _render(event: Event, *, status: int = 200, location: bool = False) -> Response:
-    headers = [(b"location", b"/events/" + event.id.encode())] if location else None
-    return JSONBytes(_encode(event), status, headers)
+def _respond(event: Event, status: int = 200) -> SavedResponse:
+    """The response to a write of ``event`` (what an idempotency key saves)."""
+    headers = [("content-type", "application/json"), ("etag", event_tag(event))]
+    if status == 201:
+        headers.append(("location", "/events/" + event.id))
+    return SavedResponse(status, tuple(headers), _encode(event))
+
+
+def _respond_created(event: Event) -> SavedResponse:
+    return _respond(event, 201)

@@ -1,4 +1,4 @@
-"""Direct dispatch of the events routes, ahead of Starlette's middleware and router.
+"""The entry of every HTTP request: cross-cutting features, then the hot path or Starlette.
 
 Starlette's routing and middleware cost about as much per request as the whole
 of ``GET /events/{id}`` (see docs/architecture.md). ``EventsApp`` sends
@@ -6,6 +6,21 @@ requests for the event routes straight to the same handlers the router uses,
 and renders errors with the same ``problems.from_error``, so responses are
 identical; anything else (other paths, other methods, 405s, lifespan) goes
 through Starlette as usual.
+
+Features that concern every response are therefore applied here, in front of
+both paths, rather than as Starlette middleware (which the hot path skips):
+
+- a request id (``api/request_ids.py``) in ``X-Request-Id`` and ``request.state``;
+- the access log (``api/access_log.py``), when the ``access_log`` setting is on;
+- answers to ``HEAD``: the GET's headers, no body, whatever the server does;
+- CORS (``api/cors.py``) and gzip (``api/compression.py``) when configured.
+
+The common case (CORS off, no ``Accept-Encoding: gzip``) of a hot-path request
+pays only for the id: the handler's response gets its headers directly, with no
+middleware and no wrapped ``send``. Everything else goes through the "layered"
+app: CORS → gzip → dispatch (hot path or Starlette), with ``send`` wrapped once
+to add the id. Handlers must return a new ``Response`` per request, since its
+headers are extended in place (Starlette's middleware does the same).
 """
 
 from __future__ import annotations
@@ -14,28 +29,121 @@ from typing import Any, Final
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.types import Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from eventsapi.api import problems
+from eventsapi.api import access_log, compression, cors, problems, request_ids
 from eventsapi.api.events import EventsAPI, Handler
+from eventsapi.settings import Settings
 
 _ITEM_PREFIX: Final = "/events/"
+_ID_HEADER: Final = request_ids.HEADER
+_VARY: Final = compression.VARY
 
 
 class EventsApp(Starlette):
     """A Starlette application that serves the event routes itself, first."""
 
-    def __init__(self, events: EventsAPI, **kwargs: Any) -> None:
+    def __init__(self, events: EventsAPI, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hot_path = HotPath(events)
+        self.new_request_id = request_ids.generator()
+        self.access_log = settings.access_log
+        gzip = compression.middleware(self._dispatch, settings)
+        with_cors = cors.middleware(gzip or self._dispatch, settings)
+        self.layered: ASGIApp = with_cors or gzip or self._dispatch
+        # Hot-path requests may skip the layers: always without CORS (every response
+        # then varies by Origin), and without gzip when the request does not accept it.
+        self.direct = with_cors is None
+        self.gzip = gzip is not None
+        # A hot-path response of this size or more gets Vary: Accept-Encoding.
+        self.vary_from: int | None = settings.gzip_min_size if gzip is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        started = access_log.clock() if self.access_log else 0.0
+        request_id = None
+        accepts_gzip = False
+        for name, value in scope["headers"]:
+            if name == _ID_HEADER:
+                request_id = request_ids.from_client(value)
+            elif name == b"accept-encoding":
+                accepts_gzip = compression.accepts_gzip(value)
+        if request_id is None:
+            request_id = self.new_request_id()
+        state = scope.get("state")  # request.state, for handlers and logs
+        if state is None:
+            scope["state"] = {"request_id": request_id}
+        else:
+            state["request_id"] = request_id
+        id_header = (_ID_HEADER, request_id.encode())
+
+        if self.direct and not (accepts_gzip and self.gzip):
             handler = self.hot_path.handler(scope)
             if handler is not None:
-                await self.hot_path.serve(handler, scope, receive, send)
+                # The layers' work, done on the response itself (inline: this is the
+                # benchmarked path, and each call or wrapped send costs).
+                response = None
+                try:
+                    response = await self.hot_path.respond(handler, scope, receive)
+                    if response is not None:
+                        response.raw_headers.append(id_header)
+                        body = getattr(response, "body", None)  # None: streamed
+                        vary_from = self.vary_from
+                        if vary_from is not None and (body is None or len(body) >= vary_from):
+                            response.raw_headers.append(_VARY)
+                        if body and scope["method"] == "HEAD":
+                            response.body = b""  # Content-Length stays the GET body's
+                        await response(scope, receive, send)
+                finally:
+                    if self.access_log:
+                        status = None if response is None else response.status_code
+                        access_log.write(scope, status, started, request_id)
                 return
-        await super().__call__(scope, receive, send)
+        await self._send_layered(scope, receive, send, id_header, started, request_id)
+
+    async def _send_layered(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        id_header: tuple[bytes, bytes],
+        started: float,
+        request_id: str,
+    ) -> None:
+        status: int | None = None
+        head = scope["method"] == "HEAD"
+        if head:
+            # Answered as a GET whose body is dropped, so that its headers are the GET's
+            # even where a layer decides them from the body (gzip of a static file).
+            scope["method"] = "GET"
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), id_header]}
+            elif head and message["type"] == "http.response.body" and message.get("body"):
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self.layered(scope, receive, send_with_id)
+        finally:
+            if head:
+                scope["method"] = "HEAD"
+            if self.access_log:
+                access_log.write(scope, status, started, request_id)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The innermost app of the layers: the hot path, or else Starlette."""
+        handler = self.hot_path.handler(scope)
+        if handler is not None:
+            await self.hot_path.serve(handler, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 class HotPath:
@@ -66,12 +174,18 @@ class HotPath:
         return None
 
     @staticmethod
-    async def serve(handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
+    async def respond(handler: Handler, scope: Scope, receive: Receive) -> Response | None:
+        """The handler's response, or the problem its error makes; ``None`` if the client left."""
         request = Request(scope, receive)
         try:
-            response = await handler(request)
+            return await handler(request)
         except ClientDisconnect:
-            return
+            return None
         except Exception as exc:  # noqa: BLE001 - every error becomes a problem response
-            response = problems.from_error(request, exc)
-        await response(scope, receive, send)
+            return problems.from_error(request, exc)
+
+    @classmethod
+    async def serve(cls, handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await cls.respond(handler, scope, receive)
+        if response is not None:
+            await response(scope, receive, send)

@@ -17,16 +17,21 @@ from typing import Any
 import msgspec
 
 from eventsapi import __version__
-from eventsapi.api.body import JSON, MERGE_PATCH
+from eventsapi.api.body import JSON, JSON_PATCH, MERGE_PATCH
+from eventsapi.api.idempotency import KEY_MAX_LENGTH
+from eventsapi.api.listing import Q_MAX, STATUSES, TAGS_MAX_IN_QUERY
 from eventsapi.api.problems import PROBLEM_JSON, PROBLEM_TYPES
 from eventsapi.domain.events import (
+    _NOT_SPACE,  # white space as str.strip knows it, spelled as a character class
     DOT_SEGMENTS,
     ID_PATTERN,
     LEGACY_KEYS,
     SERVER_OWNED,
+    TAG_MAX,
     Event,
     EventInput,
 )
+from eventsapi.domain.query import SORTS
 
 Schema = dict[str, Any]
 
@@ -54,6 +59,74 @@ _LOCATION = {
     }
 }
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}
+_ETAG = {
+    "ETag": {
+        "description": "Strong entity tag of the event (changes with its version); send it "
+        "back in If-Match to write only if nobody else has, in If-None-Match to revalidate",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+_REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the saved response of an earlier request with "
+        "the same Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+# RFC 9110 §13.1.1: "*" or a comma-separated list of entity tags. "*" is a branch of
+# its own (not an alternative in the pattern) so that generators that build header
+# values from letters and digits still find a valid value to send.
+_ENTITY_TAG = r'(W/)?"[!#-~]*"'
+_TAG_LIST: Schema = {
+    "anyOf": [
+        {"type": "string", "const": "*"},
+        {"type": "string", "pattern": rf"^{_ENTITY_TAG}([ \t]*,[ \t]*{_ENTITY_TAG})*$"},
+    ]
+}
+
+
+def _header(name: str, description: str, schema: Schema) -> Schema:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
+_IF_MATCH = _header(
+    "If-Match",
+    "Write only if the event's current ETag is one of these (or `*`: if it exists); "
+    "else 412 and nothing changes.",
+    _TAG_LIST,
+)
+_IF_NONE_MATCH_GET = _header(
+    "If-None-Match",
+    "Answer 304 Not Modified, without a body, if the event's ETag is one of these.",
+    _TAG_LIST,
+)
+_IF_NONE_MATCH_PUT = _header(
+    "If-None-Match",
+    "`*`: create only; 412 if the event exists.",
+    _TAG_LIST,
+)
+_IDEMPOTENCY_KEY = _header(
+    "Idempotency-Key",
+    "A unique key (e.g. a UUID) that makes retries safe: a retry with the same key and "
+    "the same request gets the first response again (`Idempotent-Replayed: true`) "
+    "without a second effect; the same key with another request gets 422; a retry while "
+    "the first is running gets 409. Keys are kept at least 24 hours.",
+    {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH, "pattern": "^[ -~]+$"},
+)
+_PRECONDITION_ERRORS = {
+    "412": _problem("A precondition (If-Match / If-None-Match) does not hold; nothing changed"),
+    "428": _problem(
+        "Preconditions are required on this service (setting "
+        "require_preconditions) and the request has none"
+    ),
+}
 
 _COMMON_ERRORS = {
     "405": _problem("Method not allowed here", _ALLOW),
@@ -116,6 +189,87 @@ _PATCH_EXAMPLES = {
     "tutorial": {"summary": "As the Go tutorial sends it", "value": {"Title": "New title"}},
 }
 
+_JSON_PATCH_EXAMPLES = {
+    "checked": {
+        "summary": "Retitle only if still at version 1, and add a tag",
+        "value": [
+            {"op": "test", "path": "/version", "value": 1},
+            {"op": "replace", "path": "/title", "value": "Go meetup (moved)"},
+            {"op": "add", "path": "/tags/-", "value": "moved"},
+        ],
+    }
+}
+
+
+def _query(name: str, description: str, schema: Schema, **extra: Any) -> Schema:
+    return {"name": name, "in": "query", "description": description, "schema": schema, **extra}
+
+
+_INSTANT = {"type": "string", "format": "date-time"}
+_LIST_PARAMETERS = [
+    _query(
+        "limit",
+        "Events per page (default 50).",
+        {"type": "integer", "minimum": 1, "maximum": 500},
+        example=10,
+    ),
+    _query(
+        "cursor",
+        "Opaque position from a `Link` header (signed; a changed one gets 400).",
+        # base64url without padding, as the server issues it
+        {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
+    ),
+    _query(
+        "starts_after",
+        "Events starting at or after this instant (RFC 3339, with "
+        "an offset). Events without a start are left out.",
+        _INSTANT,
+    ),
+    _query(
+        "starts_before",
+        "Events starting before this instant (RFC 3339, with an "
+        "offset). Events without a start are left out.",
+        _INSTANT,
+    ),
+    _query(
+        "tag",
+        "Events with this tag; repeat for events with every one of them.",
+        {
+            "type": "array",
+            "maxItems": TAGS_MAX_IN_QUERY,
+            "items": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": TAG_MAX,
+                # the server strips Python's white space (\x1c-\x1f, \x85 too), not \s's
+                "pattern": rf"^{_NOT_SPACE}([\s\S]*{_NOT_SPACE})?$",
+            },
+        },
+        style="form",
+        explode=True,
+    ),
+    _query("status", "Events with this status.", {"type": "string", "enum": sorted(STATUSES)}),
+    _query(
+        "q",
+        "Full-text search in title, description and location: events holding "
+        "every word (case and accents ignored), best match first unless `sort` is given. "
+        "Words are runs of letters and digits; a search without one finds nothing.",
+        {"type": "string", "minLength": 1, "maxLength": Q_MAX},
+    ),
+    _query(
+        "sort",
+        "Order: by start (`starts_at`; events without a start last, or first "
+        "with `-`), creation (`created_at`), last change (`updated_at`) or `title`; "
+        "`-` for descending. Ties are broken by id.",
+        {"type": "string", "enum": list(SORTS)},
+    ),
+    _query(
+        "count",
+        "`exact`: also count every match, in `X-Total-Count`.",
+        {"type": "string", "enum": ["exact"]},
+    ),
+]
+
 _EVENT_LINKS = {
     "GetEvent": {
         "operationId": "getEvent",
@@ -136,13 +290,14 @@ _EVENT_LINKS = {
 }
 
 
-def _event_response(description: str, *, location: bool = False, links: bool = False) -> Schema:
+def _event_response(
+    description: str, *, location: bool = False, links: bool = False, replay: bool = False
+) -> Schema:
     response: Schema = {
         "description": description,
+        "headers": {**_ETAG, **(_LOCATION if location else {}), **(_REPLAYED if replay else {})},
         "content": {JSON: {"schema": _ref("Event")}},
     }
-    if location:
-        response["headers"] = _LOCATION
     if links:
         response["links"] = _EVENT_LINKS
     return response
@@ -151,9 +306,7 @@ def _event_response(description: str, *, location: bool = False, links: bool = F
 def _input_body(media_types: tuple[str, ...], schema: str, examples: Schema) -> Schema:
     return {
         "required": True,
-        "content": {
-            media: {"schema": _ref(schema), "examples": examples} for media in media_types
-        },
+        "content": {media: {"schema": _ref(schema), "examples": examples} for media in media_types},
     }
 
 
@@ -198,6 +351,35 @@ def _event(event: Schema) -> Schema:
     properties["version"] = {"type": "integer", "minimum": 1}
     event["required"] = list(properties)
     return event
+
+
+# RFC 6902 section 4: the members each operation needs (others are ignored).
+_PATCH_OPS = {
+    "add": ("path", "value"),
+    "remove": ("path",),
+    "replace": ("path", "value"),
+    "move": ("from", "path"),
+    "copy": ("from", "path"),
+    "test": ("path", "value"),
+}
+# RFC 6901: empty (the whole document) or "/"-prefixed tokens, "~" escaped as "~0" or "~1".
+_POINTER = {"type": "string", "pattern": "^(/([^~/]|~[01])*)*$"}
+
+
+def _patch_operation(op: str, members: tuple[str, ...]) -> Schema:
+    """One JSON Patch operation object, with its required members."""
+    properties: Schema = {"op": {"const": op}}
+    for member in members:
+        properties[member] = {"description": "Any JSON value"} if member == "value" else _POINTER
+    if op == "remove":
+        # removing the whole document ("") is refused: an event cannot be nothing
+        properties["path"] = {**_POINTER, "minLength": 1}
+    return {
+        "type": "object",
+        "title": op,
+        "properties": properties,
+        "required": ["op", *members],
+    }
 
 
 def _components() -> dict[str, Schema]:
@@ -254,6 +436,13 @@ def _components() -> dict[str, Schema]:
         },
         "required": ["type", "title", "status", "detail"],
     }
+    schemas["JsonPatch"] = {
+        "type": "array",
+        "description": "A JSON Patch (RFC 6902): operations applied in order, all or none, "
+        "to the event as GET returns it. Server-owned members (`id`, `version`, "
+        "`created_at`, `updated_at`) may be tested, not changed.",
+        "items": {"oneOf": [_patch_operation(op, members) for op, members in _PATCH_OPS.items()]},
+    }
     schemas["Welcome"] = {
         "type": "object",
         "properties": {
@@ -281,11 +470,18 @@ def _paths() -> dict[str, Schema]:
     create = {
         "summary": "Create an event",
         "description": "Creates an event. The id is generated (a ULID) unless the body gives one.",
+        "parameters": [_IDEMPOTENCY_KEY],
         "requestBody": _input_body((JSON,), "EventInput", _INPUT_EXAMPLES),
         "responses": {
-            "201": _event_response("Created", location=True, links=True),
+            "201": _event_response("Created", location=True, links=True, replay=True),
             **_BODY_ERRORS,
-            "409": _problem("The id is taken"),
+            "409": _problem(
+                "The id is taken, or a request with this Idempotency-Key is still running"
+            ),
+            "422": _problem(
+                "Invalid fields (`errors` lists each), or the Idempotency-Key was used for "
+                "another request"
+            ),
             **_COMMON_ERRORS,
         },
     }
@@ -306,34 +502,30 @@ def _paths() -> dict[str, Schema]:
         "/events": {
             "get": {
                 "operationId": "listEvents",
-                "summary": "List events, oldest first, a page at a time",
+                "summary": "List, filter, search and sort events, a page at a time",
                 "description": (
-                    "Returns a JSON array. When there are more events, the `Link` header "
-                    'has the URL of the next page (rel="next").'
+                    "Returns a JSON array. Without `sort`, events come in the order they "
+                    "were created (with `q`: best match first). Pages are keyset pages: "
+                    'the `Link` header has the URL of the next page (rel="next") and of '
+                    'the previous one (rel="prev"), with the same filters and sort; page '
+                    "N costs what page 1 does. A cursor only works with the filters and "
+                    "sort it was issued for."
                 ),
-                "parameters": [
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "description": "Events per page (default 50).",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
-                        "example": 10,
-                    },
-                    {
-                        "name": "cursor",
-                        "in": "query",
-                        "description": "Opaque position from a `Link` header.",
-                        "schema": {"type": "string"},
-                    },
-                ],
+                "parameters": _LIST_PARAMETERS,
                 "responses": {
                     "200": {
                         "description": "A page of events",
                         "headers": {
                             "Link": {
-                                "description": 'RFC 8288 link to the next page (rel="next")',
+                                "description": 'RFC 8288 links to the next (rel="next") and '
+                                'previous (rel="prev") pages',
                                 "schema": {"type": "string"},
-                            }
+                            },
+                            "X-Total-Count": {
+                                "description": "With `count=exact`: how many events match, "
+                                "on every page",
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                            },
                         },
                         "content": {JSON: {"schema": {"type": "array", "items": _ref("Event")}}},
                     },
@@ -355,8 +547,11 @@ def _paths() -> dict[str, Schema]:
             "get": {
                 "operationId": "getEvent",
                 "summary": "Get one event",
+                "parameters": [_IF_NONE_MATCH_GET],
                 "responses": {
                     "200": _event_response("The event"),
+                    "304": {"description": "Not modified (If-None-Match)", "headers": _ETAG},
+                    "400": _problem("A malformed If-None-Match"),
                     "404": _problem("No such event"),
                     **_COMMON_ERRORS,
                 },
@@ -364,34 +559,62 @@ def _paths() -> dict[str, Schema]:
             "put": {
                 "operationId": "putEvent",
                 "summary": "Replace an event, or create it with this id",
+                "parameters": [_IF_MATCH, _IF_NONE_MATCH_PUT],
                 "requestBody": _input_body((JSON,), "EventInput", _REPLACE_EXAMPLES),
                 "responses": {
                     "200": _event_response("Replaced"),
                     "201": _event_response("Created", location=True),
                     "404": _problem("No event can have this id (it breaks the id pattern)"),
                     **_BODY_ERRORS,
+                    **_PRECONDITION_ERRORS,
                     **_COMMON_ERRORS,
                 },
             },
             "patch": {
                 "operationId": "patchEvent",
-                "summary": "Change an event with a JSON Merge Patch (RFC 7396)",
+                "summary": "Change an event: JSON Merge Patch (RFC 7396) or JSON Patch (RFC 6902)",
                 "description": "`application/json` is read as a merge patch too (as the "
-                "tutorial sends it).",
-                "requestBody": _input_body((MERGE_PATCH, JSON), "EventPatch", _PATCH_EXAMPLES),
+                "tutorial sends it). A JSON Patch applies to the event as GET returns it, "
+                "so a `test` of `/version` is an optimistic check.",
+                "parameters": [_IF_MATCH, _IDEMPOTENCY_KEY],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        **{
+                            media: {"schema": _ref("EventPatch"), "examples": _PATCH_EXAMPLES}
+                            for media in (MERGE_PATCH, JSON)
+                        },
+                        JSON_PATCH: {
+                            "schema": _ref("JsonPatch"),
+                            "examples": _JSON_PATCH_EXAMPLES,
+                        },
+                    },
+                },
                 "responses": {
-                    "200": _event_response("Changed"),
+                    "200": _event_response("Changed", replay=True),
                     "404": _problem("No such event"),
+                    "409": _problem(
+                        "A JSON Patch `test` failed or a path is missing, or a request with "
+                        "this Idempotency-Key is still running"
+                    ),
                     **_BODY_ERRORS,
+                    "422": _problem(
+                        "The patched event is invalid (`errors` lists each), or the "
+                        "Idempotency-Key was used for another request"
+                    ),
+                    **_PRECONDITION_ERRORS,
                     **_COMMON_ERRORS,
                 },
             },
             "delete": {
                 "operationId": "deleteEvent",
                 "summary": "Delete an event",
+                "parameters": [_IF_MATCH],
                 "responses": {
                     "204": {"description": "Deleted"},
+                    "400": _problem("A malformed If-Match"),
                     "404": _problem("No such event"),
+                    **_PRECONDITION_ERRORS,
                     **_COMMON_ERRORS,
                 },
             },

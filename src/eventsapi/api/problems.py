@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from eventsapi import errors
+from eventsapi.api import request_ids
 
 PROBLEM_JSON: Final = "application/problem+json"
 logger = logging.getLogger("eventsapi")
@@ -53,10 +54,58 @@ PROBLEM_TYPES: Final = {
             "A create named an id that is taken. Choose another id, or PUT to replace.",
         ),
         ProblemType(
+            "patch-test-failed",
+            409,
+            "A test in your JSON Patch does not hold",
+            "A `test` operation of the JSON Patch (RFC 6902) found another value, or none, "
+            "at its `path`: the event is not in the state the patch expects (for example, "
+            "its `version` has moved on). `detail` names the operation, counted from 0. "
+            "Nothing was changed. GET the event and patch it again.",
+        ),
+        ProblemType(
+            "patch-conflict",
+            409,
+            "Your JSON Patch does not fit the event",
+            "An operation of the JSON Patch (RFC 6902) names a location the event does not "
+            "have: a member to remove, replace, move or copy, the object or array to add "
+            "into, or a position past the end of an array. `detail` names the operation, "
+            "counted from 0. Nothing was changed.",
+        ),
+        ProblemType(
             "not-found",
             404,
             "Not found",
             "There is no resource at this URL (it may have been deleted).",
+        ),
+        ProblemType(
+            "precondition-failed",
+            412,
+            "The resource has changed",
+            "An `If-Match` or `If-None-Match` condition does not hold: the event changed "
+            "(or exists, or does not) since you read it. Nothing was changed. GET the event "
+            "for its current `ETag` and retry.",
+        ),
+        ProblemType(
+            "precondition-required",
+            428,
+            "This write must be conditional",
+            "The service requires `If-Match` (or `If-None-Match: *` to create with PUT) on "
+            "every PUT, PATCH and DELETE, so that no change overwrites one you have not "
+            "seen. GET the event for its `ETag` and send it in `If-Match`.",
+        ),
+        ProblemType(
+            "idempotency-key-reused",
+            422,
+            "This idempotency key was used for a different request",
+            "An `Idempotency-Key` identifies one request: a retry must repeat the method, "
+            "path and body exactly. Use a new key for a new request.",
+        ),
+        ProblemType(
+            "idempotency-key-in-use",
+            409,
+            "A request with this idempotency key is in progress",
+            "The first request with this `Idempotency-Key` has not finished. Retry after "
+            "it completes to receive its response.",
         ),
         ProblemType(
             "bad-request",
@@ -97,18 +146,23 @@ PROBLEM_TYPES: Final = {
         ),
     )
 }
-_BY_STATUS: Final = {problem.status: problem for problem in PROBLEM_TYPES.values()}
+# The usual type of each status: the first listed with it.
+_BY_STATUS: Final = {
+    status: next(p for p in PROBLEM_TYPES.values() if p.status == status)
+    for status in {p.status for p in PROBLEM_TYPES.values()}
+}
 
 
 def problem(
     status: int,
     detail: str,
     *,
+    slug: str | None = None,
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> Response:
-    """A problem+json response for ``status``."""
-    known = _BY_STATUS.get(status)
+    """A problem+json response of type ``slug`` (by default, the status's usual type)."""
+    known = PROBLEM_TYPES[slug] if slug is not None else _BY_STATUS.get(status)
     body: dict[str, Any] = {
         "type": known.uri if known else "about:blank",
         "title": known.title if known else HTTPStatus(status).phrase,
@@ -136,6 +190,20 @@ def from_error(request: Request, exc: Exception) -> Response:
             return problem(404, str(exc))
         case errors.AlreadyExists():
             return problem(409, str(exc))
+        case errors.PatchTestFailed():
+            return problem(409, str(exc), slug="patch-test-failed")
+        case errors.PatchConflict():
+            return problem(409, str(exc), slug="patch-conflict")
+        case errors.PreconditionFailed():
+            return problem(412, str(exc))
+        case errors.PreconditionRequired():
+            return problem(428, str(exc))
+        case errors.IdempotencyKeyReused():
+            return problem(422, str(exc), slug="idempotency-key-reused")
+        case errors.IdempotencyKeyInUse():
+            return problem(
+                409, str(exc), slug="idempotency-key-in-use", headers={"Retry-After": "1"}
+            )
         case errors.BadRequest(parameter=None):
             return problem(400, str(exc))
         case errors.BadRequest():
@@ -145,9 +213,18 @@ def from_error(request: Request, exc: Exception) -> Response:
         case errors.PayloadTooLarge():
             return problem(413, str(exc))
         case errors.StorageUnavailable():
-            logger.warning("storage unavailable: %s", exc)
+            request_id = request_ids.of(request)
+            logger.warning(
+                "storage unavailable (request id %s): %s",
+                request_id,
+                exc,
+                extra={"request_id": request_id},
+            )
             return problem(
-                503, "The database is unavailable; retry shortly.", headers={"Retry-After": "1"}
+                503,
+                "The database is unavailable; retry shortly.",
+                headers={"Retry-After": "1"},
+                **_quotable(request_id),
             )
         case ClientDisconnect():
             return problem(400, "The client disconnected before sending the whole body.")
@@ -166,9 +243,24 @@ def _http_detail(exc: HTTPException) -> str:
     return str(exc.detail)
 
 
+def _quotable(request_id: str | None) -> dict[str, Any]:
+    """The ``request_id`` member of a 5xx problem, for users to quote to the operator."""
+    return {} if request_id is None else {"request_id": request_id}
+
+
 def internal_error(request: Request, exc: Exception) -> Response:
-    """500 without internals on the wire; the traceback goes to the log."""
+    """500 without internals on the wire; the traceback goes to the log, with the request id."""
+    request_id = request_ids.of(request)
     logger.error(
-        "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
+        "unhandled error on %s %s (request id %s)",
+        request.method,
+        request.url.path,
+        request_id,
+        exc_info=exc,
+        extra={"request_id": request_id},
     )
-    return problem(500, "The service failed unexpectedly; the error has been logged.")
+    return problem(
+        500,
+        "The service failed unexpectedly; the error has been logged under request_id.",
+        **_quotable(request_id),
+    )

@@ -1,17 +1,23 @@
 """The URL map. Hot routes come first: Starlette tries routes in order.
 
 One ``Route`` per path, dispatching on the method, so that a wrong method gets
-405 with an ``Allow`` header listing every method of the path.
+405 with an ``Allow`` header listing every method of the path. Every path
+answers ``HEAD`` (with its GET handler) and ``OPTIONS`` (204 with ``Allow``);
+the event routes' ``OPTIONS`` comes here too, as the hot path serves only the
+methods of ``EventsAPI.handlers()``.
 """
 
 from __future__ import annotations
 
 from importlib import resources
+from typing import Final
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from eventsapi.api import meta
 from eventsapi.api.events import EventsAPI, Handler, with_head
@@ -25,9 +31,31 @@ def _by_method(handlers: dict[str, Handler]) -> Handler:
     return dispatch
 
 
+def _options(allow: str) -> Handler:
+    async def options(request: Request) -> Response:
+        return Response(status_code=204, headers={"Allow": allow})
+
+    return options
+
+
 def _route(path: str, handlers: dict[str, Handler]) -> Route:
     handlers = with_head(handlers)
+    handlers = {**handlers, "OPTIONS": _options(", ".join([*handlers, "OPTIONS"]))}
     return Route(path, _by_method(handlers), methods=list(handlers))
+
+
+class _StaticFiles(StaticFiles):
+    """Static files that answer ``OPTIONS`` too, and list it in the 405's ``Allow``."""
+
+    ALLOW: Final = "GET, HEAD, OPTIONS"
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        if scope["method"] == "OPTIONS":
+            await super().get_response(path, {**scope, "method": "HEAD"})  # 404 if missing
+            return Response(status_code=204, headers={"Allow": self.ALLOW})
+        if scope["method"] not in ("GET", "HEAD"):
+            raise HTTPException(status_code=405, headers={"Allow": self.ALLOW})
+        return await super().get_response(path, scope)
 
 
 def routes(events: EventsAPI, store: EventStore) -> list[BaseRoute]:
@@ -39,6 +67,6 @@ def routes(events: EventsAPI, store: EventStore) -> list[BaseRoute]:
         _route("/readyz", {"GET": meta.readyz_for(store)}),
         _route("/openapi.json", {"GET": meta.openapi}),
         _route("/docs", {"GET": meta.docs}),
-        Mount("/docs/static", StaticFiles(directory=str(static)), name="docs_static"),
+        Mount("/docs/static", _StaticFiles(directory=str(static)), name="docs_static"),
         _route("/problems/{slug}", {"GET": meta.problem_type}),
     ]

@@ -8,6 +8,7 @@ from eventsapi import __version__
 from eventsapi.cli.db import db
 from eventsapi.cli.serve import serve
 from eventsapi.cli.settings import settings_command
+from eventsapi.cli.transfer import export_command, import_command
 
 
 class DefaultGroup(click.Group):
@@ -40,3 +41,5 @@ def main() -> None:
 main.add_command(serve)
 main.add_command(db)
 main.add_command(settings_command)
+main.add_command(export_command)
+main.add_command(import_command)

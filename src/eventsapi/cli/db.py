@@ -40,8 +40,10 @@ def migrate(database: str | None, config: Path | None) -> None:
     """Apply pending schema migrations (serve also does this at start)."""
     settings = resolve(config, database=database)
     applied = _migrations(settings.database, migrate=True)
-    click.echo(f"{storage.describe(settings.database)}: schema at version "
-               f"{max((m.version for m in applied), default=0)}, nothing pending.")
+    click.echo(
+        f"{storage.describe(settings.database)}: schema at version "
+        f"{max((m.version for m in applied), default=0)}, nothing pending."
+    )
 
 
 @db.command()

@@ -87,6 +87,9 @@ def serve(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if settings.access_log:
+        # The app writes the access log (api/access_log.py), at INFO whatever log_level.
+        logging.getLogger("eventsapi.access").setLevel(logging.INFO)
     _check_address(settings)
     _prepare_database(settings)
     from granian import Granian
@@ -104,7 +107,7 @@ def serve(
         websockets=False,
         log_enabled=True,
         log_level="warning" if settings.log_level == "info" else settings.log_level,  # type: ignore[arg-type]
-        log_access=settings.access_log,
+        log_access=False,  # the app writes its own, with the request id
         workers_kill_timeout=max(1, round(settings.shutdown_timeout)),
     )
     workers_text = "1 worker" if settings.workers == 1 else f"{settings.workers} workers"

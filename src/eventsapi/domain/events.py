@@ -150,10 +150,7 @@ LEGACY_KEYS: Final = {"ID": "id", "Title": "title", "Description": "description"
 _input_decoder = msgspec.json.Decoder(EventInput)
 _encode = msgspec.json.Encoder().encode
 _any_decoder = msgspec.json.Decoder()
-_FIELD_TYPES: Final = {
-    f.encode_name: f.type
-    for f in msgspec.structs.fields(EventInput)
-}
+_FIELD_TYPES: Final = {f.encode_name: f.type for f in msgspec.structs.fields(EventInput)}
 
 
 @functools.cache
@@ -167,6 +164,8 @@ def decode_json(body: bytes) -> Any:
         return _any_decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("The body is nested too deeply to be an event.") from None
 
 
 def parse_input(body: bytes) -> EventInput:
@@ -177,6 +176,8 @@ def parse_input(body: bytes) -> EventInput:
         raise ValidationFailed(_type_errors(decode_json(body))) from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("The body is nested too deeply to be an event.") from None
     errors = _rule_errors(data)
     if errors:
         raise ValidationFailed(errors)
@@ -264,9 +265,7 @@ def _both(field: str) -> FieldError:
     return FieldError(field, f"given twice, as {field!r} and as {legacy!r}")
 
 
-def _merged(
-    ours: str | UnsetType | None, legacy: str | UnsetType | None
-) -> str | UnsetType | None:
+def _merged(ours: str | UnsetType | None, legacy: str | UnsetType | None) -> str | UnsetType | None:
     return legacy if ours is UNSET else ours
 
 

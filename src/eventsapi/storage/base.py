@@ -1,36 +1,45 @@
 """The storage contract every backend implements.
 
-A backend stores events and answers by id and in creation order (keyset pages).
-Writes that depend on the current state (``update``, ``put``) take a pure
-function from the domain and run it inside the backend's transaction, so the
-read-modify-write is atomic whatever the backend. ``tests/contract`` is the
+A backend stores events and answers by id and by query (filtered, sorted, keyset
+pages). Writes that depend on the current state (``update``, ``put``, a guarded
+``delete``) take a pure function and run it inside the backend's transaction, so
+the read-modify-write is atomic whatever the backend: a precondition checked
+there cannot be raced. Creates and updates can carry an idempotency key: its
+saved response is stored in the same transaction as the write. ``tests/contract`` is the
 executable form of this contract and runs against every backend.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
 
 import msgspec
 
 from eventsapi.domain.events import Event
+from eventsapi.domain.query import EventQuery, Position
 
 _decode_event = msgspec.json.Decoder(Event).decode
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page of events in creation order, as their JSON documents.
+    """One page of a listing, as the events' JSON documents.
 
-    ``next_after`` is the position to pass as ``after`` for the next page, or
-    ``None`` when this page is the last. Documents stay encoded because the
-    usual reader sends them on as they are.
+    ``next`` is the position to pass as ``after`` for the following page, or
+    ``None`` when this page is the last; ``prev`` the one to pass as ``before``
+    for the page before, or ``None`` when this page is the first. ``total``
+    counts every match when the query asked for it. Documents stay encoded
+    because the usual reader sends them on as they are.
     """
 
     documents: list[bytes] = field(default_factory=list)
-    next_after: int | None = None
+    next: Position | None = None
+    prev: Position | None = None
+    total: int | None = None
 
     @property
     def events(self) -> list[Event]:
@@ -39,6 +48,33 @@ class Page:
     def to_json(self) -> bytes:
         """The page as a JSON array, without decoding a document."""
         return b"[" + b",".join(self.documents) + b"]"
+
+
+def page_of(
+    documents: list[bytes],
+    positions: list[Position],
+    query: EventQuery,
+    *,
+    more: bool,
+    total: int | None,
+) -> Page:
+    """A page of results in page order, with its links, for any backend.
+
+    ``more`` says whether the backend found a row beyond the page in the
+    direction it read. Going forward from a cursor implies a page before; coming
+    back from one implies a page after. (Those events may since have been
+    deleted: an empty neighbour page is possible, a skipped event is not.)
+    """
+    if not documents:
+        return Page(total=total)
+    if query.before is not None:
+        return Page(documents, next=positions[-1], prev=positions[0] if more else None, total=total)
+    return Page(
+        documents,
+        next=positions[-1] if more else None,
+        prev=positions[0] if query.after is not None else None,
+        total=total,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +91,75 @@ Change = Callable[[Event], Event]
 
 Build = Callable[[Event | None], Event]
 """Builds the event to store from the current one, or from nothing (a create)."""
+
+Guard = Callable[[Event], None]
+"""Checks the current event before a delete; raises (e.g. a failed precondition) to stop it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SavedResponse:
+    """The response to an idempotent request, kept to be replayed byte for byte."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """A client's idempotency key for one write, and how to answer its retries.
+
+    The backend looks the key up inside the write's transaction: when it is
+    already there (and not expired) the write does not happen and the backend
+    raises ``Replay`` with the saved response, or ``IdempotencyKeyReused``
+    when the retry's ``fingerprint`` differs. Otherwise it writes, and saves
+    ``respond(result)`` under the key in the same transaction.
+    """
+
+    scope: str
+    """Whose key it is: keys of different clients never meet."""
+    key: str
+    fingerprint: bytes
+    """A digest of the request (method, route, body) the key was first used with."""
+    now: datetime
+    expires_at: datetime
+    respond: Callable[[Event], SavedResponse]
+
+
+@dataclass(frozen=True, slots=True)
+class SavedKey:
+    """What a backend keeps under an idempotency key."""
+
+    fingerprint: bytes
+    response: SavedResponse
+
+
+class Replay(Exception):
+    """Raised by a keyed write whose key was already used with the same request."""
+
+    def __init__(self, response: SavedResponse) -> None:
+        self.response = response
+        super().__init__("idempotent replay")
+
+
+OnConflict = Literal["error", "skip", "replace"]
+"""What ``import_events`` does with an event whose id is taken (see there)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What ``import_events`` did, or would have done when ``committed`` is false."""
+
+    imported: int = 0
+    """Events stored under ids that were free."""
+    replaced: int = 0
+    """Stored events replaced by an imported one (``on_conflict="replace"``)."""
+    skipped: int = 0
+    """Imported events left out because their id is taken (``on_conflict="skip"``)."""
+    conflicts: tuple[str, ...] = ()
+    """The taken ids that were not stored (``"error"`` and ``"skip"``), in the order met."""
+    committed: bool = True
+    """Whether the import was stored; when false, nothing at all was."""
 
 
 class EventStore(ABC):
@@ -88,15 +193,17 @@ class EventStore(ABC):
         Lets the hottest read skip decoding and re-encoding."""
 
     @abstractmethod
-    async def list_page(self, *, after: int | None, limit: int) -> Page:
-        """Up to ``limit`` events created after position ``after``, oldest first."""
+    async def list_page(self, query: EventQuery) -> Page:
+        """The page of events that ``query`` asks for (see ``domain/query.py``)."""
 
     @abstractmethod
-    async def create(self, event: Event) -> Event:
+    async def create(self, event: Event, *, once: IdempotencyKey | None = None) -> Event:
         """Store a new event; raise ``AlreadyExists`` if its id is taken."""
 
     @abstractmethod
-    async def update(self, event_id: str, change: Change) -> Event:
+    async def update(
+        self, event_id: str, change: Change, *, once: IdempotencyKey | None = None
+    ) -> Event:
         """Replace the event by ``change(current)``; raise ``NotFound`` if there is none."""
 
     @abstractmethod
@@ -104,8 +211,16 @@ class EventStore(ABC):
         """Store ``build(current or None)``; return it and whether it was created."""
 
     @abstractmethod
-    async def delete(self, event_id: str) -> None:
-        """Remove the event; raise ``NotFound`` if there is none."""
+    async def delete(self, event_id: str, *, guard: Guard | None = None) -> None:
+        """Remove the event once ``guard(current)`` passes; ``NotFound`` if there is none."""
+
+    @abstractmethod
+    async def saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
+        """What is saved under an idempotency key that has not expired at ``now``."""
+
+    @abstractmethod
+    async def prune_keys(self, now: datetime) -> int:
+        """Forget idempotency keys that expired before ``now``; return how many."""
 
     @abstractmethod
     async def instance_key(self) -> bytes:
@@ -114,3 +229,38 @@ class EventStore(ABC):
     @abstractmethod
     async def migrations(self) -> list[Migration]:
         """Every migration this version knows, with when it was applied (or ``None``)."""
+
+    @abstractmethod
+    async def import_events(
+        self,
+        events: Iterable[Event],
+        *,
+        on_conflict: OnConflict = "error",
+        keep: Callable[[ImportResult], bool] | None = None,
+    ) -> ImportResult:
+        """Store ``events`` as they are (ids, times and versions too): all of them, or none.
+
+        One transaction. ``events`` is read inside it, one event at a time, so it
+        can be a generator over a file larger than memory; if reading it raises,
+        nothing is stored and the exception propagates. New events go after every
+        stored one in creation order, in the order read.
+
+        An event whose id is taken (by a stored event, or by one read before it)
+        is a conflict. ``"error"``: if there is any, nothing is stored, and the
+        result lists every one. ``"skip"``: the event already there stays as it
+        is. ``"replace"``: the imported event takes its place, as ``put`` does.
+
+        ``keep``, when given, is called with the result once ``events`` is read to
+        the end, still inside the transaction; if it returns false, nothing is
+        stored (a dry run, or a caller that found bad input on the way).
+        """
+
+    @abstractmethod
+    def export_documents(self, *, batch_size: int = 1000) -> AsyncGenerator[list[bytes], None]:
+        """Every event's JSON document (what ``get_json`` gives), oldest first.
+
+        An async generator of lists of up to ``batch_size`` documents, read from
+        one consistent snapshot, so memory holds one batch whatever the number of
+        events and writes made meanwhile do not tear the export. Close it
+        (``contextlib.aclosing``) when not reading it to the end.
+        """

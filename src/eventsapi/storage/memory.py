@@ -7,13 +7,30 @@ worker processes; ``eventsapi serve`` says so when it is chosen.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import secrets
+from collections.abc import AsyncGenerator, Callable, Iterable
+from datetime import datetime
 
 import msgspec
 
 from eventsapi.domain.events import Event
-from eventsapi.errors import AlreadyExists, NotFound
-from eventsapi.storage.base import Build, Change, EventStore, Migration, Page
+from eventsapi.domain.query import EventQuery, Position, matches, relevance, sort_position
+from eventsapi.errors import AlreadyExists, IdempotencyKeyReused, NotFound
+from eventsapi.storage.base import (
+    Build,
+    Change,
+    EventStore,
+    Guard,
+    IdempotencyKey,
+    ImportResult,
+    Migration,
+    OnConflict,
+    Page,
+    Replay,
+    SavedKey,
+    page_of,
+)
 
 _encode = msgspec.json.Encoder().encode
 
@@ -30,6 +47,7 @@ class MemoryStore(EventStore):
         self._ids_by_position: dict[int, str] = {}
         self._last_position = 0
         self._key = secrets.token_bytes(32)
+        self._saved: dict[tuple[str, str], tuple[datetime, SavedKey]] = {}
 
     async def open(self, *, migrate: bool = True) -> None:
         return None
@@ -48,27 +66,79 @@ class MemoryStore(EventStore):
         found = self._events.get(event_id)
         return (_encode(found[1]), found[1].version) if found else None
 
-    async def list_page(self, *, after: int | None, limit: int) -> Page:
-        start = 0 if after is None else bisect.bisect_right(self._positions, after)
-        window = self._positions[start : start + limit + 1]
-        documents = [
-            _encode(self._events[self._ids_by_position[p]][1]) for p in window[:limit]
-        ]
-        more = len(window) > limit
-        return Page(documents=documents, next_after=window[limit - 1] if more else None)
+    async def list_page(self, query: EventQuery) -> Page:
+        found: list[tuple[Position, Event]] = []
+        for position in self._positions:
+            event = self._events[self._ids_by_position[position]][1]
+            if matches(event, query.filter):
+                rank = relevance(event, query.filter.terms) if query.filter.terms else 0.0
+                found.append((sort_position(event, query.sort, seq=position, rank=rank), event))
+        found.sort(key=lambda item: item[0], reverse=query.descending)
+        if query.after is not None:
+            found = [item for item in found if self._beyond(item[0], query.after, query)]
+        if query.before is not None:
+            found = [item for item in found if self._beyond(query.before, item[0], query)]
+            found = found[-query.limit - 1 :]
+            more = len(found) > query.limit
+            window = found[-query.limit :] if more else found
+        else:
+            more = len(found) > query.limit
+            window = found[: query.limit]
+        return page_of(
+            [_encode(event) for _, event in window],
+            [position for position, _ in window],
+            query,
+            more=more,
+            total=self._count(query) if query.count else None,
+        )
 
-    async def create(self, event: Event) -> Event:
+    @staticmethod
+    def _beyond(position: Position, mark: Position, query: EventQuery) -> bool:
+        """Whether ``position`` comes after ``mark`` in the query's order."""
+        return position < mark if query.descending else position > mark
+
+    def _count(self, query: EventQuery) -> int:
+        return sum(1 for _, event in self._events.values() if matches(event, query.filter))
+
+    def _claim(self, once: IdempotencyKey | None) -> None:
+        if once is None:
+            return
+        saved = self._saved_key(once.scope, once.key, once.now)
+        if saved is None:
+            return
+        if saved.fingerprint != once.fingerprint:
+            raise IdempotencyKeyReused(
+                f"The idempotency key {once.key!r} was used for a different request."
+            )
+        raise Replay(saved.response)
+
+    def _save(self, once: IdempotencyKey | None, event: Event) -> None:
+        if once is not None:
+            saved = SavedKey(once.fingerprint, once.respond(event))
+            self._saved[(once.scope, once.key)] = (once.expires_at, saved)
+
+    def _saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
+        found = self._saved.get((scope, key))
+        return found[1] if found is not None and found[0] > now else None
+
+    async def create(self, event: Event, *, once: IdempotencyKey | None = None) -> Event:
+        self._claim(once)
         if event.id in self._events:
             raise AlreadyExists(f"An event with id {event.id!r} already exists.")
+        self._save(once, event)
         self._insert(event)
         return event
 
-    async def update(self, event_id: str, change: Change) -> Event:
+    async def update(
+        self, event_id: str, change: Change, *, once: IdempotencyKey | None = None
+    ) -> Event:
+        self._claim(once)
         found = self._events.get(event_id)
         if found is None:
             raise NotFound(f"No event with id {event_id!r}.")
         position, current = found
         updated = change(current)
+        self._save(once, updated)
         self._events[event_id] = (position, updated)
         return updated
 
@@ -83,13 +153,25 @@ class MemoryStore(EventStore):
         self._events[event_id] = (position, event)
         return event, False
 
-    async def delete(self, event_id: str) -> None:
-        found = self._events.pop(event_id, None)
+    async def delete(self, event_id: str, *, guard: Guard | None = None) -> None:
+        found = self._events.get(event_id)
         if found is None:
             raise NotFound(f"No event with id {event_id!r}.")
+        if guard is not None:
+            guard(found[1])
+        del self._events[event_id]
         position = found[0]
         del self._positions[bisect.bisect_left(self._positions, position)]
         del self._ids_by_position[position]
+
+    async def saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
+        return self._saved_key(scope, key, now)
+
+    async def prune_keys(self, now: datetime) -> int:
+        expired = [name for name, (expires_at, _) in self._saved.items() if expires_at <= now]
+        for name in expired:
+            del self._saved[name]
+        return len(expired)
 
     async def instance_key(self) -> bytes:
         return self._key
@@ -102,3 +184,45 @@ class MemoryStore(EventStore):
         self._events[event.id] = (self._last_position, event)
         self._positions.append(self._last_position)
         self._ids_by_position[self._last_position] = event.id
+
+    async def import_events(
+        self,
+        events: Iterable[Event],
+        *,
+        on_conflict: OnConflict = "error",
+        keep: Callable[[ImportResult], bool] | None = None,
+    ) -> ImportResult:
+        # Staged, then applied without awaiting: all or nothing on the event loop.
+        added: dict[str, Event] = {}
+        replacing: dict[str, Event] = {}
+        conflicts: list[str] = []
+        replaced = 0
+        for event in events:
+            if event.id not in self._events and event.id not in added:
+                added[event.id] = event
+            elif on_conflict == "replace":
+                (added if event.id in added else replacing)[event.id] = event
+                replaced += 1
+            else:
+                conflicts.append(event.id)
+        result = ImportResult(
+            imported=len(added),
+            replaced=replaced,
+            skipped=len(conflicts) if on_conflict == "skip" else 0,
+            conflicts=tuple(conflicts),
+        )
+        stored = not (on_conflict == "error" and conflicts) and (keep is None or keep(result))
+        if stored:
+            for event_id, event in replacing.items():
+                self._events[event_id] = (self._events[event_id][0], event)
+            for event in added.values():
+                self._insert(event)
+        return dataclasses.replace(result, committed=stored)
+
+    async def export_documents(
+        self, *, batch_size: int = 1000
+    ) -> AsyncGenerator[list[bytes], None]:
+        # Events are immutable: holding the ones there now is a consistent snapshot.
+        snapshot = [self._events[self._ids_by_position[p]][1] for p in self._positions]
+        for start in range(0, len(snapshot), batch_size):
+            yield [_encode(event) for event in snapshot[start : start + batch_size]]

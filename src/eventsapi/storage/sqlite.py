@@ -17,21 +17,44 @@ the event loop directly; a thread hop per read would cost more than the read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 
 from eventsapi.domain.events import Event
-from eventsapi.errors import AlreadyExists, ConfigurationError, NotFound, StorageUnavailable
-from eventsapi.storage import migrations
-from eventsapi.storage.base import Build, Change, EventStore, Migration, Page
+from eventsapi.domain.query import EventQuery, utc_text
+from eventsapi.errors import (
+    AlreadyExists,
+    ConfigurationError,
+    IdempotencyKeyReused,
+    NotFound,
+    StorageUnavailable,
+)
+from eventsapi.storage import migrations, sqlite_query
+from eventsapi.storage.base import (
+    Build,
+    Change,
+    EventStore,
+    Guard,
+    IdempotencyKey,
+    ImportResult,
+    Migration,
+    OnConflict,
+    Page,
+    Replay,
+    SavedKey,
+    SavedResponse,
+    page_of,
+)
 
 T = TypeVar("T")
 
@@ -119,11 +142,15 @@ def _statements(sql: str) -> list[str]:
 class _Job:
     """One write. ``work`` runs inside the group's transaction.
 
-    Every job makes at most one change, as its last statement, so a failing job
-    needs no savepoint to be undone alone: it raised before changing anything,
-    or its one statement failed and SQLite undid that statement. (Savepoints
-    cost a quarter of a simple insert.) A job that changes more than one row
-    must wrap its changes in a savepoint of its own.
+    Every job makes at most one change that can fail on its own, as its last
+    such statement, so a failing job needs no savepoint to be undone alone: it
+    raised before changing anything, or its one statement failed and SQLite
+    undid that statement. (Savepoints cost a quarter of a simple insert.) Rows
+    that triggers maintain (tags, the text index) belong to that statement. An
+    idempotency key saved after the change cannot collide (it was looked up
+    under the write lock), so it fails only with a database error, and that
+    undoes the whole group. Any other job that changes more than one row must
+    wrap its changes in a savepoint of its own.
     """
 
     work: Callable[[sqlite3.Connection], Any]
@@ -207,26 +234,15 @@ def _settle(batch: list[_Job], outcomes: list[tuple[bool, Any]]) -> None:
             job.future.set_exception(value)
 
 
-def _utc_text(instant: datetime) -> str:
-    """``instant`` in UTC as ISO text (the sortable copy in the ``starts_at`` column)."""
-    try:
-        return instant.astimezone(UTC).isoformat()
-    except OverflowError:
-        # 0001-01-01T00:00:00+05:00 is in year 0 in UTC (and 9999-12-31T23:00:00-05:00
-        # in year 10000), which datetime cannot hold: clamp to the nearest it can.
-        edge = datetime.min if instant.year == 1 else datetime.max
-        return edge.replace(tzinfo=UTC).isoformat()
-
-
 def _row_values(event: Event) -> tuple[Any, ...]:
-    starts_at = _utc_text(event.starts_at) if event.starts_at else None
+    starts_at = utc_text(event.starts_at) if event.starts_at else None
     return (
         event.version,
         event.title,
         event.status,
         starts_at,
-        event.created_at.astimezone(UTC).isoformat(),
-        event.updated_at.astimezone(UTC).isoformat(),
+        utc_text(event.created_at),
+        utc_text(event.updated_at),
         _encode(event),
         event.id,
     )
@@ -247,24 +263,88 @@ def _current(conn: sqlite3.Connection, event_id: str) -> Event | None:
     return None if row is None else _decode_event(row[0])
 
 
-def _create(event: Event) -> Callable[[sqlite3.Connection], Event]:
+def _saved_key(conn: sqlite3.Connection, scope: str, key: str, now: datetime) -> SavedKey | None:
+    row = conn.execute(
+        "SELECT fingerprint, status, headers, body FROM idempotency_keys"
+        " WHERE scope = ? AND key = ? AND expires_at > ?",
+        (scope, key, utc_text(now)),
+    ).fetchone()
+    if row is None:
+        return None
+    fingerprint, status, headers, body = row
+    pairs = tuple((name, value) for name, value in msgspec.json.decode(headers))
+    return SavedKey(fingerprint, SavedResponse(status, pairs, body))
+
+
+def _claim(conn: sqlite3.Connection, once: IdempotencyKey | None) -> None:
+    """Raise ``Replay`` (or ``IdempotencyKeyReused``) if ``once`` was used already."""
+    if once is None:
+        return
+    saved = _saved_key(conn, once.scope, once.key, once.now)
+    if saved is None:
+        # An expired key is forgotten now, so that it can be saved again.
+        conn.execute(
+            "DELETE FROM idempotency_keys WHERE scope = ? AND key = ?", (once.scope, once.key)
+        )
+        return
+    if saved.fingerprint != once.fingerprint:
+        raise IdempotencyKeyReused(
+            f"The idempotency key {once.key!r} was used for a different request."
+        )
+    raise Replay(saved.response)
+
+
+def _save(
+    conn: sqlite3.Connection, once: IdempotencyKey | None, response: SavedResponse | None
+) -> None:
+    if once is None or response is None:
+        return
+    conn.execute(
+        "INSERT INTO idempotency_keys"
+        " (scope, key, fingerprint, status, headers, body, created_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            once.scope,
+            once.key,
+            once.fingerprint,
+            response.status,
+            _encode([list(pair) for pair in response.headers]).decode(),
+            response.body,
+            utc_text(once.now),
+            utc_text(once.expires_at),
+        ),
+    )
+
+
+def _create(event: Event, once: IdempotencyKey | None) -> Callable[[sqlite3.Connection], Event]:
     def work(conn: sqlite3.Connection) -> Event:
+        _claim(conn, once)
+        response = once.respond(event) if once else None
         try:
             conn.execute(_INSERT, _row_values(event))
         except sqlite3.IntegrityError:
             raise AlreadyExists(f"An event with id {event.id!r} already exists.") from None
+        # The key's row cannot collide (it was looked up under the write lock just
+        # now), so the only way it fails is a database error, and that undoes the
+        # whole group: the event and its key commit together or not at all.
+        _save(conn, once, response)
         return event
 
     return work
 
 
-def _update(event_id: str, change: Change) -> Callable[[sqlite3.Connection], Event]:
+def _update(
+    event_id: str, change: Change, once: IdempotencyKey | None
+) -> Callable[[sqlite3.Connection], Event]:
     def work(conn: sqlite3.Connection) -> Event:
+        _claim(conn, once)
         current = _current(conn, event_id)
         if current is None:
             raise NotFound(f"No event with id {event_id!r}.")
         updated = change(current)
+        response = once.respond(updated) if once else None
         conn.execute(_UPDATE, _row_values(updated))
+        _save(conn, once, response)  # as in _create: fails only with the whole group
         return updated
 
     return work
@@ -280,10 +360,69 @@ def _put(event_id: str, build: Build) -> Callable[[sqlite3.Connection], tuple[Ev
     return work
 
 
-def _delete(event_id: str) -> Callable[[sqlite3.Connection], None]:
+def _delete(event_id: str, guard: Guard | None) -> Callable[[sqlite3.Connection], None]:
     def work(conn: sqlite3.Connection) -> None:
+        if guard is not None:
+            current = _current(conn, event_id)
+            if current is None:
+                raise NotFound(f"No event with id {event_id!r}.")
+            guard(current)
         if conn.execute("DELETE FROM events WHERE id = ?", (event_id,)).rowcount == 0:
             raise NotFound(f"No event with id {event_id!r}.")
+
+    return work
+
+
+def _prune(now: datetime) -> Callable[[sqlite3.Connection], int]:
+    def work(conn: sqlite3.Connection) -> int:
+        deleted = conn.execute(
+            "DELETE FROM idempotency_keys WHERE expires_at <= ?", (utc_text(now),)
+        ).rowcount
+        return int(deleted)
+
+    return work
+
+
+def _import(
+    events: Iterable[Event], on_conflict: OnConflict, keep: Callable[[ImportResult], bool] | None
+) -> Callable[[sqlite3.Connection], ImportResult]:
+    """An import: it changes many rows, so in a savepoint of its own (see ``_Job``).
+
+    ``events`` is read here, on the writer thread, inside the group's transaction.
+    """
+
+    def work(conn: sqlite3.Connection) -> ImportResult:
+        conn.execute("SAVEPOINT import_events")
+        try:
+            imported = replaced = 0
+            conflicts: list[str] = []
+            for event in events:
+                taken = conn.execute("SELECT 1 FROM events WHERE id = ?", (event.id,)).fetchone()
+                if taken is None:
+                    conn.execute(_INSERT, _row_values(event))
+                    imported += 1
+                elif on_conflict == "replace":
+                    conn.execute(_UPDATE, _row_values(event))
+                    replaced += 1
+                else:
+                    conflicts.append(event.id)
+            result = ImportResult(
+                imported=imported,
+                replaced=replaced,
+                skipped=len(conflicts) if on_conflict == "skip" else 0,
+                conflicts=tuple(conflicts),
+            )
+            stored = not (on_conflict == "error" and conflicts) and (keep is None or keep(result))
+        except BaseException:
+            # After some errors (a full disk) SQLite has ended the transaction itself.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK TO import_events")
+                conn.execute("RELEASE import_events")
+            raise
+        if not stored:
+            conn.execute("ROLLBACK TO import_events")
+        conn.execute("RELEASE import_events")
+        return dataclasses.replace(result, committed=stored)
 
     return work
 
@@ -348,29 +487,52 @@ class SQLiteStore(EventStore):
         )
         return row
 
-    async def list_page(self, *, after: int | None, limit: int) -> Page:
-        rows = self._read().execute(
-            "SELECT seq, doc FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after or 0, limit + 1),
-        ).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(
-            documents=[doc for _, doc in rows],
-            next_after=rows[-1][0] if more else None,
-        )
+    async def list_page(self, query: EventQuery) -> Page:
+        conn = self._read()
+        select = sqlite_query.page(query, rare_tag=self._rarest_tag(conn, query))
+        rows = conn.execute(select.sql, select.params).fetchall()
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        if select.reversed:
+            rows.reverse()
+        positions = [tuple(row[2 : 2 + select.width]) for row in rows]
+        total = None
+        if query.count:
+            counting = sqlite_query.count(query)
+            total = conn.execute(counting.sql, counting.params).fetchone()[0]
+        return page_of([row[1] for row in rows], positions, query, more=more, total=total)
 
-    async def create(self, event: Event) -> Event:
-        return await self._write(_create(event))
+    @staticmethod
+    def _rarest_tag(conn: sqlite3.Connection, query: EventQuery) -> str | None:
+        """The query's rarest tag if it is rare enough to drive the query (see sqlite_query)."""
+        counted = []
+        for tag in query.filter.tags:
+            frequency = sqlite_query.tag_frequency(tag)
+            counted.append((conn.execute(frequency.sql, frequency.params).fetchone()[0], tag))
+        if not counted:
+            return None
+        events, tag = min(counted)
+        return tag if events < sqlite_query.RARE_TAG_EVENTS else None
 
-    async def update(self, event_id: str, change: Change) -> Event:
-        return await self._write(_update(event_id, change))
+    async def create(self, event: Event, *, once: IdempotencyKey | None = None) -> Event:
+        return await self._write(_create(event, once))
+
+    async def update(
+        self, event_id: str, change: Change, *, once: IdempotencyKey | None = None
+    ) -> Event:
+        return await self._write(_update(event_id, change, once))
 
     async def put(self, event_id: str, build: Build) -> tuple[Event, bool]:
         return await self._write(_put(event_id, build))
 
-    async def delete(self, event_id: str) -> None:
-        await self._write(_delete(event_id))
+    async def delete(self, event_id: str, *, guard: Guard | None = None) -> None:
+        await self._write(_delete(event_id, guard))
+
+    async def saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
+        return _saved_key(self._read(), scope, key, now)
+
+    async def prune_keys(self, now: datetime) -> int:
+        return await self._write(_prune(now))
 
     async def instance_key(self) -> bytes:
         row = self._read().execute("SELECT value FROM meta WHERE key = 'instance_key'").fetchone()
@@ -378,3 +540,27 @@ class SQLiteStore(EventStore):
 
     async def migrations(self) -> list[Migration]:
         return await self._write(migration_status)
+
+    async def import_events(
+        self,
+        events: Iterable[Event],
+        *,
+        on_conflict: OnConflict = "error",
+        keep: Callable[[ImportResult], bool] | None = None,
+    ) -> ImportResult:
+        return await self._write(_import(events, on_conflict, keep))
+
+    async def export_documents(
+        self, *, batch_size: int = 1000
+    ) -> AsyncGenerator[list[bytes], None]:
+        self._read()  # raises if the store is not open
+        # A connection of its own: its read transaction holds one snapshot (WAL) for
+        # the whole export, while the shared reader goes on seeing new writes.
+        conn = connect(self.path, busy_timeout_ms=self._busy_timeout_ms, read_only=True)
+        try:
+            conn.execute("BEGIN")
+            cursor = conn.execute("SELECT doc FROM events ORDER BY seq")
+            while batch := cursor.fetchmany(batch_size):
+                yield [doc for (doc,) in batch]
+        finally:
+            conn.close()

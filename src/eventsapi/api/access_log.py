@@ -1,0 +1,42 @@
+"""The access log: one line per request, written by the app (setting ``access_log``).
+
+The app writes it rather than granian because only the app knows the request
+id. Lines go to the ``eventsapi.access`` logger at INFO, for example::
+
+    GET /events/e1 200 0.4ms id=3f9a1c2e7b4d-42 client=127.0.0.1:53012
+
+The request id, status and duration are also attached to the record
+(``request_id``, ``status``, ``duration_ms``) for structured log handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Final
+
+from starlette.types import Scope
+
+logger: Final = logging.getLogger("eventsapi.access")
+clock: Final = time.perf_counter
+
+
+def write(scope: Scope, status: int | None, started: float, request_id: str) -> None:
+    """Log the request of ``scope``: ``status`` is ``None`` if no response was sent."""
+    duration_ms = (clock() - started) * 1000
+    path: str = scope["path"]
+    query: bytes = scope.get("query_string", b"")
+    if query:
+        path = f"{path}?{query.decode('latin-1')}"
+    client = scope.get("client")
+    peer = f"{client[0]}:{client[1]}" if client else "-"
+    logger.info(
+        "%s %s %s %.1fms id=%s client=%s",
+        scope["method"],
+        path,
+        "-" if status is None else status,
+        duration_ms,
+        request_id,
+        peer,
+        extra={"request_id": request_id, "status": status, "duration_ms": duration_ms},
+    )

@@ -1,0 +1,125 @@
+"""Entity tags and conditional requests (RFC 9110 §8.8.3 and §13).
+
+An event's ``ETag`` is strong and derived from its version and its JSON
+document: ``"<version>-<digest>"``. The digest tells apart two events that share
+an id and a version (one deleted, the other created later with the same id),
+so a cached copy is never wrongly declared current.
+
+Preconditions on writes are checked by the store inside the write's
+transaction (``Preconditions.check`` is the ``Guard``), so two clients holding
+the same ``ETag`` cannot both win.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Final
+
+import msgspec
+from starlette.requests import Request
+
+from eventsapi.domain.events import Event
+from eventsapi.errors import BadRequest, PreconditionFailed, PreconditionRequired
+
+_encode = msgspec.json.Encoder().encode
+ANY: Final = "*"
+# One entity tag: optional weak prefix, then a quoted string of etagc characters.
+_ENTITY_TAG: Final = re.compile(r'\s*(W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
+
+
+def entity_tag(document: bytes, version: int) -> str:
+    """The strong entity tag of an event's JSON document, quotes included."""
+    digest = hashlib.blake2b(document, digest_size=8).hexdigest()
+    return f'"{version}-{digest}"'
+
+
+def event_tag(event: Event) -> str:
+    return entity_tag(_encode(event), event.version)
+
+
+@dataclass(frozen=True, slots=True)
+class TagList:
+    """A parsed ``If-Match`` / ``If-None-Match`` value: ``*`` or entity tags."""
+
+    any: bool
+    strong: frozenset[str]
+    weak: frozenset[str]
+    """Opaque tags sent with ``W/``: they match only under weak comparison."""
+
+    def matches(self, tag: str, *, weak: bool) -> bool:
+        return self.any or tag in self.strong or (weak and tag in self.weak)
+
+
+def parse_tags(header: str, value: str) -> TagList:
+    """Parse an ``If-Match`` / ``If-None-Match`` field value; 400 when malformed."""
+    if value.strip() == ANY:
+        return TagList(True, frozenset(), frozenset())
+    strong: set[str] = set()
+    weak: set[str] = set()
+    position = 0
+    while position < len(value):
+        found = _ENTITY_TAG.match(value, position)
+        if found is None or found.end() == position:
+            raise BadRequest(
+                f'{header} must be "*" or a list of entity tags such as "3-1a2b", '
+                "as the ETag header gives them.",
+            )
+        (weak if found[1] else strong).add(found[2])
+        position = found.end()
+    if not strong and not weak:
+        raise BadRequest(f"{header} is empty.")
+    return TagList(False, frozenset(strong), frozenset(weak))
+
+
+@dataclass(frozen=True, slots=True)
+class Preconditions:
+    """The preconditions of one request, evaluated against the current event."""
+
+    if_match: TagList | None = None
+    if_none_match: TagList | None = None
+
+    @classmethod
+    def of(cls, request: Request, *, required: bool = False) -> Preconditions:
+        headers = request.headers
+        if_match = headers.get("if-match")
+        if_none_match = headers.get("if-none-match")
+        if required and if_match is None and if_none_match is None:
+            raise PreconditionRequired(
+                "This service requires If-Match on every PUT, PATCH and DELETE "
+                "(or If-None-Match: * to create with PUT). GET the event for its ETag."
+            )
+        return cls(
+            parse_tags("If-Match", if_match) if if_match is not None else None,
+            parse_tags("If-None-Match", if_none_match) if if_none_match is not None else None,
+        )
+
+    @property
+    def any(self) -> bool:
+        return self.if_match is not None or self.if_none_match is not None
+
+    def check(self, current: Event | None) -> None:
+        """Raise ``PreconditionFailed`` unless a write to ``current`` may go ahead."""
+        tag = event_tag(current) if current is not None else None
+        if self.if_match is not None and (
+            tag is None or not self.if_match.matches(tag, weak=False)
+        ):
+            raise PreconditionFailed(
+                "If-Match does not hold: the event has changed since you read it. "
+                "Nothing was changed."
+                if tag is not None
+                else "If-Match does not hold: there is no such event. Nothing was changed."
+            )
+        if self.if_none_match is not None and (
+            tag is not None and self.if_none_match.matches(tag, weak=True)
+        ):
+            raise PreconditionFailed(
+                "If-None-Match does not hold: the event exists"
+                + ("." if self.if_none_match.any else " in that version.")
+                + " Nothing was changed."
+            )
+
+    def not_modified(self, tag: str) -> bool:
+        """For GET and HEAD: whether to answer 304 (If-None-Match, weak comparison)."""
+        return self.if_none_match is not None and self.if_none_match.matches(tag, weak=True)

@@ -1,0 +1,151 @@
+"""Idempotency keys on POST and PATCH, with Stripe's semantics.
+
+The first request's response is saved under its key in the same transaction as
+its effect (the store does that, see ``storage.base.IdempotencyKey``). A retry
+with the same key and the same request gets the saved response byte for byte,
+marked with ``Idempotent-Replayed: true``; the same key with a different
+request gets 422; a retry while the first is still running in this process gets
+409. Two first requests racing in different processes cannot both take effect:
+the second finds the key inside its own write transaction and replays.
+
+Only successful writes are saved: a request that failed (invalid input, a
+failed precondition) changed nothing, so its retry simply runs again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from eventsapi.clock import Clock
+from eventsapi.domain.events import Event
+from eventsapi.errors import (
+    BadRequest,
+    EventsAPIError,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+)
+from eventsapi.storage.base import EventStore, IdempotencyKey, Replay, SavedResponse
+
+KEY_HEADER: Final = "idempotency-key"
+REPLAYED_HEADER: Final = "idempotent-replayed"
+KEY_MAX_LENGTH: Final = 255
+ANONYMOUS: Final = ""
+"""The scope of keys sent without an account (accounts get a scope each)."""
+
+PRUNE_EVERY_SECONDS: Final = 3600.0
+logger = logging.getLogger("eventsapi")
+
+Respond = Callable[[Event], SavedResponse]
+
+
+def request_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key``, or ``None``; 400 when it is malformed."""
+    key = request.headers.get(KEY_HEADER)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= KEY_MAX_LENGTH or not key.isascii() or not key.isprintable():
+        raise BadRequest(
+            f"Idempotency-Key must be 1 to {KEY_MAX_LENGTH} printable ASCII characters "
+            "(a UUID is a good choice)."
+        )
+    return key
+
+
+def fingerprint(request: Request, body: bytes) -> bytes:
+    """What makes a retry the same request: method, path, media type and body."""
+    digest = hashlib.sha256()
+    for part in (request.method, request.url.path, request.headers.get("content-type", "")):
+        digest.update(part.encode("latin-1") + b"\0")
+    digest.update(body)
+    return digest.digest()
+
+
+def to_response(saved: SavedResponse, *, replayed: bool = False) -> Response:
+    response = Response(saved.body, status_code=saved.status)
+    raw = [(b"content-length", b"%d" % len(saved.body))]
+    raw += [(name.encode("latin-1"), value.encode("latin-1")) for name, value in saved.headers]
+    if replayed:
+        raw.append((REPLAYED_HEADER.encode(), b"true"))
+    response.raw_headers = raw
+    return response
+
+
+class Idempotency:
+    """Keys in flight in this process, and the run of one keyed write."""
+
+    def __init__(self, store: EventStore, clock: Clock, retention: timedelta) -> None:
+        self.store = store
+        self.clock = clock
+        self.retention = retention
+        self._in_flight: set[tuple[str, str]] = set()
+
+    async def prune_forever(self, every: float = PRUNE_EVERY_SECONDS) -> None:
+        """Forget expired keys now and then (expired keys are ignored in between)."""
+        while True:
+            try:
+                pruned = await self.store.prune_keys(self.clock())
+            except EventsAPIError as exc:
+                logger.warning("could not prune idempotency keys: %s", exc)
+            else:
+                if pruned:
+                    logger.info("pruned %d expired idempotency keys", pruned)
+            await asyncio.sleep(every)
+
+    @contextlib.contextmanager
+    def claim(self, scope: str, key: str) -> Iterator[None]:
+        """Hold ``key`` while its request runs (from before its body is read)."""
+        name = (scope, key)
+        if name in self._in_flight:
+            raise IdempotencyKeyInUse(
+                f"A request with idempotency key {key!r} is still in progress."
+            )
+        self._in_flight.add(name)
+        try:
+            yield
+        finally:
+            self._in_flight.discard(name)
+
+    async def run(
+        self,
+        request: Request,
+        key: str,
+        read_body: Callable[[], Awaitable[bytes]],
+        respond: Respond,
+        write: Callable[[bytes, IdempotencyKey], Awaitable[Event]],
+        *,
+        scope: str = ANONYMOUS,
+    ) -> Response:
+        """Replay the saved response of ``key``, or ``write`` and save ``respond(result)``.
+
+        A key already saved is replayed without being claimed, so any number of
+        retries of a finished request run at once. A new key is claimed before
+        the body is read, so a retry that arrives while the first request is
+        still being received or written gets 409.
+        """
+        now = self.clock()
+        saved = await self.store.saved_key(scope, key, now)
+        if saved is not None:
+            if saved.fingerprint != fingerprint(request, await read_body()):
+                raise IdempotencyKeyReused(
+                    f"The idempotency key {key!r} was used for a different request."
+                )
+            return to_response(saved.response, replayed=True)
+        with self.claim(scope, key):
+            body = await read_body()
+            once = IdempotencyKey(
+                scope, key, fingerprint(request, body), now, now + self.retention, respond
+            )
+            try:
+                event = await write(body, once)
+            except Replay as replay:
+                return to_response(replay.response, replayed=True)
+            return to_response(respond(event))

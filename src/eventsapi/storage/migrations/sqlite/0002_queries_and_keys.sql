@@ -1,0 +1,78 @@
+-- Querying: an index for every sort order (each ends with the id, the tie-break),
+-- tags in their own table, full-text search with FTS5; and idempotency keys.
+
+-- The sort key of starts_at: events with no start sort after every instant ('~'
+-- is after every digit), as they do on PostgreSQL (NULLS LAST).
+ALTER TABLE events ADD COLUMN starts_key TEXT
+    GENERATED ALWAYS AS (coalesce(starts_at, '~')) VIRTUAL;
+-- The searchable members of the document, for the full-text index.
+ALTER TABLE events ADD COLUMN description TEXT
+    GENERATED ALWAYS AS (json_extract(CAST(doc AS TEXT), '$.description')) VIRTUAL;
+ALTER TABLE events ADD COLUMN location TEXT
+    GENERATED ALWAYS AS (json_extract(CAST(doc AS TEXT), '$.location')) VIRTUAL;
+
+CREATE INDEX events_by_starts ON events (starts_key, id);
+CREATE INDEX events_by_status_starts ON events (status, starts_key, id);
+CREATE INDEX events_by_status ON events (status, seq);
+CREATE INDEX events_by_created ON events (created_at, id);
+CREATE INDEX events_by_updated ON events (updated_at, id);
+CREATE INDEX events_by_title ON events (title, id);
+
+CREATE TABLE event_tags (
+    seq INTEGER NOT NULL,
+    tag TEXT    NOT NULL,
+    PRIMARY KEY (seq, tag)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX event_tags_by_tag ON event_tags (tag, seq);
+
+-- External content: the index reads title, description and location from events.
+CREATE VIRTUAL TABLE events_fts USING fts5(
+    title, description, location,
+    content = 'events', content_rowid = 'seq',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+-- Triggers keep tags and the text index in step with events, inside the
+-- statement that changes the event: one statement is still one change.
+CREATE TRIGGER events_after_insert AFTER INSERT ON events BEGIN
+    INSERT INTO event_tags (seq, tag)
+        SELECT new.seq, value FROM json_each(CAST(new.doc AS TEXT), '$.tags');
+    INSERT INTO events_fts (rowid, title, description, location)
+        VALUES (new.seq, new.title, new.description, new.location);
+END;
+
+CREATE TRIGGER events_after_delete AFTER DELETE ON events BEGIN
+    DELETE FROM event_tags WHERE seq = old.seq;
+    INSERT INTO events_fts (events_fts, rowid, title, description, location)
+        VALUES ('delete', old.seq, old.title, old.description, old.location);
+END;
+
+CREATE TRIGGER events_after_update AFTER UPDATE OF doc ON events BEGIN
+    DELETE FROM event_tags WHERE seq = old.seq;
+    INSERT INTO event_tags (seq, tag)
+        SELECT new.seq, value FROM json_each(CAST(new.doc AS TEXT), '$.tags');
+    INSERT INTO events_fts (events_fts, rowid, title, description, location)
+        VALUES ('delete', old.seq, old.title, old.description, old.location);
+    INSERT INTO events_fts (rowid, title, description, location)
+        VALUES (new.seq, new.title, new.description, new.location);
+END;
+
+-- Events that exist already.
+INSERT INTO event_tags (seq, tag)
+    SELECT events.seq, tags.value FROM events, json_each(CAST(events.doc AS TEXT), '$.tags') AS tags;
+INSERT INTO events_fts (events_fts) VALUES ('rebuild');
+
+-- Idempotency keys: the saved response of each keyed write, stored in the
+-- write's own transaction.
+CREATE TABLE idempotency_keys (
+    scope       TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    fingerprint BLOB    NOT NULL,
+    status      INTEGER NOT NULL,
+    headers     TEXT    NOT NULL,
+    body        BLOB    NOT NULL,
+    created_at  TEXT    NOT NULL,
+    expires_at  TEXT    NOT NULL,
+    PRIMARY KEY (scope, key)
+) STRICT;
+CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
