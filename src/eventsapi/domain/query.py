@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from eventsapi.domain.events import Event
 
@@ -27,13 +27,8 @@ SortName = Literal[
 ]
 """``created`` (order of creation) is the default; ``relevance`` the default with ``q``."""
 
-SORTS: Final[tuple[SortName, ...]] = (
-    "starts_at",
-    "-starts_at",
-    "created_at",
-    "-created_at",
-    "updated_at",
-    "title",
+SORTS: Final[tuple[SortName, ...]] = tuple(
+    name for name in get_args(SortName) if name not in ("created", "relevance")
 )
 """The orders a client may ask for by name (``sort=``)."""
 
