@@ -84,6 +84,7 @@ def test_filters_and_sorts(calendar: TestClient, query: str, expected: list[str]
         ("tag=", "tag"),
         ("tag=%20padded", "tag"),
         ("tag=" + "t" * 65, "tag"),
+        ("&".join(["tag=same"] * 21), "tag"),
         ("count=estimate", "count"),
         ("limit=0", "limit"),
         ("limit=5&limit=6", "limit"),

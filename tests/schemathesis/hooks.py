@@ -8,21 +8,46 @@ requirement and narrow the tool. Only rules a schema cannot carry are narrowed:
   must be the id in the URL. JSON Schema cannot compare two members, nor a
   member with a path parameter, so schemathesis generates "schema-valid" bodies
   that break these rules, and the server rightly answers 422.
-- Server state. A ``cursor`` is an opaque, signed position that only the server
-  issues; a generated one is refused with 400, rightly.
+- Server state, which a schema describes but a generator cannot know:
 
-Each narrowing drops one failure kind (ST202, a schema-valid request rejected)
-and only when the server's problem response names exactly that rule; any other
-reason for the same status still fails the run, and every other check runs.
+  - a ``cursor`` is an opaque, signed position that only the server issues; a
+    generated one is refused with 400;
+  - an ``If-Match`` / ``If-None-Match`` entity tag is the stored event's
+    current ``ETag``; a generated one does not match (and ``*`` does not hold
+    for an event that does not exist, nor ``If-None-Match: *`` for one that
+    does), so the write is refused with 412. RFC 9110 section 13.2.1 evaluates
+    preconditions before the content, so a request whose body is invalid too
+    also gets 412 (a refusal: nothing changed);
+  - an ``Idempotency-Key`` names the first request sent with it; schemathesis
+    reuses its keys with other bodies (the coverage phase sends one key with
+    every body of an operation), which is refused with 422;
+  - a JSON Patch applies to the stored event, so a schema-valid patch can leave
+    an event that breaks a rule: 422.
+
+``before_call`` below also changes two things schemathesis sends, so that these
+refusals do not hide every generated body (see its docstring).
+
+Each narrowing drops one failure kind (ST202, a schema-valid request rejected;
+for 412 also ST201, a schema-invalid request refused with a status schemathesis
+does not count as a refusal) and only when the server's problem response names
+exactly that reason and the request carries what it is about; any other reason
+for the same status still fails the run, and every other check runs.
+
+The 409s of server state (a JSON Patch ``test`` that fails or a path the event
+lacks, an Idempotency-Key still in use, an id taken) need no narrowing:
+schemathesis already counts 409 as an answer to a valid request.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Final
 
 import schemathesis
 
 REJECTED_POSITIVE_DATA: Final = "ST202"
+ACCEPTED_NEGATIVE_DATA: Final = "ST201"
+JSON_PATCH: Final = "application/json-patch+json"
 
 # (JSON Pointer, detail) of the 422 errors that only break a cross-field rule.
 CROSS_FIELD_RULES: Final = frozenset(
@@ -31,6 +56,9 @@ CROSS_FIELD_RULES: Final = frozenset(
         ("#/id", "does not match the id in the URL"),
     }
 )
+PRECONDITION_FAILED: Final = "/problems/precondition-failed"
+KEY_REUSED: Final = "/problems/idempotency-key-reused"
+VALIDATION_FAILED: Final = "/problems/validation-failed"
 
 
 def _problem(response: Any) -> dict[str, Any]:
@@ -41,10 +69,34 @@ def _problem(response: Any) -> dict[str, Any]:
     return problem if isinstance(problem, dict) else {}
 
 
+def _sent(case: Any, header: str) -> bool:
+    headers = case.headers or {}
+    return any(name.lower() == header.lower() for name in headers)
+
+
+def _is_json_patch(case: Any) -> bool:
+    return bool(case.operation.method.upper() == "PATCH" and case.media_type == JSON_PATCH)
+
+
+def _is_precondition_failed(case: Any, response: Any) -> bool:
+    """412 because a generated entity tag is not the event's current one."""
+    return (
+        response.status_code == 412
+        and _problem(response).get("type") == PRECONDITION_FAILED
+        and (_sent(case, "If-Match") or _sent(case, "If-None-Match"))
+    )
+
+
 def breaks_only_an_unstatable_rule(case: Any, response: Any) -> bool:
     """Whether the server refused ``case`` for a rule the schema cannot state, and no other."""
     problem = _problem(response)
+    if _is_precondition_failed(case, response):
+        return True
     if response.status_code == 422:
+        if problem.get("type") == KEY_REUSED:
+            return _sent(case, "Idempotency-Key")
+        if problem.get("type") == VALIDATION_FAILED and _is_json_patch(case):
+            return True
         errors: list[Any] = problem.get("errors") or []
         return bool(errors) and all(
             (error.get("pointer"), error.get("detail")) in CROSS_FIELD_RULES for error in errors
@@ -58,9 +110,46 @@ def breaks_only_an_unstatable_rule(case: Any, response: Any) -> bool:
     return False
 
 
+_SENT: Final = itertools.count()
+
+
+def _valid_key(key: object) -> bool:
+    """What the server takes as an Idempotency-Key (api/idempotency.py)."""
+    return isinstance(key, str) and 1 <= len(key) <= 255 and key.isascii() and key.isprintable()
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    """Keep server state from masking the bodies schemathesis generates.
+
+    The coverage phase sends one Idempotency-Key, and on PUT both ``If-Match: *``
+    and ``If-None-Match: *`` (which never hold together), with every body of an
+    operation: after the first success every case would be refused for the key
+    or the precondition, and its body never read. A valid key is made unique per
+    request (malformed keys are sent as generated, to test their 400), and of the
+    two contradictory preconditions only If-Match is kept. Replays of a key are
+    the state-machine test's job (tests/stateful).
+    """
+    headers = case.headers
+    if not headers:
+        return
+    key = headers.get("Idempotency-Key")
+    if _valid_key(key):
+        suffix = f"-{next(_SENT)}"
+        headers["Idempotency-Key"] = str(key)[: 255 - len(suffix)] + suffix
+    if (
+        case.operation.method.upper() == "PUT"
+        and str(headers.get("If-Match", "")).strip() == "*"
+        and str(headers.get("If-None-Match", "")).strip() == "*"
+    ):
+        del headers["If-None-Match"]
+
+
 @schemathesis.hook
 def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
-    """Keep every failure but a schema-valid request refused for an unstatable rule."""
-    if failure.code != REJECTED_POSITIVE_DATA:
-        return True
-    return not breaks_only_an_unstatable_rule(case, response)
+    """Keep every failure but a request refused for an unstatable rule."""
+    if failure.code == REJECTED_POSITIVE_DATA:
+        return not breaks_only_an_unstatable_rule(case, response)
+    if failure.code == ACCEPTED_NEGATIVE_DATA:
+        return not _is_precondition_failed(case, response)
+    return True

@@ -28,8 +28,6 @@ from typing import Final
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 HOOKS: Final = Path(__file__).with_name("hooks.py")
 SEED: Final = 20250301
 MIN_TEST_CASES: Final = 500
@@ -45,6 +43,12 @@ RUN_OPTIONS: Final = (
 )
 RUN_TIMEOUT: Final = 420.0
 READY_TIMEOUT: Final = 30.0
+
+pytestmark = [
+    pytest.mark.slow,
+    # the run's own budget, with the server's start and stop: past the 300 s default
+    pytest.mark.timeout(READY_TIMEOUT + RUN_TIMEOUT + 90),
+]
 
 
 def _free_port() -> int:

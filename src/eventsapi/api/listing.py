@@ -90,8 +90,9 @@ def _single(query: QueryParams) -> dict[str, str]:
 
 
 def _tags(query: QueryParams) -> tuple[str, ...]:
-    tags = tuple(dict.fromkeys(query.getlist("tag")))
-    if len(tags) > TAGS_MAX_IN_QUERY:
+    given = query.getlist("tag")
+    tags = tuple(dict.fromkeys(given))
+    if len(given) > TAGS_MAX_IN_QUERY:
         raise BadRequest(f"At most {TAGS_MAX_IN_QUERY} tag filters.", parameter="tag")
     for tag in tags:
         if not tag or len(tag) > TAG_MAX or tag != tag.strip():
