@@ -2,8 +2,10 @@
 
 - ``clock``: a :class:`tests.support.FakeClock` the test moves by hand.
 - ``settings``: default :class:`Settings` with the database in ``tmp_path``.
-- ``store``: an *unopened* store, parametrized over the memory and SQLite backends, so a
-  test that uses it (directly or through ``app``/``client``) runs once per backend.
+- ``store``: an *unopened* store, parametrized over the memory, SQLite and PostgreSQL
+  backends, so a test that uses it (directly or through ``app``/``client``) runs once per
+  backend. PostgreSQL's is in a schema of its own, dropped after the test; a server that
+  cannot be reached fails the test (``tests.support.postgres_admin``).
 - ``app``: ``create_app(settings, store=store, clock=clock)``.
 - ``client``: a Starlette ``TestClient`` entered as a context manager, so the lifespan
   (store open, migrations, close) runs around the test.
@@ -22,7 +24,7 @@ from starlette.testclient import TestClient
 from eventsapi.app import create_app
 from eventsapi.settings import Settings
 from eventsapi.storage.base import EventStore
-from tests.support import BACKENDS, FakeClock, make_store
+from tests.support import BACKENDS, FakeClock, make_store, postgres_schema
 
 
 @pytest.fixture
@@ -47,8 +49,12 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store(backend: str, tmp_path: Path) -> EventStore:
-    return make_store(backend, tmp_path)
+def store(backend: str, tmp_path: Path) -> Iterator[EventStore]:
+    if backend == "postgres":
+        with postgres_schema() as url:
+            yield make_store(backend, tmp_path, postgres_url=url)
+    else:
+        yield make_store(backend, tmp_path)
 
 
 @pytest.fixture

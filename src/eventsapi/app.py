@@ -25,7 +25,7 @@ def create_app(
     settings: Settings, *, store: EventStore | None = None, clock: Clock | None = None
 ) -> Starlette:
     """The ASGI application. ``store`` and ``clock`` replace the configured ones (tests)."""
-    store = store if store is not None else storage.load(settings.database)
+    store = store if store is not None else storage.load(settings.database, settings)
     events = EventsAPI(store, settings, clock or system_clock)
 
     @contextlib.asynccontextmanager

@@ -44,10 +44,46 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             min_length=1,
             description=(
                 "Where events are stored: a SQLite file path (created if missing), "
-                "sqlite:///path, or memory: (nothing kept after exit)."
+                "sqlite:///path, a PostgreSQL URL (postgresql://user@host:5432/dbname, "
+                "shared by any number of replicas), or memory: (nothing kept after exit)."
             ),
         ),
     ] = "eventsapi.db"
+    pool_min_size: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=1000,
+            description="PostgreSQL: connections each worker process keeps open, even idle.",
+        ),
+    ] = 1
+    pool_max_size: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=1000,
+            description="PostgreSQL: most connections each worker process opens at once "
+            "(at least pool_min_size); more requests wait for one.",
+        ),
+    ] = 10
+    pool_timeout: Annotated[
+        float,
+        msgspec.Meta(
+            gt=0,
+            le=3600,
+            description="PostgreSQL: seconds a request waits for a connection (or for the "
+            "server to be reached) before it fails with 503 and Retry-After.",
+        ),
+    ] = 5.0
+    statement_timeout: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0,
+            le=86_400,
+            description="PostgreSQL: seconds one SQL statement may run before the server "
+            "cancels it (the request gets 503); 0 for no limit.",
+        ),
+    ] = 30.0
     host: Annotated[
         str,
         msgspec.Meta(
@@ -160,6 +196,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                     "scheme://host[:port] in lower case without a path or a trailing slash "
                     "(https://app.example.com), or * for any origin."
                 )
+        if self.pool_max_size < self.pool_min_size:
+            raise ConfigurationError(
+                f"Invalid setting: pool_max_size ({self.pool_max_size}) is less than "
+                f"pool_min_size ({self.pool_min_size})."
+            )
         if self.cors_credentials and "*" in self.cors_origins:
             raise ConfigurationError(
                 "Invalid setting: cors_credentials needs cors_origins to list the origins "

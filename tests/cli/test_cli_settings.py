@@ -95,6 +95,10 @@ def test_every_setting_can_be_set_by_environment_and_file(
 ) -> None:
     values: dict[str, Any] = {
         "database": "x.db",
+        "pool_min_size": 2,
+        "pool_max_size": 20,
+        "pool_timeout": 2.5,
+        "statement_timeout": 0.0,
         "host": "::1",
         "port": 1234,
         "workers": 3,
@@ -133,6 +137,13 @@ def test_text_output_marks_changed_settings(runner: CliRunner) -> None:
         (["--port", "0"], {}, None, "port"),
         (["--port", "65536"], {}, None, "port"),
         (["--workers", "0"], {}, None, "workers"),
+        (
+            [],
+            {"EVENTSAPI_POOL_MIN_SIZE": "5", "EVENTSAPI_POOL_MAX_SIZE": "4"},
+            None,
+            "pool_max_size",
+        ),
+        ([], {"EVENTSAPI_POOL_TIMEOUT": "0"}, None, "pool_timeout"),
         ([], {"EVENTSAPI_PORT": "eighty"}, None, "port"),
         ([], {}, "port = [\n", "not valid TOML"),
         ([], {}, "bogus = 1\n", "bogus"),
@@ -145,6 +156,8 @@ def test_text_output_marks_changed_settings(runner: CliRunner) -> None:
         "port-0",
         "port-too-big",
         "workers-0",
+        "pool-max-below-min",
+        "pool-timeout-0",
         "env-not-a-number",
         "bad-toml",
         "unknown-key",

@@ -1,4 +1,4 @@
-"""``eventsapi db migrate`` and ``eventsapi db status``."""
+"""``eventsapi db migrate`` and ``eventsapi db status``, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import re
 import sqlite3
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from eventsapi.cli import main
 from eventsapi.storage.migrations import scripts
+from tests.support import postgres_schema
 
 APPLIED = re.compile(r"^(\d{4})  (\S+) +(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)$")
 PENDING = re.compile(r"^(\d{4})  (\S+) +pending$")
@@ -77,8 +79,47 @@ def test_database_folder_that_does_not_exist(runner: CliRunner, tmp_path: Path) 
     assert not missing.parent.exists()
 
 
-def test_unsupported_database_url(runner: CliRunner) -> None:
-    result = runner.invoke(main, ["db", "migrate", "--database", "postgresql://db/events"])
+def test_unknown_database_url_scheme(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["db", "migrate", "--database", "mysql://db/events"])
     assert result.exit_code == 1, result.output
-    assert result.output.startswith("Error: PostgreSQL is not supported")
-    assert len(result.output.splitlines()) == 1
+    assert result.output == "Error: Unknown database URL scheme: 'mysql'\n"
+
+
+def test_migrate_and_status_on_postgres(runner: CliRunner) -> None:
+    known = scripts("postgres")
+    with postgres_schema() as url:
+        pending = runner.invoke(main, ["db", "status", "--database", url])
+        assert pending.exit_code == 0, pending.output
+        assert [PENDING.match(line) is not None for line in pending.output.splitlines()] == [
+            True
+        ] * len(known)
+
+        result = runner.invoke(main, ["db", "migrate"], env={"EVENTSAPI_DATABASE": url})
+        assert result.exit_code == 0, result.output
+        assert result.output == (
+            f"PostgreSQL database test on 127.0.0.1:5432 as postgres: schema at version "
+            f"{known[-1].version}, nothing pending.\n"
+        )
+        status = runner.invoke(main, ["db", "status", "--database", url])
+        assert status.exit_code == 0, status.output
+        first = status.output.splitlines()
+        matches = [APPLIED.match(line) for line in first]
+        assert [(int(m[1]), m[2]) for m in matches if m] == [(s.version, s.name) for s in known]
+
+        again = runner.invoke(main, ["db", "migrate", "--database", url])
+        assert again.output == result.output
+        status_again = runner.invoke(main, ["db", "status", "--database", url])
+        assert status_again.output.splitlines() == first  # same applied_at: not applied twice
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_unreachable_postgres_is_one_clear_error(runner: CliRunner, scheme: str) -> None:
+    # Port 1: nothing listens there, so the connection is refused at once.
+    url = f"{scheme}://postgres@127.0.0.1:1/test"
+    for command in ("migrate", "status"):
+        result = runner.invoke(main, ["db", command, "--database", url])
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(
+            "Error: Cannot connect to the PostgreSQL database test on 127.0.0.1:1 as postgres: "
+        ), result.output
+        assert len(result.output.splitlines()) == 1

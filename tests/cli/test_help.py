@@ -17,6 +17,7 @@ COMMANDS = [
     ("db",),
     ("db", "migrate"),
     ("db", "status"),
+    ("db", "copy"),
     ("settings",),
     ("export",),
     ("import",),

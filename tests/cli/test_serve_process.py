@@ -22,6 +22,7 @@ from tests.server_process import (
     free_port,
     group_members,
 )
+from tests.support import postgres_schema
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX signals")
 
@@ -249,7 +250,13 @@ def busy_port() -> Iterator[int]:
         ([], {"EVENTSAPI_DATABASE": "no-such-folder/events.db"}, 1, "folder for the database"),
         ([], {"EVENTSAPI_WORKERS": "many"}, 2, "workers"),
         (["--database", "memory:", "--workers", "2"], {}, 2, "memory database"),
-        (["--database", "postgresql://db/events"], {}, 1, "PostgreSQL is not supported"),
+        # Port 1: nothing listens there, so the connection is refused at once.
+        (
+            ["--database", "postgresql://postgres@127.0.0.1:1/test"],
+            {},
+            1,
+            "Cannot connect to the PostgreSQL database test on 127.0.0.1:1 as postgres: ",
+        ),
         # 192.0.2.1 is reserved for documentation: no machine has it (bind sends nothing).
         (["--host", "192.0.2.1"], {}, 1, "Cannot listen on http://192.0.2.1:"),
         (["--port", "{busy}"], {}, 1, "Address already in use"),
@@ -264,7 +271,7 @@ def busy_port() -> Iterator[int]:
         "missing-database-folder-env",
         "env-not-a-number",
         "memory-with-workers",
-        "postgresql",
+        "postgresql-unreachable",
         "address-not-on-this-machine",
         "port-in-use",
     ],
@@ -290,3 +297,34 @@ def test_bad_settings_give_one_error_line_and_no_traceback(
     assert message in errors[0], output
     assert output.splitlines()[-1] == errors[0]
     assert "serving" not in output
+
+
+def test_serves_a_postgresql_database_with_several_workers(tmp_path: Path) -> None:
+    port = free_port()
+    with (
+        postgres_schema() as url,
+        ServerProcess(
+            ["serve", "--port", str(port), "--database", url, "--workers", "2"],
+            port=port,
+            cwd=tmp_path,
+        ) as server,
+    ):
+        server.wait_ready()
+        line = start_line(server.log(), port)
+        assert "PostgreSQL database test on 127.0.0.1:5432 as postgres" in line
+        assert "2 workers" in line
+        created = []
+        for n in range(6):  # new connections: the workers share them out
+            status, body = server.request(
+                "POST", "/events", b'{"title": "T%d"}' % n, {"Content-Type": "application/json"}
+            )
+            assert status == 201, body
+            created.append(json.loads(body))
+        for event in created:
+            status, body = server.request("GET", f"/events/{event['id']}")
+            assert (status, json.loads(body)) == (200, event)
+        status, body = server.request("GET", "/events?sort=title")
+        assert [e["title"] for e in json.loads(body)] == [f"T{n}" for n in range(6)]
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0, server.log()
+        assert "Traceback" not in server.log()

@@ -11,7 +11,7 @@ from eventsapi.storage.base import EventStore
 
 @pytest.fixture
 async def opened(store: EventStore, anyio_backend: str) -> AsyncIterator[EventStore]:
-    """The ``store`` fixture (memory or sqlite), opened; closed after the test."""
+    """The ``store`` fixture (each backend), opened; closed after the test."""
     await store.open()
     try:
         yield store

@@ -277,3 +277,20 @@ async def test_tag_filters_give_the_same_pages_whichever_way_sqlite_reads_them(
         == everything
         == [i for page in backward for i in page]
     )
+
+
+async def test_control_characters_in_titles_sort_by_code_point(opened: EventStore) -> None:
+    # JSON strings can hold NUL, which PostgreSQL text cannot: every backend must
+    # still store these titles and sort them by code point.
+    titles = ["a\x00b", "a\x01", "a", "a\x00", "a\x02", "a\x01\x01", "\x00"]
+    for n, title in enumerate(titles):
+        await opened.create(event(f"e{n}", title=title, tags=("x\x00y",)))
+    by_title = [f"e{n}" for n in sorted(range(len(titles)), key=lambda n: titles[n])]
+
+    assert await ids(opened, sort="title") == by_title
+    forward, backward = await walk(opened, EventQuery(sort="title", limit=2))
+    assert [i for page in forward for i in page] == by_title
+    assert [i for page in backward for i in page] == by_title
+    found = await opened.get("e0")
+    assert found is not None
+    assert (found.title, found.tags) == ("a\x00b", ("x\x00y",))

@@ -1,8 +1,9 @@
 """The storage contract (``storage.base.EventStore``), run against every backend.
 
-A new backend (PostgreSQL next) passes when it is added to ``tests.support.BACKENDS``
-and this suite is green. SQLite-only promises (durability, group commit, migrations,
-pragmas) are in ``test_sqlite_store.py``.
+A new backend passes when it is added to ``tests.support.BACKENDS`` and this suite is
+green. Promises of one backend only are in ``test_sqlite_store.py`` (durability, group
+commit, migrations, pragmas) and ``test_postgres_store.py`` (migrations, replicas,
+connection failures).
 """
 
 from __future__ import annotations

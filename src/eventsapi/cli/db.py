@@ -8,19 +8,21 @@ from pathlib import Path
 import click
 
 from eventsapi import storage
+from eventsapi.cli.copy import copy_command
 from eventsapi.cli.options import config_option, database_option, resolve
 from eventsapi.errors import EventsAPIError
+from eventsapi.settings import Settings
 from eventsapi.storage.base import Migration
 
 
 @click.group()
 def db() -> None:
-    """Manage the database schema."""
+    """Manage the database: schema migrations, and copying events between databases."""
 
 
-def _migrations(database: str, *, migrate: bool) -> list[Migration]:
+def _migrations(settings: Settings, *, migrate: bool) -> list[Migration]:
     async def run() -> list[Migration]:
-        store = storage.load(database)
+        store = storage.load(settings.database, settings)
         await store.open(migrate=migrate)
         try:
             return await store.migrations()
@@ -39,7 +41,7 @@ def _migrations(database: str, *, migrate: bool) -> list[Migration]:
 def migrate(database: str | None, config: Path | None) -> None:
     """Apply pending schema migrations (serve also does this at start)."""
     settings = resolve(config, database=database)
-    applied = _migrations(settings.database, migrate=True)
+    applied = _migrations(settings, migrate=True)
     click.echo(
         f"{storage.describe(settings.database)}: schema at version "
         f"{max((m.version for m in applied), default=0)}, nothing pending."
@@ -52,6 +54,9 @@ def migrate(database: str | None, config: Path | None) -> None:
 def status(database: str | None, config: Path | None) -> None:
     """List the schema migrations and when each was applied."""
     settings = resolve(config, database=database)
-    for migration in _migrations(settings.database, migrate=False):
+    for migration in _migrations(settings, migrate=False):
         when = migration.applied_at or "pending"
         click.echo(f"{migration.version:04d}  {migration.name:<24} {when}")
+
+
+db.add_command(copy_command)

@@ -45,7 +45,7 @@ def _prepare_database(settings: Settings) -> None:
     """Open the database once before forking workers: fail fast, migrate once."""
 
     async def run() -> None:
-        store = storage.load(settings.database)
+        store = storage.load(settings.database, settings)
         await store.open()
         await store.close()
 

@@ -1,29 +1,43 @@
 """Storage backends. ``load(url)`` picks one from a database URL, as Radicale does by name.
 
 - ``eventsapi.db``, ``sqlite:///eventsapi.db``, ``sqlite:////abs/path.db``: SQLite (the default)
+- ``postgresql://user@host:5432/dbname`` (or ``postgres://``): PostgreSQL, with the pool
+  settings (``pool_min_size`` ...) of the ``settings`` given
 - ``memory:``: in memory, lost at exit (tests and demos)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from eventsapi.errors import ConfigurationError
 from eventsapi.storage.base import EventStore, Page
 
+if TYPE_CHECKING:
+    from eventsapi.settings import Settings
+
 __all__ = ["EventStore", "Page", "describe", "load"]
 
 
-def load(url: str) -> EventStore:
-    """The backend for ``url``, not yet opened."""
+def load(url: str, settings: Settings | None = None) -> EventStore:
+    """The backend for ``url``, not yet opened; ``settings`` tune it (defaults if none)."""
     scheme, _, rest = url.partition(":")
     if url in ("memory:", ":memory:"):
         from eventsapi.storage.memory import MemoryStore
 
         return MemoryStore()
     if scheme in ("postgres", "postgresql"):
-        raise ConfigurationError(
-            "PostgreSQL is not supported by this version; use a SQLite file path."
+        from eventsapi.settings import Settings
+        from eventsapi.storage.postgres import PostgresStore
+
+        settings = settings if settings is not None else Settings(database=url)
+        return PostgresStore(
+            url,
+            pool_min_size=settings.pool_min_size,
+            pool_max_size=settings.pool_max_size,
+            pool_timeout=settings.pool_timeout,
+            statement_timeout=settings.statement_timeout,
         )
     from eventsapi.storage.sqlite import SQLiteStore
 
@@ -43,4 +57,8 @@ def describe(url: str) -> str:
 
         assert isinstance(store, SQLiteStore)  # noqa: S101
         return f"SQLite file {store.path.resolve()}"
+    if store.name == "postgres":
+        from eventsapi.storage import postgres
+
+        return postgres.describe(url)
     return "memory (nothing is kept after exit)"
