@@ -40,6 +40,7 @@ from eventsapi.domain.transfer import (
     unit_of,
 )
 from eventsapi.errors import EventsAPIError
+from eventsapi.settings import Settings
 from eventsapi.storage.base import ImportResult, OnConflict
 
 T = TypeVar("T")
@@ -120,7 +121,7 @@ def export_command(output: str, database: str | None, config: Path | None) -> No
     wanted = _stderr_is_terminal() and not (to_stdout and sys.stdout.isatty())
     try:
         with _output(output) as out:
-            count = _run(_export(settings.database, out, wanted=wanted))
+            count = _run(_export(settings, out, wanted=wanted))
     except BrokenPipeError:
         # The reader went away (`eventsapi export | head`): stop quietly.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -158,8 +159,8 @@ def _output(output: str) -> Iterator[IO[bytes]]:
         raise
 
 
-async def _export(database: str, out: IO[bytes], *, wanted: bool) -> int:
-    store = storage.load(database)
+async def _export(settings: Settings, out: IO[bytes], *, wanted: bool) -> int:
+    store = storage.load(settings.database, settings)
     await store.open()
     count = 0
     try:
@@ -290,7 +291,7 @@ def import_command(
         with _Progress("Importing", source.length, wanted=_stderr_is_terminal()) as progress:
             result = _run(
                 _import(
-                    settings.database,
+                    settings,
                     source,
                     checker,
                     progress,
@@ -311,7 +312,7 @@ def import_command(
 
 
 async def _import(
-    database: str,
+    settings: Settings,
     source: _Input,
     checker: RowChecker,
     progress: _Progress,
@@ -331,7 +332,7 @@ async def _import(
             if event is not None:
                 yield event
 
-    store = storage.load(database)
+    store = storage.load(settings.database, settings)
     await store.open()
     try:
         return await store.import_events(events(), on_conflict=on_conflict, keep=keep)
