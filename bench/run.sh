@@ -13,7 +13,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bench_dir="$(cd "${BENCH_DIR:-$repo/../shared/bench}" && pwd)"
 run_dir="$(mktemp -d)"
 trap 'rm -rf "$run_dir"' EXIT
-cp "$repo/bench/peers.json" "$repo/bench/eventsapi-start.sh" "$run_dir/"
+cp "$repo/bench/peers.json" "$repo/bench/eventsapi-start.sh" "$repo/bench/eventsapi-start-postgres.sh" "$run_dir/"
 ln -s "$bench_dir/peers" "$run_dir/peers"
 export BENCH_EVENTSAPI_BIN="$repo/.venv/bin/eventsapi"
 cd "$bench_dir"
