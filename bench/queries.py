@@ -3,8 +3,8 @@
 
 Usage: bench/queries.py [--events 1000000] [--database /tmp/q.db] [--repeat 200] [--plans]
 
-Fills a SQLite database through the SQLite backend's own insert statement (its
-triggers maintain tags and the full-text index, as in service), once; later
+Fills a SQLite database through the SQLite backend's own row writer (which also
+keeps the tag table and the full-text index, as in service), once; later
 runs reuse the file. Then, for each listing below, times ``list_page`` (the
 store call behind ``GET /events``) for the first page and for a page that
 starts 50 events before the end, reached by a cursor position. The median of
@@ -26,8 +26,8 @@ from pathlib import Path
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventFilter, EventQuery, Position, sort_position
-from eventsapi.storage import sqlite_query
-from eventsapi.storage.sqlite import _INSERT, SQLiteStore, _decode_event, _row_values
+from eventsapi.storage import sqlite_query, sqlite_rows
+from eventsapi.storage.sqlite import SQLiteStore, _decode_event
 
 TAGS = ["go", "rust", "python", "meetup", "conference", "berlin", "paris", "online", "kids", "ai"]
 WORDS = ["talk", "workshop", "night", "meetup", "conference", "hack", "social", "intro", "deep"]
@@ -92,7 +92,7 @@ def fill(path: Path, count: int) -> None:
             updated_at=created,
             version=1,
         )
-        conn.execute(_INSERT, _row_values(event))
+        sqlite_rows.insert(conn, event)
         if n % 100_000 == 99_999:
             conn.execute("COMMIT")
             conn.execute("BEGIN")

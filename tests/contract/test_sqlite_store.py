@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from eventsapi.domain.events import Event
+from eventsapi.domain.query import EventFilter, EventQuery
 from eventsapi.errors import AlreadyExists, ConfigurationError, FieldError, ValidationFailed
 from eventsapi.storage import migrations, sqlite
 from eventsapi.storage.sqlite import SQLiteStore
@@ -190,3 +191,42 @@ async def test_open_in_a_missing_folder_is_a_configuration_error(tmp_path: Path)
 
     with pytest.raises(ConfigurationError):
         await store.open()
+
+
+async def test_migration_0002_indexes_the_events_a_0001_database_already_holds(
+    path: Path,
+) -> None:
+    # A database as version 0.1.0 left it: only migration 0001, events stored.
+    first = migrations.scripts("sqlite")[0]
+    with closing(sqlite.connect(path, busy_timeout_ms=1000)) as conn:
+        conn.execute(sqlite._MIGRATIONS_TABLE)
+        for statement in sqlite._statements(first.sql):
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (1, first.name))
+        old = event("old", "Café crème", tags=("paris", "coffee"), location="Lyon")
+        conn.execute(
+            "INSERT INTO events (version, title, status, starts_at, created_at, updated_at,"
+            " doc, id) VALUES (1, ?, 'scheduled', NULL, ?, ?, ?, ?)",
+            (
+                old.title,
+                old.created_at.isoformat(),
+                old.updated_at.isoformat(),
+                sqlite._encode(old),
+                old.id,
+            ),
+        )
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        by_tag = await store.list_page(EventQuery(filter=EventFilter(tags=("coffee",))))
+        by_word = await store.list_page(EventQuery(filter=EventFilter(terms=("lyon",))))
+        await store.update("old", lambda e: next_version(e, tags=("tea",), location="Nice"))
+        after_tag = await store.list_page(EventQuery(filter=EventFilter(tags=("tea",))))
+        after_word = await store.list_page(EventQuery(filter=EventFilter(terms=("lyon",))))
+    finally:
+        await store.close()
+
+    assert [e.id for e in by_tag.events] == ["old"]
+    assert [e.id for e in by_word.events] == ["old"]
+    assert [e.id for e in after_tag.events] == ["old"]
+    assert after_word.events == []

@@ -40,6 +40,7 @@ from eventsapi.errors import (
     StorageUnavailable,
 )
 from eventsapi.storage import migrations, sqlite_query
+from eventsapi.storage import sqlite_rows as rows
 from eventsapi.storage.base import (
     Build,
     Change,
@@ -234,35 +235,6 @@ def _settle(batch: list[_Job], outcomes: list[tuple[bool, Any]]) -> None:
             job.future.set_exception(value)
 
 
-def _row_values(event: Event) -> tuple[Any, ...]:
-    starts_at = utc_text(event.starts_at) if event.starts_at else None
-    return (
-        event.version,
-        event.title,
-        event.status,
-        starts_at,
-        utc_text(event.created_at),
-        utc_text(event.updated_at),
-        _encode(event),
-        event.id,
-    )
-
-
-_INSERT = (
-    "INSERT INTO events (version, title, status, starts_at, created_at, updated_at, doc, id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_UPDATE = (
-    "UPDATE events SET version = ?, title = ?, status = ?, starts_at = ?, created_at = ?,"
-    " updated_at = ?, doc = ? WHERE id = ?"
-)
-
-
-def _current(conn: sqlite3.Connection, event_id: str) -> Event | None:
-    row = conn.execute("SELECT doc FROM events WHERE id = ?", (event_id,)).fetchone()
-    return None if row is None else _decode_event(row[0])
-
-
 def _saved_key(conn: sqlite3.Connection, scope: str, key: str, now: datetime) -> SavedKey | None:
     row = conn.execute(
         "SELECT fingerprint, status, headers, body FROM idempotency_keys"
@@ -321,7 +293,7 @@ def _create(event: Event, once: IdempotencyKey | None) -> Callable[[sqlite3.Conn
         _claim(conn, once)
         response = once.respond(event) if once else None
         try:
-            conn.execute(_INSERT, _row_values(event))
+            rows.insert(conn, event)
         except sqlite3.IntegrityError:
             raise AlreadyExists(f"An event with id {event.id!r} already exists.") from None
         # The key's row cannot collide (it was looked up under the write lock just
@@ -338,12 +310,12 @@ def _update(
 ) -> Callable[[sqlite3.Connection], Event]:
     def work(conn: sqlite3.Connection) -> Event:
         _claim(conn, once)
-        current = _current(conn, event_id)
-        if current is None:
+        stored = rows.current(conn, event_id)
+        if stored is None:
             raise NotFound(f"No event with id {event_id!r}.")
-        updated = change(current)
+        updated = change(stored.event)
         response = once.respond(updated) if once else None
-        conn.execute(_UPDATE, _row_values(updated))
+        rows.replace(conn, stored, updated)
         _save(conn, once, response)  # as in _create: fails only with the whole group
         return updated
 
@@ -352,10 +324,13 @@ def _update(
 
 def _put(event_id: str, build: Build) -> Callable[[sqlite3.Connection], tuple[Event, bool]]:
     def work(conn: sqlite3.Connection) -> tuple[Event, bool]:
-        current = _current(conn, event_id)
-        event = build(current)
-        conn.execute(_INSERT if current is None else _UPDATE, _row_values(event))
-        return event, current is None
+        stored = rows.current(conn, event_id)
+        event = build(None if stored is None else stored.event)
+        if stored is None:
+            rows.insert(conn, event)
+        else:
+            rows.replace(conn, stored, event)
+        return event, stored is None
 
     return work
 
@@ -363,11 +338,11 @@ def _put(event_id: str, build: Build) -> Callable[[sqlite3.Connection], tuple[Ev
 def _delete(event_id: str, guard: Guard | None) -> Callable[[sqlite3.Connection], None]:
     def work(conn: sqlite3.Connection) -> None:
         if guard is not None:
-            current = _current(conn, event_id)
-            if current is None:
+            stored = rows.current(conn, event_id)
+            if stored is None:
                 raise NotFound(f"No event with id {event_id!r}.")
-            guard(current)
-        if conn.execute("DELETE FROM events WHERE id = ?", (event_id,)).rowcount == 0:
+            guard(stored.event)
+        if not rows.remove(conn, event_id):
             raise NotFound(f"No event with id {event_id!r}.")
 
     return work
@@ -397,12 +372,12 @@ def _import(
             imported = replaced = 0
             conflicts: list[str] = []
             for event in events:
-                taken = conn.execute("SELECT 1 FROM events WHERE id = ?", (event.id,)).fetchone()
+                taken = rows.current(conn, event.id)
                 if taken is None:
-                    conn.execute(_INSERT, _row_values(event))
+                    rows.insert(conn, event)
                     imported += 1
                 elif on_conflict == "replace":
-                    conn.execute(_UPDATE, _row_values(event))
+                    rows.replace(conn, taken, event)
                     replaced += 1
                 else:
                     conflicts.append(event.id)
@@ -477,7 +452,8 @@ class SQLiteStore(EventStore):
             raise StorageUnavailable(f"The database does not answer: {exc}") from exc
 
     async def get(self, event_id: str) -> Event | None:
-        return _current(self._read(), event_id)
+        stored = rows.current(self._read(), event_id)
+        return None if stored is None else stored.event
 
     async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
         row: tuple[bytes, int] | None = (

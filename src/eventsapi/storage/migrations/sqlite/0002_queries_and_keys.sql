@@ -5,11 +5,15 @@
 -- is after every digit), as they do on PostgreSQL (NULLS LAST).
 ALTER TABLE events ADD COLUMN starts_key TEXT
     GENERATED ALWAYS AS (coalesce(starts_at, '~')) VIRTUAL;
--- The searchable members of the document, for the full-text index.
-ALTER TABLE events ADD COLUMN description TEXT
-    GENERATED ALWAYS AS (json_extract(CAST(doc AS TEXT), '$.description')) VIRTUAL;
-ALTER TABLE events ADD COLUMN location TEXT
-    GENERATED ALWAYS AS (json_extract(CAST(doc AS TEXT), '$.location')) VIRTUAL;
+-- Copies of the members that the tag table and the text index are built from
+-- (the text index reads its columns from this table), written with each row.
+ALTER TABLE events ADD COLUMN description TEXT;
+ALTER TABLE events ADD COLUMN location TEXT;
+ALTER TABLE events ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+UPDATE events SET
+    description = json_extract(CAST(doc AS TEXT), '$.description'),
+    location = json_extract(CAST(doc AS TEXT), '$.location'),
+    tags = json_extract(CAST(doc AS TEXT), '$.tags');
 
 CREATE INDEX events_by_starts ON events (starts_key, id);
 CREATE INDEX events_by_status_starts ON events (status, starts_key, id);
@@ -32,34 +36,13 @@ CREATE VIRTUAL TABLE events_fts USING fts5(
     tokenize = 'unicode61 remove_diacritics 2'
 );
 
--- Triggers keep tags and the text index in step with events, inside the
--- statement that changes the event: one statement is still one change.
-CREATE TRIGGER events_after_insert AFTER INSERT ON events BEGIN
-    INSERT INTO event_tags (seq, tag)
-        SELECT new.seq, value FROM json_each(CAST(new.doc AS TEXT), '$.tags');
-    INSERT INTO events_fts (rowid, title, description, location)
-        VALUES (new.seq, new.title, new.description, new.location);
-END;
-
-CREATE TRIGGER events_after_delete AFTER DELETE ON events BEGIN
-    DELETE FROM event_tags WHERE seq = old.seq;
-    INSERT INTO events_fts (events_fts, rowid, title, description, location)
-        VALUES ('delete', old.seq, old.title, old.description, old.location);
-END;
-
-CREATE TRIGGER events_after_update AFTER UPDATE OF doc ON events BEGIN
-    DELETE FROM event_tags WHERE seq = old.seq;
-    INSERT INTO event_tags (seq, tag)
-        SELECT new.seq, value FROM json_each(CAST(new.doc AS TEXT), '$.tags');
-    INSERT INTO events_fts (events_fts, rowid, title, description, location)
-        VALUES ('delete', old.seq, old.title, old.description, old.location);
-    INSERT INTO events_fts (rowid, title, description, location)
-        VALUES (new.seq, new.title, new.description, new.location);
-END;
+-- The tag table and the text index are kept by the write jobs, in the same
+-- transaction as the event (storage/sqlite_rows.py), not by triggers: triggers
+-- made each insert several times dearer.
 
 -- Events that exist already.
 INSERT INTO event_tags (seq, tag)
-    SELECT events.seq, tags.value FROM events, json_each(CAST(events.doc AS TEXT), '$.tags') AS tags;
+    SELECT events.seq, tag.value FROM events, json_each(events.tags) AS tag;
 INSERT INTO events_fts (events_fts) VALUES ('rebuild');
 
 -- Idempotency keys: the saved response of each keyed write, stored in the
