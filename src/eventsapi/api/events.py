@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from eventsapi.api.body import JSON, JSON_PATCH, MERGE_PATCH, media_type, read_body
-from eventsapi.api.conditions import Preconditions, entity_tag, event_tag
+from eventsapi.api.conditions import Preconditions, entity_tag
 from eventsapi.api.idempotency import Idempotency, request_key, to_response
 from eventsapi.api.listing import links, parse_listing
 from eventsapi.api.responses import JSONBytes
@@ -198,10 +198,11 @@ class EventsAPI:
 
 def _respond(event: Event, status: int = 200) -> SavedResponse:
     """The response to a write of ``event`` (what an idempotency key saves)."""
-    headers = [("content-type", "application/json"), ("etag", event_tag(event))]
+    body = _encode(event)
+    headers = [("content-type", "application/json"), ("etag", entity_tag(body, event.version))]
     if status == 201:
         headers.append(("location", "/events/" + event.id))
-    return SavedResponse(status, tuple(headers), _encode(event))
+    return SavedResponse(status, tuple(headers), body)
 
 
 def _respond_created(event: Event) -> SavedResponse:

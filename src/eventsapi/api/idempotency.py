@@ -69,14 +69,25 @@ def fingerprint(request: Request, body: bytes) -> bytes:
     return digest.digest()
 
 
+class _Saved(Response):
+    """A saved response, headers as saved (Starlette's ``__init__`` would add its own)."""
+
+    def __init__(self, saved: SavedResponse, *, replayed: bool) -> None:
+        self.status_code = saved.status
+        self.body = saved.body
+        self.background = None
+        raw = [(b"content-length", b"%d" % len(saved.body))]
+        raw += [(name.encode("latin-1"), value.encode("latin-1")) for name, value in saved.headers]
+        if replayed:
+            raw.append((_REPLAYED, b"true"))
+        self.raw_headers = raw
+
+
+_REPLAYED: Final = REPLAYED_HEADER.encode()
+
+
 def to_response(saved: SavedResponse, *, replayed: bool = False) -> Response:
-    response = Response(saved.body, status_code=saved.status)
-    raw = [(b"content-length", b"%d" % len(saved.body))]
-    raw += [(name.encode("latin-1"), value.encode("latin-1")) for name, value in saved.headers]
-    if replayed:
-        raw.append((REPLAYED_HEADER.encode(), b"true"))
-    response.raw_headers = raw
-    return response
+    return _Saved(saved, replayed=replayed)
 
 
 class Idempotency:
