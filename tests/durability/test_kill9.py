@@ -260,12 +260,11 @@ def all_events(server: ServerProcess) -> dict[str, dict[str, Any]]:
             for event in json.loads(body):
                 assert event["id"] not in found, f"{event['id']} listed twice"
                 found[event["id"]] = event
-            link = response.getheader("Link")
             path = None
-            if link:
-                assert link.startswith("<"), link
-                assert link.endswith('>; rel="next"'), link
-                path = link[1 : link.index(">")]
+            for value in (response.getheader("Link") or "").split(", "):
+                if value.endswith('>; rel="next"'):
+                    assert value.startswith("<"), value
+                    path = value[1 : value.index(">")]
     finally:
         conn.close()
     return found
