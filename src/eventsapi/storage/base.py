@@ -15,12 +15,12 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 
 import msgspec
 
 from eventsapi.domain.events import Event
-from eventsapi.domain.query import EventQuery, Position
+from eventsapi.domain.query import EventQuery, Position, SortName
 
 _decode_event = msgspec.json.Decoder(Event).decode
 
@@ -91,6 +91,20 @@ Change = Callable[[Event], Event]
 
 Build = Callable[[Event | None], Event]
 """Builds the event to store from the current one, or from nothing (a create)."""
+
+SORT_COLUMNS: Final[dict[SortName, tuple[str, ...]]] = {
+    "created": ("seq",),
+    "relevance": ("rank", "seq"),
+    "starts_at": ("starts_key", "id"),
+    "-starts_at": ("starts_key", "id"),
+    "created_at": ("created_at", "id"),
+    "-created_at": ("created_at", "id"),
+    "updated_at": ("updated_at", "id"),
+    "title": ("title", "id"),
+}
+"""For SQL backends: the columns of each order's key, tie-break last, as stored
+(``seq`` is the order of creation; ``rank`` is computed per search). Each has an
+index, and a page's position is the values of these columns."""
 
 Guard = Callable[[Event], None]
 """Checks the current event before a delete; raises (e.g. a failed precondition) to stop it."""

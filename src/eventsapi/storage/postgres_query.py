@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from eventsapi.domain.events import Event
-from eventsapi.domain.query import NO_START, EventQuery, Position, SortName, utc_text, words
+from eventsapi.domain.query import NO_START, EventQuery, Position, utc_text, words
+from eventsapi.storage.base import SORT_COLUMNS
 
 # Weights of the D, C, B and A parts of the tsvector: description (D) 1, location
 # (B) 3, title (A) 10, as domain.query.FIELD_WEIGHTS (scaled to ts_rank's 0..1).
@@ -35,17 +36,6 @@ SEARCH: Final = (
     " || setweight(to_tsvector('simple', %s), 'D')"
 )
 """The ``search`` column from the title, location and description, as ``search_text`` gives them."""
-
-_SORT_COLUMNS: Final[dict[SortName, tuple[str, ...]]] = {
-    "created": ("seq",),
-    "relevance": ("rank", "seq"),
-    "starts_at": ("starts_key", "id"),
-    "-starts_at": ("starts_key", "id"),
-    "created_at": ("created_at", "id"),
-    "-created_at": ("created_at", "id"),
-    "updated_at": ("updated_at", "id"),
-    "title": ("title", "id"),
-}
 
 
 _NUL_ESCAPES: Final = {"\x00": "\x01\x01", "\x01": "\x01\x02"}
@@ -139,7 +129,7 @@ def _where(conditions: list[str]) -> str:
 
 def page(query: EventQuery) -> Select:
     """One page: ``limit + 1`` rows, so the caller knows whether more follow."""
-    columns = _SORT_COLUMNS[query.sort]
+    columns = SORT_COLUMNS[query.sort]
     backwards = query.before is not None
     # Walking back from a position reverses both the comparison and the order.
     descending = query.descending != backwards

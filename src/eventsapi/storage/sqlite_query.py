@@ -14,21 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from eventsapi.domain.query import NO_START, EventQuery, SortName, utc_text
+from eventsapi.domain.query import NO_START, EventQuery, utc_text
+from eventsapi.storage.base import SORT_COLUMNS
 
 # Weights of title, description and location in bm25() (see domain.query.FIELD_WEIGHTS).
 _RANK: Final = "bm25(events_fts, 10.0, 1.0, 3.0)"
-
-_SORT_COLUMNS: Final[dict[SortName, tuple[str, ...]]] = {
-    "created": ("seq",),
-    "relevance": ("rank", "seq"),
-    "starts_at": ("starts_key", "id"),
-    "-starts_at": ("starts_key", "id"),
-    "created_at": ("created_at", "id"),
-    "-created_at": ("created_at", "id"),
-    "updated_at": ("updated_at", "id"),
-    "title": ("title", "id"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +82,7 @@ def _source(query: EventQuery) -> str:
 
 def page(query: EventQuery, *, rare_tag: str | None = None) -> Select:
     """One page: ``limit + 1`` rows, so the caller knows whether more follow."""
-    columns = _SORT_COLUMNS[query.sort]
+    columns = SORT_COLUMNS[query.sort]
     backwards = query.before is not None
     # Walking back from a position reverses both the comparison and the order.
     descending = query.descending != backwards
