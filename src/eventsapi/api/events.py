@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -59,19 +57,13 @@ class EventsAPI:
         self.clock = clock
         self.keys = Idempotency(store, clock, timedelta(hours=settings.idempotency_key_hours))
         self._cursor_key = b""
-        self._pruning: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._cursor_key = await self.store.instance_key()
-        self._pruning = asyncio.create_task(self.keys.prune_forever(), name="prune-keys")
+        await self.keys.prune()
 
     async def stop(self) -> None:
-        """Stop background work (before the store closes)."""
-        if self._pruning is not None:
-            self._pruning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pruning
-            self._pruning = None
+        """Before the store closes: nothing to stop today (kept for symmetry with start)."""
 
     def handlers(self) -> dict[str, dict[str, Handler]]:
         """The event routes: path template, then method, then handler (HEAD is GET's).

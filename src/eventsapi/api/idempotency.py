@@ -14,10 +14,10 @@ failed precondition) changed nothing, so its retry simply runs again.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Final
@@ -98,18 +98,18 @@ class Idempotency:
         self.clock = clock
         self.retention = retention
         self._in_flight: set[tuple[str, str]] = set()
+        self._next_prune = 0.0
 
-    async def prune_forever(self, every: float = PRUNE_EVERY_SECONDS) -> None:
-        """Forget expired keys now and then (expired keys are ignored in between)."""
-        while True:
-            try:
-                pruned = await self.store.prune_keys(self.clock())
-            except EventsAPIError as exc:
-                logger.warning("could not prune idempotency keys: %s", exc)
-            else:
-                if pruned:
-                    logger.info("pruned %d expired idempotency keys", pruned)
-            await asyncio.sleep(every)
+    async def prune(self) -> None:
+        """Forget expired keys (expired keys are ignored until then anyway)."""
+        self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+        try:
+            pruned = await self.store.prune_keys(self.clock())
+        except EventsAPIError as exc:
+            logger.warning("could not prune idempotency keys: %s", exc)
+        else:
+            if pruned:
+                logger.info("pruned %d expired idempotency keys", pruned)
 
     @contextlib.contextmanager
     def claim(self, scope: str, key: str) -> Iterator[None]:
@@ -142,6 +142,10 @@ class Idempotency:
         the body is read, so a retry that arrives while the first request is
         still being received or written gets 409.
         """
+        if time.monotonic() >= self._next_prune:
+            # At most hourly, by the keyed request that finds it due, rather than in a
+            # background task: nothing is left running to stop at shutdown.
+            await self.prune()
         now = self.clock()
         saved = await self.store.saved_key(scope, key, now)
         if saved is not None:
