@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import signal
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -30,6 +32,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if getattr(app.state, "worker_process", False):
+            _leave_interrupts_to_the_main_process()
         await store.open()
         try:
             await events.start()
@@ -54,6 +58,21 @@ def create_app(
     return app
 
 
+def _leave_interrupts_to_the_main_process() -> None:
+    """In a granian worker: ignore SIGINT; the main process stops the workers with SIGTERM.
+
+    Ctrl+C in a terminal signals the whole process group, so each worker got SIGINT
+    from the terminal and SIGTERM from granian's main process at once, and now and
+    then granian's worker signal handler hung on the second (the worker was then
+    killed after shutdown_timeout, dropping its requests in flight). With one
+    signal per worker, the drain is clean. Runs after granian installed its
+    handlers (the lifespan starts after them).
+    """
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def app_from_environment() -> Starlette:
     """The application a worker process serves (granian imports it as a factory)."""
     resolved = os.environ.get(settings_module.RESOLVED_SETTINGS_ENV)
@@ -61,4 +80,6 @@ def app_from_environment() -> Starlette:
         settings = settings_module.decode(resolved)
     else:
         settings = settings_module.load_settings(environ=os.environ)
-    return create_app(settings)
+    app = create_app(settings)
+    app.state.worker_process = True
+    return app
