@@ -31,9 +31,8 @@ from eventsapi.errors import (
     BadRequest,
     EventsAPIError,
     IdempotencyKeyInUse,
-    IdempotencyKeyReused,
 )
-from eventsapi.storage.base import EventStore, IdempotencyKey, Replay, SavedResponse
+from eventsapi.storage.base import EventStore, IdempotencyKey, Replay, SavedResponse, answer_reuse
 
 KEY_HEADER: Final = "idempotency-key"
 REPLAYED_HEADER: Final = "idempotent-replayed"
@@ -149,11 +148,10 @@ class Idempotency:
         now = self.clock()
         saved = await self.store.saved_key(scope, key, now)
         if saved is not None:
-            if saved.fingerprint != fingerprint(request, await read_body()):
-                raise IdempotencyKeyReused(
-                    f"The idempotency key {key!r} was used for a different request."
-                )
-            return to_response(saved.response, replayed=True)
+            try:
+                answer_reuse(saved, key, fingerprint(request, await read_body()))
+            except Replay as replay:
+                return to_response(replay.response, replayed=True)
         with self.claim(scope, key):
             body = await read_body()
             once = IdempotencyKey(

@@ -15,12 +15,13 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, Literal
+from typing import Final, Literal, NoReturn
 
 import msgspec
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery, Position, SortName
+from eventsapi.errors import IdempotencyKeyReused
 
 _decode_event = msgspec.json.Decoder(Event).decode
 
@@ -154,6 +155,14 @@ class Replay(Exception):
     def __init__(self, response: SavedResponse) -> None:
         self.response = response
         super().__init__("idempotent replay")
+
+
+def answer_reuse(saved: SavedKey, key: str, fingerprint: bytes) -> NoReturn:
+    """A key found saved: ``Replay`` its response, or ``IdempotencyKeyReused`` if the
+    request is not the one it was first used with. Every backend and the API decide so."""
+    if saved.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(f"The idempotency key {key!r} was used for a different request.")
+    raise Replay(saved.response)
 
 
 OnConflict = Literal["error", "skip", "replace"]

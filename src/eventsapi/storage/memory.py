@@ -16,7 +16,7 @@ import msgspec
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery, Position, matches, relevance, sort_position
-from eventsapi.errors import AlreadyExists, IdempotencyKeyReused, NotFound
+from eventsapi.errors import AlreadyExists, NotFound
 from eventsapi.storage.base import (
     Build,
     Change,
@@ -27,8 +27,8 @@ from eventsapi.storage.base import (
     Migration,
     OnConflict,
     Page,
-    Replay,
     SavedKey,
+    answer_reuse,
     page_of,
 )
 
@@ -106,11 +106,7 @@ class MemoryStore(EventStore):
         saved = self._saved_key(once.scope, once.key, once.now)
         if saved is None:
             return
-        if saved.fingerprint != once.fingerprint:
-            raise IdempotencyKeyReused(
-                f"The idempotency key {once.key!r} was used for a different request."
-            )
-        raise Replay(saved.response)
+        answer_reuse(saved, once.key, once.fingerprint)
 
     def _save(self, once: IdempotencyKey | None, event: Event) -> None:
         if once is not None:

@@ -51,7 +51,6 @@ from eventsapi.domain.query import EventQuery, starts_key, utc_text
 from eventsapi.errors import (
     AlreadyExists,
     ConfigurationError,
-    IdempotencyKeyReused,
     NotFound,
     StorageUnavailable,
 )
@@ -66,9 +65,9 @@ from eventsapi.storage.base import (
     Migration,
     OnConflict,
     Page,
-    Replay,
     SavedKey,
     SavedResponse,
+    answer_reuse,
     page_of,
 )
 
@@ -459,11 +458,7 @@ class PostgresStore(EventStore):
                 (once.scope, once.key),
             )
             return
-        if saved.fingerprint != once.fingerprint:
-            raise IdempotencyKeyReused(
-                f"The idempotency key {once.key!r} was used for a different request."
-            )
-        raise Replay(saved.response)
+        answer_reuse(saved, once.key, once.fingerprint)
 
     @staticmethod
     async def _save(conn: Connection, once: IdempotencyKey | None, event: Event) -> None:

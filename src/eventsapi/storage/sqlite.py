@@ -35,7 +35,6 @@ from eventsapi.domain.query import EventQuery, utc_text
 from eventsapi.errors import (
     AlreadyExists,
     ConfigurationError,
-    IdempotencyKeyReused,
     NotFound,
     StorageUnavailable,
 )
@@ -51,9 +50,9 @@ from eventsapi.storage.base import (
     Migration,
     OnConflict,
     Page,
-    Replay,
     SavedKey,
     SavedResponse,
+    answer_reuse,
     page_of,
 )
 
@@ -259,11 +258,7 @@ def _claim(conn: sqlite3.Connection, once: IdempotencyKey | None) -> None:
             "DELETE FROM idempotency_keys WHERE scope = ? AND key = ?", (once.scope, once.key)
         )
         return
-    if saved.fingerprint != once.fingerprint:
-        raise IdempotencyKeyReused(
-            f"The idempotency key {once.key!r} was used for a different request."
-        )
-    raise Replay(saved.response)
+    answer_reuse(saved, once.key, once.fingerprint)
 
 
 def _save(
