@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
+import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,9 +22,17 @@ from eventsapi.api.events import EventsAPI
 from eventsapi.api.hotpath import EventsApp
 from eventsapi.api.routes import routes
 from eventsapi.clock import Clock, system_clock
-from eventsapi.errors import EventsAPIError
-from eventsapi.settings import Settings
+from eventsapi.errors import ConfigurationError, EventsAPIError
+from eventsapi.settings import Settings, parse_statuses
+from eventsapi.slo.config import SLOConfig, load_slo_config
+from eventsapi.slo.drill import Drill
+from eventsapi.slo.prometheus import PrometheusExport
+from eventsapi.slo.recorder import Recorder
+from eventsapi.slo.service import SLOService
+from eventsapi.slo.spec import CalendarWindow
 from eventsapi.storage.base import EventStore
+
+logger = logging.getLogger("eventsapi")
 
 
 def create_app(
@@ -29,6 +41,8 @@ def create_app(
     """The ASGI application. ``store`` and ``clock`` replace the configured ones (tests)."""
     store = store if store is not None else storage.load(settings.database, settings)
     events = EventsAPI(store, settings, clock or system_clock)
+    slo = _slo_service(settings, store, clock)
+    drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -37,15 +51,27 @@ def create_app(
         await store.open()
         try:
             await events.start()
+            # A test's own clock drives the SLO engine by calling it (flush, evaluate); a
+            # loop on wall time would interleave with it.
+            await slo.start(background=clock is None)
+            if drill.active:
+                logger.warning(
+                    "FAULT-INJECTION DRILL ON: %s. Turn drill_error_ratio and "
+                    "drill_slow_ratio back to 0 after the rehearsal.",
+                    drill.describe(),
+                )
             yield
         finally:
+            await slo.stop()
             await events.stop()
             await store.close()
 
     app = EventsApp(
         events,
         settings,
-        routes=routes(events, store),
+        recorder=slo.recorder,
+        drill=drill,
+        routes=routes(events, store, slo, drill),
         lifespan=lifespan,
         exception_handlers={
             EventsAPIError: problems.from_error,
@@ -55,7 +81,43 @@ def create_app(
     )
     app.state.store = store
     app.state.settings = settings
+    app.state.slo = slo
+    app.state.drill = drill
     return app
+
+
+def _slo_service(settings: Settings, store: EventStore, clock: Clock | None) -> SLOService:
+    config = load_slo_config(Path(settings.slo_file) if settings.slo_file else None)
+    _check_retention(settings, config)
+    wall = time.time if clock is None else (lambda: clock().timestamp())
+    return SLOService(
+        store,
+        clock or system_clock,
+        config=config,
+        error_statuses=parse_statuses(settings.sli_error_statuses),
+        retention=timedelta(days=settings.sli_retention_days),
+        recorder=Recorder(wall=wall),
+        export=PrometheusExport() if settings.metrics else None,
+    )
+
+
+def _check_retention(settings: Settings, config: SLOConfig) -> None:
+    """Refuse a retention shorter than an SLO window: its budget would silently shrink."""
+    longest = 0
+    for slo in config.slos:
+        window = slo.window
+        if isinstance(window, CalendarWindow):
+            longest = max(longest, 92 if window.period == "quarter" else 31)
+        else:
+            longest = max(longest, window.days)
+    for contract in config.contracts:
+        longest = max(longest, 92 if contract.period == "quarter" else 31)
+    if settings.sli_retention_days < longest:
+        raise ConfigurationError(
+            f"Invalid setting: sli_retention_days ({settings.sli_retention_days}) is shorter "
+            f"than the longest SLO or SLA window ({longest} days); counts would be pruned "
+            "before their window ends."
+        )
 
 
 def _leave_interrupts_to_the_main_process() -> None:

@@ -185,6 +185,64 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             description="Seconds to let requests in flight finish after SIGTERM/SIGINT.",
         ),
     ] = 30.0
+    slo_file: Annotated[
+        str,
+        msgspec.Meta(
+            description="The SLO file (YAML): SLOs, alerting and SLAs. Empty: the built-in "
+            "defaults (99.9 % available and 99 % of requests within 300 ms over 30 days); "
+            "`eventsapi slo init` writes them to a file to edit."
+        ),
+    ] = ""
+    sli_error_statuses: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="Response statuses that count as failed requests in the availability "
+            "SLI: codes (503) and ranges (500-599). In the environment, separate them with "
+            "commas."
+        ),
+    ] = msgspec.field(default_factory=lambda: ["500-599"])
+    sli_retention_days: Annotated[
+        int,
+        msgspec.Meta(
+            ge=7,
+            le=3660,
+            description="Days of per-minute request counts kept in the database for SLOs and "
+            "SLA reports; at least the longest SLO window (a quarter is 92 days).",
+        ),
+    ] = 190
+    metrics: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Serve Prometheus metrics at GET /metrics.",
+        ),
+    ] = True
+    drill_error_ratio: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0,
+            le=1,
+            description="Fault-injection drill: the share of API requests answered with an "
+            "injected 503, to rehearse SLO alerts. 0 (off) in production; logged loudly when on.",
+        ),
+    ] = 0.0
+    drill_slow_ratio: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0,
+            le=1,
+            description="Fault-injection drill: the share of API requests delayed by "
+            "drill_slow_ms before they are served. 0 (off) in production.",
+        ),
+    ] = 0.0
+    drill_slow_ms: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=60_000,
+            description="Fault-injection drill: the delay added to the requests drill_slow_ratio "
+            "selects, in milliseconds.",
+        ),
+    ] = 1000
 
     def __post_init__(self) -> None:
         # Raised as is by msgspec (it wraps only ValueError and TypeError), so loading,
@@ -201,11 +259,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 f"Invalid setting: pool_max_size ({self.pool_max_size}) is less than "
                 f"pool_min_size ({self.pool_min_size})."
             )
+        parse_statuses(self.sli_error_statuses)
         if self.cors_credentials and "*" in self.cors_origins:
             raise ConfigurationError(
                 "Invalid setting: cors_credentials needs cors_origins to list the origins "
                 "allowed; browsers refuse credentials with any origin (*)."
             )
+
+
+def parse_statuses(items: list[str]) -> frozenset[int]:
+    """The statuses ``items`` names (``"503"``, ``"500-599"``); ``ConfigurationError`` if bad."""
+    statuses: set[int] = set()
+    for item in items:
+        low, dash, high = item.strip().partition("-")
+        try:
+            first, last = int(low), int(high if dash else low)
+        except ValueError:
+            first = last = 0
+        if not 100 <= first <= last <= 599:
+            raise ConfigurationError(
+                f"Invalid setting: sli_error_statuses: {item!r} is not a status (503) or a "
+                "range of statuses (500-599) between 100 and 599."
+            )
+        statuses.update(range(first, last + 1))
+    return frozenset(statuses)
 
 
 @dataclass(frozen=True, slots=True)

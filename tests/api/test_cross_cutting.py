@@ -45,6 +45,9 @@ ROUTES: dict[str, set[str]] = {
     "/docs": {"GET", "HEAD", "OPTIONS"},
     "/docs/static/swagger-ui.css": {"GET", "HEAD", "OPTIONS"},
     "/problems/not-found": {"GET", "HEAD", "OPTIONS"},
+    "/slo": {"GET", "HEAD", "OPTIONS"},
+    "/sla": {"GET", "HEAD", "OPTIONS"},
+    "/metrics": {"GET", "HEAD", "OPTIONS"},
 }
 GET_ROUTES = [path for path, methods in ROUTES.items() if "GET" in methods]
 EXPOSED = {

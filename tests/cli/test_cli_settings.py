@@ -114,6 +114,13 @@ def test_every_setting_can_be_set_by_environment_and_file(
         "cors_credentials": True,
         "cors_max_age": 60,
         "gzip_min_size": 0,
+        "slo_file": "slo.yaml",
+        "sli_error_statuses": ["500-599", "429"],
+        "sli_retention_days": 400,
+        "metrics": False,
+        "drill_error_ratio": 0.25,
+        "drill_slow_ratio": 0.5,
+        "drill_slow_ms": 250,
     }
     assert set(values) == {info.name for info in schema()}, "a new setting needs a value here"
     toml = "".join(f"{name} = {json.dumps(value)}\n" for name, value in values.items())

@@ -21,6 +21,13 @@ COMMANDS = [
     ("settings",),
     ("export",),
     ("import",),
+    ("slo",),
+    ("slo", "init"),
+    ("slo", "check"),
+    ("slo", "export"),
+    ("slo", "import"),
+    ("sla",),
+    ("sla", "report"),
 ]
 SERVE_SETTINGS = {"database", "host", "port", "workers"}
 """Settings the issue requires ``serve`` to take as options."""

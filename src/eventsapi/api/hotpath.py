@@ -13,7 +13,10 @@ both paths, rather than as Starlette middleware (which the hot path skips):
 - a request id (``api/request_ids.py``) in ``X-Request-Id`` and ``request.state``;
 - the access log (``api/access_log.py``), when the ``access_log`` setting is on;
 - answers to ``HEAD``: the GET's headers, no body, whatever the server does;
-- CORS (``api/cors.py``) and gzip (``api/compression.py``) when configured.
+- CORS (``api/cors.py``) and gzip (``api/compression.py``) when configured;
+- the SLI recorder (``slo/recorder.py``): route template, method, status and duration of
+  every answered request, about a microsecond each;
+- the fault-injection drill (``slo/drill.py``) on the event routes, when configured.
 
 The common case (CORS off, no ``Accept-Encoding: gzip``) of a hot-path request
 pays only for the id: the handler's response gets its headers directly, with no
@@ -25,6 +28,8 @@ headers are extended in place (Starlette's middleware does the same).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any, Final
 
 from starlette.applications import Starlette
@@ -35,17 +40,40 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from eventsapi.api import access_log, compression, cors, problems, request_ids
 from eventsapi.api.events import EventsAPI, Handler
 from eventsapi.settings import Settings
+from eventsapi.slo.drill import Drill
+from eventsapi.slo.recorder import UNMATCHED_ROUTE, UNRECORDED_ROUTES, Recorder
 
 _ITEM_PREFIX: Final = "/events/"
 _ID_HEADER: Final = request_ids.HEADER
 _VARY: Final = compression.VARY
+_ROUTE: Final = "eventsapi.route"  # scope key: the hot path's route template
+_clock: Final = time.perf_counter
+
+
+def _route_template(scope: Scope) -> str:
+    """The template of the route that answered (``/events/{id}``), never the raw path."""
+    template = scope.get(_ROUTE)
+    if template is None:
+        # Starlette's router leaves the route it matched in the scope.
+        template = getattr(scope.get("route"), "path", None) or UNMATCHED_ROUTE
+    return template
 
 
 class EventsApp(Starlette):
     """A Starlette application that serves the event routes itself, first."""
 
-    def __init__(self, events: EventsAPI, settings: Settings, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        events: EventsAPI,
+        settings: Settings,
+        *,
+        recorder: Recorder | None = None,
+        drill: Drill | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
+        self.recorder = recorder
+        self.drill = drill if drill is not None and drill.active else None
         self.hot_path = HotPath(events)
         self.new_request_id = request_ids.generator()
         self.access_log = settings.access_log
@@ -63,7 +91,7 @@ class EventsApp(Starlette):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        started = access_log.clock() if self.access_log else 0.0
+        started = _clock()
         request_id = None
         accepts_gzip = False
         for name, value in scope["headers"]:
@@ -87,7 +115,10 @@ class EventsApp(Starlette):
                 # benchmarked path, and each call or wrapped send costs).
                 response = None
                 try:
-                    response = await self.hot_path.respond(handler, scope, receive)
+                    if self.drill is not None:
+                        response = await self._drilled(self.drill)
+                    if response is None:
+                        response = await self.hot_path.respond(handler, scope, receive)
                     if response is not None:
                         response.raw_headers.append(id_header)
                         body = getattr(response, "body", None)  # None: streamed
@@ -98,6 +129,10 @@ class EventsApp(Starlette):
                             response.body = b""  # Content-Length stays the GET body's
                         await response(scope, receive, send)
                 finally:
+                    if response is not None and self.recorder is not None:
+                        self.recorder.record(
+                            scope[_ROUTE], scope["method"], response.status_code, _clock() - started
+                        )
                     if self.access_log:
                         status = None if response is None else response.status_code
                         access_log.write(scope, status, started, request_id)
@@ -134,16 +169,39 @@ class EventsApp(Starlette):
         finally:
             if head:
                 scope["method"] = "HEAD"
+            if status is not None and self.recorder is not None:
+                template = _route_template(scope)
+                if template not in UNRECORDED_ROUTES:
+                    duration = _clock() - started
+                    self.recorder.record(template, scope["method"], status, duration)
             if self.access_log:
                 access_log.write(scope, status, started, request_id)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The innermost app of the layers: the hot path, or else Starlette."""
         handler = self.hot_path.handler(scope)
-        if handler is not None:
-            await self.hot_path.serve(handler, scope, receive, send)
-        else:
+        if handler is None:
             await super().__call__(scope, receive, send)
+            return
+        injected = await self._drilled(self.drill) if self.drill is not None else None
+        if injected is not None:
+            await injected(scope, receive, send)
+        else:
+            await self.hot_path.serve(handler, scope, receive, send)
+
+    @staticmethod
+    async def _drilled(drill: Drill) -> Response | None:
+        """The drill's doing to an event-route request: a delay, and a failure or ``None``."""
+        if drill.delays():
+            await asyncio.sleep(drill.slow_seconds)
+        if drill.fails():
+            return problems.problem(
+                503,
+                "This failure was injected by a fault-injection drill (setting "
+                "drill_error_ratio); it is not a real outage.",
+                slug="drill-injected-failure",
+            )
+        return None
 
 
 class HotPath:
@@ -166,11 +224,16 @@ class HotPath:
             handler = self.item.get(method)
             if handler is not None:
                 scope["path_params"] = {"id": event_id}
+                scope[_ROUTE] = "/events/{id}"
             return handler
         if path == "/events":
-            return self.collection.get(method)
+            handler = self.collection.get(method)
+            scope[_ROUTE] = "/events"
+            return handler
         if path == "/event":
-            return self.tutorial.get(method)
+            handler = self.tutorial.get(method)
+            scope[_ROUTE] = "/event"
+            return handler
         return None
 
     @staticmethod

@@ -20,6 +20,7 @@ from eventsapi import __version__
 from eventsapi.api.body import JSON, JSON_PATCH, MERGE_PATCH
 from eventsapi.api.idempotency import KEY_MAX_LENGTH
 from eventsapi.api.listing import Q_MAX, STATUSES, TAGS_MAX_IN_QUERY
+from eventsapi.api.openapi_slo import slo_paths, slo_schemas
 from eventsapi.api.problems import PROBLEM_JSON, PROBLEM_TYPES
 from eventsapi.domain.events import (
     _NOT_SPACE,  # white space as str.strip knows it, spelled as a character class
@@ -453,6 +454,7 @@ def _components() -> dict[str, Schema]:
         },
         "required": ["message", "service", "version", "links"],
     }
+    schemas.update(slo_schemas())
     schemas["Health"] = {
         "type": "object",
         "properties": {"status": {"type": "string"}},
@@ -639,6 +641,7 @@ def _paths() -> dict[str, Schema]:
                 },
             }
         },
+        **slo_paths(_COMMON_ERRORS, _problem("A malformed period, or an SLO without an SLA")),
     }
 
 
@@ -660,6 +663,7 @@ def openapi_document() -> bytes:
         "tags": [
             {"name": "events", "description": "The events resource"},
             {"name": "service", "description": "The welcome page and the health probes"},
+            {"name": "slo", "description": "Service level objectives, SLA reports, metrics"},
         ],
         "paths": _tagged(_paths()),
         "components": {"schemas": _components()},
@@ -670,7 +674,12 @@ def openapi_document() -> bytes:
 def _tagged(paths: dict[str, Schema]) -> dict[str, Schema]:
     """Group operations in the docs page: event routes apart from the service's own."""
     for path, item in paths.items():
-        tag = "events" if path.startswith("/event") else "service"
+        if path.startswith("/event"):
+            tag = "events"
+        elif path in ("/slo", "/sla", "/metrics"):
+            tag = "slo"
+        else:
+            tag = "service"
         for key, operation in item.items():
             if key != "parameters":
                 operation["tags"] = [tag]

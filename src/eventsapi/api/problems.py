@@ -144,6 +144,14 @@ PROBLEM_TYPES: Final = {
             "The service failed unexpectedly. The error is logged; nothing was changed "
             "unless a success was returned.",
         ),
+        ProblemType(
+            "drill-injected-failure",
+            503,
+            "A fault-injection drill failed this request on purpose",
+            "The operator turned on a drill (setting `drill_error_ratio`) to rehearse SLO "
+            "alerts: this share of requests fails without being attempted. Nothing was "
+            "changed. Retry; real requests are unaffected by the drill otherwise.",
+        ),
     )
 }
 # The usual type of each status: the first listed with it.

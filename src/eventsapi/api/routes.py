@@ -19,8 +19,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from eventsapi.api import meta
+from eventsapi.api import meta, slo
 from eventsapi.api.events import EventsAPI, Handler, with_head
+from eventsapi.slo.drill import Drill
+from eventsapi.slo.service import SLOService
 from eventsapi.storage.base import EventStore
 
 
@@ -58,8 +60,10 @@ class _StaticFiles(StaticFiles):
         return await super().get_response(path, scope)
 
 
-def routes(events: EventsAPI, store: EventStore) -> list[BaseRoute]:
+def routes(events: EventsAPI, store: EventStore, slos: SLOService, drill: Drill) -> list[BaseRoute]:
     static = resources.files("eventsapi.api").joinpath("static/vendor/swagger-ui")
+    export = slos.export
+    metrics = [_route("/metrics", {"GET": slo.metrics(slos, export)})] if export else []
     return [
         *(_route(path, handlers) for path, handlers in events.handlers().items()),
         _route("/", {"GET": meta.welcome}),
@@ -69,4 +73,7 @@ def routes(events: EventsAPI, store: EventStore) -> list[BaseRoute]:
         _route("/docs", {"GET": meta.docs}),
         Mount("/docs/static", _StaticFiles(directory=str(static)), name="docs_static"),
         _route("/problems/{slug}", {"GET": meta.problem_type}),
+        _route("/slo", {"GET": slo.slo_status(slos, drill)}),
+        _route("/sla", {"GET": slo.sla(slos)}),
+        *metrics,
     ]

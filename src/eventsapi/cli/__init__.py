@@ -8,6 +8,7 @@ from eventsapi import __version__
 from eventsapi.cli.db import db
 from eventsapi.cli.serve import serve
 from eventsapi.cli.settings import settings_command
+from eventsapi.cli.slo import sla_group, slo_group
 from eventsapi.cli.transfer import export_command, import_command
 
 
@@ -43,3 +44,5 @@ main.add_command(db)
 main.add_command(settings_command)
 main.add_command(export_command)
 main.add_command(import_command)
+main.add_command(slo_group)
+main.add_command(sla_group)

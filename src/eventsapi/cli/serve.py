@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import shutil
 import socket
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -17,6 +21,48 @@ from eventsapi.errors import EventsAPIError
 from eventsapi.settings import RESOLVED_SETTINGS_ENV, Settings, encode
 
 logger = logging.getLogger("eventsapi")
+
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's name for it
+
+
+@contextlib.contextmanager
+def _metrics_directory() -> Iterator[None]:
+    """A directory where each worker process keeps its metrics, for /metrics to add up.
+
+    prometheus_client's multiprocess mode (the variable must be set before a worker imports
+    it). A directory the operator gives is emptied first, as prometheus_client asks, so that
+    counters restart with the server; otherwise a private one is made and removed at exit.
+    With a read-only root file system, point TMPDIR or PROMETHEUS_MULTIPROC_DIR at a
+    writable volume (an emptyDir in Kubernetes).
+    """
+    given = os.environ.get(MULTIPROCESS_ENV)
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    made = tempfile.mkdtemp(prefix="eventsapi-metrics-")
+    os.environ[MULTIPROCESS_ENV] = made
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_ENV]
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def _warn_about_drills(settings: Settings) -> None:
+    if settings.drill_error_ratio or settings.drill_slow_ratio:
+        logger.warning(
+            "FAULT-INJECTION DRILL ON: %.2f%% of API requests will fail with 503 and %.2f%% "
+            "be delayed by %d ms, on purpose (drill_error_ratio, drill_slow_ratio). "
+            "Never leave this on in production.",
+            settings.drill_error_ratio * 100,
+            settings.drill_slow_ratio * 100,
+            settings.drill_slow_ms,
+        )
 
 
 def _url(settings: Settings) -> str:
@@ -118,4 +164,6 @@ def serve(
         storage.describe(settings.database),
         workers_text,
     )
-    server.serve()
+    _warn_about_drills(settings)
+    with _metrics_directory():
+        server.serve()

@@ -22,6 +22,7 @@ __all__ = [
     "CalendarWindow",
     "RollingWindow",
     "RouteMatch",
+    "Routes",
     "SLIKind",
     "SLOSpec",
     "Window",

@@ -12,7 +12,7 @@ executable form of this contract and runs against every backend.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal, NoReturn
@@ -22,6 +22,8 @@ import msgspec
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery, Position, SortName
 from eventsapi.errors import IdempotencyKeyReused
+from eventsapi.slo.records import AlertTransition, MinuteTotals, SLIRow
+from eventsapi.slo.spec import Routes
 
 _decode_event = msgspec.json.Decoder(Event).decode
 
@@ -287,3 +289,44 @@ class EventStore(ABC):
         events and writes made meanwhile do not tear the export. Close it
         (``contextlib.aclosing``) when not reading it to the end.
         """
+
+    # Service level indicators (issue 5): per-minute request counts, added up across
+    # workers and replicas, and the alert transitions they lead to.
+
+    @abstractmethod
+    async def record_sli(self, rows: Sequence[SLIRow]) -> None:
+        """Add each row's counts to what is stored for its minute, route and method.
+
+        Atomic per call, and additive: two workers recording the same minute, route and
+        method concurrently end with the sum (an upsert that adds, never a read-modify-write
+        in Python). A row with a minute, route and method not stored yet is created.
+        """
+
+    @abstractmethod
+    async def sli_minutes(
+        self, start: datetime, end: datetime, routes: Routes = "all"
+    ) -> list[MinuteTotals]:
+        """Per-minute sums over the routes selected, for minutes ``start <= m < end``.
+
+        Oldest first; minutes without a stored row are left out. ``routes`` is ``"all"`` or
+        route templates with their methods (a template with no methods: every method).
+        """
+
+    @abstractmethod
+    async def prune_sli(self, before: datetime) -> int:
+        """Forget the minutes before ``before``; return how many rows went."""
+
+    @abstractmethod
+    async def add_alert_transition(self, transition: AlertTransition) -> bool:
+        """Store ``transition`` unless one with its ``(slo, rule, at)`` is stored already.
+
+        True when this call stored it (the caller then notifies), false when another worker
+        or replica was first.
+        """
+
+    @abstractmethod
+    async def alert_transitions(
+        self, since: datetime, *, limit: int = 100
+    ) -> list[AlertTransition]:
+        """Transitions at or after ``since``, newest first (ties: slo, then rule), at most
+        ``limit``."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import secrets
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from datetime import datetime
 
 import msgspec
@@ -17,6 +17,15 @@ import msgspec
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery, Position, matches, relevance, sort_position
 from eventsapi.errors import AlreadyExists, NotFound
+from eventsapi.slo.records import (
+    AlertTransition,
+    MinuteTotals,
+    SLIRow,
+    epoch_minute,
+    from_epoch_minute,
+)
+from eventsapi.slo.spec import Routes, selects
+from eventsapi.storage import sli_tables
 from eventsapi.storage.base import (
     Build,
     Change,
@@ -48,6 +57,8 @@ class MemoryStore(EventStore):
         self._last_position = 0
         self._key = secrets.token_bytes(32)
         self._saved: dict[tuple[str, str], tuple[datetime, SavedKey]] = {}
+        self._sli: dict[sli_tables.SLIKey, list[int]] = {}
+        self._transitions: dict[tuple[str, str, int], AlertTransition] = {}
 
     async def open(self, *, migrate: bool = True) -> None:
         return None
@@ -222,3 +233,49 @@ class MemoryStore(EventStore):
         snapshot = [self._events[self._ids_by_position[p]][1] for p in self._positions]
         for start in range(0, len(snapshot), batch_size):
             yield [_encode(event) for event in snapshot[start : start + batch_size]]
+
+    async def record_sli(self, rows: Sequence[SLIRow]) -> None:
+        # merged() checks every row before the first is added: all or nothing.
+        for key, counts in sli_tables.merged(rows).items():
+            stored = self._sli.setdefault(key, [0] * len(counts))
+            for index, count in enumerate(counts):
+                stored[index] += count
+
+    async def sli_minutes(
+        self, start: datetime, end: datetime, routes: Routes = "all"
+    ) -> list[MinuteTotals]:
+        first, stop = sli_tables.minute_at_or_after(start), sli_tables.minute_at_or_after(end)
+        summed: dict[int, list[int]] = {}
+        for (minute, route, method), counts in self._sli.items():
+            if first <= minute < stop and selects(routes, route, method):
+                total = summed.setdefault(minute, [0] * len(counts))
+                for index, count in enumerate(counts):
+                    total[index] += count
+        return [sli_tables.minute_totals([minute, *summed[minute]]) for minute in sorted(summed)]
+
+    async def prune_sli(self, before: datetime) -> int:
+        stop = sli_tables.minute_at_or_after(before)
+        old = [key for key in self._sli if key[0] < stop]
+        for key in old:
+            del self._sli[key]
+        return len(old)
+
+    async def add_alert_transition(self, transition: AlertTransition) -> bool:
+        at = epoch_minute(transition.at)
+        key = (transition.slo, transition.rule, at)
+        if key in self._transitions:
+            return False
+        # As the SQL backends keep it: the minute, in UTC.
+        self._transitions[key] = dataclasses.replace(transition, at=from_epoch_minute(at))
+        return True
+
+    async def alert_transitions(
+        self, since: datetime, *, limit: int = 100
+    ) -> list[AlertTransition]:
+        sli_tables.check_limit(limit)
+        first = sli_tables.minute_at_or_after(since)
+        found = sorted(
+            (key for key in self._transitions if key[2] >= first),
+            key=lambda key: (-key[2], key[0], key[1]),
+        )
+        return [self._transitions[key] for key in found[:limit]]

@@ -36,7 +36,14 @@ import asyncio
 import contextlib
 import dataclasses
 import math
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
@@ -54,7 +61,9 @@ from eventsapi.errors import (
     NotFound,
     StorageUnavailable,
 )
-from eventsapi.storage import migrations, postgres_query
+from eventsapi.slo.records import AlertTransition, MinuteTotals, SLIRow
+from eventsapi.slo.spec import Routes
+from eventsapi.storage import migrations, postgres_query, sli_tables
 from eventsapi.storage.base import (
     Build,
     Change,
@@ -108,6 +117,10 @@ _UPDATE: Final = (
     " created_at = %s, updated_at = %s, tags = %s::text[],"
     f" search = {postgres_query.SEARCH}, doc = %s WHERE id = %s"
 )
+
+_UPSERT_SLI: Final = sli_tables.upsert_sli("%s")
+_INSERT_TRANSITION: Final = sli_tables.insert_transition("%s")
+_SELECT_TRANSITIONS: Final = sli_tables.select_transitions("%s")
 
 
 def _row_values(event: Event) -> tuple[Any, ...]:
@@ -544,6 +557,63 @@ class PostgresStore(EventStore):
             return cursor.rowcount
 
         return await self._write(work)
+
+    # -- service level indicators ----------------------------------------------------
+
+    async def record_sli(self, rows: Sequence[SLIRow]) -> None:
+        # One upsert per key, in key order (sli_tables.merged): concurrent transactions
+        # lock the rows they share in one order, so they queue rather than deadlock.
+        params = sli_tables.upsert_params(rows)
+        if not params:
+            return
+
+        async def work(conn: Connection) -> None:
+            async with conn.cursor() as cursor:
+                await cursor.executemany(_UPSERT_SLI, params)
+
+        await self._write(work)
+
+    async def sli_minutes(
+        self, start: datetime, end: datetime, routes: Routes = "all"
+    ) -> list[MinuteTotals]:
+        select = sli_tables.select_minutes(start, end, routes, "%s")
+        if select is None:
+            return []
+
+        async def work(conn: Connection) -> list[MinuteTotals]:
+            cursor = await conn.execute(select.sql, select.params)
+            return [sli_tables.minute_totals(row) for row in await cursor.fetchall()]
+
+        return await self._read(work)
+
+    async def prune_sli(self, before: datetime) -> int:
+        stop = sli_tables.minute_at_or_after(before)
+
+        async def work(conn: Connection) -> int:
+            cursor = await conn.execute("DELETE FROM sli_minutes WHERE minute < %s", (stop,))
+            return cursor.rowcount
+
+        return await self._write(work)
+
+    async def add_alert_transition(self, transition: AlertTransition) -> bool:
+        async def work(conn: Connection) -> bool:
+            params = sli_tables.transition_params(transition)
+            cursor = await conn.execute(_INSERT_TRANSITION, params)
+            return cursor.rowcount == 1
+
+        return await self._write(work)
+
+    async def alert_transitions(
+        self, since: datetime, *, limit: int = 100
+    ) -> list[AlertTransition]:
+        sli_tables.check_limit(limit)
+        params = (sli_tables.minute_at_or_after(since), limit)
+
+        async def work(conn: Connection) -> list[AlertTransition]:
+            cursor = await conn.execute(_SELECT_TRANSITIONS, params)
+            return [sli_tables.transition(row) for row in await cursor.fetchall()]
+
+        return await self._read(work)
 
     # -- bulk ----------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ import dataclasses
 import queue
 import sqlite3
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +38,9 @@ from eventsapi.errors import (
     NotFound,
     StorageUnavailable,
 )
-from eventsapi.storage import migrations, sqlite_query
+from eventsapi.slo.records import AlertTransition, MinuteTotals, SLIRow
+from eventsapi.slo.spec import Routes
+from eventsapi.storage import migrations, sli_tables, sqlite_query
 from eventsapi.storage import sqlite_rows as rows
 from eventsapi.storage.base import (
     Build,
@@ -353,6 +355,43 @@ def _prune(now: datetime) -> Callable[[sqlite3.Connection], int]:
     return work
 
 
+_UPSERT_SLI = sli_tables.upsert_sli("?")
+_INSERT_TRANSITION = sli_tables.insert_transition("?")
+_SELECT_TRANSITIONS = sli_tables.select_transitions("?")
+
+
+def _record_sli(params: list[tuple[int | str, ...]]) -> Callable[[sqlite3.Connection], None]:
+    """Upserts that add, one per key: several rows, so in a savepoint (see ``_Job``)."""
+
+    def work(conn: sqlite3.Connection) -> None:
+        conn.execute("SAVEPOINT record_sli")
+        try:
+            conn.executemany(_UPSERT_SLI, params)
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK TO record_sli")
+                conn.execute("RELEASE record_sli")
+            raise
+        conn.execute("RELEASE record_sli")
+
+    return work
+
+
+def _prune_sli(stop: int) -> Callable[[sqlite3.Connection], int]:
+    def work(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("DELETE FROM sli_minutes WHERE minute < ?", (stop,)).rowcount)
+
+    return work
+
+
+def _add_transition(transition: AlertTransition) -> Callable[[sqlite3.Connection], bool]:
+    def work(conn: sqlite3.Connection) -> bool:
+        cursor = conn.execute(_INSERT_TRANSITION, sli_tables.transition_params(transition))
+        return cursor.rowcount == 1
+
+    return work
+
+
 def _import(
     events: Iterable[Event], on_conflict: OnConflict, keep: Callable[[ImportResult], bool] | None
 ) -> Callable[[sqlite3.Connection], ImportResult]:
@@ -520,6 +559,34 @@ class SQLiteStore(EventStore):
         keep: Callable[[ImportResult], bool] | None = None,
     ) -> ImportResult:
         return await self._write(_import(events, on_conflict, keep))
+
+    async def record_sli(self, rows: Sequence[SLIRow]) -> None:
+        params = sli_tables.upsert_params(rows)
+        if params:
+            await self._write(_record_sli(params))
+
+    async def sli_minutes(
+        self, start: datetime, end: datetime, routes: Routes = "all"
+    ) -> list[MinuteTotals]:
+        select = sli_tables.select_minutes(start, end, routes, "?")
+        if select is None:
+            return []
+        found = self._read().execute(select.sql, select.params).fetchall()
+        return [sli_tables.minute_totals(row) for row in found]
+
+    async def prune_sli(self, before: datetime) -> int:
+        return await self._write(_prune_sli(sli_tables.minute_at_or_after(before)))
+
+    async def add_alert_transition(self, transition: AlertTransition) -> bool:
+        return await self._write(_add_transition(transition))
+
+    async def alert_transitions(
+        self, since: datetime, *, limit: int = 100
+    ) -> list[AlertTransition]:
+        sli_tables.check_limit(limit)
+        params = (sli_tables.minute_at_or_after(since), limit)
+        found = self._read().execute(_SELECT_TRANSITIONS, params).fetchall()
+        return [sli_tables.transition(row) for row in found]
 
     async def export_documents(
         self, *, batch_size: int = 1000

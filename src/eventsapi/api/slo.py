@@ -1,0 +1,73 @@
+"""``GET /slo`` (objectives, budgets, burn rates, alerts), ``GET /sla`` (SLA reports of a
+calendar period) and ``GET /metrics`` (Prometheus)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from eventsapi.api.body import JSON
+from eventsapi.errors import BadRequest
+from eventsapi.slo.drill import Drill
+from eventsapi.slo.prometheus import CONTENT_TYPE, PrometheusExport
+from eventsapi.slo.service import SLOService, sla_reports
+from eventsapi.slo.sla import parse_period, period_label, report_record
+from eventsapi.slo.spec import CalendarWindow
+from eventsapi.slo.windows import calendar_period_bounds
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+_encode = msgspec.json.Encoder().encode
+
+
+def slo_status(slo: SLOService, drill: Drill) -> Handler:
+    async def status(request: Request) -> Response:
+        report = await slo.status()
+        body = {**report, "drill": drill.describe() if drill.active else None}
+        # Numbers change once a minute; a cache may keep them a few seconds, no longer.
+        return Response(_encode(body), media_type=JSON, headers={"Cache-Control": "max-age=5"})
+
+    return status
+
+
+def sla(slo: SLOService) -> Handler:
+    async def reports(request: Request) -> Response:
+        params = request.query_params
+        for name in params:
+            if name not in ("period", "slo"):
+                raise BadRequest(f"Unknown query parameter {name!r}.", parameter=name)
+            if len(params.getlist(name)) > 1:
+                raise BadRequest(f"{name} may be given only once.", parameter=name)
+        now = slo.clock()
+        text = params.get("period") or period_label(
+            *calendar_period_bounds(CalendarWindow("month"), now)
+        )
+        try:
+            start, end = parse_period(text)
+        except ValueError as exc:
+            raise BadRequest(str(exc), parameter="period") from None
+        kind = "quarter" if "q" in text.lower() else "month"
+        contracts = [c for c in slo.config.contracts if c.period == kind]
+        only = params.get("slo")
+        if only is not None:
+            if not any(c.slo == only for c in slo.config.contracts):
+                names = ", ".join(sorted({c.slo for c in slo.config.contracts})) or "none"
+                raise BadRequest(f"No SLA measures SLO {only!r} (SLAs: {names}).", parameter="slo")
+            contracts = [c for c in contracts if c.slo == only]
+        found = await sla_reports(slo.store, slo.config, contracts, start, end, now)
+        body = _encode([report_record(report) for report in found])
+        return Response(body, media_type=JSON, headers={"Cache-Control": "max-age=5"})
+
+    return reports
+
+
+def metrics(slo: SLOService, export: PrometheusExport) -> Handler:
+    async def exposition(request: Request) -> Response:
+        slo.flush_metrics()  # this worker's latest counts; the others' are at most 1 s old
+        body = export.exposition()
+        return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+    return exposition
