@@ -26,6 +26,7 @@ COMMANDS = [
     ("slo", "check"),
     ("slo", "export"),
     ("slo", "import"),
+    ("slo", "status"),
     ("sla",),
     ("sla", "report"),
 ]

@@ -1,0 +1,133 @@
+"""``eventsapi slo status`` (the numbers ``GET /slo`` gives, as a table) and
+``eventsapi slo rules`` (Prometheus rules for the SLOs in effect)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from eventsapi import storage
+from eventsapi.cli.options import config_option, database_option, resolve, setting_option
+from eventsapi.clock import system_clock
+from eventsapi.errors import EventsAPIError
+from eventsapi.settings import Settings, parse_statuses
+from eventsapi.slo.config import load_slo_config
+from eventsapi.slo.service import SLOService
+from eventsapi.storage.sqlite import SQLiteStore
+
+slo_file_option = setting_option("slo_file", metavar="PATH")
+
+
+def _service_status(settings: Settings) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        store = storage.load(settings.database, settings)
+        if isinstance(store, SQLiteStore) and not store.path.exists():
+            raise click.ClickException(f"There is no database at {store.path.resolve()}.")
+        await store.open(migrate=False)
+        try:
+            service = SLOService(
+                store,
+                system_clock,
+                config=load_slo_config(Path(settings.slo_file) if settings.slo_file else None),
+                error_statuses=parse_statuses(settings.sli_error_statuses),
+                retention=timedelta(days=settings.sli_retention_days),
+            )
+            return await service.status()
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except EventsAPIError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _percent(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _budget_colour(remaining: float | None) -> str | None:
+    if remaining is None:
+        return None
+    return "red" if remaining < 0 else "yellow" if remaining < 0.25 else "green"
+
+
+def render_status(status: dict[str, Any]) -> str:
+    """The status as lines for a terminal, coloured (click drops colours off a terminal)."""
+    lines = [f"SLOs at {status['evaluated_at']:%Y-%m-%d %H:%M} UTC (completed minutes)"]
+    if status.get("drill"):
+        lines.append(click.style(f"FAULT-INJECTION DRILL ON: {status['drill']}", fg="red"))
+    for slo in status["slos"]:
+        budget = slo["error_budget"]
+        window = slo["window"].get("length") or slo["window"]["period"]
+        what = f"under {slo['threshold_ms']:g} ms" if slo["kind"] == "latency" else "available"
+        lines.append("")
+        lines.append(
+            click.style(slo["name"], bold=True)
+            + f"  {slo['target'] * 100:g} % {what} over {window}"
+        )
+        sli = _percent(slo["sli"])
+        met = slo["sli"] is None or slo["sli"] >= slo["target"]
+        lines.append(
+            f"  SLI            {click.style(sli, fg='green' if met else 'red')}"
+            f"  ({slo['requests']['bad']} bad of {slo['requests']['total']} requests)"
+        )
+        remaining = budget["remaining"]
+        lines.append(
+            "  budget left    "
+            + click.style(_percent(remaining, 1), fg=_budget_colour(remaining))
+            + f"  (consumed {_percent(budget['consumed'], 1)})"
+        )
+        rates = "  ".join(f"{w} {_rate(r)}" for w, r in slo["burn_rates"].items())
+        lines.append(f"  burn rates     {rates}")
+        for alert in slo["alerts"]:
+            state = (
+                click.style("FIRING", fg="red", bold=True)
+                if alert["firing"]
+                else click.style("ok", fg="green")
+            )
+            guard = "" if alert["enough_traffic"] else "  (too little traffic to alert)"
+            lines.append(
+                f"  {alert['name']:<14} {state}  {alert['severity']}: burn >= "
+                f"{alert['burn_rate_threshold']:g} over {alert['long_window']} and "
+                f"{alert['short_window']} (now {_rate(alert['long_burn_rate'])} / "
+                f"{_rate(alert['short_burn_rate'])}){guard}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+@click.command("status")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A table for people (coloured on a terminal), or JSON as GET /slo gives it.",
+)
+@slo_file_option
+@database_option
+@config_option
+def status_command(
+    fmt: str, slo_file: str | None, database: str | None, config: Path | None
+) -> None:
+    """Show each SLO's SLI, error budget, burn rates and alerts, from the database.
+
+    The same numbers as GET /slo on any replica: every worker's and replica's
+    counts, over completed minutes.
+    """
+    settings = resolve(config, database=database, slo_file=slo_file)
+    status = _service_status(settings)
+    if fmt == "json":
+        click.echo(json.dumps(status, default=lambda v: v.isoformat().replace("+00:00", "Z")))
+    else:
+        click.echo(render_status(status), nl=False)
