@@ -145,8 +145,8 @@ def test_sla_reports_a_month_as_computed_by_hand(client: TestClient, clock: Fake
     [
         ({"period": "2026-13"}, "period"),
         ({"period": "November"}, "period"),
-        ({"period": "9999-12"}, "period"),
-        ({"slo": "nope"}, "slo"),
+        ({"period": "1999-12"}, "period"),
+        ({"period": "2026-Q5"}, "period"),
         ({"month": "2026-11"}, "month"),
     ],
 )
@@ -211,3 +211,10 @@ def test_a_firing_alert_is_posted_to_the_webhook_once(
     assert hook["state"] == "firing"
     assert hook["severity"] == "page"
     assert hook["long_burn_rate"] == pytest.approx(500.0)
+
+
+def test_sla_of_an_slo_without_an_sla_is_404(client: TestClient) -> None:
+    response = client.get("/sla", params={"slo": "nope"})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "'nope'" in response.json()["detail"]

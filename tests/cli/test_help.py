@@ -27,6 +27,7 @@ COMMANDS = [
     ("slo", "export"),
     ("slo", "import"),
     ("slo", "status"),
+    ("slo", "rules"),
     ("sla",),
     ("sla", "report"),
 ]

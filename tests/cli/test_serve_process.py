@@ -210,9 +210,18 @@ def test_two_workers_serve_and_share_the_database(tmp_path: Path) -> None:
             assert status == 200
         status, body = server.request("GET", "/events?limit=500")
         assert {event["id"] for event in json.loads(body)} == ids
+        time.sleep(1.5)  # each worker hands its counts to /metrics every second
+        status, metrics = server.request("GET", "/metrics")
+        assert status == 200
+        # Whichever worker answers, /metrics adds up both workers' counts.
+        assert 'code="201",method="POST",route="/events"} 40.0' in metrics.decode()
+        assert 'code="200",method="GET",route="/events/{id}"} 40.0' in metrics.decode()
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0, server.log()
     assert group_members(server.pid) == []
+    # A clean stop writes every count to the database: 40 creates, 40 reads, 1 list.
+    with sqlite3.connect(tmp_path / "e.db") as db:
+        assert db.execute("SELECT sum(total), sum(errors) FROM sli_minutes").fetchone() == (81, 0)
 
 
 def run_eventsapi(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from eventsapi.cli import main, slo_status
@@ -61,3 +63,48 @@ def test_status_of_a_missing_database_says_so(runner: CliRunner, tmp_path: Path)
     result = runner.invoke(main, ["slo", "status", "--database", str(tmp_path / "none.db")])
     assert result.exit_code == 1
     assert "There is no database at" in result.output
+
+
+def test_rules_pass_promtool_for_the_slo_file_in_effect(runner: CliRunner, tmp_path: Path) -> None:
+    slo_file = tmp_path / "slo.yaml"
+    slo_file.write_text(
+        "version: 1\nslos:\n"
+        "  - {name: reads, kind: latency, target: 0.95, threshold_ms: 100,\n"
+        "     routes: [{route: '/events/{id}', methods: [GET]}]}\n"
+    )
+    out = tmp_path / "rules.yml"
+    result = runner.invoke(
+        main, ["slo", "rules", "--slo-file", str(slo_file), "-o", str(out), "--selector", 'job="e"']
+    )
+
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "sloth_slo: reads" in text or "sloth_slo: 'reads'" in text
+    assert 'le="0.1"' in text
+    assert 'job="e"' in text
+    checked = subprocess.run(
+        ["promtool", "check", "rules", str(out)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_rules_for_kubernetes_are_a_prometheus_rule(runner: CliRunner) -> None:
+    result = runner.invoke(
+        main,
+        ["slo", "rules", "--kubernetes", "--namespace", "prod", "--label", "release=prometheus"],
+    )
+
+    assert result.exit_code == 0, result.output
+    manifest = yaml.safe_load(result.output)
+    assert manifest["apiVersion"] == "monitoring.coreos.com/v1"
+    assert manifest["kind"] == "PrometheusRule"
+    assert manifest["metadata"]["namespace"] == "prod"
+    assert manifest["metadata"]["labels"]["release"] == "prometheus"
+    groups = {group["name"] for group in manifest["spec"]["groups"]}
+    assert groups == {"slo-eventsapi-availability", "slo-eventsapi-latency"}
+
+
+def test_rules_refuse_a_label_without_a_value(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["slo", "rules", "--kubernetes", "--label", "release"])
+    assert result.exit_code == 2
+    assert "KEY=VALUE" in result.output

@@ -301,8 +301,8 @@ def test_json_has_one_object_per_report_with_null_for_unknown() -> None:
     first, second = json.loads(render_json(two_reports()))
     assert first["slo"] == "availability"
     assert first["period"] == "2026-11"
-    assert first["start"] == "2026-11-01T00:00:00+00:00"
-    assert first["end"] == "2026-12-01T00:00:00+00:00"
+    assert first["start"] == "2026-11-01T00:00:00Z"
+    assert first["end"] == "2026-12-01T00:00:00Z"
     assert first["complete"] is True
     assert first["total_requests"] == 43_200_000
     assert first["bad_requests"] == 51_720

@@ -641,7 +641,11 @@ def _paths() -> dict[str, Schema]:
                 },
             }
         },
-        **slo_paths(_COMMON_ERRORS, _problem("A malformed period, or an SLO without an SLA")),
+        **slo_paths(
+            _COMMON_ERRORS,
+            _problem("A malformed period or an unknown query parameter"),
+            _problem("No SLA measures the SLO named"),
+        ),
     }
 
 

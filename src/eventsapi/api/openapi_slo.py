@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventsapi.api.slo import PERIOD
+
 Schema = dict[str, Any]
 
 _RATIO = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
@@ -132,7 +134,7 @@ def slo_schemas() -> dict[str, Schema]:
     }
 
 
-def slo_paths(common_errors: Schema, bad_request: Schema) -> dict[str, Schema]:
+def slo_paths(common_errors: Schema, bad_request: Schema, not_found: Schema) -> dict[str, Schema]:
     return {
         "/sla": {
             "get": {
@@ -144,12 +146,15 @@ def slo_paths(common_errors: Schema, bad_request: Schema) -> dict[str, Schema]:
                         "in": "query",
                         "description": "A month (2026-11) or a quarter (2026-Q4), UTC; the "
                         "current month by default. A period in progress is reported to date.",
-                        "schema": {"type": "string"},
+                        "schema": {
+                            "type": "string",
+                            "pattern": f"^{PERIOD.pattern}$",
+                        },
                     },
                     {
                         "name": "slo",
                         "in": "query",
-                        "description": "Only the SLA of this SLO.",
+                        "description": "Only the SLA of this SLO (404 if no SLA measures it).",
                         "schema": {"type": "string"},
                     },
                 ],
@@ -166,6 +171,7 @@ def slo_paths(common_errors: Schema, bad_request: Schema) -> dict[str, Schema]:
                         },
                     },
                     "400": bad_request,
+                    "404": not_found,
                     **common_errors,
                 },
             }

@@ -3,14 +3,16 @@ calendar period) and ``GET /metrics`` (Prometheus)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from typing import Final
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from eventsapi.api.body import JSON
-from eventsapi.errors import BadRequest
+from eventsapi.errors import BadRequest, NotFound
 from eventsapi.slo.drill import Drill
 from eventsapi.slo.prometheus import CONTENT_TYPE, PrometheusExport
 from eventsapi.slo.service import SLOService, sla_reports
@@ -21,6 +23,9 @@ from eventsapi.slo.windows import calendar_period_bounds
 Handler = Callable[[Request], Awaitable[Response]]
 
 _encode = msgspec.json.Encoder().encode
+
+PERIOD: Final = re.compile(r"2[0-9]{3}-(0[1-9]|1[0-2]|Q[1-4])")
+"""A month or a quarter of this millennium (the OpenAPI document states the same pattern)."""
 
 
 def slo_status(slo: SLOService, drill: Drill) -> Handler:
@@ -42,20 +47,23 @@ def sla(slo: SLOService) -> Handler:
             if len(params.getlist(name)) > 1:
                 raise BadRequest(f"{name} may be given only once.", parameter=name)
         now = slo.clock()
-        text = params.get("period") or period_label(
-            *calendar_period_bounds(CalendarWindow("month"), now)
-        )
-        try:
-            start, end = parse_period(text)
-        except ValueError as exc:
-            raise BadRequest(str(exc), parameter="period") from None
+        text = params.get("period")
+        if text is None:
+            text = period_label(*calendar_period_bounds(CalendarWindow("month"), now))
+        if PERIOD.fullmatch(text) is None:
+            raise BadRequest(
+                f"period is a month like 2026-11 or a quarter like 2026-Q4 of the years "
+                f"2000 to 2999, not {text!r}.",
+                parameter="period",
+            )
+        start, end = parse_period(text)
         kind = "quarter" if "q" in text.lower() else "month"
         contracts = [c for c in slo.config.contracts if c.period == kind]
         only = params.get("slo")
         if only is not None:
             if not any(c.slo == only for c in slo.config.contracts):
                 names = ", ".join(sorted({c.slo for c in slo.config.contracts})) or "none"
-                raise BadRequest(f"No SLA measures SLO {only!r} (SLAs: {names}).", parameter="slo")
+                raise NotFound(f"No SLA measures an SLO named {only!r} (SLAs: {names}).")
             contracts = [c for c in contracts if c.slo == only]
         found = await sla_reports(slo.store, slo.config, contracts, start, end, now)
         body = _encode([report_record(report) for report in found])

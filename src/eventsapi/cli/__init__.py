@@ -9,7 +9,7 @@ from eventsapi.cli.db import db
 from eventsapi.cli.serve import serve
 from eventsapi.cli.settings import settings_command
 from eventsapi.cli.slo import sla_group, slo_group
-from eventsapi.cli.slo_status import status_command
+from eventsapi.cli.slo_status import rules_command, status_command
 from eventsapi.cli.transfer import export_command, import_command
 
 
@@ -46,5 +46,6 @@ main.add_command(settings_command)
 main.add_command(export_command)
 main.add_command(import_command)
 slo_group.add_command(status_command)
+slo_group.add_command(rules_command)
 main.add_command(slo_group)
 main.add_command(sla_group)

@@ -131,3 +131,92 @@ def status_command(
         click.echo(json.dumps(status, default=lambda v: v.isoformat().replace("+00:00", "Z")))
     else:
         click.echo(render_status(status), nl=False)
+
+
+def _labels(values: tuple[str, ...]) -> dict[str, str]:
+    labels = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="'--label'")
+        labels[key] = text
+    return labels
+
+
+@click.command("rules")
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    metavar="FILE",
+    help="Where to write (default: standard output).",
+)
+@click.option(
+    "--kubernetes",
+    is_flag=True,
+    help="A PrometheusRule object (monitoring.coreos.com/v1) for the Prometheus Operator, "
+    "instead of a rule file.",
+)
+@click.option(
+    "--selector",
+    default="",
+    metavar="MATCHERS",
+    help="Label matchers added to every metric the rules read, e.g. 'job=\"eventsapi\"', "
+    "when one Prometheus scrapes several deployments.",
+)
+@click.option("--name", default=None, help="--kubernetes: the object's name (eventsapi-slos).")
+@click.option("--namespace", default=None, help="--kubernetes: the object's namespace.")
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="--kubernetes: a label of the object, e.g. release=prometheus for the Operator's "
+    "ruleSelector; repeatable.",
+)
+@slo_file_option
+@config_option
+def rules_command(
+    output: str,
+    kubernetes: bool,
+    selector: str,
+    name: str | None,
+    namespace: str | None,
+    labels: tuple[str, ...],
+    slo_file: str | None,
+    config: Path | None,
+) -> None:
+    """Write Prometheus recording and alerting rules for the SLOs in effect.
+
+    Sloth-style names (slo:sli_error:ratio_rate5m ... 30d), request-weighted at
+    every window, and the multiwindow, multi-burn-rate alerts of the SLO file
+    with its traffic guard. They read the metrics of GET /metrics. Check them
+    with `promtool check rules FILE`.
+    """
+    from eventsapi.slo.rules import render_prometheus_rule, render_rules
+
+    settings = resolve(config, slo_file=slo_file)
+    try:
+        loaded = load_slo_config(Path(settings.slo_file) if settings.slo_file else None)
+    except EventsAPIError as exc:
+        raise click.ClickException(str(exc)) from None
+    statuses = parse_statuses(settings.sli_error_statuses)
+    if kubernetes:
+        text = render_prometheus_rule(
+            loaded.slos,
+            loaded.policy,
+            statuses,
+            selector=selector,
+            name=name,
+            namespace=namespace,
+            labels=_labels(labels),
+        )
+    else:
+        text = render_rules(loaded.slos, loaded.policy, statuses, selector=selector)
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write {output}: {exc.strerror or exc}") from None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from eventsapi.slo.recorder import Counted
@@ -34,6 +34,11 @@ class PrometheusExport:
 
     def __init__(self) -> None:
         self.multiprocess = bool(os.environ.get(MULTIPROCESS_ENV))
+        if self.multiprocess:
+            # prometheus_client picks where values live when it is first imported; the
+            # `eventsapi` command imports it before `serve` sets the directory, and granian's
+            # workers inherit that choice. Pick again, now that the directory is known.
+            values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
         # In multiprocess mode the values live in files, not in a registry; registering
         # them too would expose this process's share twice.
         own = None if self.multiprocess else CollectorRegistry(auto_describe=True)

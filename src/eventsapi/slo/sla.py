@@ -249,7 +249,8 @@ _COLUMNS = (
 def report_record(report: SLAReport) -> dict[str, Any]:
     """One report as a JSON-ready object (what ``GET /sla`` and ``--format json`` give)."""
     return {
-        name: value.isoformat() if isinstance(value, datetime) else value
+        # Times as the API writes them everywhere: UTC with a Z.
+        name: value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
         for name, value in ((name, getattr(report, name)) for name in _COLUMNS)
     }
 
