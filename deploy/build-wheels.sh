@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Put eventsapi and every package it needs, as wheels for one CPU architecture, into the
+# image's build context. The Containerfile installs from these only (pip --no-index), so
+# the build needs no network and installs exactly what was collected here.
+#
+#   deploy/build-wheels.sh [amd64|arm64] [DIR]     (default: this machine's, deploy/wheels/ARCH)
+#
+# Runs on any machine with Python 3 and pip: the wheels for the other architecture are
+# downloaded, not built (every dependency publishes manylinux wheels for both).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+python="${PYTHON:-python3}"
+case "$(uname -m)" in
+  aarch64 | arm64) host_arch=arm64 ;;
+  *) host_arch=amd64 ;;
+esac
+arch="${1:-$host_arch}"
+case "$arch" in
+  amd64) machine=x86_64 ;;
+  arm64) machine=aarch64 ;;
+  *) echo "build-wheels: unknown architecture $arch (amd64 or arm64)" >&2; exit 2 ;;
+esac
+out="${2:-$repo/deploy/wheels/$arch}"
+
+rm -rf "$out"
+mkdir -p "$out"
+# eventsapi itself: pure Python, the same wheel for every architecture.
+"$python" -m pip wheel --quiet --no-deps --wheel-dir "$out" "$repo"
+# Its dependencies for the image's Python (Debian 12's CPython 3.11, glibc 2.36).
+"$python" -m pip download --quiet --only-binary=:all: \
+  --implementation cp --python-version 3.11 --abi cp311 \
+  --platform "manylinux_2_28_$machine" --platform "manylinux2014_$machine" \
+  --dest "$out" "$out"/eventsapi-*.whl
+echo "build-wheels: $(find "$out" -name '*.whl' | wc -l) wheels for $arch in $out"
