@@ -40,17 +40,19 @@ from eventsapi.storage.base import (
     answer_reuse,
     page_of,
 )
+from eventsapi.storage.memory_accounts import MemoryAccounts
 
 _encode = msgspec.json.Encoder().encode
 
 
-class MemoryStore(EventStore):
-    """Events in a dict, positions in a sorted list. Every method runs without awaiting,
-    so each is atomic on the event loop."""
+class MemoryStore(MemoryAccounts, EventStore):
+    """Events in a dict, positions in a sorted list; accounts in ``MemoryAccounts``. Every
+    method runs without awaiting, so each is atomic on the event loop."""
 
     name = "memory"
 
     def __init__(self) -> None:
+        super().__init__()
         self._events: dict[str, tuple[int, Event]] = {}
         self._positions: list[int] = []
         self._ids_by_position: dict[int, str] = {}

@@ -79,6 +79,7 @@ from eventsapi.storage.base import (
     answer_reuse,
     page_of,
 )
+from eventsapi.storage.postgres_accounts import PostgresAccounts
 
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[TupleRow]
@@ -243,8 +244,9 @@ async def _saved_key(conn: Connection, scope: str, key: str, now: datetime) -> S
     return SavedKey(bytes(fingerprint), SavedResponse(status, pairs, bytes(body)))
 
 
-class PostgresStore(EventStore):
-    """Events in a PostgreSQL database (the schema first on the URL's search_path)."""
+class PostgresStore(PostgresAccounts, EventStore):
+    """Events in a PostgreSQL database (the schema first on the URL's search_path); accounts
+    too (``PostgresAccounts``)."""
 
     name = "postgres"
 

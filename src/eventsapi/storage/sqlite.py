@@ -57,6 +57,7 @@ from eventsapi.storage.base import (
     answer_reuse,
     page_of,
 )
+from eventsapi.storage.sqlite_accounts import SQLiteAccounts
 
 T = TypeVar("T")
 
@@ -436,8 +437,8 @@ def _import(
     return work
 
 
-class SQLiteStore(EventStore):
-    """Events in one SQLite file."""
+class SQLiteStore(SQLiteAccounts, EventStore):
+    """Events in one SQLite file; accounts too (``SQLiteAccounts``)."""
 
     name = "sqlite"
 

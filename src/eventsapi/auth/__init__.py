@@ -1,0 +1,15 @@
+"""Accounts and security (issue 6): the rules, with no HTTP; storage only through a store.
+
+- ``totp``: two-step verification codes (RFC 6238), provisioning URI and QR code.
+- ``recovery``: single-use recovery codes, stored hashed.
+- ``passwords``: argon2id hashing (OWASP parameters), and equal time for unknown users.
+- ``password_policy``: which passwords are accepted (NIST SP 800-63B-4), with feedback.
+- ``tokens``: opaque session and API tokens (256 bits, prefixed), stored as SHA-256.
+- ``sessions``: idle and absolute timeouts, when to record activity, the session cookie.
+- ``throttle``: brute-force resistance: growing waits and a lock per account, per client.
+- ``ratelimit``: rate limits (GCRA) in memory or in Redis, and the RateLimit header fields.
+- ``usernames``: one normalized spelling per username.
+- ``principal``: who makes a request (user, session or API token) and their scopes.
+- ``second_factor``: a TOTP or recovery code checked, then spent by compare-and-set.
+- ``service``: ``AccountService``, the orchestration of all of the above over a store.
+"""

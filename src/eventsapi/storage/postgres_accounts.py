@@ -1,0 +1,172 @@
+"""The account part of the PostgreSQL backend: users, sessions, API tokens, the audit log.
+
+A mixin of ``PostgresStore``, which gives it its reads (retried on a broken connection) and
+writes (one transaction each). ``update_user`` locks the user's row (``SELECT ... FOR
+UPDATE``) before running the caller's change, so concurrent updates from any replica queue.
+Every read is a new statement on a pooled connection in autocommit: it sees every commit
+made before it, so a revocation holds on every replica at once.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from eventsapi.domain.accounts import ApiToken, AuditEntry, Session, User
+from eventsapi.domain.query import utc_text
+from eventsapi.errors import AlreadyExists, NotFound
+from eventsapi.storage import account_tables as tables
+
+T = TypeVar("T")
+Connection = psycopg.AsyncConnection[TupleRow]
+
+_SQL: Final = tables.statements("%s")
+_USER_FOR_UPDATE: Final = _SQL.user_by_id + " FOR UPDATE"
+
+
+async def _insert(conn: Connection, sql: str, params: tuple[Any, ...], what: str) -> None:
+    """Insert a row that may collide (``AlreadyExists``) or name an unknown user (``NotFound``)."""
+    try:
+        inserted = (await conn.execute(sql, params)).rowcount
+    except psycopg.errors.ForeignKeyViolation:
+        raise NotFound(f"The {what} names no existing user.") from None
+    if inserted == 0:
+        raise AlreadyExists(f"The {what}'s id or unique value is taken.")
+
+
+async def _one(conn: Connection, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    return await (await conn.execute(sql, params)).fetchone()
+
+
+class PostgresAccounts:
+    """Account methods of the PostgreSQL store."""
+
+    @abstractmethod
+    async def _read(self, work: Callable[[Connection], Awaitable[T]]) -> T: ...
+
+    @abstractmethod
+    async def _write(self, work: Callable[[Connection], Awaitable[T]]) -> T: ...
+
+    async def _row(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        async def work(conn: Connection) -> tuple[Any, ...] | None:
+            return await _one(conn, sql, params)
+
+        return await self._read(work)
+
+    async def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        async def work(conn: Connection) -> list[tuple[Any, ...]]:
+            return await (await conn.execute(sql, params)).fetchall()
+
+        return await self._read(work)
+
+    async def _insert(self, sql: str, params: tuple[Any, ...], what: str) -> None:
+        async def work(conn: Connection) -> None:
+            await _insert(conn, sql, params, what)
+
+        await self._write(work)
+
+    async def _change(self, sql: str, params: tuple[Any, ...]) -> int:
+        """Run one UPDATE in a transaction of its own; how many rows it changed."""
+
+        async def work(conn: Connection) -> int:
+            return (await conn.execute(sql, params)).rowcount
+
+        return await self._write(work)
+
+    # -- users ---------------------------------------------------------------------
+
+    async def create_user(self, user: User) -> None:
+        await self._insert(_SQL.insert_user, tables.user_params(user), "user")
+
+    async def user_by_id(self, user_id: str) -> User | None:
+        row = await self._row(_SQL.user_by_id, (user_id,))
+        return None if row is None else tables.user(row)
+
+    async def user_by_name(self, username: str) -> User | None:
+        row = await self._row(_SQL.user_by_name, (username,))
+        return None if row is None else tables.user(row)
+
+    async def count_users(self) -> int:
+        row = await self._row(_SQL.count_users)
+        return 0 if row is None else int(row[0])
+
+    async def list_users(self) -> list[User]:
+        return [tables.user(row) for row in await self._rows(_SQL.list_users)]
+
+    async def update_user(self, user_id: str, change: Callable[[User], User]) -> User:
+        async def work(conn: Connection) -> User:
+            row = await _one(conn, _USER_FOR_UPDATE, (user_id,))
+            if row is None:
+                raise NotFound(f"No user with id {user_id!r}.")
+            updated = change(tables.user(row))
+            if updated.id != user_id:
+                raise ValueError("update_user cannot change a user's id")
+            params = tables.user_params(updated)
+            try:
+                await conn.execute(_SQL.update_user, (*params[1:], user_id))
+            except psycopg.errors.UniqueViolation:
+                raise AlreadyExists("A user with this username already exists.") from None
+            return updated
+
+        return await self._write(work)
+
+    # -- sessions ------------------------------------------------------------------
+
+    async def add_session(self, session: Session) -> None:
+        await self._insert(_SQL.insert_session, tables.session_params(session), "session")
+
+    async def session_by_token(self, token_hash: bytes) -> tuple[Session, User] | None:
+        row = await self._row(_SQL.session_by_token, (token_hash,))
+        return None if row is None else tables.session_and_user(row)
+
+    async def touch_session(self, session_id: str, at: datetime) -> None:
+        await self._change(_SQL.touch_session, (utc_text(at), session_id, utc_text(at)))
+
+    async def sessions_of(self, user_id: str) -> list[Session]:
+        return [tables.session(row) for row in await self._rows(_SQL.sessions_of, (user_id,))]
+
+    async def revoke_session(self, session_id: str, *, user_id: str, at: datetime) -> bool:
+        return await self._change(_SQL.revoke_session, (utc_text(at), session_id, user_id)) == 1
+
+    async def revoke_sessions(self, user_id: str, *, at: datetime, keep: str | None = None) -> int:
+        if keep is None:
+            return await self._change(_SQL.revoke_all_sessions, (utc_text(at), user_id))
+        return await self._change(_SQL.revoke_other_sessions, (utc_text(at), user_id, keep))
+
+    # -- API tokens ----------------------------------------------------------------
+
+    async def add_token(self, token: ApiToken) -> None:
+        await self._insert(_SQL.insert_token, tables.token_params(token), "API token")
+
+    async def token_by_hash(self, token_hash: bytes) -> tuple[ApiToken, User] | None:
+        row = await self._row(_SQL.token_by_hash, (token_hash,))
+        return None if row is None else tables.token_and_user(row)
+
+    async def tokens_of(self, user_id: str) -> list[ApiToken]:
+        return [tables.token(row) for row in await self._rows(_SQL.tokens_of, (user_id,))]
+
+    async def revoke_token(self, token_id: str, *, user_id: str, at: datetime) -> bool:
+        return await self._change(_SQL.revoke_token, (utc_text(at), token_id, user_id)) == 1
+
+    async def touch_token(self, token_id: str, at: datetime) -> None:
+        await self._change(_SQL.touch_token, (utc_text(at), token_id, utc_text(at)))
+
+    # -- audit log -----------------------------------------------------------------
+
+    async def append_audit(self, entry: AuditEntry) -> None:
+        await self._insert(_SQL.insert_audit, tables.audit_params(entry), "audit entry")
+
+    async def audit_of(
+        self, user_id: str, *, limit: int = 100, before: str | None = None
+    ) -> list[AuditEntry]:
+        tables.check_limit(limit)
+        if before is None:
+            found = await self._rows(_SQL.audit_of, (user_id, limit))
+        else:
+            found = await self._rows(_SQL.audit_of_before, (user_id, before, limit))
+        return [tables.audit_entry(row) for row in found]

@@ -1,0 +1,153 @@
+"""The account part of the SQLite backend: users, sessions, API tokens, the audit log.
+
+A mixin of ``SQLiteStore``, which gives it its two connections: reads run on the shared
+read-only connection (WAL: each sees every commit made before it, by any process on the
+file, so a revocation holds at once), writes are jobs of the writer thread. Each write job
+makes one statement that can fail on its own, as ``_Job`` in ``sqlite.py`` requires; a
+collision (``ON CONFLICT DO NOTHING``) changes no row and raises after it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from abc import abstractmethod
+from collections.abc import Callable
+from datetime import datetime
+from typing import Final, TypeVar
+
+from eventsapi.domain.accounts import ApiToken, AuditEntry, Session, User
+from eventsapi.domain.query import utc_text
+from eventsapi.errors import AlreadyExists, NotFound
+from eventsapi.storage import account_tables as tables
+
+T = TypeVar("T")
+
+_SQL: Final = tables.statements("?")
+
+
+def _inserted(conn: sqlite3.Connection, sql: str, params: tuple[object, ...], what: str) -> None:
+    """Insert a row that may collide (``AlreadyExists``) or name an unknown user (``NotFound``)."""
+    try:
+        inserted = conn.execute(sql, params).rowcount
+    except sqlite3.IntegrityError as exc:
+        if "FOREIGN KEY" in str(exc):
+            raise NotFound(f"The {what} names no existing user.") from None
+        raise
+    if inserted == 0:
+        raise AlreadyExists(f"The {what}'s id or unique value is taken.")
+
+
+def _update_user(
+    user_id: str, change: Callable[[User], User]
+) -> Callable[[sqlite3.Connection], User]:
+    def work(conn: sqlite3.Connection) -> User:
+        row = conn.execute(_SQL.user_by_id, (user_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"No user with id {user_id!r}.")
+        updated = change(tables.user(row))
+        if updated.id != user_id:
+            raise ValueError("update_user cannot change a user's id")
+        params = tables.user_params(updated)
+        try:
+            conn.execute(_SQL.update_user, (*params[1:], user_id))
+        except sqlite3.IntegrityError:
+            raise AlreadyExists("A user with this username already exists.") from None
+        return updated
+
+    return work
+
+
+class SQLiteAccounts:
+    """Account methods of the SQLite store."""
+
+    @abstractmethod
+    def _read(self) -> sqlite3.Connection: ...
+
+    @abstractmethod
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T: ...
+
+    async def _change(self, sql: str, params: tuple[object, ...]) -> int:
+        """Run one UPDATE on the writer thread; how many rows it changed."""
+        return await self._write(lambda conn: int(conn.execute(sql, params).rowcount))
+
+    # -- users ---------------------------------------------------------------------
+
+    async def create_user(self, user: User) -> None:
+        params = tables.user_params(user)
+        await self._write(lambda conn: _inserted(conn, _SQL.insert_user, params, "user"))
+
+    async def user_by_id(self, user_id: str) -> User | None:
+        row = self._read().execute(_SQL.user_by_id, (user_id,)).fetchone()
+        return None if row is None else tables.user(row)
+
+    async def user_by_name(self, username: str) -> User | None:
+        row = self._read().execute(_SQL.user_by_name, (username,)).fetchone()
+        return None if row is None else tables.user(row)
+
+    async def count_users(self) -> int:
+        return int(self._read().execute(_SQL.count_users).fetchone()[0])
+
+    async def list_users(self) -> list[User]:
+        return [tables.user(row) for row in self._read().execute(_SQL.list_users)]
+
+    async def update_user(self, user_id: str, change: Callable[[User], User]) -> User:
+        return await self._write(_update_user(user_id, change))
+
+    # -- sessions ------------------------------------------------------------------
+
+    async def add_session(self, session: Session) -> None:
+        params = tables.session_params(session)
+        await self._write(lambda conn: _inserted(conn, _SQL.insert_session, params, "session"))
+
+    async def session_by_token(self, token_hash: bytes) -> tuple[Session, User] | None:
+        row = self._read().execute(_SQL.session_by_token, (token_hash,)).fetchone()
+        return None if row is None else tables.session_and_user(row)
+
+    async def touch_session(self, session_id: str, at: datetime) -> None:
+        await self._change(_SQL.touch_session, (utc_text(at), session_id, utc_text(at)))
+
+    async def sessions_of(self, user_id: str) -> list[Session]:
+        return [tables.session(row) for row in self._read().execute(_SQL.sessions_of, (user_id,))]
+
+    async def revoke_session(self, session_id: str, *, user_id: str, at: datetime) -> bool:
+        return await self._change(_SQL.revoke_session, (utc_text(at), session_id, user_id)) == 1
+
+    async def revoke_sessions(self, user_id: str, *, at: datetime, keep: str | None = None) -> int:
+        if keep is None:
+            return await self._change(_SQL.revoke_all_sessions, (utc_text(at), user_id))
+        return await self._change(_SQL.revoke_other_sessions, (utc_text(at), user_id, keep))
+
+    # -- API tokens ----------------------------------------------------------------
+
+    async def add_token(self, token: ApiToken) -> None:
+        params = tables.token_params(token)
+        await self._write(lambda conn: _inserted(conn, _SQL.insert_token, params, "API token"))
+
+    async def token_by_hash(self, token_hash: bytes) -> tuple[ApiToken, User] | None:
+        row = self._read().execute(_SQL.token_by_hash, (token_hash,)).fetchone()
+        return None if row is None else tables.token_and_user(row)
+
+    async def tokens_of(self, user_id: str) -> list[ApiToken]:
+        return [tables.token(row) for row in self._read().execute(_SQL.tokens_of, (user_id,))]
+
+    async def revoke_token(self, token_id: str, *, user_id: str, at: datetime) -> bool:
+        return await self._change(_SQL.revoke_token, (utc_text(at), token_id, user_id)) == 1
+
+    async def touch_token(self, token_id: str, at: datetime) -> None:
+        await self._change(_SQL.touch_token, (utc_text(at), token_id, utc_text(at)))
+
+    # -- audit log -----------------------------------------------------------------
+
+    async def append_audit(self, entry: AuditEntry) -> None:
+        params = tables.audit_params(entry)
+        await self._write(lambda conn: _inserted(conn, _SQL.insert_audit, params, "audit entry"))
+
+    async def audit_of(
+        self, user_id: str, *, limit: int = 100, before: str | None = None
+    ) -> list[AuditEntry]:
+        tables.check_limit(limit)
+        if before is None:
+            found = self._read().execute(_SQL.audit_of, (user_id, limit))
+        else:
+            found = self._read().execute(_SQL.audit_of_before, (user_id, before, limit))
+        return [tables.audit_entry(row) for row in found]

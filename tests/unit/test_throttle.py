@@ -1,0 +1,212 @@
+"""Brute-force resistance: growing waits and a lock per account, a window per client."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from eventsapi.auth.throttle import (
+    LOCK_AFTER,
+    MAX_DELAY,
+    ClientThrottle,
+    UnknownUserFailures,
+    account_delay,
+    client_key,
+    retry_after,
+    should_lock,
+)
+from tests.support import START, FakeClock
+
+SECOND = timedelta(seconds=1)
+
+# Per account
+
+
+def test_the_first_five_failures_cost_no_wait_then_it_doubles_from_one_second() -> None:
+    delays = [account_delay(failures) for failures in range(12)]
+
+    assert delays[:6] == [timedelta(0)] * 6
+    assert delays[6:] == [SECOND * 2**n for n in range(6)]
+
+
+def test_the_wait_is_capped_at_15_minutes_and_never_shrinks() -> None:
+    delays = [account_delay(failures) for failures in range(LOCK_AFTER * 3)]
+
+    assert max(delays) == timedelta(minutes=15)
+    assert delays[16] == MAX_DELAY
+    assert delays == sorted(delays)
+    assert account_delay(10**9) == MAX_DELAY
+
+
+def test_retry_after_is_the_rest_of_the_wait_since_the_last_failure() -> None:
+    last = START
+    assert retry_after(8, last, last) == 4 * SECOND
+    assert retry_after(8, last, last + 3 * SECOND) == SECOND
+    assert retry_after(8, last, last + 4 * SECOND) is None
+    assert retry_after(8, last, last + 5 * SECOND) is None
+
+
+def test_no_wait_without_enough_failures_or_without_a_recorded_failure() -> None:
+    assert retry_after(5, START, START) is None
+    assert retry_after(0, None, START) is None
+    assert retry_after(50, None, START) is None
+
+
+def test_an_account_locks_at_100_consecutive_failures() -> None:
+    assert LOCK_AFTER == 100
+    assert not should_lock(LOCK_AFTER - 1)
+    assert should_lock(LOCK_AFTER)
+    assert should_lock(LOCK_AFTER + 1)
+
+
+def test_a_guesser_going_as_fast_as_allowed_gets_100_guesses_in_about_21_hours() -> None:
+    """10,000 attempts at one account, each sent the moment the throttle allows: it is
+    locked after 100 guesses, never more than 100 in any hour (OWASP ASVS 2.2.1), and
+    reaching the lock takes most of a day."""
+    clock = FakeClock()
+    failures, last_failure = 0, None
+    guesses_at = []
+    for _ in range(10_000):
+        if should_lock(failures):
+            break
+        wait = retry_after(failures, last_failure, clock.now())
+        if wait is not None:
+            clock.advance(wait.total_seconds())
+        failures, last_failure = failures + 1, clock.now()
+        guesses_at.append(clock.now())
+
+    assert len(guesses_at) == LOCK_AFTER
+    assert guesses_at[-1] - guesses_at[0] > timedelta(hours=21)
+    for i, start in enumerate(guesses_at):
+        in_an_hour = [t for t in guesses_at[i:] if t - start < timedelta(hours=1)]
+        assert len(in_an_hour) <= 20
+
+
+# Client keys
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_a_client_is_its_ipv4_address_or_its_ipv6_64(address: str, key: str) -> None:
+    assert client_key(address) == key
+
+
+# Per client address
+
+
+def fail(throttle: ClientThrottle, address: str, times: int) -> None:
+    for _ in range(times):
+        throttle.record_failure(address)
+
+
+def test_a_client_may_fail_20_times_in_5_minutes_then_must_wait() -> None:
+    clock = FakeClock()
+    throttle = ClientThrottle(clock=clock.now)
+
+    fail(throttle, "203.0.113.7", 19)
+    assert throttle.retry_after("203.0.113.7") is None
+    throttle.record_failure("203.0.113.7")
+    assert throttle.retry_after("203.0.113.7") == timedelta(minutes=5)
+
+
+def test_the_window_slides_one_failure_at_a_time() -> None:
+    clock = FakeClock()
+    throttle = ClientThrottle(limit=3, window=timedelta(minutes=5), clock=clock.now)
+    for _ in range(3):
+        throttle.record_failure("203.0.113.7")
+        clock.advance(60)
+    # Failures at 0, 1 and 2 minutes; now is 3 minutes.
+
+    assert throttle.retry_after("203.0.113.7") == timedelta(minutes=2)
+    clock.advance(119)
+    assert throttle.retry_after("203.0.113.7") == SECOND
+    clock.advance(1)
+    assert throttle.retry_after("203.0.113.7") is None
+    # One more failure (at 5 minutes) fills the window again until the one at 1 minute ages.
+    throttle.record_failure("203.0.113.7")
+    assert throttle.retry_after("203.0.113.7") == timedelta(minutes=1)
+
+
+def test_clients_are_throttled_separately_but_an_ipv6_64_is_one_client() -> None:
+    throttle = ClientThrottle(limit=2, clock=FakeClock().now)
+    throttle.record_failure("2001:db8:1:2::1")
+    throttle.record_failure("2001:db8:1:2::2")
+
+    assert throttle.retry_after("2001:db8:1:2::3") is not None
+    assert throttle.retry_after("2001:db8:1:3::1") is None
+    assert throttle.retry_after("203.0.113.7") is None
+
+
+def test_memory_stays_bounded_keeping_the_most_recently_failing_clients() -> None:
+    throttle = ClientThrottle(limit=2, clock=FakeClock().now, max_clients=10)
+    fail(throttle, "203.0.113.7", 1)
+    for n in range(100):
+        fail(throttle, f"192.0.2.{n}", 2)
+        throttle.record_failure("203.0.113.7")  # keeps failing: stays remembered
+
+    assert len(throttle._failures) <= 10
+    assert throttle.retry_after("203.0.113.7") is not None
+    assert throttle.retry_after("192.0.2.99") is not None
+    assert throttle.retry_after("192.0.2.0") is None  # forgotten
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"window": timedelta(0)}, "window"),
+        ({"max_clients": 0}, "max_clients"),
+    ],
+)
+def test_a_throttle_that_cannot_work_is_refused(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ClientThrottle(**kwargs)  # type: ignore[arg-type]
+
+
+# Unknown usernames
+
+
+def test_an_unknown_name_is_throttled_and_locked_like_an_account() -> None:
+    clock = FakeClock()
+    unknown = UnknownUserFailures(clock=clock.now)
+    for n in range(1, LOCK_AFTER + 1):
+        clock.advance(MAX_DELAY.total_seconds())
+        assert unknown.record_failure("nobody") == n
+        count, last = unknown.failures("nobody")
+        assert (count, last) == (n, clock.now())
+        assert retry_after(count, last, clock.now()) == (account_delay(n) or None)
+
+    assert should_lock(unknown.failures("nobody")[0])
+
+
+def test_unknown_names_are_counted_separately_and_forgotten_after_a_day() -> None:
+    clock = FakeClock()
+    unknown = UnknownUserFailures(clock=clock.now, max_names=2)
+    unknown.record_failure("ann")
+    unknown.record_failure("ann")
+    unknown.record_failure("bob")
+
+    assert unknown.failures("ann") == (2, START)
+    assert unknown.failures("bob") == (1, START)
+    clock.advance(timedelta(days=1).total_seconds())
+    assert unknown.failures("ann") == (0, None)
+    assert unknown.record_failure("ann") == 1
+
+
+def test_unknown_names_are_bounded_in_number_keeping_the_most_recently_failing() -> None:
+    unknown = UnknownUserFailures(clock=FakeClock().now, max_names=2)
+    for name in ("ann", "bob", "ann", "cy"):
+        unknown.record_failure(name)
+
+    assert unknown.failures("bob") == (0, None)
+    assert unknown.failures("ann")[0] == 2
+    assert unknown.failures("cy")[0] == 1
