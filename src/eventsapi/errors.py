@@ -18,12 +18,21 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── UnsupportedMediaType    a body in a media type we do not read (415)
     ├── PayloadTooLarge         a body over the configured limit (413)
     ├── StorageUnavailable      the database cannot be reached (503)
-    └── ConfigurationError      settings that cannot work (start-up only)
+    ├── ConfigurationError      settings that cannot work (start-up only)
+    ├── AuthenticationFailed    a login that failed, whatever the reason: one message (401)
+    ├── SecondFactorRequired    the password was right; send the two-step code too (401)
+    ├── TooManyAttempts         failed logins throttled: wait ``retry_after`` s (429)
+    └── Forbidden               authenticated, but not allowed to do this (403)
+
+    ValidationFailed
+    └── PasswordRejected        a new password the policy refuses, with advice (422)
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 class EventsAPIError(Exception):
@@ -105,3 +114,56 @@ class StorageUnavailable(EventsAPIError):
 
 class ConfigurationError(EventsAPIError):
     """Settings that cannot work; raised at start-up, before serving."""
+
+
+# -- accounts (issue 6) ------------------------------------------------------------------
+
+
+class AuthenticationFailed(EventsAPIError):
+    """A login (or a re-authentication, such as the current password when changing it)
+    that failed: unknown username, wrong password, wrong or replayed two-step code, or a
+    locked account. One class and one message for every reason, so the answer never tells
+    which usernames exist or whether a guessed password was right."""
+
+    MESSAGE = "The username, password or two-step code is wrong, or the account is locked."
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
+class SecondFactorRequired(EventsAPIError):
+    """The password was right, and the account has two-step verification on: the same
+    request must also carry a code. Raised only after the password was verified, so it
+    tells nothing to someone who does not know the password."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This account has two-step verification: send the code from your authenticator"
+            " app, or a recovery code, with the password."
+        )
+
+
+class TooManyAttempts(EventsAPIError):
+    """Too many failed logins for this account or from this client: try again after
+    ``retry_after`` seconds (whole seconds, rounded up, at least 1: a ``Retry-After``)."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        self.retry_after = max(1, math.ceil(retry_after.total_seconds()))
+        super().__init__(f"Too many failed attempts; try again in {self.retry_after} seconds.")
+
+
+class Forbidden(EventsAPIError):
+    """The caller is authenticated but may not do this (a member acting as an admin, an API
+    token managing the account, a scope the caller lacks)."""
+
+
+class PasswordRejected(ValidationFailed):
+    """A new password the policy refuses (``auth.password_policy``): ``errors`` has one
+    entry per problem on ``field``; ``suggestions`` say how to choose a better one."""
+
+    def __init__(
+        self, problems: list[str], suggestions: list[str], *, field: str = "password"
+    ) -> None:
+        self.problems = problems
+        self.suggestions = suggestions
+        super().__init__([FieldError(field, problem) for problem in problems])

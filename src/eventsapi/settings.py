@@ -185,6 +185,50 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             description="Seconds to let requests in flight finish after SIGTERM/SIGINT.",
         ),
     ] = 30.0
+    anonymous_writes: Annotated[
+        Literal["auto", "on", "off"],
+        msgspec.Meta(
+            description="Whether requests without an account may create, change and delete "
+            "events. auto: only when the service listens on loopback (127.0.0.1, ::1, "
+            "localhost), so the tutorial's curl walk-through works on one machine; on: "
+            "always (logged as a warning on any other address); off: never."
+        ),
+    ] = "auto"
+    session_idle_minutes: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=7 * 24 * 60,
+            description="Minutes without a request after which a login session locks (the "
+            "user logs in again).",
+        ),
+    ] = 30
+    session_hours: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=90 * 24,
+            description="Hours after which a login session ends however active it is.",
+        ),
+    ] = 24
+    rate_limits: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="Requests allowed per client (API token, else address) and route "
+            "group, as group=requests/seconds: read (GET of events), write (changes of "
+            "events), auth (logins and account changes), other. In the environment, "
+            "separate them with commas."
+        ),
+    ] = msgspec.field(
+        default_factory=lambda: ["read=1200/60", "write=300/60", "auth=20/60", "other=600/60"]
+    )
+    rate_limit_redis: Annotated[
+        str,
+        msgspec.Meta(
+            description="A Redis URL (redis://host:6379/0) where replicas share their rate "
+            "limits. Empty: each worker process counts on its own."
+        ),
+    ] = ""
     slo_file: Annotated[
         str,
         msgspec.Meta(
@@ -260,11 +304,41 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 f"pool_min_size ({self.pool_min_size})."
             )
         parse_statuses(self.sli_error_statuses)
+        parse_rate_limits(self.rate_limits)
+        if self.session_idle_minutes > self.session_hours * 60:
+            raise ConfigurationError(
+                f"Invalid setting: session_idle_minutes ({self.session_idle_minutes}) is "
+                f"longer than the whole session (session_hours: {self.session_hours})."
+            )
         if self.cors_credentials and "*" in self.cors_origins:
             raise ConfigurationError(
                 "Invalid setting: cors_credentials needs cors_origins to list the origins "
                 "allowed; browsers refuse credentials with any origin (*)."
             )
+
+
+RATE_LIMIT_GROUPS: Final = ("read", "write", "auth", "other")
+
+
+def parse_rate_limits(items: list[str]) -> dict[str, tuple[int, int]]:
+    """``{group: (requests, seconds)}`` from ``group=requests/seconds`` items."""
+    limits: dict[str, tuple[int, int]] = {}
+    for item in items:
+        group, _, rate = item.strip().partition("=")
+        count, _, seconds = rate.partition("/")
+        group = group.strip()
+        if group not in RATE_LIMIT_GROUPS or not (count.isdigit() and seconds.isdigit()):
+            raise ConfigurationError(
+                f"Invalid setting: rate_limits: {item!r} is not group=requests/seconds with "
+                f"a group among {', '.join(RATE_LIMIT_GROUPS)} (read=1200/60)."
+            )
+        if int(count) < 1 or not 1 <= int(seconds) <= 86_400:
+            raise ConfigurationError(
+                f"Invalid setting: rate_limits: {item!r} needs at least 1 request and a "
+                "window of 1 to 86400 seconds."
+            )
+        limits[group] = (int(count), int(seconds))
+    return limits
 
 
 def parse_statuses(items: list[str]) -> frozenset[int]:
