@@ -157,8 +157,14 @@ class ServerProcess:
         os.kill(self.pid, sig)
 
     def wait(self, timeout: float) -> int:
+        """The exit status; a failure showing the server's log if it has not exited in time."""
         assert self.proc is not None
-        return self.proc.wait(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"the server had not exited {timeout} s after the signal:\n" + self.log()
+            ) from None
 
     def kill_group(self) -> None:
         """SIGKILL the server and every worker process it started, and reap the server."""

@@ -51,6 +51,8 @@ EVALUATE_AFTER: Final = timedelta(seconds=15)
 """How long after a minute ends its alerts are evaluated: every worker has flushed by then."""
 STATUS_TTL: Final = 5.0
 """Seconds a computed status is reused (it changes once a minute, when a minute completes)."""
+FINAL_FLUSH_TIMEOUT: Final = 5.0
+"""Seconds a stopping worker waits to write its last counts."""
 HISTORY_DAYS: Final = 100
 MAX_PENDING_KEYS: Final = 100_000
 """Counts kept while the database is unreachable; beyond that the oldest minutes go."""
@@ -151,8 +153,11 @@ class SLOService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        with contextlib.suppress(StorageUnavailable):
-            await self.flush()
+        try:
+            # Bounded: the last counts are worth a moment of the shutdown, not all of it.
+            await asyncio.wait_for(self.flush(), FINAL_FLUSH_TIMEOUT)
+        except (StorageUnavailable, TimeoutError) as exc:
+            logger.warning("SLO counts of the last seconds not stored at stop: %r", exc)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
