@@ -18,9 +18,12 @@ from starlette.exceptions import HTTPException
 from eventsapi import settings as settings_module
 from eventsapi import storage
 from eventsapi.api import problems
+from eventsapi.api.authn import Authn
 from eventsapi.api.events import EventsAPI
 from eventsapi.api.hotpath import EventsApp
 from eventsapi.api.routes import routes
+from eventsapi.auth.service import AccountService
+from eventsapi.auth.sessions import SessionPolicy
 from eventsapi.clock import Clock, system_clock
 from eventsapi.errors import ConfigurationError, EventsAPIError
 from eventsapi.settings import Settings, parse_statuses
@@ -42,6 +45,15 @@ def create_app(
     store = store if store is not None else storage.load(settings.database, settings)
     events = EventsAPI(store, settings, clock or system_clock)
     slo = _slo_service(settings, store, clock)
+    accounts = AccountService(
+        store,
+        clock or system_clock,
+        session_policy=SessionPolicy(
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            absolute=timedelta(hours=settings.session_hours),
+        ),
+    )
+    authn = Authn(accounts, settings)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
 
     @contextlib.asynccontextmanager
@@ -82,6 +94,8 @@ def create_app(
     app.state.store = store
     app.state.settings = settings
     app.state.slo = slo
+    app.state.accounts = accounts
+    app.state.authn = authn
     app.state.drill = drill
     return app
 

@@ -19,6 +19,7 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── PayloadTooLarge         a body over the configured limit (413)
     ├── StorageUnavailable      the database cannot be reached (503)
     ├── ConfigurationError      settings that cannot work (start-up only)
+    ├── AuthenticationRequired  no credentials, or ones that are invalid, expired or revoked (401)
     ├── AuthenticationFailed    a login that failed, whatever the reason: one message (401)
     ├── SecondFactorRequired    the password was right; send the two-step code too (401)
     ├── TooManyAttempts         failed logins throttled: wait ``retry_after`` s (429)
@@ -117,6 +118,12 @@ class ConfigurationError(EventsAPIError):
 
 
 # -- accounts (issue 6) ------------------------------------------------------------------
+
+
+class AuthenticationRequired(EventsAPIError):
+    """The request needs an account and has no valid credentials: none were sent, or the
+    session or token sent is unknown, expired, idle too long or revoked (401 with
+    ``WWW-Authenticate: Bearer``)."""
 
 
 class AuthenticationFailed(EventsAPIError):

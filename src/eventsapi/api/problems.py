@@ -138,6 +138,49 @@ PROBLEM_TYPES: Final = {
             "The database is unreachable or failing. Retry later (see `Retry-After`).",
         ),
         ProblemType(
+            "authentication-required",
+            401,
+            "You need to log in",
+            "This request needs an account, and it carried no valid credentials: none, or a "
+            "session or API token that is unknown, expired, idle too long or revoked. Log in "
+            "(`POST /auth/login`) or send `Authorization: Bearer <token>`.",
+        ),
+        ProblemType(
+            "authentication-failed",
+            401,
+            "The login failed",
+            "The username, password or two-step code is wrong, or the account is locked. The "
+            "answer is the same for every reason, so that it tells an attacker nothing.",
+        ),
+        ProblemType(
+            "second-factor-required",
+            401,
+            "Send your two-step code too",
+            "The password was right and the account has two-step verification on: send the "
+            "same request again with `totp` (the code of your authenticator app, or a "
+            "recovery code).",
+        ),
+        ProblemType(
+            "forbidden",
+            403,
+            "You may not do this",
+            "You are logged in, but your role or your token's scopes do not allow this.",
+        ),
+        ProblemType(
+            "too-many-requests",
+            429,
+            "Too many requests",
+            "Too many attempts or requests in a short time; wait the `Retry-After` seconds.",
+        ),
+        ProblemType(
+            "password-rejected",
+            422,
+            "Choose another password",
+            "The new password breaks the password policy: `errors` says why and "
+            "`suggestions` how to choose a better one. A passphrase of several unrelated "
+            "words is long, strong and easy to remember.",
+        ),
+        ProblemType(
             "internal-error",
             500,
             "Internal server error",
@@ -185,9 +228,20 @@ def _pointer(field: str) -> str:
     return "#" + "".join("/" + part for part in field.split(".") if part)
 
 
+_CHALLENGE: Final = 'Bearer realm="eventsapi"'
+
+
 def from_error(request: Request, exc: Exception) -> Response:
     """Map an error of ours (or Starlette's HTTPException) to its problem response."""
     match exc:
+        case errors.PasswordRejected():
+            return problem(
+                422,
+                str(exc),
+                slug="password-rejected",
+                errors=[{"pointer": _pointer(e.field), "detail": e.message} for e in exc.errors],
+                suggestions=list(exc.suggestions),
+            )
         case errors.ValidationFailed():
             return problem(
                 422,
@@ -196,6 +250,26 @@ def from_error(request: Request, exc: Exception) -> Response:
             )
         case errors.NotFound():
             return problem(404, str(exc))
+        case errors.AuthenticationRequired():
+            return problem(401, str(exc), headers={"WWW-Authenticate": _CHALLENGE})
+        case errors.AuthenticationFailed():
+            return problem(
+                401,
+                str(exc),
+                slug="authentication-failed",
+                headers={"WWW-Authenticate": _CHALLENGE},
+            )
+        case errors.SecondFactorRequired():
+            return problem(
+                401,
+                str(exc),
+                slug="second-factor-required",
+                headers={"WWW-Authenticate": _CHALLENGE},
+            )
+        case errors.TooManyAttempts():
+            return problem(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
+        case errors.Forbidden():
+            return problem(403, str(exc))
         case errors.AlreadyExists():
             return problem(409, str(exc))
         case errors.PatchTestFailed():
