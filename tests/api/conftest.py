@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from eventsapi.errors import StorageUnavailable
 from eventsapi.storage.base import EventStore
 
 _NEVER: tuple[bytes, ...] = (b"$argon2", b'"password_hash"', b'"token_hash"', b'"totp_secret"')
@@ -45,7 +46,11 @@ def _scan(client: TestClient, method: str, url: str, response: Any) -> None:
     if portal is None or store is None:
         return  # the lifespan has not run: no account exists
     enrolment = method.upper() == "POST" and str(url).rstrip("/").endswith("/auth/totp")
-    for secret in portal.call(_secrets, store):
+    try:
+        secrets = portal.call(_secrets, store)
+    except StorageUnavailable:
+        return  # a test with the database down (test_postgres_outage): nothing to read
+    for secret in secrets:
         if enrolment and secret.isalnum() and secret.isupper():
             continue  # the enrolment answer hands the new TOTP secret to its owner
         assert secret not in body, f"{method} {url} answered with a stored secret"
