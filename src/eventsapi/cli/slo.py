@@ -67,7 +67,7 @@ def _where(path: Path | None) -> str:
     return str(path) if path is not None else "the built-in SLOs (no SLO file)"
 
 
-def _write_text(text: str, output: str, *, force: bool) -> None:
+def write_output(text: str, output: str, *, force: bool) -> None:
     """``text`` to standard output (``-``) or to a new file (an existing one needs force)."""
     if output == "-":
         click.echo(text, nl=False)
@@ -99,7 +99,7 @@ def init_command(path: str, force: bool) -> None:
 
     Every field is explained by a comment. Nothing is overwritten without --force.
     """
-    _write_text(dump_slo_config(default_config()), path, force=force)
+    write_output(dump_slo_config(default_config()), path, force=force)
     if path == "-":
         return
     click.echo(
@@ -210,7 +210,7 @@ def export_command(
     settings = resolve(config, slo_file=slo_file)
     loaded = _load(_slo_file(settings))
     text = to_openslo(loaded, service=service, error_statuses=_error_statuses(settings))
-    _write_text(text, output, force=force)
+    write_output(text, output, force=force)
 
 
 @slo_group.command("import")
@@ -241,7 +241,7 @@ def import_command(openslo_file: Any, output: str, force: bool, config: Path | N
         )
     except EventsAPIError as exc:
         raise click.ClickException(str(exc)) from None
-    _write_text(dump_slo_config(imported), output, force=force)
+    write_output(dump_slo_config(imported), output, force=force)
     click.echo(f"Imported {len(imported.slos)} SLOs from {name}.", err=True)
 
 

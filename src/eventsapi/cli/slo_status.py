@@ -12,15 +12,14 @@ from typing import Any
 import click
 
 from eventsapi import storage
-from eventsapi.cli.options import config_option, database_option, resolve, setting_option
+from eventsapi.cli.options import config_option, database_option, resolve
+from eventsapi.cli.slo import slo_file_option, write_output
 from eventsapi.clock import system_clock
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import Settings, parse_statuses
 from eventsapi.slo.config import load_slo_config
 from eventsapi.slo.service import SLOService
 from eventsapi.storage.sqlite import SQLiteStore
-
-slo_file_option = setting_option("slo_file", metavar="PATH")
 
 
 def _service_status(settings: Settings) -> dict[str, Any]:
@@ -213,10 +212,5 @@ def rules_command(
         )
     else:
         text = render_rules(loaded.slos, loaded.policy, statuses, selector=selector)
-    if output == "-":
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise click.ClickException(f"Cannot write {output}: {exc.strerror or exc}") from None
+    # Generated output: rewriting the file is what re-running the command is for.
+    write_output(text, output, force=True)
