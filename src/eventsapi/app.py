@@ -21,7 +21,9 @@ from eventsapi.api import problems
 from eventsapi.api.authn import Authn
 from eventsapi.api.events import EventsAPI
 from eventsapi.api.hotpath import EventsApp
+from eventsapi.api.ratelimits import RateLimits
 from eventsapi.api.routes import routes
+from eventsapi.auth.ratelimit import RedisRateLimiter, redis_client
 from eventsapi.auth.service import AccountService
 from eventsapi.auth.sessions import SessionPolicy
 from eventsapi.clock import Clock, system_clock
@@ -43,7 +45,6 @@ def create_app(
 ) -> Starlette:
     """The ASGI application. ``store`` and ``clock`` replace the configured ones (tests)."""
     store = store if store is not None else storage.load(settings.database, settings)
-    events = EventsAPI(store, settings, clock or system_clock)
     slo = _slo_service(settings, store, clock)
     accounts = AccountService(
         store,
@@ -54,14 +55,21 @@ def create_app(
         ),
     )
     authn = Authn(accounts, settings)
+    events = EventsAPI(store, settings, clock or system_clock, authn)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
+    rate_limits = RateLimits(settings, clock=clock)  # the lifespan may move them to Redis
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if getattr(app.state, "worker_process", False):
             _leave_interrupts_to_the_main_process()
+        redis = None
         await store.open()
         try:
+            if rate_limits.active and settings.rate_limit_redis:
+                # Connects on first use; while Redis is down, limits fail open (ratelimits.py).
+                redis = redis_client(settings.rate_limit_redis)
+                rate_limits.limiter = RedisRateLimiter(redis)
             await events.start()
             # A test's own clock drives the SLO engine by calling it (flush, evaluate); a
             # loop on wall time would interleave with it.
@@ -77,13 +85,16 @@ def create_app(
             await slo.stop()
             await events.stop()
             await store.close()
+            if redis is not None:
+                await redis.aclose()
 
     app = EventsApp(
         events,
         settings,
         recorder=slo.recorder,
         drill=drill,
-        routes=routes(events, store, slo, drill),
+        rate_limits=rate_limits,
+        routes=routes(events, store, slo, drill, authn),
         lifespan=lifespan,
         exception_handlers={
             EventsAPIError: problems.from_error,
@@ -97,6 +108,7 @@ def create_app(
     app.state.accounts = accounts
     app.state.authn = authn
     app.state.drill = drill
+    app.state.rate_limits = rate_limits
     return app
 
 

@@ -214,10 +214,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rate_limits: Annotated[
         list[str],
         msgspec.Meta(
-            description="Requests allowed per client (API token, else address) and route "
-            "group, as group=requests/seconds: read (GET of events), write (changes of "
-            "events), auth (logins and account changes), other. In the environment, "
-            "separate them with commas."
+            description="Requests allowed per client (bearer token, else address; an IPv6 "
+            "client's /64) and route group, as group=requests/seconds: read (GET of "
+            "events), write (changes of events), auth (logins and account changes), other "
+            "(the rest; /healthz, /readyz and /metrics are never limited). A group not "
+            "listed is not limited; an empty list turns rate limits off. In the "
+            "environment, separate them with commas."
         ),
     ] = msgspec.field(
         default_factory=lambda: ["read=1200/60", "write=300/60", "auth=20/60", "other=600/60"]

@@ -30,6 +30,11 @@ COMMANDS = [
     ("slo", "rules"),
     ("sla",),
     ("sla", "report"),
+    ("users",),
+    ("users", "create"),
+    ("users", "list"),
+    ("users", "unlock"),
+    ("users", "set-role"),
 ]
 SERVE_SETTINGS = {"database", "host", "port", "workers"}
 """Settings the issue requires ``serve`` to take as options."""

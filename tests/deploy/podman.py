@@ -62,11 +62,12 @@ class Podman:
         return {**os.environ, "CONTAINERS_CONF": str(self.conf)}
 
     def __call__(
-        self, *args: str, check: bool = True, timeout: float = 120
+        self, *args: str, check: bool = True, timeout: float = 120, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             ["podman", *self.options, *args],
             env=self.env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -170,13 +171,19 @@ class Container:
     def __post_init__(self) -> None:
         self.name = self.name or f"eventsapi-test-{uuid.uuid4().hex[:10]}"
 
-    def run(self, *extra: str) -> float:
+    def run(self, *extra: str, anonymous_writes: bool = True) -> float:
         """Start it read-only, as the image's user, and wait for the first 200 of ``GET /``.
 
         Returns the seconds from ``podman run`` to that 200: an upper bound of the
         container's own start, since it includes podman creating the container.
+
+        ``anonymous_writes``: the image listens on 0.0.0.0, where writes need an account
+        unless anonymous writes are turned on; the tests that write (the tutorial's
+        walk-through, the rolling upgrade's clients) do so without accounts, from this
+        machine, so they turn them on (``False``: the image's own default).
         """
         began = time.monotonic()
+        writes = ["--env=EVENTSAPI_ANONYMOUS_WRITES=on"] if anonymous_writes else []
         self.podman(
             "run",
             "--detach",
@@ -190,6 +197,7 @@ class Container:
             "--tmpfs=/tmp:rw,size=64m,mode=1777",
             f"--volume={self.volume}:/data",
             f"--env=EVENTSAPI_PORT={self.port}",
+            *writes,
             *extra,
             self.image,
         )

@@ -387,6 +387,10 @@ def test_the_notes_say_how_to_reach_it(helm: Helm) -> None:
     assert "one replica on SQLite" in single.stdout
     assert "port-forward service/eventsapi 8001:8001" in single.stdout
     assert "helm rollback eventsapi" in single.stdout
+    assert (
+        "kubectl --namespace default exec -it deployment/eventsapi -- "
+        "eventsapi users create --admin NAME"
+    ) in single.stdout
     cluster = helm.run([CHART / "ci" / "cluster-values.yaml"], name="prod", notes=True)
     assert cluster.returncode == 0, cluster.stderr
     assert "on PostgreSQL (the URL from the Secret eventsapi-database, key url)" in cluster.stdout

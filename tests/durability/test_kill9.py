@@ -372,7 +372,9 @@ def load_and_kill(server: ServerProcess, ledger: Ledger, label: str) -> None:
 def start_server(database: Path, workers: int, log_name: str) -> ServerProcess:
     port = free_port()
     args = ["serve", "--port", str(port), "--database", str(database), "--workers", str(workers)]
-    return ServerProcess(args, port=port, cwd=database.parent, log_name=log_name)
+    # Rate limits off: the load is many writers on one address, as fast as they can.
+    env = {"EVENTSAPI_RATE_LIMITS": ""}
+    return ServerProcess(args, port=port, cwd=database.parent, env=env, log_name=log_name)
 
 
 @pytest.mark.parametrize("round_number", range(1, ROUNDS + 1))

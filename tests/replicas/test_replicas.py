@@ -39,7 +39,8 @@ class Replicas:
         for n in range(REPLICAS):
             port = free_port()
             args = ["serve", "--port", str(port), "--database", url, "--log-level", "warning"]
-            env = {"EVENTSAPI_POOL_TIMEOUT": str(POOL_TIMEOUT)}
+            # Rate limits off: hundreds of writers on one address are the load under test.
+            env = {"EVENTSAPI_POOL_TIMEOUT": str(POOL_TIMEOUT), "EVENTSAPI_RATE_LIMITS": ""}
             self.servers.append(
                 ServerProcess(args, port=port, cwd=folder, env=env, log_name=f"replica{n}.log")
             )

@@ -7,7 +7,9 @@ requirement and narrow the tool. Only rules a schema cannot carry are narrowed:
   the stored event's members count too), and an ``id`` in a PUT or PATCH body
   must be the id in the URL. JSON Schema cannot compare two members, nor a
   member with a path parameter, so schemathesis generates "schema-valid" bodies
-  that break these rules, and the server rightly answers 422.
+  that break these rules, and the server rightly answers 422. So too for a JSON
+  Patch ``move`` whose ``path`` is inside its ``from`` (RFC 6902 section 4.4: a
+  value cannot be moved into itself): a malformed patch, 400.
 - Server state, which a schema describes but a generator cannot know:
 
   - a ``cursor`` is an opaque, signed position that only the server issues; a
@@ -41,6 +43,7 @@ schemathesis already counts 409 as an answer to a valid request.
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any, Final
 
 import schemathesis
@@ -59,6 +62,7 @@ CROSS_FIELD_RULES: Final = frozenset(
 PRECONDITION_FAILED: Final = "/problems/precondition-failed"
 KEY_REUSED: Final = "/problems/idempotency-key-reused"
 VALIDATION_FAILED: Final = "/problems/validation-failed"
+MOVE_INTO_ITSELF: Final = re.compile(r"^operation \d+: move: 'path' is inside 'from'")
 
 
 def _problem(response: Any) -> dict[str, Any]:
@@ -102,6 +106,8 @@ def breaks_only_an_unstatable_rule(case: Any, response: Any) -> bool:
             (error.get("pointer"), error.get("detail")) in CROSS_FIELD_RULES for error in errors
         )
     if response.status_code == 400:
+        if _is_json_patch(case) and MOVE_INTO_ITSELF.search(str(problem.get("detail", ""))):
+            return True
         return (
             case.operation.method.upper() == "GET"
             and case.operation.path == "/events"

@@ -38,6 +38,8 @@ EXPOSE_HEADERS: Final = (
     "X-Total-Count",
     "Idempotent-Replayed",
     "Retry-After",
+    "RateLimit",
+    "RateLimit-Policy",
 )
 _BODY_HEADERS: Final = frozenset({"content-type", "content-length"})
 

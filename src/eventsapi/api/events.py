@@ -1,4 +1,10 @@
-"""The events resource over HTTP: parse the request, call the domain and the store, render."""
+"""The events resource over HTTP: parse the request, call the domain and the store, render.
+
+Reads are public. Every write first asks ``Authn.writer`` who is writing (401 or 403
+before the body is read, so a refusal does not depend on it); the event's owner is
+checked by the store inside the write's transaction (``auth/ownership.py``), and
+idempotency keys are kept per account.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +17,20 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from eventsapi.api.authn import Authn
 from eventsapi.api.body import JSON, JSON_PATCH, MERGE_PATCH, media_type, read_body
 from eventsapi.api.conditions import Preconditions, entity_tag
-from eventsapi.api.idempotency import Idempotency, request_key, to_response
+from eventsapi.api.idempotency import ANONYMOUS, Idempotency, request_key, to_response
 from eventsapi.api.listing import links, parse_listing
 from eventsapi.api.responses import JSONBytes
+from eventsapi.auth.ownership import new_owner, ownership_guard
+from eventsapi.auth.principal import Principal
 from eventsapi.clock import Clock
 from eventsapi.domain.events import (
     DOT_SEGMENTS,
     ID_PATTERN,
     Event,
+    UnsetType,
     build_event,
     input_id,
     parse_input,
@@ -31,7 +41,7 @@ from eventsapi.domain.json_patch import patch_event_json
 from eventsapi.domain.merge_patch import patch_event
 from eventsapi.errors import NotFound
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore, IdempotencyKey, Page, SavedResponse
+from eventsapi.storage.base import EventStore, Guard, IdempotencyKey, Page, SavedResponse
 
 _encode = msgspec.json.Encoder().encode
 _ID_MATCH: Final = re.compile(ID_PATTERN).fullmatch
@@ -51,10 +61,11 @@ def with_head(handlers: dict[str, Handler]) -> dict[str, Handler]:
 class EventsAPI:
     """Handlers for ``/events`` and ``/events/{id}``, bound to one store and settings."""
 
-    def __init__(self, store: EventStore, settings: Settings, clock: Clock) -> None:
+    def __init__(self, store: EventStore, settings: Settings, clock: Clock, authn: Authn) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.authn = authn
         self.keys = Idempotency(store, clock, timedelta(hours=settings.idempotency_key_hours))
         self._cursor_key = b""
 
@@ -122,75 +133,114 @@ class EventsAPI:
         return JSONBytes(document, headers=[(b"etag", tag.encode())])
 
     async def create_event(self, request: Request) -> Response:
+        principal = await self.authn.writer(request)
+        owner = new_owner(principal)
         key = request_key(request)
         if key is None:
             body = await self._body(request, (JSON,))
-            return to_response(_respond_created(await self.store.create(self._new(body))))
+            return to_response(_respond_created(await self.store.create(self._new(body, owner))))
 
         def create(body: bytes, once: IdempotencyKey) -> Awaitable[Event]:
-            return self.store.create(self._new(body), once=once)
+            return self.store.create(self._new(body, owner), once=once)
 
         return await self.keys.run(
-            request, key, lambda: self._body(request, (JSON,)), _respond_created, create
+            request,
+            key,
+            lambda: self._body(request, (JSON,)),
+            _respond_created,
+            create,
+            scope=_key_scope(principal),
         )
 
-    def _new(self, body: bytes) -> Event:
+    def _new(self, body: bytes, owner: str | UnsetType) -> Event:
         data = parse_input(body)
         now = self.clock()
-        return build_event(data, event_id=input_id(data) or new_event_id(now), now=now)
+        event_id = input_id(data) or new_event_id(now)
+        return build_event(data, event_id=event_id, now=now, owner=owner)
 
     async def _body(self, request: Request, accepted: tuple[str, ...]) -> bytes:
         return await read_body(request, accepted=accepted, limit=self.settings.max_body_bytes)
 
     async def put_event(self, request: Request) -> Response:
+        principal = await self.authn.writer(request)
         event_id = self._event_id(request)
         conditions = self._preconditions(request)
         data = parse_input(await self._body(request, (JSON,)))
         now = self.clock()
+        owned = ownership_guard(principal)
 
         def build(current: Event | None) -> Event:
+            if current is not None and owned is not None:
+                owned(current)
             conditions.check(current)
             if current is None:
-                return build_event(data, event_id=event_id, now=now)
+                return build_event(data, event_id=event_id, now=now, owner=new_owner(principal))
             return revise(current, data, now=now)
 
         event, created = await self.store.put(event_id, build)
         return to_response(_respond_created(event) if created else _respond(event))
 
     async def patch_event(self, request: Request) -> Response:
+        principal = await self.authn.writer(request)
         event_id = self._event_id(request)
         conditions = self._preconditions(request)
+        owned = ownership_guard(principal)
         key = request_key(request)
         if key is None:
             body = await self._body(request, _PATCH_TYPES)
-            change = self._change(conditions, request, body)
+            change = self._change(owned, conditions, request, body)
             return to_response(_respond(await self.store.update(event_id, change)))
 
         def update(body: bytes, once: IdempotencyKey) -> Awaitable[Event]:
-            return self.store.update(event_id, self._change(conditions, request, body), once=once)
+            change = self._change(owned, conditions, request, body)
+            return self.store.update(event_id, change, once=once)
 
         return await self.keys.run(
-            request, key, lambda: self._body(request, _PATCH_TYPES), _respond, update
+            request,
+            key,
+            lambda: self._body(request, _PATCH_TYPES),
+            _respond,
+            update,
+            scope=_key_scope(principal),
         )
 
     def _change(
-        self, conditions: Preconditions, request: Request, body: bytes
+        self, owned: Guard | None, conditions: Preconditions, request: Request, body: bytes
     ) -> Callable[[Event], Event]:
         now = self.clock()
         patch = patch_event_json if media_type(request, _PATCH_TYPES) == JSON_PATCH else patch_event
 
         def change(current: Event) -> Event:
+            if owned is not None:
+                owned(current)  # first: another's event is answered as a missing one
             conditions.check(current)
             return revise(current, patch(current, body), now=now)
 
         return change
 
     async def delete_event(self, request: Request) -> Response:
+        owned = ownership_guard(await self.authn.writer(request))
         conditions = self._preconditions(request)
-        await self.store.delete(
-            self._event_id(request), guard=conditions.check if conditions.any else None
-        )
+        checks = [check for check in (owned, conditions.check if conditions.any else None) if check]
+        await self.store.delete(self._event_id(request), guard=_all_of(checks))
         return Response(status_code=204)
+
+
+def _key_scope(principal: Principal | None) -> str:
+    """Whose idempotency keys these are: one account's never replay another's."""
+    return ANONYMOUS if principal is None else principal.user.id
+
+
+def _all_of(checks: list[Guard]) -> Guard | None:
+    """One guard running ``checks`` in order; ``None`` when there is nothing to check."""
+    if len(checks) <= 1:
+        return checks[0] if checks else None
+
+    def guard(current: Event) -> None:
+        for check in checks:
+            check(current)
+
+    return guard
 
 
 def _respond(event: Event, status: int = 200) -> SavedResponse:

@@ -11,6 +11,8 @@ Features that concern every response are therefore applied here, in front of
 both paths, rather than as Starlette middleware (which the hot path skips):
 
 - a request id (``api/request_ids.py``) in ``X-Request-Id`` and ``request.state``;
+- rate limits (``api/ratelimits.py``): a 429 instead of the answer when the client is over
+  its route group's limit, else the ``RateLimit`` and ``RateLimit-Policy`` fields;
 - the access log (``api/access_log.py``), when the ``access_log`` setting is on;
 - answers to ``HEAD``: the GET's headers, no body, whatever the server does;
 - CORS (``api/cors.py``) and gzip (``api/compression.py``) when configured;
@@ -35,10 +37,12 @@ from typing import Any, Final
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eventsapi.api import access_log, compression, cors, problems, request_ids
 from eventsapi.api.events import EventsAPI, Handler
+from eventsapi.api.ratelimits import Fields, RateLimits
 from eventsapi.settings import Settings
 from eventsapi.slo.drill import Drill
 from eventsapi.slo.recorder import UNMATCHED_ROUTE, UNRECORDED_ROUTES, Recorder
@@ -47,6 +51,7 @@ _ITEM_PREFIX: Final = "/events/"
 _ID_HEADER: Final = request_ids.HEADER
 _VARY: Final = compression.VARY
 _ROUTE: Final = "eventsapi.route"  # scope key: the hot path's route template
+_REFUSAL: Final = "eventsapi.refusal"  # scope key: the 429 a layered request gets instead
 _clock: Final = time.perf_counter
 
 
@@ -69,10 +74,12 @@ class EventsApp(Starlette):
         *,
         recorder: Recorder | None = None,
         drill: Drill | None = None,
+        rate_limits: RateLimits | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.recorder = recorder
+        self.rate_limits = rate_limits if rate_limits is not None and rate_limits.active else None
         self.drill = drill if drill is not None and drill.active else None
         self.hot_path = HotPath(events)
         self.new_request_id = request_ids.generator()
@@ -107,6 +114,14 @@ class EventsApp(Starlette):
         else:
             state["request_id"] = request_id
         id_header = (_ID_HEADER, request_id.encode())
+        # None (not limited), the 429 to send, or the RateLimit fields to add.
+        limited = None
+        rate_limits = self.rate_limits
+        if rate_limits is not None:
+            if rate_limits.limiter is None:  # in this process: no coroutine needed
+                limited = rate_limits.decide(scope)
+            else:
+                limited = await rate_limits.check(scope)
 
         if self.direct and not (accepts_gzip and self.gzip):
             handler = self.hot_path.handler(scope)
@@ -115,10 +130,15 @@ class EventsApp(Starlette):
                 # benchmarked path, and each call or wrapped send costs).
                 response = None
                 try:
-                    if self.drill is not None:
-                        response = await self._drilled(self.drill)
-                    if response is None:
-                        response = await self.hot_path.respond(handler, scope, receive)
+                    if isinstance(limited, Response):
+                        response = limited
+                    else:
+                        if self.drill is not None:
+                            response = await self._drilled(self.drill)
+                        if response is None:
+                            response = await self.hot_path.respond(handler, scope, receive)
+                        if response is not None and limited is not None:
+                            response.raw_headers += limited
                     if response is not None:
                         response.raw_headers.append(id_header)
                         body = getattr(response, "body", None)  # None: streamed
@@ -137,7 +157,7 @@ class EventsApp(Starlette):
                         status = None if response is None else response.status_code
                         access_log.write(scope, status, started, request_id)
                 return
-        await self._send_layered(scope, receive, send, id_header, started, request_id)
+        await self._send_layered(scope, receive, send, id_header, started, request_id, limited)
 
     async def _send_layered(
         self,
@@ -147,8 +167,16 @@ class EventsApp(Starlette):
         id_header: tuple[bytes, bytes],
         started: float,
         request_id: str,
+        limited: Response | Fields | None,
     ) -> None:
         status: int | None = None
+        added = [id_header]
+        if isinstance(limited, Response):
+            # Answered by the innermost app, so that the layers apply to it (a
+            # cross-origin page can read the 429 and its Retry-After).
+            scope[_REFUSAL] = limited
+        elif limited is not None:
+            added += limited
         head = scope["method"] == "HEAD"
         if head:
             # Answered as a GET whose body is dropped, so that its headers are the GET's
@@ -159,7 +187,7 @@ class EventsApp(Starlette):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), id_header]}
+                message = {**message, "headers": [*message.get("headers", ()), *added]}
             elif head and message["type"] == "http.response.body" and message.get("body"):
                 message = {**message, "body": b""}
             await send(message)
@@ -180,6 +208,12 @@ class EventsApp(Starlette):
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The innermost app of the layers: the hot path, or else Starlette."""
         handler = self.hot_path.handler(scope)
+        refusal: Response | None = scope.get(_REFUSAL)
+        if refusal is not None:
+            if handler is None:
+                self._find_route(scope)
+            await refusal(scope, receive, send)
+            return
         if handler is None:
             await super().__call__(scope, receive, send)
             return
@@ -188,6 +222,20 @@ class EventsApp(Starlette):
             await injected(scope, receive, send)
         else:
             await self.hot_path.serve(handler, scope, receive, send)
+
+    def _find_route(self, scope: Scope) -> None:
+        """Leave in ``scope`` the route Starlette would have chosen, for the SLI recorder's
+        route template (the hot path's routes set theirs in ``HotPath.handler``)."""
+        partial = None
+        for route in self.router.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                scope["route"] = route
+                return
+            if match is Match.PARTIAL and partial is None:
+                partial = route
+        if partial is not None:
+            scope["route"] = partial
 
     @staticmethod
     async def _drilled(drill: Drill) -> Response | None:

@@ -20,6 +20,7 @@ from eventsapi import __version__
 from eventsapi.api.body import JSON, JSON_PATCH, MERGE_PATCH
 from eventsapi.api.idempotency import KEY_MAX_LENGTH
 from eventsapi.api.listing import Q_MAX, STATUSES, TAGS_MAX_IN_QUERY
+from eventsapi.api.openapi_accounts import SECURITY_SCHEMES, account_paths, account_schemas
 from eventsapi.api.openapi_slo import slo_paths, slo_schemas
 from eventsapi.api.problems import PROBLEM_JSON, PROBLEM_TYPES
 from eventsapi.domain.events import (
@@ -27,8 +28,10 @@ from eventsapi.domain.events import (
     DOT_SEGMENTS,
     ID_PATTERN,
     LEGACY_KEYS,
+    OWNER,
     SERVER_OWNED,
     TAG_MAX,
+    VERSION_STAMPS,
     Event,
     EventInput,
 )
@@ -350,7 +353,13 @@ def _event(event: Schema) -> Schema:
     for name in ("starts_at", "ends_at"):
         properties[name] = {"anyOf": [instant, {"type": "null"}]}
     properties["version"] = {"type": "integer", "minimum": 1}
-    event["required"] = list(properties)
+    properties[OWNER] = {
+        "type": "string",
+        "description": "The id of the account that created the event; absent when none did "
+        "(anonymous writes, events stored before accounts). A member may change only the "
+        "events they own, an admin any.",
+    }
+    event["required"] = [name for name in properties if name != OWNER]
     return event
 
 
@@ -393,7 +402,9 @@ def _components() -> dict[str, Schema]:
         "The tutorial's keys `ID`, `Title` and `Description` are accepted in place of "
         "`id`, `title` and `description`, not beside them. `ends_at` must not be before "
         "`starts_at`. `created_at`, `updated_at` and `version` are the server's: "
-        "they are accepted, so a fetched event can be sent back, and ignored."
+        "they are accepted, so a fetched event can be sent back, and ignored. `owner` is "
+        "the server's too: leave it out (it may be sent back exactly as GET gave it; any "
+        "other value is refused)."
     )
     event_input["anyOf"] = [{"required": ["title"]}, {"required": ["Title"]}]
     event_input["not"] = {
@@ -409,8 +420,11 @@ def _components() -> dict[str, Schema]:
     # "integer" already, so the float branch of the type is not shown.
     capacity = properties["capacity"]
     capacity["anyOf"] = [branch for branch in capacity["anyOf"] if branch.get("type") != "number"]
-    for server_owned in ("created_at", "updated_at", "version"):
+    for server_owned in VERSION_STAMPS:
         properties[server_owned] = {"description": "Server-owned: ignored if sent."}
+    # Not a value a client may choose: the schema allows none (the server also takes
+    # the event's own owner back unchanged, which no schema can say).
+    properties[OWNER] = {"not": {}, "description": "Server-owned: leave it out."}
     schemas["EventPatch"] = _event_patch(event_input)
     schemas["Event"] = _event(schemas["Event"])
     schemas["Problem"] = {
@@ -441,7 +455,7 @@ def _components() -> dict[str, Schema]:
         "type": "array",
         "description": "A JSON Patch (RFC 6902): operations applied in order, all or none, "
         "to the event as GET returns it. Server-owned members (`id`, `version`, "
-        "`created_at`, `updated_at`) may be tested, not changed.",
+        "`created_at`, `updated_at`, `owner`) may be tested, not changed.",
         "items": {"oneOf": [_patch_operation(op, members) for op, members in _PATCH_OPS.items()]},
     }
     schemas["Welcome"] = {
@@ -455,6 +469,7 @@ def _components() -> dict[str, Schema]:
         "required": ["message", "service", "version", "links"],
     }
     schemas.update(slo_schemas())
+    schemas.update(account_schemas())
     schemas["Health"] = {
         "type": "object",
         "properties": {"status": {"type": "string"}},
@@ -566,7 +581,10 @@ def _paths() -> dict[str, Schema]:
                 "responses": {
                     "200": _event_response("Replaced"),
                     "201": _event_response("Created", location=True),
-                    "404": _problem("No event can have this id (it breaks the id pattern)"),
+                    "404": _problem(
+                        "No event can have this id (it breaks the id pattern), or the event "
+                        "is another member's"
+                    ),
                     **_BODY_ERRORS,
                     **_PRECONDITION_ERRORS,
                     **_COMMON_ERRORS,
@@ -641,6 +659,7 @@ def _paths() -> dict[str, Schema]:
                 },
             }
         },
+        **account_paths(_COMMON_ERRORS, _BODY_ERRORS, _problem, _RETRY_AFTER),
         **slo_paths(
             _COMMON_ERRORS,
             _problem("A malformed period or an unknown query parameter"),
@@ -667,10 +686,15 @@ def openapi_document() -> bytes:
         "tags": [
             {"name": "events", "description": "The events resource"},
             {"name": "service", "description": "The welcome page and the health probes"},
+            {
+                "name": "accounts",
+                "description": "Login, sessions, two-step verification, "
+                "API tokens, the audit log, and user management",
+            },
             {"name": "slo", "description": "Service level objectives, SLA reports, metrics"},
         ],
         "paths": _tagged(_paths()),
-        "components": {"schemas": _components()},
+        "components": {"schemas": _components(), "securitySchemes": SECURITY_SCHEMES},
     }
     return msgspec.json.encode(document)
 
@@ -682,6 +706,8 @@ def _tagged(paths: dict[str, Schema]) -> dict[str, Schema]:
             tag = "events"
         elif path in ("/slo", "/sla", "/metrics"):
             tag = "slo"
+        elif path.startswith(("/auth/", "/users")):
+            tag = "accounts"
         else:
             tag = "service"
         for key, operation in item.items():

@@ -20,7 +20,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from eventsapi.api import meta, slo
+from eventsapi.api.account_tokens import TokensAPI
+from eventsapi.api.accounts import AccountsAPI
+from eventsapi.api.authn import Authn
 from eventsapi.api.events import EventsAPI, Handler, with_head
+from eventsapi.api.users import UsersAPI
 from eventsapi.slo.drill import Drill
 from eventsapi.slo.service import SLOService
 from eventsapi.storage.base import EventStore
@@ -60,10 +64,18 @@ class _StaticFiles(StaticFiles):
         return await super().get_response(path, scope)
 
 
-def routes(events: EventsAPI, store: EventStore, slos: SLOService, drill: Drill) -> list[BaseRoute]:
+def routes(
+    events: EventsAPI, store: EventStore, slos: SLOService, drill: Drill, authn: Authn
+) -> list[BaseRoute]:
     static = resources.files("eventsapi.api").joinpath("static/vendor/swagger-ui")
     export = slos.export
     metrics = [_route("/metrics", {"GET": slo.metrics(slos, export)})] if export else []
+    limit = events.settings.max_body_bytes
+    accounts = {
+        **AccountsAPI(authn, max_body_bytes=limit).handlers(),
+        **TokensAPI(authn, max_body_bytes=limit).handlers(),
+        **UsersAPI(authn, max_body_bytes=limit).handlers(),
+    }
     return [
         *(_route(path, handlers) for path, handlers in events.handlers().items()),
         _route("/", {"GET": meta.welcome}),
@@ -76,4 +88,5 @@ def routes(events: EventsAPI, store: EventStore, slos: SLOService, drill: Drill)
         _route("/slo", {"GET": slo.slo_status(slos, drill)}),
         _route("/sla", {"GET": slo.sla(slos)}),
         *metrics,
+        *(_route(path, handlers) for path, handlers in accounts.items()),
     ]

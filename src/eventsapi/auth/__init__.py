@@ -8,8 +8,10 @@
 - ``sessions``: idle and absolute timeouts, when to record activity, the session cookie.
 - ``throttle``: brute-force resistance: growing waits and a lock per account, per client.
 - ``ratelimit``: rate limits (GCRA) in memory or in Redis, and the RateLimit header fields.
+- ``ratelimit_local``: the same in-process GCRA at the price one request can pay.
 - ``usernames``: one normalized spelling per username.
 - ``principal``: who makes a request (user, session or API token) and their scopes.
 - ``second_factor``: a TOTP or recovery code checked, then spent by compare-and-set.
+- ``ownership``: who may change which event (admins any, members their own).
 - ``service``: ``AccountService``, the orchestration of all of the above over a store.
 """

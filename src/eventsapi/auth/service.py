@@ -738,10 +738,27 @@ class AccountService:
 
     # -- admin ----------------------------------------------------------------------
 
+    async def users(self, admin: Principal) -> list[User]:
+        """Every account, by username (``admin`` scope only)."""
+        if not admin.can(Scope.ADMIN):
+            raise Forbidden("This needs the admin scope.")
+        return await self._store.list_users()
+
     async def unlock(self, admin: Principal, username: str) -> User:
         """Lift a lock and forget the failed logins (``NotFound`` for no such user)."""
         target = await self._target(admin, username)
+        return await self._unlock(target, _client_of(admin), by=admin.user.id)
 
+    async def operator_list_users(self) -> list[User]:
+        """Every account, by username, for the operator on the machine (the command line)."""
+        return await self._store.list_users()
+
+    async def operator_unlock(self, username: str) -> User:
+        """``unlock`` by the operator on the machine (the command line), who needs no
+        account: whoever can run commands there can open the database anyway."""
+        return await self._unlock(await self._user_named(username), "", by=None)
+
+    async def _unlock(self, target: User, client: str, *, by: str | None) -> User:
         def unlock(current: User) -> User:
             return dataclasses.replace(
                 current, locked=False, failed_logins=0, last_failed_login_at=None
@@ -750,13 +767,20 @@ class AccountService:
         now = self._clock()
         user = await self._store.update_user(target.id, unlock)
         if target.locked:
-            await self._audit(now, AuditKind.UNLOCKED, user.id, _client_of(admin), by=admin.user.id)
+            await self._audit(now, AuditKind.UNLOCKED, user.id, client, by=by)
         return user
 
     async def set_role(self, admin: Principal, username: str, role: Role) -> User:
         """Give a user another role; their sessions end (a privilege change). The last
         admin cannot be demoted."""
         target = await self._target(admin, username)
+        return await self._set_role(target, role, _client_of(admin), by=admin.user.id)
+
+    async def operator_set_role(self, username: str, role: Role) -> User:
+        """``set_role`` by the operator on the machine (the command line); the same rules."""
+        return await self._set_role(await self._user_named(username), role, "", by=None)
+
+    async def _set_role(self, target: User, role: Role, client: str, *, by: str | None) -> User:
         if target.role is role:
             return target
         if target.role is Role.ADMIN:
@@ -774,10 +798,10 @@ class AccountService:
             now,
             AuditKind.ROLE_CHANGED,
             user.id,
-            _client_of(admin),
+            client,
             previous=target.role.value,
             role=role.value,
-            by=admin.user.id,
+            by=by,
             sessions_ended=ended,
         )
         return user
@@ -785,6 +809,9 @@ class AccountService:
     async def _target(self, admin: Principal, username: str) -> User:
         if not admin.can(Scope.ADMIN):
             raise Forbidden("This needs the admin scope.")
+        return await self._user_named(username)
+
+    async def _user_named(self, username: str) -> User:
         try:
             name = normalize_username(username)
         except ValueError:

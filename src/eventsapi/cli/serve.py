@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import os
 import shutil
@@ -17,6 +18,7 @@ import click
 
 from eventsapi import __version__, storage
 from eventsapi.cli.options import resolve, serve_options
+from eventsapi.cli.users import FIRST_ADMIN_HINT
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import RESOLVED_SETTINGS_ENV, Settings, encode
 
@@ -87,18 +89,57 @@ def _check_address(settings: Settings) -> None:
         raise click.ClickException(f"Cannot listen on {_url(settings)}: {reason}.") from None
 
 
-def _prepare_database(settings: Settings) -> None:
-    """Open the database once before forking workers: fail fast, migrate once."""
+def _prepare_database(settings: Settings) -> int:
+    """Open the database once before forking workers: fail fast, migrate once.
 
-    async def run() -> None:
+    Returns how many accounts it has (for the first-run guidance)."""
+
+    async def run() -> int:
         store = storage.load(settings.database, settings)
         await store.open()
-        await store.close()
+        try:
+            return await store.count_users()
+        finally:
+            await store.close()
 
     try:
-        asyncio.run(run())
+        return asyncio.run(run())
     except EventsAPIError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+class WriteMode(enum.StrEnum):
+    """Who may change events, as the start line says it."""
+
+    LOCAL = "anonymous writes ON (listening on loopback only)"
+    OPEN = "anonymous writes ON"
+    ACCOUNTS = "writes need an account"
+
+
+def _write_mode(settings: Settings) -> WriteMode:
+    # Imported here, as granian is: the HTTP side is not needed by the other commands.
+    from eventsapi.api.authn import anonymous_writes_allowed, is_loopback
+
+    if not anonymous_writes_allowed(settings):
+        return WriteMode.ACCOUNTS
+    return WriteMode.LOCAL if is_loopback(settings.host) else WriteMode.OPEN
+
+
+def _warn_about_writes(settings: Settings, mode: WriteMode, accounts: int) -> None:
+    """Warn when anyone may change events, or when nobody can yet (first run)."""
+    if mode is WriteMode.OPEN:
+        logger.warning(
+            "anonymous writes ON on %s (anonymous_writes=on): anyone who can reach the port "
+            "can create, change and delete events. Keep this only if something in front of "
+            "the service (a firewall, an authenticating proxy) decides who reaches it.",
+            _url(settings),
+        )
+    elif mode is WriteMode.ACCOUNTS and accounts == 0:
+        logger.warning(
+            "no accounts yet: %s (with the same database settings); until then nobody can "
+            "create, change or delete events.",
+            FIRST_ADMIN_HINT,
+        )
 
 
 @click.command()
@@ -137,7 +178,7 @@ def serve(
         # The app writes the access log (api/access_log.py), at INFO whatever log_level.
         logging.getLogger("eventsapi.access").setLevel(logging.INFO)
     _check_address(settings)
-    _prepare_database(settings)
+    accounts = _prepare_database(settings)
     from granian import Granian
     from granian.constants import Interfaces, Loops
 
@@ -157,13 +198,16 @@ def serve(
         workers_kill_timeout=max(1, round(settings.shutdown_timeout)),
     )
     workers_text = "1 worker" if settings.workers == 1 else f"{settings.workers} workers"
+    mode = _write_mode(settings)
     logger.info(
-        "eventsapi %s serving %s with %s, %s. Press Ctrl+C to stop.",
+        "eventsapi %s serving %s with %s, %s; %s. Press Ctrl+C to stop.",
         __version__,
         _url(settings),
         storage.describe(settings.database),
         workers_text,
+        mode,
     )
+    _warn_about_writes(settings, mode, accounts)
     _warn_about_drills(settings)
     with _metrics_directory():
         server.serve()

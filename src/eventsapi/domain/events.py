@@ -114,6 +114,10 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     version: int
+    owner: str | UnsetType = UNSET
+    """The id of the account that created the event. Left out of the document (``UNSET``)
+    when no account did (anonymous writes, events stored before accounts existed), so those
+    documents, and the ETags derived from them, stay byte for byte what they were."""
 
 
 class EventInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -121,7 +125,9 @@ class EventInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     The Go tutorial's keys ``ID``, ``Title`` and ``Description`` are accepted beside
     ours. Server-owned fields are accepted so a fetched event can be sent back
-    as it is, and ignored: the server sets them.
+    as it is, and ignored: the server sets them. ``owner`` may be sent back too, but
+    only as it is: any other value is refused (``build_event``), so that nobody can
+    give an event to, or take it from, an account.
     """
 
     id: EventId | UnsetType = UNSET
@@ -142,9 +148,14 @@ class EventInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     created_at: Any = msgspec.field(default=UNSET)
     updated_at: Any = msgspec.field(default=UNSET)
     version: Any = msgspec.field(default=UNSET)
+    owner: Any = msgspec.field(default=UNSET)
 
 
-SERVER_OWNED: Final = ("created_at", "updated_at", "version")
+VERSION_STAMPS: Final = ("created_at", "updated_at", "version")
+"""The server-owned members every event has (an import restores them together)."""
+OWNER: Final = "owner"
+SERVER_OWNED: Final = (*VERSION_STAMPS, OWNER)
+OWNER_FIXED: Final = "is set by the server and cannot be changed"
 LEGACY_KEYS: Final = {"ID": "id", "Title": "title", "Description": "description"}
 
 _input_decoder = msgspec.json.Decoder(EventInput)
@@ -281,11 +292,23 @@ def build_event(
     event_id: str,
     now: datetime,
     previous: Event | None = None,
+    owner: str | UnsetType = UNSET,
 ) -> Event:
-    """The event ``data`` describes, as version 1 or as the next version of ``previous``."""
+    """The event ``data`` describes, as version 1 or as the next version of ``previous``.
+
+    ``owner``: the account creating it (a new event); a new version keeps the owner of
+    ``previous``. An ``owner`` in ``data`` other than that one is refused.
+    """
+    errors: list[FieldError] = []
     chosen = input_id(data)
     if chosen is not None and chosen != event_id:
-        raise ValidationFailed([FieldError("id", "does not match the id in the URL")])
+        errors.append(FieldError("id", "does not match the id in the URL"))
+    if previous is not None:
+        owner = previous.owner
+    if data.owner is not UNSET and data.owner != owner:
+        errors.append(FieldError(OWNER, OWNER_FIXED))
+    if errors:
+        raise ValidationFailed(errors)
     title = _merged(data.title, data.legacy_title)
     if not isinstance(title, str):  # parse_input has made sure it is there
         raise ValidationFailed([FieldError("title", "required")])
@@ -304,6 +327,7 @@ def build_event(
         created_at=previous.created_at if previous else now,
         updated_at=now,
         version=previous.version + 1 if previous else 1,
+        owner=owner,
     )
 
 
@@ -311,7 +335,7 @@ def editable_document(event: Event) -> dict[str, Any]:
     """The client-editable members of ``event`` as JSON-ready builtins."""
     document: dict[str, Any] = msgspec.to_builtins(event)
     for key in SERVER_OWNED:
-        del document[key]
+        document.pop(key, None)  # an event without an owner has no such member
     return document
 
 

@@ -3,9 +3,9 @@
 A patch applies to the event as clients see it: every member, the server's own
 included, so ``{"op": "test", "path": "/version", "value": 3}`` checks the version
 before anything changes. The patched document must keep ``id``, ``version``,
-``created_at`` and ``updated_at`` as they were, and is then checked as every write
-is (``parse_input``): removing an optional member clears it, removing ``title`` is
-refused.
+``created_at``, ``updated_at`` and ``owner`` as they were (an event without an owner
+must stay without one), and is then checked as every write is (``parse_input``):
+removing an optional member clears it, removing ``title`` is refused.
 
 The operations are the ``jsonpatch`` library's. This module checks the whole patch
 document first (a malformed one changes nothing, RFC 6902 section 3), then applies
@@ -68,7 +68,7 @@ def patch_event_json(current: Event, body: bytes) -> EventInput:
     operations = _operations(patch)
     # as clients see it: the JSON they GET (to_builtins would keep tags a tuple)
     document: Any = _decode(_encode(current))
-    fixed = {key: document[key] for key in FIXED}
+    fixed = {key: document.get(key, _MISSING) for key in FIXED}
     patched = _apply(document, operations)
     errors = _fixed_changes(fixed, patched)
     try:
@@ -224,7 +224,8 @@ def _conflict(document: Any, operation: dict[str, Any]) -> str:
 
 
 def _fixed_changes(fixed: dict[str, Any], patched: Any) -> list[FieldError]:
-    """A field error for each member of ``fixed`` the patch changed or removed."""
+    """A field error for each member of ``fixed`` the patch changed, removed or added
+    (``_MISSING``: the event has no such member)."""
     if not isinstance(patched, dict):
         return []  # parse_input reports that the document is not an object
     return [
@@ -235,7 +236,8 @@ def _fixed_changes(fixed: dict[str, Any], patched: Any) -> list[FieldError]:
             else "is set by the server and cannot be changed",
         )
         for key, value in fixed.items()
-        if key not in patched or not _same(value, patched[key])
+        if (key in patched) != (value is not _MISSING)
+        or (key in patched and not _same(value, patched[key]))
     ]
 
 

@@ -8,6 +8,8 @@ import msgspec
 
 from eventsapi.domain.events import (
     LEGACY_KEYS,
+    OWNER,
+    OWNER_FIXED,
     Event,
     EventInput,
     decode_json,
@@ -40,11 +42,16 @@ def patch_event(event: Event, body: bytes) -> EventInput:
     # An unknown member set to null vanishes in the merge (it removes a member that is
     # not there), so the typo in ``{"descripton": null}`` is reported from here; the
     # other unknown members reach ``parse_input``, which reports them.
-    vanishing = [
+    refused = [
         FieldError(key, "unknown field")
         for key, value in patch.items()
         if value is None and key not in _MEMBERS
     ]
+    # The owner may be sent back as it is (a fetched event sent as a patch), never changed;
+    # ``null`` would vanish in the merge like the other server-owned members, so it is
+    # refused here rather than silently ignored.
+    if OWNER in patch and patch[OWNER] != event.owner:
+        refused.append(FieldError(OWNER, OWNER_FIXED))
     for legacy, ours in LEGACY_KEYS.items():
         if legacy in patch:
             if ours in patch:
@@ -56,7 +63,7 @@ def patch_event(event: Event, body: bytes) -> EventInput:
     try:
         data = parse_input(msgspec.json.encode(patched))
     except ValidationFailed as exc:
-        raise ValidationFailed(vanishing + exc.errors) from None
-    if vanishing:
-        raise ValidationFailed(vanishing)
+        raise ValidationFailed(refused + exc.errors) from None
+    if refused:
+        raise ValidationFailed(refused)
     return data

@@ -13,8 +13,9 @@ The formats, which :func:`detect_format` tells apart from the first line:
 
 Every row is checked with the domain's rules (those of ``POST /events``). A row
 with ``created_at``, ``updated_at`` and ``version`` is a full event document,
-restored as it is; any other row is an input and becomes a new event (version 1,
-created now, with the id it gives or a new one). Integer ids (json-server makes
+restored as it is (its ``owner`` too, if it has one); any other row is an input and
+becomes a new event (version 1, created now, with the id it gives or a new one, and
+no owner: only a full document may name one). Integer ids (json-server makes
 them) are read as their decimal text.
 """
 
@@ -29,7 +30,9 @@ import msgspec
 
 from eventsapi.domain.events import (
     LEGACY_KEYS,
-    SERVER_OWNED,
+    OWNER,
+    UNSET,
+    VERSION_STAMPS,
     Event,
     Instant,
     build_event,
@@ -62,6 +65,7 @@ _SERVER_TYPES: Final[dict[str, Any]] = {
     "created_at": Instant,
     "updated_at": Instant,
     "version": Annotated[int, msgspec.Meta(ge=1)],
+    OWNER: str,
 }
 
 
@@ -220,8 +224,9 @@ def read_event(raw: bytes, *, now: datetime, new_id: Callable[[], str]) -> Event
     except BadRequest as exc:  # not expected once the row has decoded; reported all the same
         errors.append(FieldError("", str(exc)))
     stored: dict[str, Any] = {}
-    if any(name in document for name in SERVER_OWNED):
-        for name in SERVER_OWNED:
+    full = any(name in document for name in VERSION_STAMPS)
+    if full:
+        for name in VERSION_STAMPS:
             if name not in document:
                 errors.append(
                     FieldError(
@@ -235,9 +240,24 @@ def read_event(raw: bytes, *, now: datetime, new_id: Callable[[], str]) -> Event
                 stored[name] = msgspec.convert(document[name], _SERVER_TYPES[name], strict=True)
             except msgspec.ValidationError as exc:
                 errors.append(FieldError(name, str(exc).split(" - at `", 1)[0]))
+    if OWNER in document:
+        if not full:
+            errors.append(
+                FieldError(
+                    OWNER,
+                    "only a full event document (with created_at, updated_at and version) "
+                    "can name its owner",
+                )
+            )
+        else:
+            try:
+                stored[OWNER] = msgspec.convert(document[OWNER], _SERVER_TYPES[OWNER], strict=True)
+            except msgspec.ValidationError as exc:
+                errors.append(FieldError(OWNER, str(exc).split(" - at `", 1)[0]))
     if errors or data is None:
         raise ValidationFailed(errors or [FieldError("", "invalid event")])
-    event = build_event(data, event_id=input_id(data) or new_id(), now=now)
+    owner = stored.pop(OWNER, UNSET)
+    event = build_event(data, event_id=input_id(data) or new_id(), now=now, owner=owner)
     return msgspec.structs.replace(event, **stored) if stored else event
 
 

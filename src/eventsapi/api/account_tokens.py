@@ -1,0 +1,76 @@
+"""Personal API tokens over HTTP: create (the value shown once), list, revoke.
+
+Only a login session may manage tokens (``AccountService`` refuses an API token: a leaked
+token cannot mint itself successors), and a token gets no scope its owner lacks.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+from msgspec import UNSET
+from starlette.requests import Request
+from starlette.responses import Response
+
+from eventsapi.api import account_io as io
+from eventsapi.api.authn import Authn
+from eventsapi.api.events import Handler, with_head
+from eventsapi.auth.service import AccountService
+from eventsapi.errors import FieldError, NotFound, ValidationFailed
+
+__all__ = ["DEFAULT_TOKEN_DAYS", "TokensAPI"]
+
+DEFAULT_TOKEN_DAYS: Final = 90
+"""A token's lifetime when the request does not say: long-lived secrets should end by
+themselves; ask for ``"expires_in_days": null`` explicitly for one that never does."""
+
+
+class TokensAPI:
+    """Handlers for ``/auth/tokens`` and ``/auth/tokens/{id}``."""
+
+    def __init__(self, authn: Authn, *, max_body_bytes: int) -> None:
+        self.authn = authn
+        self.max_body_bytes = max_body_bytes
+
+    @property
+    def accounts(self) -> AccountService:
+        return self.authn.accounts
+
+    def handlers(self) -> dict[str, dict[str, Handler]]:
+        return {
+            "/auth/tokens": with_head({"GET": self.list_tokens, "POST": self.create_token}),
+            "/auth/tokens/{id}": {"DELETE": self.revoke_token},
+        }
+
+    async def create_token(self, request: Request) -> Response:
+        principal = await self.authn.required(request)
+        data = await io.read_json(request, io.TokenRequest, limit=self.max_body_bytes)
+        if data.name.endswith("\n"):  # Python's "$" lets one through the pattern
+            raise ValidationFailed([FieldError("name", "A token's name is one line.")])
+        days = DEFAULT_TOKEN_DAYS if data.expires_in_days is UNSET else data.expires_in_days
+        token, value = await self.accounts.create_token(
+            principal, data.name, data.scopes, None if days is None else timedelta(days=days)
+        )
+        created = io.NewToken(
+            token=value,
+            id=token.id,
+            name=token.name,
+            scopes=sorted(token.scopes),
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+        )
+        location = (b"location", f"/auth/tokens/{token.id}".encode())
+        return io.respond(created, 201, [location])
+
+    async def list_tokens(self, request: Request) -> Response:
+        principal = await self.authn.required(request)
+        tokens = await self.accounts.tokens(principal)
+        return io.respond([io.token_info(token) for token in tokens])
+
+    async def revoke_token(self, request: Request) -> Response:
+        principal = await self.authn.required(request)
+        token_id: str = request.path_params["id"]
+        if not io.is_id(token_id) or not await self.accounts.revoke_token(principal, token_id):
+            raise NotFound("You have no active API token with this id.")
+        return io.no_content()

@@ -1,0 +1,213 @@
+"""The account routes over HTTP: login and logout, the caller's account, sessions,
+password, two-step verification and audit log (``/auth/...``).
+
+Each handler authenticates first (``Authn.required``), then reads the body, then calls
+``AccountService``, which holds every rule; this module only translates. So a request
+without valid credentials is refused (401) before its body is read, and the answer says
+nothing about the body. API tokens (``api/account_tokens.py``) and the admin's user
+management (``api/users.py``) are in modules of their own.
+
+The service is taken from ``authn.accounts`` at each request, not kept here: the gate
+and the routes then always use one and the same ``AccountService``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from eventsapi.api import account_io as io
+from eventsapi.api.authn import Authn
+from eventsapi.api.events import Handler, with_head
+from eventsapi.auth.principal import Principal
+from eventsapi.auth.service import MAX_AUDIT_PAGE, AccountService
+from eventsapi.auth.sessions import clear_cookie_header, cookie_header
+from eventsapi.errors import AuthenticationRequired, BadRequest, NotFound
+
+__all__ = ["AUDIT_PAGE", "AccountsAPI", "client_address"]
+
+AUDIT_PAGE: Final = 100
+"""Audit entries per page when ``limit`` is not given."""
+_AUDIT_PARAMETERS: Final = frozenset({"limit", "before"})
+
+
+def client_address(request: Request) -> str:
+    """The peer's address, as the audit log and the throttles know the client."""
+    return request.client.host if request.client else ""
+
+
+class AccountsAPI:
+    """Handlers for ``/auth/...``, bound to the gate (and through it, the service)."""
+
+    def __init__(self, authn: Authn, *, max_body_bytes: int) -> None:
+        self.authn = authn
+        self.max_body_bytes = max_body_bytes
+
+    @property
+    def accounts(self) -> AccountService:
+        return self.authn.accounts
+
+    def handlers(self) -> dict[str, dict[str, Handler]]:
+        """Path template, then method, then handler (HEAD is GET's)."""
+        return {
+            "/auth/login": {"POST": self.login},
+            "/auth/logout": {"POST": self.logout},
+            "/auth/me": with_head({"GET": self.me}),
+            "/auth/sessions": with_head(
+                {"GET": self.list_sessions, "DELETE": self.terminate_other_sessions}
+            ),
+            "/auth/sessions/{id}": {"DELETE": self.terminate_session},
+            "/auth/password": {"POST": self.change_password},
+            "/auth/totp": {"POST": self.start_totp, "DELETE": self.disable_totp},
+            "/auth/totp/confirm": {"POST": self.confirm_totp},
+            "/auth/audit": with_head({"GET": self.audit}),
+        }
+
+    def _cookie(self, token: str) -> tuple[bytes, bytes]:
+        value = cookie_header(token, self.accounts.session_policy, self.authn.secure_cookies)
+        return (b"set-cookie", value.encode())
+
+    def _clear_cookie(self) -> tuple[bytes, bytes]:
+        return (b"set-cookie", clear_cookie_header(self.authn.secure_cookies).encode())
+
+    # -- login and logout -------------------------------------------------------------
+
+    async def login(self, request: Request) -> Response:
+        data = await io.read_json(request, io.LoginRequest, limit=self.max_body_bytes)
+        user, session, token = await self.accounts.login(
+            data.username,
+            data.password,
+            totp=data.totp,
+            client=client_address(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+        result = io.LoginResult(
+            token=token,
+            session=io.session_info(session, current=True),
+            user=io.user_info(user),
+        )
+        return io.respond(result, headers=[self._cookie(token)])
+
+    async def logout(self, request: Request) -> Response:
+        """End the session, and remove the cookie. Without a live session (none sent, or
+        one that has expired or ended already) there is nothing to end: still 204, and
+        the browser's stale cookie is removed all the same."""
+        try:
+            principal = await self.authn.principal(request)
+        except AuthenticationRequired:
+            principal = None
+        if principal is not None:
+            await self.accounts.logout(principal)  # Forbidden for an API token
+        return io.no_content([self._clear_cookie()])
+
+    # -- the account ------------------------------------------------------------------
+
+    async def me(self, request: Request) -> Response:
+        principal = await self.authn.required(request)
+        return io.respond(io.user_info(principal.user))
+
+    # -- sessions ---------------------------------------------------------------------
+
+    async def list_sessions(self, request: Request) -> Response:
+        principal = await self.authn.required(request)
+        current = _current_session_id(principal)
+        sessions = await self.accounts.sessions(principal)
+        return io.respond(
+            [io.session_info(session, current=session.id == current) for session in sessions]
+        )
+
+    async def terminate_session(self, request: Request) -> Response:
+        principal = await self.authn.required(request)
+        session_id: str = request.path_params["id"]
+        if not io.is_id(session_id) or not await self.accounts.terminate_session(
+            principal, session_id
+        ):
+            # Unknown, ended already, or another user's: one answer for all three.
+            raise NotFound("You have no active session with this id.")
+        ended_own = session_id == _current_session_id(principal)
+        return io.no_content([self._clear_cookie()] if ended_own else None)
+
+    async def terminate_other_sessions(self, request: Request) -> Response:
+        principal = await self.authn.required(request)
+        count = await self.accounts.terminate_other_sessions(principal)
+        return io.respond(io.SessionsEnded(terminated=count))
+
+    # -- password and two-step verification -------------------------------------------
+
+    async def change_password(self, request: Request) -> Response:
+        principal = await self.authn.required(request)
+        data = await io.read_json(request, io.PasswordChange, limit=self.max_body_bytes)
+        session, token = await self.accounts.change_password(
+            principal, data.current_password, data.new_password, totp=data.totp
+        )
+        granted = io.SessionGranted(token=token, session=io.session_info(session, current=True))
+        return io.respond(granted, headers=[self._cookie(token)])
+
+    async def start_totp(self, request: Request) -> Response:
+        """No body is read: enrolment takes no input (a body, if sent, is ignored)."""
+        principal = await self.authn.required(request)
+        secret, uri, svg = await self.accounts.start_totp(principal)
+        return io.respond(io.TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=svg))
+
+    async def confirm_totp(self, request: Request) -> Response:
+        principal = await self.authn.required(request)
+        data = await io.read_json(request, io.TotpConfirmation, limit=self.max_body_bytes)
+        codes, session, token = await self.accounts.confirm_totp(
+            principal, data.code, password=data.password
+        )
+        enabled = io.TotpEnabled(
+            recovery_codes=codes, token=token, session=io.session_info(session, current=True)
+        )
+        return io.respond(enabled, headers=[self._cookie(token)])
+
+    async def disable_totp(self, request: Request) -> Response:
+        principal = await self.authn.required(request)
+        data = await io.read_json(request, io.TotpRemoval, limit=self.max_body_bytes)
+        await self.accounts.disable_totp(principal, data.password, data.code)
+        return io.no_content()
+
+    # -- audit ------------------------------------------------------------------------
+
+    async def audit(self, request: Request) -> Response:
+        """The caller's audit entries, newest first; a full page links to the next."""
+        principal = await self.authn.required(request)
+        limit, before = _audit_query(request)
+        entries = await self.accounts.audit(principal, limit=limit, before=before)
+        headers = []
+        if len(entries) == limit:
+            after = f"/auth/audit?limit={limit}&before={entries[-1].id}"
+            headers.append((b"link", f'<{after}>; rel="next"'.encode()))
+        return io.respond([io.audit_record(entry) for entry in entries], headers=headers)
+
+
+def _current_session_id(principal: Principal) -> str | None:
+    return None if principal.session is None else principal.session.id
+
+
+def _audit_query(request: Request) -> tuple[int, str | None]:
+    found: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name not in _AUDIT_PARAMETERS:
+            raise BadRequest(f"Unknown query parameter {name!r}.", parameter=name)
+        if name in found:
+            raise BadRequest(f"{name} may be given only once.", parameter=name)
+        found[name] = value
+    limit = found.get("limit")
+    if limit is not None and not (
+        len(limit) <= len(str(MAX_AUDIT_PAGE))
+        and limit.isascii()
+        and limit.isdigit()
+        and 1 <= int(limit) <= MAX_AUDIT_PAGE
+    ):
+        raise BadRequest(
+            f"limit must be a whole number from 1 to {MAX_AUDIT_PAGE}.", parameter="limit"
+        )
+    before = found.get("before")
+    if before is not None and not io.is_id(before):
+        raise BadRequest(
+            "before must be the id of an audit entry (from the previous page).",
+            parameter="before",
+        )
+    return (AUDIT_PAGE if limit is None else int(limit)), before

@@ -1,0 +1,252 @@
+"""Rate limits in front of every route: which group a request is in, and whose budget it spends.
+
+The setting ``rate_limits`` gives each route group a limit (``read=1200/60``); a group it
+does not list, and every route when the list is empty, is not limited. The groups:
+
+- ``read``: ``GET`` and ``HEAD`` (and ``OPTIONS``, which changes nothing and which browsers
+  send before each cross-origin write) of ``/events``, ``/events/{id}`` and ``/event``;
+- ``write``: the other methods of those paths;
+- ``auth``: ``/auth/...`` and ``/users...`` (logins, sessions, tokens, accounts);
+- ``other``: every other path, except ``/healthz``, ``/readyz`` and ``/metrics``, which are
+  never limited: a refused probe would take a healthy replica out of its load balancer,
+  and a refused scrape would blind the monitoring when traffic peaks.
+
+The budget is per client: the bearer token's when the request sends
+``Authorization: Bearer`` (keyed by a SHA-256 prefix of it, never the token itself, and with
+no database lookup: the limit must stay cheap, and runs before authentication), else the
+client address's (an IPv6 client's whole /64, as ``auth/throttle.client_key`` decides).
+
+``api/hotpath.py`` calls ``check`` for every request, before the hot path or Starlette, and
+sends the 429 it returns instead of an answer, or adds the ``RateLimit`` and
+``RateLimit-Policy`` fields it returns to the answer. Limits are counted in this process
+(``auth/ratelimit_local.py``: about 3 us a request, see docs/benchmarks.md) unless
+``limiter`` is set, which ``app.py`` does at start-up with a ``RedisRateLimiter`` when
+``rate_limit_redis`` is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Final, TypeAlias
+
+from redis.exceptions import RedisError
+from starlette.responses import Response
+from starlette.types import Scope
+
+from eventsapi.api import problems
+from eventsapi.auth.ratelimit import Decision, Limit, RateLimiter, headers
+from eventsapi.auth.ratelimit_local import LocalBuckets
+from eventsapi.auth.throttle import client_key
+from eventsapi.clock import Clock, system_clock
+from eventsapi.settings import Settings, parse_rate_limits
+
+__all__ = ["Fields", "GroupLimit", "RateLimits"]
+
+logger = logging.getLogger("eventsapi")
+
+Fields: TypeAlias = tuple[tuple[bytes, bytes], ...]
+"""Response header fields, as ``Response.raw_headers`` holds them."""
+
+UNLIMITED_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
+_EVENT_PATHS: Final = frozenset({"/events", "/event"})
+_READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+_BEARER: Final = b"bearer"
+_RATELIMIT: Final = b"ratelimit"
+_TOKEN_KEY_HEX: Final = 32  # 128 bits of the hash: two tokens sharing a budget is unheard of
+_MAX_REMEMBERED_ADDRESSES: Final = 10_000
+_PAUSE_AFTER_FAILURE: Final = 5.0  # seconds without asking the limiter after it failed
+_WARN_EVERY: Final = 60.0  # seconds between two warnings that limits are not enforced
+_US: Final = 1_000_000
+_time_ns: Final = time.time_ns
+
+
+def _microseconds_of(clock: Clock) -> Callable[[], int]:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return lambda: (clock() - epoch) // timedelta(microseconds=1)
+
+
+class GroupLimit:
+    """A route group's limit, its buckets in this process, and its response fields."""
+
+    __slots__ = ("_fields", "buckets", "limit", "name", "policy_field", "state_prefix")
+
+    def __init__(self, name: str, requests: int, seconds: int) -> None:
+        self.name = name
+        self.limit = Limit(requests, timedelta(seconds=seconds))
+        self.buckets = LocalBuckets(self.limit)
+        sample = Decision(allowed=True, remaining=0, reset_after=0.0, retry_after=None)
+        (_, policy), (_, state) = headers(sample, self.limit, name)
+        self.policy_field = (b"ratelimit-policy", policy.encode())  # "read";q=1200;w=60
+        self.state_prefix = state[: state.index(";r=") + 3].encode()  # "read";r=
+        self._fields: dict[int, Fields] = {}
+
+    def fields(self, remaining: int, reset_us: int) -> Fields:
+        """``RateLimit-Policy`` and ``RateLimit`` for an allowed request that leaves
+        ``remaining`` requests and ``reset_us`` until the whole quota is back: the fields
+        of ``auth.ratelimit.headers`` (the tests compare them).
+
+        Every request pays for these, and formatting them costs more than the limit's
+        decision: they are made once per value. There are few values, as ``remaining``
+        and the reset are tied (the reset is the time to refill the requests spent), so at
+        most about ``requests + window seconds`` per group.
+        """
+        reset = -(-reset_us // _US)  # whole seconds, rounded up: at most a day and a second
+        key = remaining * 100_000 + reset
+        made = self._fields.get(key)
+        if made is None:
+            state = b"%s%d;t=%d" % (self.state_prefix, remaining, reset)
+            made = self._fields[key] = (self.policy_field, (_RATELIMIT, state))
+        return made
+
+    def refusal(self, decision: Decision) -> Response:
+        """The 429 problem, with ``Retry-After`` and the RateLimit fields."""
+        fields = dict(headers(decision, self.limit, self.name))
+        return problems.problem(
+            429,
+            f"Too many requests from this client to the {self.name} routes: at most "
+            f"{self.limit.requests} per {self.limit.window_seconds} seconds. Retry in "
+            f"{fields['Retry-After']} seconds.",
+            slug="too-many-requests",
+            headers=fields,
+        )
+
+
+class RateLimits:
+    """The rate limits of ``settings``, at ``clock``'s time (the system's by default).
+
+    ``limiter``: where requests are counted; ``None`` (the default) for this process.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        limiter: RateLimiter | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.groups: dict[str, GroupLimit] = {
+            name: GroupLimit(name, requests, seconds)
+            for name, (requests, seconds) in parse_rate_limits(settings.rate_limits).items()
+        }
+        self.limiter = limiter
+        self._clock = clock or system_clock
+        self._now_us = None if clock is None else _microseconds_of(clock)
+        self._read = self.groups.get("read")
+        self._write = self.groups.get("write")
+        self._addresses: dict[str, str] = {}
+        self._paused_until = 0.0
+        self._warned_at: float | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any route group is limited (an empty ``rate_limits`` turns limits off)."""
+        return bool(self.groups)
+
+    @staticmethod
+    def group_of(method: str, path: str) -> str | None:
+        """The route group of a request, or ``None`` for the routes never limited."""
+        if path in _EVENT_PATHS or path.startswith("/events/"):
+            return "read" if method in _READS else "write"
+        if path.startswith(("/auth/", "/users")) or path == "/auth":
+            return "auth"
+        if path in UNLIMITED_PATHS:
+            return None
+        return "other"
+
+    def key_of(self, scope: Scope) -> str:
+        """Whose budget the request spends: ``token:<hash prefix>`` or ``client:<address>``."""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, token = value.partition(b" ")
+                token = token.strip()
+                if token and scheme.lower() == _BEARER:
+                    return "token:" + hashlib.sha256(token).hexdigest()[:_TOKEN_KEY_HEX]
+                break
+        client = scope.get("client")
+        address: str = client[0] if client else ""
+        # client_key parses the address (a few microseconds); a client's next requests
+        # find it here. Forgetting all at once past the bound keeps this a plain dict.
+        key = self._addresses.get(address)
+        if key is None:
+            if len(self._addresses) >= _MAX_REMEMBERED_ADDRESSES:
+                self._addresses.clear()
+            key = self._addresses[address] = "client:" + client_key(address)
+        return key
+
+    async def check(self, scope: Scope) -> Response | Fields | None:
+        """Count the request against its group's limit. ``None``: not limited; a
+        ``Response``: the 429 to send instead of an answer; else the fields to add to it."""
+        limiter = self.limiter
+        if limiter is None:
+            return self.decide(scope)
+        name = self.group_of(scope["method"], scope["path"])
+        group = None if name is None else self.groups.get(name)
+        if group is None:
+            return None
+        return await self._check_shared(limiter, group, scope)
+
+    def decide(self, scope: Scope) -> Response | Fields | None:
+        """``check`` when ``limiter`` is ``None``: counted in this process, with no waiting,
+        so the hot path calls it without a coroutine. Every request pays for this, so it
+        finds the event routes' group itself (as ``group_of`` would), with no call."""
+        path: str = scope["path"]
+        if path.startswith("/events/") or path in _EVENT_PATHS:
+            group = self._read if scope["method"] in _READS else self._write
+        else:
+            name = self.group_of(scope["method"], path)
+            group = None if name is None else self.groups.get(name)
+        if group is None:
+            return None
+        now_us = _time_ns() // 1000 if self._now_us is None else self._now_us()
+        buckets = group.buckets
+        level = buckets.take(self.key_of(scope), now_us)
+        if level > 0:  # allowed, and the bucket's level (LocalBuckets.remaining, inline)
+            return group.fields((buckets.capacity_us - level) // buckets.interval_us, level)
+        retry = -level
+        reset = buckets.capacity_us + retry - buckets.interval_us
+        return group.refusal(Decision(False, 0, reset / _US, retry / _US))
+
+    async def _check_shared(
+        self, limiter: RateLimiter, group: GroupLimit, scope: Scope
+    ) -> Response | Fields | None:
+        paused_until = self._paused_until
+        if paused_until and time.monotonic() < paused_until:
+            return None
+        try:
+            key = f"{group.name}:{self.key_of(scope)}"
+            decision = await limiter.hit(key, group.limit, self._clock())
+        except (RedisError, OSError) as exc:
+            # Fail open: when Redis is down or slow, serve the request unlimited. A shared
+            # limit protects the service from overload by one client; refusing every
+            # request while Redis is away would be the outage it exists to prevent, so the
+            # API's availability comes first. Nothing that needs strictness depends on it:
+            # guessing passwords is throttled separately, per account in the database
+            # (auth/throttle.py), whatever Redis does.
+            self._fail_open(exc)
+            return None
+        if paused_until:
+            self._paused_until = 0.0
+            logger.info("Rate limits are enforced again: their store answers.")
+        if not decision.allowed:
+            return group.refusal(decision)
+        return group.fields(decision.remaining, round(decision.reset_after * _US))
+
+    def _fail_open(self, exc: Exception) -> None:
+        now = time.monotonic()
+        # A Redis that hangs makes each request wait for its timeout: after a failure,
+        # the next requests skip it for a few seconds rather than each waiting too.
+        self._paused_until = now + _PAUSE_AFTER_FAILURE
+        if self._warned_at is None or now - self._warned_at >= _WARN_EVERY:
+            self._warned_at = now
+            logger.warning(
+                "Rate limits are not enforced: their store failed (%s: %s). Requests are "
+                "served unlimited until it answers again (checked every %.0f s; this "
+                "warning repeats at most once a minute).",
+                type(exc).__name__,
+                exc,
+                _PAUSE_AFTER_FAILURE,
+            )

@@ -1,0 +1,74 @@
+"""User management over HTTP, for admins: create accounts, list them, unlock, set roles.
+
+Every route needs the ``admin`` scope: an admin's session has it, an admin's API token
+only if created with it, a member never (403). ``AccountService`` checks it again.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from eventsapi.api import account_io as io
+from eventsapi.api.accounts import client_address
+from eventsapi.api.authn import Authn
+from eventsapi.api.events import Handler, with_head
+from eventsapi.auth.principal import Principal
+from eventsapi.auth.service import AccountService
+from eventsapi.domain.accounts import Scope
+from eventsapi.errors import Forbidden
+
+__all__ = ["UsersAPI"]
+
+
+class UsersAPI:
+    """Handlers for ``/users`` and ``/users/{username}/...``."""
+
+    def __init__(self, authn: Authn, *, max_body_bytes: int) -> None:
+        self.authn = authn
+        self.max_body_bytes = max_body_bytes
+
+    @property
+    def accounts(self) -> AccountService:
+        return self.authn.accounts
+
+    def handlers(self) -> dict[str, dict[str, Handler]]:
+        return {
+            "/users": with_head({"GET": self.list_users, "POST": self.create_user}),
+            "/users/{username}/unlock": {"POST": self.unlock},
+            "/users/{username}/role": {"PUT": self.set_role},
+        }
+
+    async def _admin(self, request: Request) -> Principal:
+        principal = await self.authn.required(request)
+        if not principal.can(Scope.ADMIN):
+            raise Forbidden("Managing users needs the admin scope.")
+        return principal
+
+    async def create_user(self, request: Request) -> Response:
+        admin = await self._admin(request)
+        data = await io.read_json(request, io.NewUser, limit=self.max_body_bytes)
+        user = await self.accounts.create_user(
+            data.username,
+            data.password,
+            role=data.role,
+            actor=admin.user,
+            client=client_address(request),
+        )
+        return io.respond(io.user_info(user), 201)
+
+    async def list_users(self, request: Request) -> Response:
+        admin = await self._admin(request)
+        users = await self.accounts.users(admin)
+        return io.respond([io.user_info(user) for user in users])
+
+    async def unlock(self, request: Request) -> Response:
+        admin = await self._admin(request)
+        user = await self.accounts.unlock(admin, request.path_params["username"])
+        return io.respond(io.user_info(user))
+
+    async def set_role(self, request: Request) -> Response:
+        admin = await self._admin(request)
+        data = await io.read_json(request, io.RoleChange, limit=self.max_body_bytes)
+        user = await self.accounts.set_role(admin, request.path_params["username"], data.role)
+        return io.respond(io.user_info(user))

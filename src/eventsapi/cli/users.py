@@ -1,0 +1,205 @@
+"""``eventsapi users``: accounts, managed by the operator on the machine.
+
+Whoever can run commands where the service runs can open its database anyway, so these
+commands need no account: they act as the operator (``actor=None`` in ``AccountService``)
+with the service's own rules (username normalization, the password policy, the last admin
+kept, the audit log). The first admin of a new deployment is made here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, TypeVar
+
+import click
+
+from eventsapi import storage
+from eventsapi.cli.options import config_option, database_option, resolve
+from eventsapi.clock import system_clock
+from eventsapi.domain.accounts import Role, User
+from eventsapi.errors import (
+    AlreadyExists,
+    EventsAPIError,
+    NotFound,
+    PasswordRejected,
+    ValidationFailed,
+)
+from eventsapi.settings import Settings
+from eventsapi.storage.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from eventsapi.auth.service import AccountService
+
+_T = TypeVar("_T")
+
+FIRST_ADMIN_HINT = "create one with `eventsapi users create --admin NAME`"
+
+
+@click.group("users")
+def users_group() -> None:
+    """Manage accounts: create them (the first admin too), list, unlock, change roles."""
+
+
+def _run(
+    settings: Settings,
+    action: Callable[[AccountService], Awaitable[_T]],
+    *,
+    create_database: bool = False,
+) -> _T:
+    """Open the store of ``settings``, run ``action`` on its accounts, close the store.
+
+    ``create_database``: make and migrate the database if needed (``users create`` may
+    come before the first ``serve``); the other commands only read or change accounts
+    that exist, so they refuse a missing SQLite file and leave the schema as it is.
+    """
+    # Imported here: argon2 and zxcvbn add ~70 ms, which other commands need not pay.
+    from eventsapi.auth.service import AccountService
+
+    async def run() -> _T:
+        store = storage.load(settings.database, settings)
+        if not create_database and isinstance(store, SQLiteStore) and not store.path.exists():
+            raise click.ClickException(f"There is no database at {store.path.resolve()}.")
+        await store.open(migrate=create_database)
+        try:
+            return await action(AccountService(store, system_clock))
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(run())
+    except PasswordRejected as exc:
+        _refuse_password(exc)
+    except ValidationFailed as exc:
+        raise click.ClickException("; ".join(error.message for error in exc.errors)) from None
+    except EventsAPIError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _refuse_password(exc: PasswordRejected) -> NoReturn:
+    lines = ["This password is refused:"]
+    lines += [f"  - {problem}" for problem in exc.problems]
+    if exc.suggestions:
+        lines.append("Suggestions:")
+        lines += [f"  - {suggestion}" for suggestion in exc.suggestions]
+    click.echo("\n".join(lines), err=True)
+    raise SystemExit(1)
+
+
+@contextlib.contextmanager
+def _named(name: str) -> Iterator[None]:
+    """Say which name has no account (the service's message does not repeat it)."""
+    try:
+        yield
+    except NotFound:
+        raise NotFound(
+            f"There is no account named {name!r} (`eventsapi users list` shows them)."
+        ) from None
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        # The line ending is the shell's, not the password's (`echo "$P" | ...`).
+        return sys.stdin.read().rstrip("\r\n")
+    password: str = click.prompt(
+        "Password (at least 15 characters; a few unrelated words work well)",
+        hide_input=True,
+        confirmation_prompt="Repeat the password",
+    )
+    return password
+
+
+@users_group.command("create")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Make an admin (may change any event, manage users).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input (for scripts) instead of prompting twice.",
+)
+@database_option
+@config_option
+def create_command(
+    name: str, admin: bool, password_stdin: bool, database: str | None, config: Path | None
+) -> None:
+    """Create the account NAME, a member unless --admin.
+
+    The password must pass the policy (NIST SP 800-63B-4: at least 15 characters, not a
+    common or guessable one); refusals come with suggestions, and exit 1. The database
+    is created and migrated if it does not exist yet.
+    """
+    settings = resolve(config, database=database)
+    password = _read_password(password_stdin)
+    role = Role.ADMIN if admin else Role.MEMBER
+
+    async def create(accounts: AccountService) -> User:
+        try:
+            return await accounts.create_user(name, password, role=role, actor=None)
+        except AlreadyExists:
+            raise AlreadyExists(f"An account named {name!r} exists already.") from None
+
+    user = _run(settings, create, create_database=True)
+    click.echo(f"Created {user.role.value} {user.username} (id {user.id}).")
+
+
+@users_group.command("list")
+@database_option
+@config_option
+def list_command(database: str | None, config: Path | None) -> None:
+    """List the accounts: name, role, whether locked, two-step verification, created."""
+    settings = resolve(config, database=database)
+
+    async def everyone(accounts: AccountService) -> list[User]:
+        return await accounts.operator_list_users()
+
+    users = _run(settings, everyone)
+    if not users:
+        click.echo(f"No accounts yet: {FIRST_ADMIN_HINT}.")
+        return
+    width = max(len("USERNAME"), *(len(user.username) for user in users))
+    click.echo(f"{'USERNAME':<{width}}  ROLE    STATE   2FA  CREATED (UTC)")
+    for user in users:
+        click.echo(
+            f"{user.username:<{width}}  {user.role.value:<6}  "
+            f"{'locked' if user.locked else 'active':<6}  "
+            f"{'on' if user.totp_enabled else 'off':<3}  {user.created_at:%Y-%m-%d %H:%M}"
+        )
+
+
+@users_group.command("unlock")
+@click.argument("name")
+@database_option
+@config_option
+def unlock_command(name: str, database: str | None, config: Path | None) -> None:
+    """Lift the lock of account NAME (after too many failed logins) and reset its count."""
+    settings = resolve(config, database=database)
+
+    async def unlock(accounts: AccountService) -> User:
+        with _named(name):
+            return await accounts.operator_unlock(name)
+
+    user = _run(settings, unlock)
+    click.echo(f"{user.username} is unlocked.")
+
+
+@users_group.command("set-role")
+@click.argument("name")
+@click.argument("role", type=click.Choice([role.value for role in Role]))
+@database_option
+@config_option
+def set_role_command(name: str, role: str, database: str | None, config: Path | None) -> None:
+    """Make account NAME an admin or a member. Their sessions end (they log in again);
+    the last admin cannot be made a member."""
+    settings = resolve(config, database=database)
+
+    async def assign(accounts: AccountService) -> User:
+        with _named(name):
+            return await accounts.operator_set_role(name, Role(role))
+
+    user = _run(settings, assign)
+    click.echo(
+        f"{user.username} is now {'an' if user.role is Role.ADMIN else 'a'} {user.role.value}."
+    )

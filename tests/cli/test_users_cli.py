@@ -1,0 +1,250 @@
+"""``eventsapi users``: the operator makes, lists, unlocks and promotes accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from click.testing import CliRunner, Result
+
+from eventsapi import storage
+from eventsapi.cli import main
+from eventsapi.domain.accounts import AuditEntry, AuditKind, Role, User
+from eventsapi.settings import Settings
+from eventsapi.storage.base import EventStore
+from tests.support import postgres_schema
+
+PASSWORD = "violet tractor humming seashell"  # noqa: S105 - a test account's
+T = TypeVar("T")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "postgres":
+        with postgres_schema() as url:
+            yield url
+    else:
+        yield str(tmp_path / "events.db")
+
+
+def users(runner: CliRunner, database: str, *args: str, stdin: str | None = None) -> Result:
+    return runner.invoke(main, ["users", *args, "--database", database], input=stdin)
+
+
+def create(runner: CliRunner, database: str, name: str, *flags: str) -> Result:
+    result = users(runner, database, "create", name, *flags, "--password-stdin", stdin=PASSWORD)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def with_store(database: str, action: Callable[[EventStore], Awaitable[T]]) -> T:
+    async def run() -> T:
+        store = storage.load(database, Settings(database=database))
+        await store.open()
+        try:
+            return await action(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def user(database: str, name: str) -> User:
+    async def find(store: EventStore) -> User | None:
+        return await store.user_by_name(name)
+
+    found = with_store(database, find)
+    assert found is not None
+    return found
+
+
+def audit(database: str, name: str) -> list[AuditEntry]:
+    target = user(database, name)
+
+    async def entries(store: EventStore) -> list[AuditEntry]:
+        return await store.audit_of(target.id)
+
+    return with_store(database, entries)
+
+
+# --- create ---------------------------------------------------------------------------
+
+
+def test_the_first_admin_is_made_before_the_first_serve(runner: CliRunner, database: str) -> None:
+    result = create(runner, database, "Alice", "--admin")
+
+    made = user(database, "alice")  # names are kept in one spelling
+    assert result.output == f"Created admin alice (id {made.id}).\n"
+    assert made.role is Role.ADMIN
+    assert made.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in made.password_hash
+    assert [entry.kind for entry in audit(database, "alice")] == [AuditKind.USER_CREATED]
+
+
+def test_without_admin_the_account_is_a_member(runner: CliRunner, database: str) -> None:
+    create(runner, database, "bob")
+
+    assert user(database, "bob").role is Role.MEMBER
+
+
+def test_the_password_is_asked_twice_without_echo(runner: CliRunner, tmp_path: Path) -> None:
+    database = str(tmp_path / "events.db")
+
+    result = users(
+        runner,
+        database,
+        "create",
+        "carol",
+        stdin=f"{PASSWORD}\nsomething else\n{PASSWORD}\n{PASSWORD}\n",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+    assert "do not match" in result.output
+    assert result.output.count("Repeat the password") == 2
+    assert user(database, "carol").role is Role.MEMBER
+
+
+def test_a_weak_password_is_refused_with_suggestions_and_nothing_is_made(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    database = str(tmp_path / "events.db")
+
+    result = users(runner, database, "create", "dave", "--password-stdin", stdin="password\n")
+
+    assert result.exit_code == 1
+    assert "This password is refused:" in result.output
+    assert "at least 15 characters" in result.output
+    assert "Suggestions:" in result.output
+    assert "passphrase" in result.output
+    listed = users(runner, database, "list")
+    assert listed.output.startswith("No accounts yet")
+
+
+def test_a_taken_name_or_a_bad_one_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    database = str(tmp_path / "events.db")
+    create(runner, database, "erin")
+
+    taken = users(runner, database, "create", "ERIN", "--password-stdin", stdin=PASSWORD)
+    bad = users(runner, database, "create", "no spaces", "--password-stdin", stdin=PASSWORD)
+
+    assert taken.exit_code == 1
+    assert "An account named 'ERIN' exists already." in taken.output
+    assert bad.exit_code == 1
+    assert bad.output.startswith("Error: ")
+
+
+# --- list -----------------------------------------------------------------------------
+
+
+def test_list_shows_names_roles_and_states_and_never_a_hash(
+    runner: CliRunner, database: str
+) -> None:
+    create(runner, database, "zed")
+    create(runner, database, "amy", "--admin")
+
+    result = users(runner, database, "list")
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["USERNAME", "ROLE", "STATE", "2FA", "CREATED", "(UTC)"]
+    assert [line.split()[:4] for line in lines[1:]] == [
+        ["amy", "admin", "active", "off"],
+        ["zed", "member", "active", "off"],
+    ]
+    assert "argon2" not in result.output
+
+
+def test_list_of_an_empty_database_says_how_to_make_the_first_admin(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    database = str(tmp_path / "events.db")
+    assert runner.invoke(main, ["db", "migrate", "--database", database]).exit_code == 0
+
+    result = users(runner, database, "list")
+
+    assert result.exit_code == 0
+    assert result.output == (
+        "No accounts yet: create one with `eventsapi users create --admin NAME`.\n"
+    )
+
+
+@pytest.mark.parametrize("command", [["list"], ["unlock", "x"], ["set-role", "x", "admin"]])
+def test_commands_on_accounts_do_not_make_a_database(
+    runner: CliRunner, tmp_path: Path, command: list[str]
+) -> None:
+    database = tmp_path / "none.db"
+
+    result = users(runner, str(database), *command)
+
+    assert result.exit_code == 1
+    assert "There is no database at" in result.output
+    assert not database.exists()
+
+
+# --- unlock and set-role --------------------------------------------------------------
+
+
+def test_unlock_lifts_the_lock_and_forgets_the_failures(runner: CliRunner, database: str) -> None:
+    create(runner, database, "frank")
+    locked = user(database, "frank")
+
+    async def lock(store: EventStore) -> User:
+        return await store.update_user(
+            locked.id, lambda u: dataclasses.replace(u, locked=True, failed_logins=100)
+        )
+
+    with_store(database, lock)
+
+    result = users(runner, database, "unlock", "frank")
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "frank is unlocked.\n"
+    after = user(database, "frank")
+    assert (after.locked, after.failed_logins) == (False, 0)
+    assert AuditKind.UNLOCKED in [entry.kind for entry in audit(database, "frank")]
+
+
+def test_unlock_and_set_role_name_a_missing_account(runner: CliRunner, tmp_path: Path) -> None:
+    database = str(tmp_path / "events.db")
+    create(runner, database, "gina")
+
+    for command in (["unlock", "nobody"], ["set-role", "nobody", "admin"]):
+        result = users(runner, database, *command)
+        assert result.exit_code == 1
+        assert "There is no account named 'nobody'" in result.output
+
+
+def test_set_role_promotes_and_demotes_but_keeps_the_last_admin(
+    runner: CliRunner, database: str
+) -> None:
+    create(runner, database, "hana", "--admin")
+    create(runner, database, "ivan")
+
+    last = users(runner, database, "set-role", "hana", "member")
+    promoted = users(runner, database, "set-role", "ivan", "admin")
+    demoted = users(runner, database, "set-role", "hana", "member")
+
+    assert last.exit_code == 1
+    assert "last admin" in last.output
+    assert promoted.output == "ivan is now an admin.\n"
+    assert demoted.output == "hana is now a member.\n"
+    assert (user(database, "hana").role, user(database, "ivan").role) == (
+        Role.MEMBER,
+        Role.ADMIN,
+    )
+    assert AuditKind.ROLE_CHANGED in [entry.kind for entry in audit(database, "ivan")]
+
+
+def test_set_role_takes_only_the_two_roles(runner: CliRunner, tmp_path: Path) -> None:
+    database = str(tmp_path / "events.db")
+    create(runner, database, "jack")
+
+    result = users(runner, database, "set-role", "jack", "owner")
+
+    assert result.exit_code == 2
+    assert "'admin', 'member'" in result.output
