@@ -51,8 +51,9 @@ class FieldError:
 class ValidationFailed(EventsAPIError):
     """The input is well-formed JSON but breaks one or more field rules."""
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    def __init__(self, errors: list[FieldError], *, subject: str = "event") -> None:
         self.errors = errors
+        self.subject = subject  # what is invalid, for the problem's detail
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
 
 

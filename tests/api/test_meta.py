@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 from starlette.applications import Starlette
@@ -11,6 +12,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from eventsapi.api.problems import PROBLEM_JSON
+from eventsapi.app import create_app
+from eventsapi.settings import Settings
 
 # Routes about the documentation itself, not part of the API it describes.
 DOCUMENTATION_ROUTES = {"/openapi.json", "/docs", "/problems/{slug}"}
@@ -105,6 +108,40 @@ def test_openapi_documents_each_status_an_operation_can_return(
         content = _resolve(document, response).get("content", {})
         if status.startswith(("4", "5")):
             assert list(content) == [PROBLEM_JSON], (path, method, status)
+
+
+WRITES = [
+    ("/events", "post"),
+    ("/event", "post"),
+    ("/events/{id}", "put"),
+    ("/events/{id}", "patch"),
+    ("/events/{id}", "delete"),
+]
+SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session_cookie": []}]
+
+
+@pytest.mark.parametrize(("mode", "security"), [("on", [*SIGNED_IN, {}]), ("off", SIGNED_IN)])
+def test_event_writes_document_the_credentials_the_service_requires(
+    tmp_path: Path, mode: Literal["on", "off"], security: list[dict[str, list[str]]]
+) -> None:
+    # {} in the list: no credentials will do (anonymous writes on); without it
+    # schemathesis' ignored_auth check sends writes without credentials, expecting 401.
+    settings = Settings(database=str(tmp_path / "events.db"), anonymous_writes=mode)
+    with TestClient(create_app(settings)) as client:
+        document = client.get("/openapi.json").json()
+
+    for path, method in WRITES:
+        operation = document["paths"][path][method]
+        assert operation["security"] == security, (path, method)
+        assert {"401", "403", "429"} <= set(operation["responses"]), (path, method)
+    for path in ("/events", "/events/{id}"):
+        assert "security" not in document["paths"][path]["get"]  # reading is public
+
+
+def test_the_probes_and_metrics_document_no_rate_limit(document: dict[str, Any]) -> None:
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert "429" not in document["paths"][path]["get"]["responses"], path
+    assert "429" in document["paths"]["/events"]["get"]["responses"]
 
 
 def test_every_reference_in_openapi_resolves(document: dict[str, Any]) -> None:

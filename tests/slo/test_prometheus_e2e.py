@@ -135,7 +135,7 @@ def test_prometheus_and_get_slo_agree(eventsapi: ServerProcess, prometheus: str)
     assert theirs_sli == pytest.approx(ours["sli"], rel=TOLERANCE)
     assert ours["sli"] == pytest.approx(0.95, rel=TOLERANCE)
     for window in ("5m", "30m", "1h"):
-        ratio = _query(prometheus, f'slo:sli_error:ratio_rate{window}{{{slo}}}')
+        ratio = _query(prometheus, f"slo:sli_error:ratio_rate{window}{{{slo}}}")
         theirs = ratio / 0.001
         assert theirs == pytest.approx(ours["burn_rates"][window], rel=TOLERANCE), window
     # And both page: a burn rate of 50 is over every threshold of table 5-8.

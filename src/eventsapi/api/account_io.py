@@ -28,6 +28,7 @@ from starlette.responses import Response
 from eventsapi.api.body import JSON, read_body
 from eventsapi.api.responses import JSONBytes
 from eventsapi.auth.service import MAX_TOKEN_NAME
+from eventsapi.auth.usernames import MAX_USERNAME_LENGTH
 from eventsapi.domain.accounts import ApiToken, AuditEntry, AuditKind, Role, Scope, Session, User
 
 # white space as str.strip knows it, in both regex dialects; line breaks likewise
@@ -136,10 +137,21 @@ class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
     expires_in_days: TokenDays | UnsetType | None = UNSET
 
 
+NewUsername = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_USERNAME_LENGTH,
+        description="Letters, digits, '.', '_' and '-'; stored in lower case (NFKC "
+        "case-folded), so `Dana` and `dana` are one account.",
+    ),
+]
+
+
 class NewUser(msgspec.Struct, forbid_unknown_fields=True):
     """A new account; `role` is `member` when left out."""
 
-    username: str
+    username: NewUsername
     password: str
     role: Role = Role.MEMBER
 
@@ -181,7 +193,7 @@ async def read_json(request: Request, kind: type[_T], *, limit: int) -> _T:
     try:
         decoded: _T = _decoders[kind].decode(body)
     except msgspec.ValidationError as exc:
-        raise ValidationFailed([_field_error(str(exc))]) from None
+        raise ValidationFailed([_field_error(str(exc))], subject="request") from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}") from None
     return decoded

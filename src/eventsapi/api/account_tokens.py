@@ -47,7 +47,9 @@ class TokensAPI:
         principal = await self.authn.required(request)
         data = await io.read_json(request, io.TokenRequest, limit=self.max_body_bytes)
         if data.name.endswith("\n"):  # Python's "$" lets one through the pattern
-            raise ValidationFailed([FieldError("name", "A token's name is one line.")])
+            raise ValidationFailed(
+                [FieldError("name", "A token's name is one line.")], subject="request"
+            )
         days = DEFAULT_TOKEN_DAYS if data.expires_in_days is UNSET else data.expires_in_days
         token, value = await self.accounts.create_token(
             principal, data.name, data.scopes, None if days is None else timedelta(days=days)

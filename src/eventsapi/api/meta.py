@@ -69,7 +69,9 @@ def readyz_for(store: EventStore) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def openapi(request: Request) -> Response:
-    return Response(openapi_document(), media_type=JSON)
+    # Whether event writes need credentials depends on where the service listens.
+    anonymous_writes: bool = request.app.state.authn.anonymous_writes
+    return Response(openapi_document(anonymous_writes=anonymous_writes), media_type=JSON)
 
 
 async def docs(request: Request) -> Response:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -20,7 +20,12 @@ from eventsapi import __version__
 from eventsapi.api.body import JSON, JSON_PATCH, MERGE_PATCH
 from eventsapi.api.idempotency import KEY_MAX_LENGTH
 from eventsapi.api.listing import Q_MAX, STATUSES, TAGS_MAX_IN_QUERY
-from eventsapi.api.openapi_accounts import SECURITY_SCHEMES, account_paths, account_schemas
+from eventsapi.api.openapi_accounts import (
+    SECURITY_SCHEMES,
+    SIGNED_IN,
+    account_paths,
+    account_schemas,
+)
 from eventsapi.api.openapi_slo import slo_paths, slo_schemas
 from eventsapi.api.problems import PROBLEM_JSON, PROBLEM_TYPES
 from eventsapi.domain.events import (
@@ -132,11 +137,28 @@ _PRECONDITION_ERRORS = {
     ),
 }
 
+_RATE_LIMIT_FIELDS = {
+    "RateLimit": {
+        "description": "What is left of the limit (draft-ietf-httpapi-ratelimit-headers)",
+        "schema": {"type": "string"},
+    },
+    "RateLimit-Policy": {
+        "description": "The limit of the route group: requests per window",
+        "schema": {"type": "string"},
+    },
+}
 _COMMON_ERRORS = {
     "405": _problem("Method not allowed here", _ALLOW),
+    "429": _problem(
+        "Over the rate limit of this route group for this client: wait `Retry-After` "
+        "seconds (`too-many-requests`)",
+        {**_RETRY_AFTER, **_RATE_LIMIT_FIELDS},
+    ),
     "500": _problem("An unexpected failure (logged; nothing changed unless a 2xx was sent)"),
     "503": _problem("The database is unavailable", _RETRY_AFTER),
 }
+# The probes and /metrics are never rate limited (api/ratelimits.py).
+_UNLIMITED_ERRORS = {status: r for status, r in _COMMON_ERRORS.items() if status != "429"}
 _BODY_ERRORS = {
     "400": _problem("Malformed JSON or empty body"),
     "413": _problem("Body over the size limit"),
@@ -645,7 +667,7 @@ def _paths() -> dict[str, Schema]:
                 "summary": "Liveness: the process answers",
                 "responses": {
                     "200": {"description": "Alive", "content": {JSON: {"schema": _ref("Health")}}},
-                    **_COMMON_ERRORS,
+                    **_UNLIMITED_ERRORS,
                 },
             }
         },
@@ -655,22 +677,48 @@ def _paths() -> dict[str, Schema]:
                 "summary": "Readiness: the database answers",
                 "responses": {
                     "200": {"description": "Ready", "content": {JSON: {"schema": _ref("Health")}}},
-                    **_COMMON_ERRORS,
+                    **_UNLIMITED_ERRORS,
                 },
             }
         },
-        **account_paths(_COMMON_ERRORS, _BODY_ERRORS, _problem, _RETRY_AFTER),
+        **account_paths(
+            _COMMON_ERRORS, _BODY_ERRORS, _problem, {**_RETRY_AFTER, **_RATE_LIMIT_FIELDS}
+        ),
         **slo_paths(
             _COMMON_ERRORS,
             _problem("A malformed period or an unknown query parameter"),
             _problem("No SLA measures the SLO named"),
+            _UNLIMITED_ERRORS,
         ),
     }
 
 
+_WRITES: Final = ("createEvent", "createEventTutorial", "putEvent", "patchEvent", "deleteEvent")
+
+
+def _secured_writes(paths: dict[str, Schema], *, anonymous_writes: bool) -> dict[str, Schema]:
+    """Who may change events: anyone on a loopback service (anonymous writes on), else an
+    account; credentials that are sent must be valid either way (401)."""
+    security = [*SIGNED_IN, {}] if anonymous_writes else SIGNED_IN
+    refusals = {
+        "401": _problem("Invalid credentials, or none while anonymous writes are off"),
+        "403": _problem(
+            "A token without the `events:write` scope, or a session cookie from a foreign Origin"
+        ),
+    }
+    for item in paths.values():
+        for key, operation in item.items():
+            if key != "parameters" and operation["operationId"] in _WRITES:
+                operation["security"] = security
+                operation["responses"] = dict(
+                    sorted({**operation["responses"], **refusals}.items())
+                )
+    return paths
+
+
 @functools.cache
-def openapi_document() -> bytes:
-    """The whole document, encoded once."""
+def openapi_document(*, anonymous_writes: bool) -> bytes:
+    """The whole document, encoded once for each mode of ``anonymous_writes``."""
     document = {
         "openapi": "3.1.0",
         "info": {
@@ -693,7 +741,7 @@ def openapi_document() -> bytes:
             },
             {"name": "slo", "description": "Service level objectives, SLA reports, metrics"},
         ],
-        "paths": _tagged(_paths()),
+        "paths": _tagged(_secured_writes(_paths(), anonymous_writes=anonymous_writes)),
         "components": {"schemas": _components(), "securitySchemes": SECURITY_SCHEMES},
     }
     return msgspec.json.encode(document)

@@ -20,7 +20,7 @@ from eventsapi.api.body import JSON
 from eventsapi.auth.service import MAX_AUDIT_PAGE
 from eventsapi.auth.sessions import COOKIE_NAME, COOKIE_NAME_INSECURE
 
-__all__ = ["SECURITY_SCHEMES", "account_paths", "account_schemas"]
+__all__ = ["SECURITY_SCHEMES", "SIGNED_IN", "account_paths", "account_schemas"]
 
 Schema = dict[str, Any]
 Problem = Callable[..., Schema]
@@ -41,7 +41,7 @@ SECURITY_SCHEMES: Final[Schema] = {
         "is served over plain http on loopback.",
     },
 }
-_SIGNED_IN: Final[list[Schema]] = [{"bearer": []}, {"session_cookie": []}]
+SIGNED_IN: Final[list[Schema]] = [{"bearer": []}, {"session_cookie": []}]
 _SESSION_ONLY: Final = (
     " Needs a login session (bearer session token or cookie): an API token gets 403."
 )
@@ -122,7 +122,11 @@ def account_paths(
     """The path items. ``problem(description, headers=None)`` makes a problem response."""
     unauthenticated = {"401": problem("No valid credentials: log in, or send a token")}
     throttled = {
-        "429": problem("Too many failed attempts: wait `Retry-After` seconds", retry_after)
+        "429": problem(
+            "Too many failed attempts (`too-many-attempts`), or over the rate limit "
+            "(`too-many-requests`): wait `Retry-After` seconds",
+            retry_after,
+        )
     }
     forbidden_token = {"403": problem("An API token cannot do this (log in), or a foreign Origin")}
     admin_only = {"403": problem("Needs the admin scope")}
@@ -130,7 +134,8 @@ def account_paths(
     def signed_in(operation: Schema) -> Schema:
         responses = {**unauthenticated, **operation["responses"]}  # a specific 401 wins
         ordered = dict(sorted(responses.items()))
-        return {**operation, "security": _SIGNED_IN, "responses": {**ordered, **common_errors}}
+        common = {status: r for status, r in common_errors.items() if status not in ordered}
+        return {**operation, "security": SIGNED_IN, "responses": {**ordered, **common}}
 
     reauthenticated = {
         "401": problem(
@@ -157,8 +162,8 @@ def account_paths(
                         "or the password was right and a two-step code is needed "
                         "(`second-factor-required`)"
                     ),
-                    **throttled,
                     **common_errors,
+                    **throttled,
                 },
             }
         },
@@ -167,7 +172,7 @@ def account_paths(
                 "operationId": "logout",
                 "summary": "Log out: end this session and remove the cookie",
                 "description": "204 also without a live session (there is nothing to end).",
-                "security": [{}, *_SIGNED_IN],
+                "security": [{}, *SIGNED_IN],
                 "responses": {
                     "204": _ok("Logged out", None, **_SET_COOKIE),
                     **forbidden_token,

@@ -134,7 +134,11 @@ def slo_schemas() -> dict[str, Schema]:
     }
 
 
-def slo_paths(common_errors: Schema, bad_request: Schema, not_found: Schema) -> dict[str, Schema]:
+def slo_paths(
+    common_errors: Schema, bad_request: Schema, not_found: Schema, unlimited_errors: Schema
+) -> dict[str, Schema]:
+    """``unlimited_errors``: ``common_errors`` without the 429 (``/metrics`` is never
+    rate limited)."""
     return {
         "/sla": {
             "get": {
@@ -207,7 +211,7 @@ def slo_paths(common_errors: Schema, bad_request: Schema, not_found: Schema) -> 
                         "description": "Request counts and latency histograms, all workers",
                         "content": {"text/plain": {"schema": {"type": "string"}}},
                     },
-                    **common_errors,
+                    **unlimited_errors,
                 },
             }
         },

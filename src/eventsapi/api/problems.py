@@ -245,7 +245,7 @@ def from_error(request: Request, exc: Exception) -> Response:
         case errors.ValidationFailed():
             return problem(
                 422,
-                "The event is invalid: " + str(exc),
+                f"The {exc.subject} is invalid: {exc}",
                 errors=[{"pointer": _pointer(e.field), "detail": e.message} for e in exc.errors],
             )
         case errors.NotFound():

@@ -203,6 +203,12 @@ def _estimate_cost(password: str) -> int:
 
 
 def _estimate(password: str, username: str) -> dict[str, Any]:
+    if not password:  # zxcvbn raises IndexError on an empty string; nothing to estimate
+        return {
+            "score": 0,
+            "feedback": {"warning": "", "suggestions": []},
+            "crack_times_display": {_CRACK_TIME_SCENARIO: "less than a second"},
+        }
     with _zxcvbn_lock:
         result: dict[str, Any] = zxcvbn(password, user_inputs=[username], max_length=MAX_LENGTH)
     return result

@@ -180,7 +180,7 @@ class AccountService:
         try:
             name = normalize_username(username)
         except ValueError as exc:
-            raise ValidationFailed([FieldError("username", str(exc))]) from None
+            raise ValidationFailed([FieldError("username", str(exc))], subject="request") from None
         await self._check_policy(password, username=name, two_factor=False, field="password")
         now = self._clock()
         user = User(
@@ -610,7 +610,8 @@ class AccountService:
         step = totp.verify(secret, code, now, None)
         if step is None:
             raise ValidationFailed(
-                [FieldError("code", "This code is not the one the app shows now; try again.")]
+                [FieldError("code", "This code is not the one the app shows now; try again.")],
+                subject="request",
             )
         attempt, _ = await self._reauthenticate(principal, password, None, now)
         codes = recovery.new_recovery_codes()
@@ -689,7 +690,7 @@ class AccountService:
         if expires_in is not None and expires_in <= timedelta(0):
             problems.append(FieldError("expires_in", "A token's lifetime must be positive."))
         if problems:
-            raise ValidationFailed(problems)
+            raise ValidationFailed(problems, subject="request")
         if not wanted <= principal.scopes:
             missing = ", ".join(sorted(wanted - principal.scopes))
             raise Forbidden(f"A token cannot have scopes its owner lacks: {missing}.")
