@@ -28,8 +28,11 @@ mkdir -p "$out"
 # eventsapi itself: pure Python, the same wheel for every architecture.
 "$python" -m pip wheel --quiet --no-deps --wheel-dir "$out" "$repo"
 # Its dependencies for the image's Python (Debian 12's CPython 3.11, glibc 2.36).
+# pip evaluates the dependencies' markers with this interpreter, not the target's: redis
+# needs async-timeout on Python < 3.11.3, and the runtime image's (Debian 12) is 3.11.2,
+# so it is named here whatever Python runs this script.
 "$python" -m pip download --quiet --only-binary=:all: \
   --implementation cp --python-version 3.11 --abi cp311 \
   --platform "manylinux_2_28_$machine" --platform "manylinux2014_$machine" \
-  --dest "$out" "$out"/eventsapi-*.whl
+  --dest "$out" "$out"/eventsapi-*.whl 'async-timeout>=4.0.3'
 echo "build-wheels: $(find "$out" -name '*.whl' | wc -l) wheels for $arch in $out"

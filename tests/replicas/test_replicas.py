@@ -14,6 +14,7 @@ import itertools
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,7 @@ CLUSTER = os.environ.get("EVENTSAPI_TEST_PG_CLUSTER", "15 main")
 
 class Replicas:
     def __init__(self, url: str, folder: Path) -> None:
+        self.url = url
         self.servers = []
         for n in range(REPLICAS):
             port = free_port()
@@ -93,6 +95,58 @@ async def test_one_idempotency_key_sent_to_every_replica_creates_one_event(
     assert {r.status_code for r in responses} <= {201, 409}
     assert len({r.content for r in created}) == 1, "every 201 is the same, first response"
     assert len(listed.json()) == 1
+
+
+PASSPHRASE = "quartz meadow lantern ninety"  # noqa: S105 - a test account's passphrase
+
+
+def _add_account(url: str, name: str) -> None:
+    created = subprocess.run(
+        [sys.executable, "-m", "eventsapi", "users", "create", name, "--password-stdin",
+         "--database", url],
+        input=PASSPHRASE, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stdout + created.stderr
+
+
+async def _login(http: httpx.AsyncClient, url: str, name: str) -> tuple[dict[str, str], str]:
+    """The bearer header of a new session, and the session's id."""
+    response = await http.post(f"{url}/auth/login", json={"username": name, "password": PASSPHRASE})
+    assert response.status_code == 200, response.text
+    http.cookies.clear()  # the bearer token alone identifies the session
+    login = response.json()
+    return {"Authorization": f"Bearer {login['token']}"}, login["session"]["id"]
+
+
+async def _statuses(http: httpx.AsyncClient, urls: list[str], auth: dict[str, str]) -> list[int]:
+    return [(await http.get(f"{url}/auth/me", headers=auth)).status_code for url in urls]
+
+
+async def test_a_session_ended_on_one_replica_is_refused_at_once_by_every_replica(
+    replicas: Replicas,
+) -> None:
+    _add_account(replicas.url, "alice")
+    first, second, third = replicas.urls()
+    async with client() as http:
+        laptop, laptop_session = await _login(http, first, "alice")
+        phone, _ = await _login(http, second, "alice")
+        tablet, _ = await _login(http, third, "alice")
+        before = await _statuses(http, replicas.urls(), laptop)
+
+        # The phone ends the laptop's session (by id) on the second replica ...
+        ended = await http.delete(f"{second}/auth/sessions/{laptop_session}", headers=phone)
+        after_one = await _statuses(http, replicas.urls(), laptop)
+        # ... then every other session on the third ("terminate all other sessions").
+        others = await http.delete(f"{third}/auth/sessions", headers=tablet)
+        phone_after = await _statuses(http, replicas.urls(), phone)
+        tablet_after = await _statuses(http, replicas.urls(), tablet)
+
+    assert before == [200, 200, 200]
+    assert ended.status_code == 204, ended.text
+    assert after_one == [401, 401, 401]
+    assert others.status_code == 204, others.text
+    assert phone_after == [401, 401, 401]
+    assert tablet_after == [200, 200, 200]
 
 
 async def test_100_conditional_patches_over_the_replicas_exactly_one_wins(
