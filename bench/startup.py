@@ -101,10 +101,14 @@ def main() -> None:
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
-    print(f"start to first 200: median {statistics.median(starts)*1000:.0f} ms "
-          f"(min {min(starts)*1000:.0f}, max {max(starts)*1000:.0f}, runs {len(starts)})")
-    print(f"idle memory (process tree): RSS summed {statistics.median(rss):.1f} MB, "
-          f"PSS {statistics.median(pss):.1f} MB (medians)")
+    print(
+        f"start to first 200: median {statistics.median(starts) * 1000:.0f} ms "
+        f"(min {min(starts) * 1000:.0f}, max {max(starts) * 1000:.0f}, runs {len(starts)})"
+    )
+    print(
+        f"idle memory (process tree): RSS summed {statistics.median(rss):.1f} MB, "
+        f"PSS {statistics.median(pss):.1f} MB (medians)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,16 @@ from typing import Any
 import psycopg
 import pytest
 
-from eventsapi.domain.accounts import ApiToken, AuditEntry, AuditKind, Role, Scope, Session, User
+from eventsapi.domain.accounts import (
+    ApiToken,
+    AuditEntry,
+    AuditKind,
+    LoginFailures,
+    Role,
+    Scope,
+    Session,
+    User,
+)
 from eventsapi.domain.ids import new_event_id
 from eventsapi.errors import AlreadyExists, NotFound
 from eventsapi.storage.base import EventStore
@@ -255,6 +264,87 @@ async def test_concurrent_updates_of_one_user_all_count(opened: EventStore) -> N
     found = await opened.user_by_id(alice.id)
     assert found is not None
     assert found.failed_logins == 50
+
+
+# -- failed logins of unknown names -------------------------------------------------------
+
+DAY_AGO = at(-86_400)
+
+
+def failed_at(when: datetime) -> Callable[[LoginFailures], LoginFailures]:
+    def count(current: LoginFailures) -> LoginFailures:
+        return LoginFailures(current.failures + 1, when)
+
+    return count
+
+
+async def test_failed_logins_of_an_unknown_name_are_counted_per_name(opened: EventStore) -> None:
+    first = await opened.update_unknown_login("nobody", failed_at(at(1)), forget_before=DAY_AGO)
+    second = await opened.update_unknown_login("nobody", failed_at(at(2)), forget_before=DAY_AGO)
+    other = await opened.update_unknown_login("noone", failed_at(at(3)), forget_before=DAY_AGO)
+
+    assert first == LoginFailures(1, at(1))
+    assert second == LoginFailures(2, at(2))
+    assert other == LoginFailures(1, at(3))
+
+
+async def test_the_change_sees_what_is_kept_and_no_failure_for_a_new_name(
+    opened: EventStore,
+) -> None:
+    seen: list[LoginFailures] = []
+
+    def look(current: LoginFailures) -> LoginFailures:
+        seen.append(current)
+        return LoginFailures(current.failures + 1, at(len(seen)))
+
+    for _ in range(3):
+        await opened.update_unknown_login("nobody", look, forget_before=DAY_AGO)
+
+    assert seen == [LoginFailures(), LoginFailures(1, at(1)), LoginFailures(2, at(2))]
+
+
+async def test_names_whose_last_failure_is_too_old_are_forgotten(opened: EventStore) -> None:
+    await opened.update_unknown_login("old", failed_at(at(0)), forget_before=DAY_AGO)
+    await opened.update_unknown_login("old", failed_at(at(10)), forget_before=DAY_AGO)
+    seen: list[LoginFailures] = []
+
+    def look(current: LoginFailures) -> LoginFailures:
+        seen.append(current)
+        return LoginFailures(current.failures + 1, at(100_000))
+
+    # A day after the last failure, the name starts again from nothing.
+    again = await opened.update_unknown_login("old", look, forget_before=at(11))
+
+    assert seen == [LoginFailures()]
+    assert again == LoginFailures(1, at(100_000))
+
+
+async def test_what_the_change_raises_stops_the_update(opened: EventStore) -> None:
+    await opened.update_unknown_login("nobody", failed_at(at(1)), forget_before=DAY_AGO)
+
+    def refuse(current: LoginFailures) -> LoginFailures:
+        raise LookupError("wait")
+
+    with pytest.raises(LookupError):
+        await opened.update_unknown_login("nobody", refuse, forget_before=DAY_AGO)
+    with pytest.raises(ValueError, match="time of the failure"):
+        await opened.update_unknown_login(
+            "nobody", lambda current: LoginFailures(5), forget_before=DAY_AGO
+        )
+    after = await opened.update_unknown_login("nobody", failed_at(at(2)), forget_before=DAY_AGO)
+    assert after == LoginFailures(2, at(2))
+
+
+async def test_concurrent_failures_of_one_unknown_name_all_count(opened: EventStore) -> None:
+    await asyncio.gather(
+        *(
+            opened.update_unknown_login("nobody", failed_at(at(n)), forget_before=DAY_AGO)
+            for n in range(50)
+        )
+    )
+    last = await opened.update_unknown_login("nobody", failed_at(at(60)), forget_before=DAY_AGO)
+
+    assert last.failures == 51
 
 
 # -- sessions ----------------------------------------------------------------------------
@@ -668,3 +758,31 @@ async def test_times_read_back_in_utc(database: Database, anyio_backend: str) ->
     assert found is not None
     assert found.created_at == at(0)
     assert found.created_at.tzinfo == UTC
+
+
+async def test_unknown_name_failures_are_shared_and_forgotten_by_concurrent_stores(
+    database: Database, anyio_backend: str
+) -> None:
+    async with opened_on(database) as one, opened_on(database) as two:
+        for n in range(30):  # names a day old: every update below forgets them
+            await one.update_unknown_login(f"old{n}", failed_at(at(n)), forget_before=DAY_AGO)
+        fresh = at(200_000)
+        await asyncio.gather(
+            *(
+                store.update_unknown_login(
+                    f"new{n % 5}", failed_at(fresh), forget_before=at(100_000)
+                )
+                for n in range(40)
+                for store in (one, two)
+            )
+        )
+        seen: list[LoginFailures] = []
+
+        def look(current: LoginFailures) -> LoginFailures:
+            seen.append(current)
+            return LoginFailures(current.failures + 1, fresh)
+
+        for name in ("new0", "old0"):
+            await two.update_unknown_login(name, look, forget_before=at(100_000))
+
+    assert seen == [LoginFailures(16, fresh), LoginFailures()]

@@ -10,7 +10,6 @@ from eventsapi.auth.throttle import (
     LOCK_AFTER,
     MAX_DELAY,
     ClientThrottle,
-    UnknownUserFailures,
     account_delay,
     client_key,
     retry_after,
@@ -170,43 +169,3 @@ def test_memory_stays_bounded_keeping_the_most_recently_failing_clients() -> Non
 def test_a_throttle_that_cannot_work_is_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ClientThrottle(**kwargs)  # type: ignore[arg-type]
-
-
-# Unknown usernames
-
-
-def test_an_unknown_name_is_throttled_and_locked_like_an_account() -> None:
-    clock = FakeClock()
-    unknown = UnknownUserFailures(clock=clock.now)
-    for n in range(1, LOCK_AFTER + 1):
-        clock.advance(MAX_DELAY.total_seconds())
-        assert unknown.record_failure("nobody") == n
-        count, last = unknown.failures("nobody")
-        assert (count, last) == (n, clock.now())
-        assert retry_after(count, last, clock.now()) == (account_delay(n) or None)
-
-    assert should_lock(unknown.failures("nobody")[0])
-
-
-def test_unknown_names_are_counted_separately_and_forgotten_after_a_day() -> None:
-    clock = FakeClock()
-    unknown = UnknownUserFailures(clock=clock.now, max_names=2)
-    unknown.record_failure("ann")
-    unknown.record_failure("ann")
-    unknown.record_failure("bob")
-
-    assert unknown.failures("ann") == (2, START)
-    assert unknown.failures("bob") == (1, START)
-    clock.advance(timedelta(days=1).total_seconds())
-    assert unknown.failures("ann") == (0, None)
-    assert unknown.record_failure("ann") == 1
-
-
-def test_unknown_names_are_bounded_in_number_keeping_the_most_recently_failing() -> None:
-    unknown = UnknownUserFailures(clock=FakeClock().now, max_names=2)
-    for name in ("ann", "bob", "ann", "cy"):
-        unknown.record_failure(name)
-
-    assert unknown.failures("bob") == (0, None)
-    assert unknown.failures("ann")[0] == 2
-    assert unknown.failures("cy")[0] == 1

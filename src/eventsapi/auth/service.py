@@ -59,8 +59,8 @@ from eventsapi.auth.sessions import (
     should_touch,
 )
 from eventsapi.auth.throttle import (
+    UNKNOWN_NAMES_FORGOTTEN_AFTER,
     ClientThrottle,
-    UnknownUserFailures,
     retry_after,
     should_lock,
 )
@@ -77,6 +77,7 @@ from eventsapi.domain.accounts import (
     ApiToken,
     AuditEntry,
     AuditKind,
+    LoginFailures,
     Role,
     Scope,
     Session,
@@ -134,7 +135,7 @@ class _Attempt:
 class AccountService:
     """Accounts on top of a store. One instance per process; any number of processes
     (replicas) may share a database: every decision reads the database, and only the
-    client throttle and the unknown-name counts are kept per process.
+    client throttle is kept per process.
 
     ``hasher``: ``Hasher.for_tests()`` makes passwords cost microseconds in tests.
     ``hashing_threads``: at most this many argon2 computations at once (each takes 19 MiB):
@@ -149,7 +150,6 @@ class AccountService:
         hasher: Hasher = DEFAULT_HASHER,
         session_policy: SessionPolicy | None = None,
         client_throttle: ClientThrottle | None = None,
-        unknown_users: UnknownUserFailures | None = None,
         hashing_threads: int = 4,
     ) -> None:
         self._store = store
@@ -157,7 +157,6 @@ class AccountService:
         self._hasher = hasher
         self.session_policy = session_policy or SessionPolicy()
         self._clients = client_throttle or ClientThrottle(clock=clock)
-        self._unknown = unknown_users or UnknownUserFailures(clock=clock)
         self._hashing = anyio.CapacityLimiter(hashing_threads)
         self._last_id = 0
         self._id_lock = threading.Lock()
@@ -270,13 +269,18 @@ class AccountService:
     async def _fail_unknown(
         self, name: str | None, typed: str, password: str, client: str, now: datetime
     ) -> NoReturn:
-        """A login for a name with no account: throttled, timed and counted like one."""
+        """A login for a name with no account: throttled, timed and counted like one, with
+        the same database work (a counting write before the hash, the audit entry after)."""
         key = name if name is not None else typed[:_MAX_UNKNOWN_NAME]
-        failures, last = self._unknown.failures(key)
-        wait = retry_after(failures, last, now)
-        if wait is not None:
-            raise TooManyAttempts(wait)
-        self._unknown.record_failure(key)  # counted first, as an account's attempt is
+
+        def count(current: LoginFailures) -> LoginFailures:
+            wait = retry_after(current.failures, current.last_failed_at, now)
+            if wait is not None:
+                raise TooManyAttempts(wait)
+            return LoginFailures(current.failures + 1, now)
+
+        forget_before = now - UNKNOWN_NAMES_FORGOTTEN_AFTER
+        await self._store.update_unknown_login(key, count, forget_before=forget_before)
         await self._cpu(self._hasher.verify_unknown_user, password)
         self._clients.record_failure(client)
         await self._audit(

@@ -29,9 +29,12 @@ one account.
   which no per-account counter sees. It is in memory, per process: a limit per replica.
   A success does not clear it, or an attacker could log in to their own account between
   guesses to reset their budget.
-- **Per unknown username** (``UnknownUserFailures``): a login for a name with no account
-  must be throttled exactly like a real one, or a 429 after 6 tries would tell an attacker
-  which names exist.
+- **Per unknown username** (``EventStore.update_unknown_login``): a login for a name with
+  no account must be throttled exactly like a real one, or a 429 after 6 tries would tell
+  an attacker which names exist. Its count is in the database too, so that every replica
+  sees it, and so that it costs the same write an account's count costs (the same time).
+  It is forgotten ``UNKNOWN_NAMES_FORGOTTEN_AFTER`` (a day) after the name's last failure,
+  which bounds the table; an account's count is kept until its next success.
 
 How a login uses them
 ---------------------
@@ -49,6 +52,7 @@ import ipaddress
 import threading
 from collections import OrderedDict, deque
 from datetime import datetime, timedelta
+from typing import Final
 
 from eventsapi.clock import Clock, system_clock
 
@@ -56,8 +60,8 @@ __all__ = [
     "FREE_FAILURES",
     "LOCK_AFTER",
     "MAX_DELAY",
+    "UNKNOWN_NAMES_FORGOTTEN_AFTER",
     "ClientThrottle",
-    "UnknownUserFailures",
     "account_delay",
     "client_key",
     "retry_after",
@@ -190,51 +194,6 @@ class ClientThrottle:
             self._failures.popitem(last=False)
 
 
-class UnknownUserFailures:
-    """Consecutive failed logins for usernames that have no account, in memory.
-
-    So that ``retry_after`` and ``should_lock`` treat a name with no account as they would
-    treat an account: the same waits, the same 429s, the same lock. ``failures(name)``
-    gives what ``User.failed_logins`` and the last failure's time give for an account.
-    Names are forgotten ``forget_after`` after their last failure, and the least recently
-    failing first past ``max_names``; a real account never forgets, but an attacker who
-    waits a day per name gains nothing from that.
-    """
-
-    def __init__(
-        self,
-        *,
-        clock: Clock = system_clock,
-        forget_after: timedelta = timedelta(days=1),
-        max_names: int = 100_000,
-    ) -> None:
-        if max_names < 1:
-            raise ValueError(f"max_names must be at least 1, not {max_names}")
-        self._clock = clock
-        self._forget_after = forget_after
-        self._max_names = max_names
-        self._names: OrderedDict[str, tuple[int, datetime]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def failures(self, username: str) -> tuple[int, datetime | None]:
-        """The consecutive failures for ``username`` and when the last one happened."""
-        now = self._clock()
-        with self._lock:
-            return self._current(username, now)
-
-    def record_failure(self, username: str) -> int:
-        """Count a failed login for ``username``; returns its consecutive failures."""
-        now = self._clock()
-        with self._lock:
-            count = self._current(username, now)[0] + 1
-            self._names.pop(username, None)
-            self._names[username] = (count, now)
-            while len(self._names) > self._max_names:
-                self._names.popitem(last=False)
-        return count
-
-    def _current(self, username: str, now: datetime) -> tuple[int, datetime | None]:
-        entry = self._names.get(username)
-        if entry is None or now - entry[1] >= self._forget_after:
-            return 0, None
-        return entry
+UNKNOWN_NAMES_FORGOTTEN_AFTER: Final = timedelta(days=1)
+"""How long the failed logins of a username with no account are kept after the last one
+(``EventStore.update_unknown_login``); a real account's are kept until its next success."""

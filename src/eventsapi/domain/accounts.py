@@ -19,6 +19,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "AuditKind",
+    "LoginFailures",
     "Role",
     "Scope",
     "Session",
@@ -67,6 +68,15 @@ class User:
     totp_enabled: bool = False
     totp_last_step: int | None = None
     recovery_codes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LoginFailures:
+    """Consecutive failed logins of a username that has no account, kept as ``User``
+    keeps them for an account, so that both are throttled alike on every replica."""
+
+    failures: int = 0
+    last_failed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

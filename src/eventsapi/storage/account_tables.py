@@ -1,8 +1,8 @@
-"""The account tables (migration 0004) as both SQL backends read and write them.
+"""The account tables (migrations 0004 and 0005) as both SQL backends read and write them.
 
-Users, sessions, API tokens and the audit log. The SQL is the same for SQLite and PostgreSQL
-but for the placeholder (``?`` or ``%s``), so :func:`statements` builds it once per backend,
-and the row conversion is shared too:
+Users, sessions, API tokens, the audit log, and the failed logins of unknown names. The SQL
+is the same for SQLite and PostgreSQL but for the placeholder (``?`` or ``%s``), so
+:func:`statements` builds it once per backend, and the row conversion is shared too:
 
 - instants are written as UTC ISO 8601 text (``domain.query.utc_text``): SQLite keeps that text,
   PostgreSQL casts it to ``timestamptz`` (psycopg sends a ``str`` untyped); read back in UTC;
@@ -29,7 +29,16 @@ from typing import Any, Final
 
 import msgspec
 
-from eventsapi.domain.accounts import ApiToken, AuditEntry, AuditKind, Role, Scope, Session, User
+from eventsapi.domain.accounts import (
+    ApiToken,
+    AuditEntry,
+    AuditKind,
+    LoginFailures,
+    Role,
+    Scope,
+    Session,
+    User,
+)
 from eventsapi.domain.query import utc_text
 
 __all__ = [
@@ -41,6 +50,7 @@ __all__ = [
     "audit_entry",
     "audit_params",
     "check_limit",
+    "login_failures",
     "session",
     "session_and_user",
     "session_params",
@@ -124,6 +134,15 @@ class Statements:
     insert_audit: str
     audit_of: str
     audit_of_before: str
+    forget_unknown_logins: str
+    """``(before,)``: forget the names whose last failure is before ``before``."""
+    unknown_login: str
+    """``(name,)``: a name's ``(failures, last_failed_at)``; PostgreSQL appends ``FOR
+    UPDATE``, after ``hold_unknown_login`` made the row exist."""
+    hold_unknown_login: str
+    """``(name, at)``: a row for the name (0 failures) unless it has one."""
+    set_unknown_login: str
+    """``(name, failures, at)``: insert or replace the name's row."""
 
 
 def _columns(table: str, columns: Sequence[str]) -> str:
@@ -198,6 +217,22 @@ def statements(p: str) -> Statements:
         audit_of_before=(
             f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit_log WHERE user_id = {p} AND id < {p}"
             f" ORDER BY id DESC LIMIT {p}"
+        ),
+        # Rows another writer holds are left to it (SKIP LOCKED, on PostgreSQL): two
+        # writers forgetting the same rows in different orders would deadlock.
+        forget_unknown_logins=(
+            "DELETE FROM unknown_logins WHERE name IN (SELECT name FROM unknown_logins"
+            f" WHERE last_failed_at < {p}{' FOR UPDATE SKIP LOCKED' if p == '%s' else ''})"
+        ),
+        unknown_login=f"SELECT failures, last_failed_at FROM unknown_logins WHERE name = {p}",
+        hold_unknown_login=(
+            "INSERT INTO unknown_logins (name, failures, last_failed_at)"
+            f" VALUES ({p}, 0, {p}) ON CONFLICT DO NOTHING"
+        ),
+        set_unknown_login=(
+            "INSERT INTO unknown_logins (name, failures, last_failed_at)"
+            f" VALUES ({p}, {p}, {p}) ON CONFLICT (name) DO UPDATE"
+            " SET failures = excluded.failures, last_failed_at = excluded.last_failed_at"
         ),
     )
 
@@ -321,6 +356,17 @@ def user(row: Sequence[Any]) -> User:
         totp_last_step=totp_last_step,
         recovery_codes=_decode_codes(recovery_codes),
     )
+
+
+def login_failures(row: Sequence[Any] | None, forget_before: datetime) -> LoginFailures:
+    """A row of ``(failures, last_failed_at)``; none, no failure, or a last failure before
+    ``forget_before``: ``LoginFailures()``."""
+    if row is None or not row[0]:
+        return LoginFailures()
+    failures, last_failed_at = int(row[0]), _instant(row[1])
+    if last_failed_at < forget_before:
+        return LoginFailures()
+    return LoginFailures(failures, last_failed_at)
 
 
 def session(row: Sequence[Any]) -> Session:

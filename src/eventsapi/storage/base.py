@@ -19,7 +19,7 @@ from typing import Final, Literal, NoReturn
 
 import msgspec
 
-from eventsapi.domain.accounts import ApiToken, AuditEntry, Session, User
+from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Session, User
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery, Position, SortName
 from eventsapi.errors import IdempotencyKeyReused
@@ -371,6 +371,24 @@ class EventStore(ABC):
         ``change`` raises stops the update, nothing changed, and propagates. The result must
         keep the id (``ValueError`` otherwise); a new username that is taken raises
         ``AlreadyExists``.
+        """
+
+    @abstractmethod
+    async def update_unknown_login(
+        self,
+        name: str,
+        change: Callable[[LoginFailures], LoginFailures],
+        *,
+        forget_before: datetime,
+    ) -> LoginFailures:
+        """Replace the failed logins kept for ``name``, a username with no account, by
+        ``change(current)`` and return them, atomically, as ``update_user`` does.
+
+        A name with nothing kept, or whose last failure is before ``forget_before``, has
+        ``LoginFailures()``; the call forgets every name whose last failure is before
+        ``forget_before``. Whatever ``change`` raises stops the update, nothing changed,
+        and propagates. The result must have a ``last_failed_at`` (``ValueError``
+        otherwise).
         """
 
     @abstractmethod

@@ -14,12 +14,16 @@ from typing import Any
 
 import msgspec
 
-from eventsapi.domain.accounts import ApiToken, AuditEntry, Session, User
+from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Session, User
 from eventsapi.errors import AlreadyExists, NotFound
 from eventsapi.storage.account_tables import check_limit
 
 _encode = msgspec.json.Encoder().encode
 _decode_detail = msgspec.json.Decoder(dict[str, Any]).decode
+
+
+def _before(instant: datetime | None, limit: datetime) -> bool:
+    return instant is not None and instant < limit
 
 
 class MemoryAccounts:
@@ -33,6 +37,7 @@ class MemoryAccounts:
         self._tokens: dict[str, ApiToken] = {}
         self._token_ids: dict[bytes, str] = {}  # by token hash
         self._audit: dict[str, tuple[AuditEntry, bytes]] = {}  # the entry, its detail as JSON
+        self._unknown_logins: dict[str, LoginFailures] = {}
 
     # -- users ---------------------------------------------------------------------
 
@@ -68,6 +73,25 @@ class MemoryAccounts:
             del self._user_ids[current.username]
             self._user_ids[updated.username] = user_id
         self._users[user_id] = updated
+        return updated
+
+    async def update_unknown_login(
+        self,
+        name: str,
+        change: Callable[[LoginFailures], LoginFailures],
+        *,
+        forget_before: datetime,
+    ) -> LoginFailures:
+        kept = self._unknown_logins
+        current = kept.get(name, LoginFailures())
+        if _before(current.last_failed_at, forget_before):
+            current = LoginFailures()
+        updated = change(current)
+        if updated.last_failed_at is None:
+            raise ValueError("update_unknown_login needs the time of the failure")
+        for stale in [n for n, f in kept.items() if _before(f.last_failed_at, forget_before)]:
+            del kept[stale]
+        kept[name] = updated
         return updated
 
     # -- sessions ------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any, Final, TypeVar
 import psycopg
 from psycopg.rows import TupleRow
 
-from eventsapi.domain.accounts import ApiToken, AuditEntry, Session, User
+from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Session, User
 from eventsapi.domain.query import utc_text
 from eventsapi.errors import AlreadyExists, NotFound
 from eventsapi.storage import account_tables as tables
@@ -27,6 +27,7 @@ Connection = psycopg.AsyncConnection[TupleRow]
 
 _SQL: Final = tables.statements("%s")
 _USER_FOR_UPDATE: Final = _SQL.user_by_id + " FOR UPDATE"
+_UNKNOWN_LOGIN_FOR_UPDATE: Final = _SQL.unknown_login + " FOR UPDATE"
 
 
 async def _insert(conn: Connection, sql: str, params: tuple[Any, ...], what: str) -> None:
@@ -111,6 +112,29 @@ class PostgresAccounts:
                 await conn.execute(_SQL.update_user, (*params[1:], user_id))
             except psycopg.errors.UniqueViolation:
                 raise AlreadyExists("A user with this username already exists.") from None
+            return updated
+
+        return await self._write(work)
+
+    async def update_unknown_login(
+        self,
+        name: str,
+        change: Callable[[LoginFailures], LoginFailures],
+        *,
+        forget_before: datetime,
+    ) -> LoginFailures:
+        before = utc_text(forget_before)
+
+        async def work(conn: Connection) -> LoginFailures:
+            await conn.execute(_SQL.forget_unknown_logins, (before,))
+            # A row to lock, so that concurrent failures of one name queue as an account's.
+            await conn.execute(_SQL.hold_unknown_login, (name, before))
+            row = await _one(conn, _UNKNOWN_LOGIN_FOR_UPDATE, (name,))
+            updated = change(tables.login_failures(row, forget_before))
+            if updated.last_failed_at is None:
+                raise ValueError("update_unknown_login needs the time of the failure")
+            params = (name, updated.failures, utc_text(updated.last_failed_at))
+            await conn.execute(_SQL.set_unknown_login, params)
             return updated
 
         return await self._write(work)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Final, TypeVar
 
-from eventsapi.domain.accounts import ApiToken, AuditEntry, Session, User
+from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Session, User
 from eventsapi.domain.query import utc_text
 from eventsapi.errors import AlreadyExists, NotFound
 from eventsapi.storage import account_tables as tables
@@ -57,6 +57,22 @@ def _update_user(
     return work
 
 
+def _update_unknown_login(
+    name: str, change: Callable[[LoginFailures], LoginFailures], forget_before: datetime
+) -> Callable[[sqlite3.Connection], LoginFailures]:
+    def work(conn: sqlite3.Connection) -> LoginFailures:
+        conn.execute(_SQL.forget_unknown_logins, (utc_text(forget_before),))
+        row = conn.execute(_SQL.unknown_login, (name,)).fetchone()
+        updated = change(tables.login_failures(row, forget_before))
+        if updated.last_failed_at is None:
+            raise ValueError("update_unknown_login needs the time of the failure")
+        params = (name, updated.failures, utc_text(updated.last_failed_at))
+        conn.execute(_SQL.set_unknown_login, params)
+        return updated
+
+    return work
+
+
 class SQLiteAccounts:
     """Account methods of the SQLite store."""
 
@@ -92,6 +108,15 @@ class SQLiteAccounts:
 
     async def update_user(self, user_id: str, change: Callable[[User], User]) -> User:
         return await self._write(_update_user(user_id, change))
+
+    async def update_unknown_login(
+        self,
+        name: str,
+        change: Callable[[LoginFailures], LoginFailures],
+        *,
+        forget_before: datetime,
+    ) -> LoginFailures:
+        return await self._write(_update_unknown_login(name, change, forget_before))
 
     # -- sessions ------------------------------------------------------------------
 
