@@ -33,8 +33,10 @@ one account.
   no account must be throttled exactly like a real one, or a 429 after 6 tries would tell
   an attacker which names exist. Its count is in the database too, so that every replica
   sees it, and so that it costs the same write an account's count costs (the same time).
-  It is forgotten ``UNKNOWN_NAMES_FORGOTTEN_AFTER`` (a day) after the name's last failure,
-  which bounds the table; an account's count is kept until its next success.
+  It is forgotten ``UNKNOWN_NAMES_FORGOTTEN_AFTER`` (a year) after the name's last
+  failure, which bounds the table; an account's count is kept until its next success. A
+  shorter memory would tell: after six failures on a name, a wait on the next one long
+  after means the name has an account. (The audit log keeps every failure anyway.)
 
 How a login uses them
 ---------------------
@@ -194,6 +196,6 @@ class ClientThrottle:
             self._failures.popitem(last=False)
 
 
-UNKNOWN_NAMES_FORGOTTEN_AFTER: Final = timedelta(days=1)
+UNKNOWN_NAMES_FORGOTTEN_AFTER: Final = timedelta(days=365)
 """How long the failed logins of a username with no account are kept after the last one
 (``EventStore.update_unknown_login``); a real account's are kept until its next success."""
