@@ -14,9 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from eventsapi.api import account_io as io
-from eventsapi.api.authn import Authn
+from eventsapi.api.accounts import AccountRoutes
 from eventsapi.api.events import Handler, with_head
-from eventsapi.auth.service import AccountService
 from eventsapi.errors import FieldError, NotFound, ValidationFailed
 
 __all__ = ["DEFAULT_TOKEN_DAYS", "TokensAPI"]
@@ -26,16 +25,8 @@ DEFAULT_TOKEN_DAYS: Final = 90
 themselves; ask for ``"expires_in_days": null`` explicitly for one that never does."""
 
 
-class TokensAPI:
+class TokensAPI(AccountRoutes):
     """Handlers for ``/auth/tokens`` and ``/auth/tokens/{id}``."""
-
-    def __init__(self, authn: Authn, *, max_body_bytes: int) -> None:
-        self.authn = authn
-        self.max_body_bytes = max_body_bytes
-
-    @property
-    def accounts(self) -> AccountService:
-        return self.authn.accounts
 
     def handlers(self) -> dict[str, dict[str, Handler]]:
         return {
@@ -45,7 +36,7 @@ class TokensAPI:
 
     async def create_token(self, request: Request) -> Response:
         principal = await self.authn.required(request)
-        data = await io.read_json(request, io.TokenRequest, limit=self.max_body_bytes)
+        data = await self.read(request, io.TokenRequest)
         if data.name.endswith("\n"):  # Python's "$" lets one through the pattern
             raise ValidationFailed(
                 [FieldError("name", "A token's name is one line.")], subject="request"

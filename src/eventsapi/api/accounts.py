@@ -13,7 +13,7 @@ and the routes then always use one and the same ``AccountService``.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,7 +26,9 @@ from eventsapi.auth.service import MAX_AUDIT_PAGE, AccountService
 from eventsapi.auth.sessions import clear_cookie_header, cookie_header
 from eventsapi.errors import AuthenticationRequired, BadRequest, NotFound
 
-__all__ = ["AUDIT_PAGE", "AccountsAPI", "client_address"]
+__all__ = ["AUDIT_PAGE", "AccountRoutes", "AccountsAPI", "client_address"]
+
+_T = TypeVar("_T")
 
 AUDIT_PAGE: Final = 100
 """Audit entries per page when ``limit`` is not given."""
@@ -38,8 +40,9 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-class AccountsAPI:
-    """Handlers for ``/auth/...``, bound to the gate (and through it, the service)."""
+class AccountRoutes:
+    """What every class of account routes holds: the gate (and through it, the service)
+    and the body size limit. ``handlers()`` maps path templates to methods to handlers."""
 
     def __init__(self, authn: Authn, *, max_body_bytes: int) -> None:
         self.authn = authn
@@ -48,6 +51,17 @@ class AccountsAPI:
     @property
     def accounts(self) -> AccountService:
         return self.authn.accounts
+
+    async def read(self, request: Request, kind: type[_T]) -> _T:
+        """The JSON body as ``kind`` (400, 413, 415 or 422 when it cannot be)."""
+        return await io.read_json(request, kind, limit=self.max_body_bytes)
+
+    def handlers(self) -> dict[str, dict[str, Handler]]:
+        raise NotImplementedError
+
+
+class AccountsAPI(AccountRoutes):
+    """Handlers for ``/auth/...``."""
 
     def handlers(self) -> dict[str, dict[str, Handler]]:
         """Path template, then method, then handler (HEAD is GET's)."""
@@ -75,7 +89,7 @@ class AccountsAPI:
     # -- login and logout -------------------------------------------------------------
 
     async def login(self, request: Request) -> Response:
-        data = await io.read_json(request, io.LoginRequest, limit=self.max_body_bytes)
+        data = await self.read(request, io.LoginRequest)
         user, session, token = await self.accounts.login(
             data.username,
             data.password,
@@ -138,7 +152,7 @@ class AccountsAPI:
 
     async def change_password(self, request: Request) -> Response:
         principal = await self.authn.required(request)
-        data = await io.read_json(request, io.PasswordChange, limit=self.max_body_bytes)
+        data = await self.read(request, io.PasswordChange)
         session, token = await self.accounts.change_password(
             principal, data.current_password, data.new_password, totp=data.totp
         )
@@ -153,7 +167,7 @@ class AccountsAPI:
 
     async def confirm_totp(self, request: Request) -> Response:
         principal = await self.authn.required(request)
-        data = await io.read_json(request, io.TotpConfirmation, limit=self.max_body_bytes)
+        data = await self.read(request, io.TotpConfirmation)
         codes, session, token = await self.accounts.confirm_totp(
             principal, data.code, password=data.password
         )
@@ -164,7 +178,7 @@ class AccountsAPI:
 
     async def disable_totp(self, request: Request) -> Response:
         principal = await self.authn.required(request)
-        data = await io.read_json(request, io.TotpRemoval, limit=self.max_body_bytes)
+        data = await self.read(request, io.TotpRemoval)
         await self.accounts.disable_totp(principal, data.password, data.code)
         return io.no_content()
 

@@ -10,27 +10,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from eventsapi.api import account_io as io
-from eventsapi.api.accounts import client_address
-from eventsapi.api.authn import Authn
+from eventsapi.api.accounts import AccountRoutes, client_address
 from eventsapi.api.events import Handler, with_head
 from eventsapi.auth.principal import Principal
-from eventsapi.auth.service import AccountService
 from eventsapi.domain.accounts import Scope
 from eventsapi.errors import Forbidden
 
 __all__ = ["UsersAPI"]
 
 
-class UsersAPI:
+class UsersAPI(AccountRoutes):
     """Handlers for ``/users`` and ``/users/{username}/...``."""
-
-    def __init__(self, authn: Authn, *, max_body_bytes: int) -> None:
-        self.authn = authn
-        self.max_body_bytes = max_body_bytes
-
-    @property
-    def accounts(self) -> AccountService:
-        return self.authn.accounts
 
     def handlers(self) -> dict[str, dict[str, Handler]]:
         return {
@@ -47,7 +37,7 @@ class UsersAPI:
 
     async def create_user(self, request: Request) -> Response:
         admin = await self._admin(request)
-        data = await io.read_json(request, io.NewUser, limit=self.max_body_bytes)
+        data = await self.read(request, io.NewUser)
         user = await self.accounts.create_user(
             data.username,
             data.password,
@@ -69,6 +59,6 @@ class UsersAPI:
 
     async def set_role(self, request: Request) -> Response:
         admin = await self._admin(request)
-        data = await io.read_json(request, io.RoleChange, limit=self.max_body_bytes)
+        data = await self.read(request, io.RoleChange)
         user = await self.accounts.set_role(admin, request.path_params["username"], data.role)
         return io.respond(io.user_info(user))
