@@ -33,12 +33,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final, TypeAlias
 
-from redis.exceptions import RedisError
 from starlette.responses import Response
 from starlette.types import Scope
 
 from eventsapi.api import problems
-from eventsapi.auth.ratelimit import Decision, Limit, RateLimiter, headers
+from eventsapi.auth.ratelimit import Decision, Limit, LimiterUnavailable, RateLimiter, headers
 from eventsapi.auth.ratelimit_local import LocalBuckets
 from eventsapi.auth.throttle import client_key
 from eventsapi.clock import Clock, system_clock
@@ -219,7 +218,7 @@ class RateLimits:
         try:
             key = f"{group.name}:{self.key_of(scope)}"
             decision = await limiter.hit(key, group.limit, self._clock())
-        except (RedisError, OSError) as exc:
+        except LimiterUnavailable as exc:
             # Fail open: when Redis is down or slow, serve the request unlimited. A shared
             # limit protects the service from overload by one client; refusing every
             # request while Redis is away would be the outage it exists to prevent, so the

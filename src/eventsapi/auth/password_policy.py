@@ -39,8 +39,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from zxcvbn import matching, zxcvbn  # type: ignore[import-untyped]
-
 from eventsapi.auth.passwords import normalize
 
 __all__ = [
@@ -197,6 +195,8 @@ def _estimated_part(password: str) -> str:
 
 def _estimate_cost(password: str) -> int:
     """zxcvbn's dictionary lookups, in units of one pass over the password's substrings."""
+    from zxcvbn import matching  # type: ignore[import-untyped]
+
     table = matching.relevant_l33t_subtable(password, matching.L33T_TABLE)
     substitution_sets = len(matching.enumerate_l33t_subs(table))
     return max(1, substitution_sets) * len(password) ** 2
@@ -209,6 +209,10 @@ def _estimate(password: str, username: str) -> dict[str, Any]:
             "feedback": {"warning": "", "suggestions": []},
             "crack_times_display": {_CRACK_TIME_SCENARIO: "less than a second"},
         }
+    # Imported on first use: its word lists cost every process ~14 MB, and passwords are
+    # checked only when set.
+    from zxcvbn import zxcvbn
+
     with _zxcvbn_lock:
         result: dict[str, Any] = zxcvbn(password, user_inputs=[username], max_length=MAX_LENGTH)
     return result

@@ -33,14 +33,18 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-import redis.asyncio
+if TYPE_CHECKING:
+    # redis is imported where a Redis limiter is made: it costs every process ~20 MB, and
+    # most services count their limits in the process.
+    import redis.asyncio
 
 __all__ = [
     "KEY_PREFIX",
     "Decision",
     "Limit",
+    "LimiterUnavailable",
     "MemoryRateLimiter",
     "RateLimiter",
     "RedisRateLimiter",
@@ -175,6 +179,10 @@ return {1, math.floor((capacity - (new_tat - now)) / interval), new_tat - now, -
 """
 
 
+class LimiterUnavailable(Exception):
+    """The store of shared limits (Redis) did not answer, or answered with an error."""
+
+
 def redis_client(
     url: str, *, max_connections: int = 50, timeout: float = 2.0
 ) -> redis.asyncio.Redis:
@@ -186,6 +194,8 @@ def redis_client(
     connecting, and each reply, so a Redis that hangs fails requests fast instead of
     holding them.
     """
+    import redis.asyncio
+
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
@@ -202,14 +212,17 @@ class RedisRateLimiter:
     Each decision is one ``EVALSHA`` of a script that reads and writes one key, so
     concurrent requests from any number of replicas are counted exactly. The time is the
     replica's clock: replicas should be NTP-synchronised (a skew of ``d`` moves a client's
-    budget by at most ``d / interval`` requests). A Redis error propagates
-    (``redis.exceptions.RedisError``): the caller decides whether to fail open or closed.
+    budget by at most ``d / interval`` requests). A Redis error, or a connection's, is
+    raised as ``LimiterUnavailable``: the caller decides whether to fail open or closed.
     """
 
     def __init__(self, client: redis.asyncio.Redis, *, prefix: str = KEY_PREFIX) -> None:
+        from redis.exceptions import RedisError
+
         self._client = client
         self._prefix = prefix
         self._script = client.register_script(_GCRA_LUA)
+        self._failures = (RedisError, OSError)
 
     def redis_key(self, key: str, limit: Limit) -> str:
         """The Redis key holding ``key``'s bucket for ``limit``."""
@@ -217,10 +230,13 @@ class RedisRateLimiter:
 
     async def hit(self, key: str, limit: Limit, now: datetime) -> Decision:
         interval = limit.interval_us
-        reply = await self._script(
-            keys=[self.redis_key(key, limit)],
-            args=[_microseconds(now), interval, interval * limit.requests],
-        )
+        try:
+            reply = await self._script(
+                keys=[self.redis_key(key, limit)],
+                args=[_microseconds(now), interval, interval * limit.requests],
+            )
+        except self._failures as exc:
+            raise LimiterUnavailable(f"{type(exc).__name__}: {exc}") from exc
         allowed, remaining, reset_us, retry_us = (int(value) for value in reply)
         return Decision(
             allowed=allowed == 1,

@@ -19,7 +19,6 @@ from datetime import datetime
 from urllib.parse import quote, urlencode
 
 import pyotp
-import segno
 
 __all__ = ["new_secret", "provisioning_uri", "qr_svg", "verify"]
 
@@ -69,6 +68,9 @@ def qr_svg(uri: str) -> str:
     references (only the SVG namespace). Error correction level M: it is shown on a screen.
     The background is white, not transparent, so the code scans on a dark page too.
     """
+    # Imported here: only enrolment draws a QR code, and segno costs every process ~10 MB.
+    import segno
+
     qr = segno.make(uri, error="m", micro=False)
     out = io.BytesIO()
     qr.save(

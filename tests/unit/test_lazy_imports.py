@@ -1,0 +1,51 @@
+"""Libraries that only some requests need are imported when first needed, not at start.
+
+zxcvbn (the password strength estimate: its word lists), redis (shared rate limits) and
+segno (the QR code of two-step enrolment) together cost each worker process about 45 MB
+of memory when imported (docs/benchmarks.md, "Start-up and memory"); a service that
+never sets a password, shares no limits or enrols no one should not pay for them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+LAZY = ("zxcvbn", "redis", "segno")
+
+
+def _imported_after(code: str) -> set[str]:
+    probe = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    return {name.partition(".")[0] for name in run.stdout.split()}
+
+
+def test_the_app_and_the_command_line_start_without_them() -> None:
+    imported = _imported_after(
+        "import eventsapi.cli, eventsapi.app\n"
+        "from eventsapi.settings import Settings\n"
+        "eventsapi.app.create_app(Settings(database='memory:'))"
+    )
+
+    assert "eventsapi" in imported
+    assert not imported & set(LAZY), sorted(imported & set(LAZY))
+
+
+@pytest.mark.parametrize(
+    ("code", "library"),
+    [
+        (
+            "from eventsapi.auth.password_policy import check_password\n"
+            "check_password('plum orbit kayak velvet', username='ann', two_factor=False)",
+            "zxcvbn",
+        ),
+        ("from eventsapi.auth.totp import qr_svg\nqr_svg('otpauth://totp/x?secret=AAAA')", "segno"),
+        ("from eventsapi.auth.ratelimit import redis_client\nredis_client('redis://h')", "redis"),
+    ],
+)
+def test_each_is_imported_by_what_needs_it(code: str, library: str) -> None:
+    assert library in _imported_after(code)
