@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Final
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -64,6 +65,7 @@ def create_app(
         if getattr(app.state, "worker_process", False):
             _leave_interrupts_to_the_main_process()
         redis = None
+        housekeeping: asyncio.Task[None] | None = None
         await store.open()
         try:
             if rate_limits.active and settings.rate_limit_redis:
@@ -74,6 +76,7 @@ def create_app(
             # A test's own clock drives the SLO engine by calling it (flush, evaluate); a
             # loop on wall time would interleave with it.
             await slo.start(background=clock is None)
+            housekeeping = asyncio.create_task(_prune_daily(accounts)) if clock is None else None
             if drill.active:
                 logger.warning(
                     "FAULT-INJECTION DRILL ON: %s. Turn drill_error_ratio and "
@@ -82,6 +85,10 @@ def create_app(
                 )
             yield
         finally:
+            if housekeeping is not None:
+                housekeeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await housekeeping
             await slo.stop()
             await events.stop()
             await store.close()
@@ -110,6 +117,23 @@ def create_app(
     app.state.drill = drill
     app.state.rate_limits = rate_limits
     return app
+
+
+PRUNE_EVERY: Final = timedelta(days=1)
+
+
+async def _prune_daily(accounts: AccountService) -> None:
+    """Delete ended sessions and tokens now and once a day, in every worker and replica
+    (deleting what another deleted changes nothing); a failure is retried the next time."""
+    while True:
+        try:
+            sessions, tokens = await accounts.prune_ended()
+        except EventsAPIError as exc:  # the database is away: the next round will do
+            logger.warning("Pruning ended sessions and tokens failed: %s", exc)
+        else:
+            if sessions or tokens:
+                logger.info("Pruned %d ended sessions and %d ended API tokens.", sessions, tokens)
+        await asyncio.sleep(PRUNE_EVERY.total_seconds())
 
 
 def _slo_service(settings: Settings, store: EventStore, clock: Clock | None) -> SLOService:

@@ -266,6 +266,54 @@ async def test_concurrent_updates_of_one_user_all_count(opened: EventStore) -> N
     assert found.failed_logins == 50
 
 
+# -- pruning ended sessions and tokens ---------------------------------------------------
+
+
+async def test_sessions_and_tokens_that_ended_before_a_time_are_pruned(
+    opened: EventStore,
+) -> None:
+    [alice] = await with_users(opened, "alice")
+    day = 86_400
+    sessions = {
+        "expired": session(alice, "expired", created=0),  # ends at day 1
+        "revoked": session(alice, "revoked", created=5 * day, revoked_at=at(5 * day + 60)),
+        "live": session(alice, "live", created=9 * day),  # ends at day 10
+        "ended": session(alice, "ended", created=day),  # ends at day 2
+    }
+    tokens = {
+        "expired": token(alice, "expired", expires_at=at(day)),
+        "revoked": token(alice, "revoked", expires_at=None, revoked_at=at(3 * day)),
+        "forever": token(alice, "forever", expires_at=None),
+        "later": token(alice, "later", expires_at=at(30 * day)),
+    }
+    for each_session in sessions.values():
+        await opened.add_session(each_session)
+    for each_token in tokens.values():
+        await opened.add_token(each_token)
+
+    pruned = await opened.prune_ended(at(7 * day))
+    again = await opened.prune_ended(at(7 * day))
+
+    assert pruned == (3, 2)
+    assert again == (0, 0)
+    assert [s.id for s in await opened.sessions_of(alice.id)] == ["session-live"]
+    assert {t.id for t in await opened.tokens_of(alice.id)} == {"token-forever", "token-later"}
+    for name in ("expired", "revoked", "ended"):
+        assert await opened.session_by_token(sessions[name].token_hash) is None
+    assert await opened.session_by_token(sessions["live"].token_hash) is not None
+    for name in ("expired", "revoked"):
+        assert await opened.token_by_hash(tokens[name].token_hash) is None
+
+
+async def test_an_end_at_the_limit_itself_is_kept(opened: EventStore) -> None:
+    [alice] = await with_users(opened, "alice")
+    await opened.add_session(session(alice, "s", created=0))  # expires at 86,400 s
+    await opened.add_token(token(alice, "t", expires_at=at(86_400)))
+
+    assert await opened.prune_ended(at(86_400)) == (0, 0)
+    assert await opened.prune_ended(at(86_400.5)) == (1, 1)
+
+
 # -- failed logins of unknown names -------------------------------------------------------
 
 DAY_AGO = at(-86_400)

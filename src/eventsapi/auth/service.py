@@ -96,6 +96,7 @@ from eventsapi.errors import (
 from eventsapi.storage.base import EventStore
 
 __all__ = [
+    "ENDED_KEPT",
     "MAX_AUDIT_PAGE",
     "MAX_TOKEN_NAME",
     "TOKEN_USE_AUDIT_INTERVAL",
@@ -109,6 +110,10 @@ MAX_AUDIT_PAGE: Final = 1000
 TOKEN_USE_AUDIT_INTERVAL: Final = timedelta(hours=1)
 """A token's use is written to the audit log at most this often (its ``last_used_at`` is
 kept to the minute): a busy token would otherwise fill the log."""
+ENDED_KEPT: Final = timedelta(days=30)
+"""How long sessions and API tokens are kept after they end (expire or are revoked):
+expired tokens stay in their owner's list for that long, then ``prune_ended`` deletes
+them (the audit log keeps what happened)."""
 _MAX_USER_AGENT: Final = 512
 _MAX_CLIENT_ADDRESS: Final = 128
 _MAX_UNKNOWN_NAME: Final = 256
@@ -853,6 +858,13 @@ class AccountService:
             detail={key: value for key, value in detail.items() if value is not None},
         )
         await self._store.append_audit(entry)
+
+    # -- housekeeping ---------------------------------------------------------------
+
+    async def prune_ended(self) -> tuple[int, int]:
+        """Delete the sessions and API tokens that ended over ``ENDED_KEPT`` ago; how many
+        of each went."""
+        return await self._store.prune_ended(self._clock() - ENDED_KEPT)
 
     # -- plumbing -------------------------------------------------------------------
 

@@ -134,6 +134,10 @@ class Statements:
     insert_audit: str
     audit_of: str
     audit_of_before: str
+    prune_sessions: str
+    """``(before, before)``: delete the sessions that ended (expired or revoked) before."""
+    prune_tokens: str
+    """``(before, before)``: delete the API tokens that ended (expired or revoked) before."""
     forget_unknown_logins: str
     """``(before,)``: forget the names whose last failure is before ``before``."""
     unknown_login: str
@@ -218,6 +222,8 @@ def statements(p: str) -> Statements:
             f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit_log WHERE user_id = {p} AND id < {p}"
             f" ORDER BY id DESC LIMIT {p}"
         ),
+        prune_sessions=f"DELETE FROM sessions WHERE expires_at < {p} OR revoked_at < {p}",
+        prune_tokens=f"DELETE FROM api_tokens WHERE expires_at < {p} OR revoked_at < {p}",
         # Rows another writer holds are left to it (SKIP LOCKED, on PostgreSQL): two
         # writers forgetting the same rows in different orders would deadlock.
         forget_unknown_logins=(

@@ -445,6 +445,12 @@ class EventStore(ABC):
         """Set the token's ``last_used_at`` to ``at``, unless it is already later."""
 
     @abstractmethod
+    async def prune_ended(self, before: datetime) -> tuple[int, int]:
+        """Delete the sessions and API tokens that ended before ``before``: expired (a
+        session at its absolute end) or revoked. Returns how many sessions and how many
+        tokens went. Tokens that never expire and are not revoked stay."""
+
+    @abstractmethod
     async def append_audit(self, entry: AuditEntry) -> None:
         """Append ``entry`` to the audit log; ``AlreadyExists`` if its id is taken.
 

@@ -26,6 +26,10 @@ def _before(instant: datetime | None, limit: datetime) -> bool:
     return instant is not None and instant < limit
 
 
+def _ended_before(expires: datetime | None, revoked: datetime | None, limit: datetime) -> bool:
+    return _before(expires, limit) or _before(revoked, limit)
+
+
 class MemoryAccounts:
     """Accounts in dicts, indexed by id and by username or token hash."""
 
@@ -178,6 +182,19 @@ class MemoryAccounts:
         token = self._tokens.get(token_id)
         if token is not None and (token.last_used_at is None or token.last_used_at < at):
             self._tokens[token_id] = dataclasses.replace(token, last_used_at=at)
+
+    async def prune_ended(self, before: datetime) -> tuple[int, int]:
+        sessions = [
+            s for s in self._sessions.values() if _ended_before(s.expires_at, s.revoked_at, before)
+        ]
+        for session in sessions:
+            del self._sessions[session.id], self._session_ids[session.token_hash]
+        tokens = [
+            t for t in self._tokens.values() if _ended_before(t.expires_at, t.revoked_at, before)
+        ]
+        for token in tokens:
+            del self._tokens[token.id], self._token_ids[token.token_hash]
+        return len(sessions), len(tokens)
 
     # -- audit log -----------------------------------------------------------------
 

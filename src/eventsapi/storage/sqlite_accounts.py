@@ -161,6 +161,15 @@ class SQLiteAccounts:
     async def touch_token(self, token_id: str, at: datetime) -> None:
         await self._change(_SQL.touch_token, (utc_text(at), token_id, utc_text(at)))
 
+    async def prune_ended(self, before: datetime) -> tuple[int, int]:
+        limit = (utc_text(before), utc_text(before))
+
+        def prune(conn: sqlite3.Connection) -> tuple[int, int]:
+            sessions = conn.execute(_SQL.prune_sessions, limit).rowcount
+            return sessions, conn.execute(_SQL.prune_tokens, limit).rowcount
+
+        return await self._write(prune)
+
     # -- audit log -----------------------------------------------------------------
 
     async def append_audit(self, entry: AuditEntry) -> None:
