@@ -1038,4 +1038,3 @@ async def test_sessions_and_tokens_are_deleted_a_month_after_they_end(
     assert first == (1, 0)
     assert second == (1, 1)
     assert [token.name for token in await service.tokens(live)] == ["forever"]
-
