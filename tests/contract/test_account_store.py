@@ -34,7 +34,7 @@ from eventsapi.domain.accounts import (
     User,
 )
 from eventsapi.domain.ids import new_event_id
-from eventsapi.errors import AlreadyExists, NotFound
+from eventsapi.errors import AlreadyExists, Forbidden, NotFound
 from eventsapi.storage.base import EventStore
 from eventsapi.storage.postgres import PostgresStore
 from eventsapi.storage.sqlite import SQLiteStore
@@ -264,6 +264,30 @@ async def test_concurrent_updates_of_one_user_all_count(opened: EventStore) -> N
     found = await opened.user_by_id(alice.id)
     assert found is not None
     assert found.failed_logins == 50
+
+
+# -- roles --------------------------------------------------------------------------------
+
+
+async def test_change_role_promotes_and_demotes_but_never_the_last_admin(
+    opened: EventStore,
+) -> None:
+    [alice, bob] = await with_users(opened, "alice", "bob")
+
+    promoted = await opened.change_role(alice.id, Role.ADMIN)
+    with pytest.raises(Forbidden, match="last admin"):
+        await opened.change_role(alice.id, Role.MEMBER)
+    await opened.change_role(bob.id, Role.ADMIN)
+    demoted = await opened.change_role(alice.id, Role.MEMBER)
+    with pytest.raises(NotFound):
+        await opened.change_role("user-nobody", Role.ADMIN)
+
+    assert promoted == dataclasses.replace(alice, role=Role.ADMIN)
+    assert demoted == dataclasses.replace(alice, role=Role.MEMBER)
+    assert await opened.user_by_id(alice.id) == demoted
+    found = await opened.user_by_id(bob.id)
+    assert found is not None
+    assert found.role is Role.ADMIN
 
 
 # -- pruning ended sessions and tokens ---------------------------------------------------
@@ -834,3 +858,23 @@ async def test_unknown_name_failures_are_shared_and_forgotten_by_concurrent_stor
             await two.update_unknown_login(name, look, forget_before=at(100_000))
 
     assert seen == [LoginFailures(16, fresh), LoginFailures()]
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    database: Database, anyio_backend: str
+) -> None:
+    async with opened_on(database) as one, opened_on(database) as two:
+        for name in ("alice", "bob"):
+            await one.create_user(user(name, role=Role.ADMIN))
+        for _ in range(10):  # each round: both demote the other at once, then both are back
+            results = await asyncio.gather(
+                one.change_role("user-alice", Role.MEMBER),
+                two.change_role("user-bob", Role.MEMBER),
+                return_exceptions=True,
+            )
+            refused = [r for r in results if isinstance(r, Forbidden)]
+            admins = [u.username for u in await one.list_users() if u.role is Role.ADMIN]
+            assert len(refused) == 1, results
+            assert len(admins) == 1
+            for name in ("alice", "bob"):
+                await one.change_role(f"user-{name}", Role.ADMIN)

@@ -793,16 +793,8 @@ class AccountService:
     async def _set_role(self, target: User, role: Role, client: str, *, by: str | None) -> User:
         if target.role is role:
             return target
-        if target.role is Role.ADMIN:
-            admins = [user for user in await self._store.list_users() if user.role is Role.ADMIN]
-            if len(admins) <= 1:
-                raise Forbidden("This is the last admin: make another admin first.")
-
-        def assign(current: User) -> User:
-            return dataclasses.replace(current, role=role)
-
         now = self._clock()
-        user = await self._store.update_user(target.id, assign)
+        user = await self._store.change_role(target.id, role)  # never demotes the last admin
         ended = await self._store.revoke_sessions(user.id, at=now)
         await self._audit(
             now,

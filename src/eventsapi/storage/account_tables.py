@@ -40,6 +40,7 @@ from eventsapi.domain.accounts import (
     User,
 )
 from eventsapi.domain.query import utc_text
+from eventsapi.errors import Forbidden
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -50,6 +51,7 @@ __all__ = [
     "audit_entry",
     "audit_params",
     "check_limit",
+    "check_not_last_admin",
     "login_failures",
     "session",
     "session_and_user",
@@ -118,6 +120,11 @@ class Statements:
     list_users: str
     update_user: str
     """``USER_COLUMNS`` but the id, then the id."""
+    admin_ids: str
+    """The ids of the admins, in one order (locks taken in it cannot deadlock);
+    PostgreSQL appends ``FOR UPDATE`` (``change_role``)."""
+    set_role: str
+    """``(role, id)``."""
     insert_session: str
     session_by_token: str
     touch_session: str
@@ -173,6 +180,8 @@ def statements(p: str) -> Statements:
         count_users="SELECT count(*) FROM users",
         list_users=f"SELECT {users} FROM users ORDER BY username",
         update_user=f"UPDATE users SET {changed} WHERE id = {p}",
+        admin_ids=f"SELECT id FROM users WHERE role = '{Role.ADMIN.value}' ORDER BY id",
+        set_role=f"UPDATE users SET role = {p} WHERE id = {p}",
         insert_session=insert("sessions", SESSION_COLUMNS),
         session_by_token=(
             f"SELECT {sessions}, {users} FROM sessions JOIN users ON users.id = sessions.user_id"
@@ -241,6 +250,13 @@ def statements(p: str) -> Statements:
             " SET failures = excluded.failures, last_failed_at = excluded.last_failed_at"
         ),
     )
+
+
+def check_not_last_admin(current: Role, new: Role, admins: int) -> None:
+    """``Forbidden`` if a change from ``current`` to ``new`` would leave no admin, with
+    ``admins`` the admins there are (the user among them if they are one)."""
+    if current is Role.ADMIN and new is not Role.ADMIN and admins <= 1:
+        raise Forbidden("This is the last admin: make another admin first.")
 
 
 def check_limit(limit: int) -> None:

@@ -19,7 +19,7 @@ from typing import Final, Literal, NoReturn
 
 import msgspec
 
-from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Session, User
+from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Role, Session, User
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery, Position, SortName
 from eventsapi.errors import IdempotencyKeyReused
@@ -372,6 +372,12 @@ class EventStore(ABC):
         keep the id (``ValueError`` otherwise); a new username that is taken raises
         ``AlreadyExists``.
         """
+
+    @abstractmethod
+    async def change_role(self, user_id: str, role: Role) -> User:
+        """Give the user ``role`` and return them, atomically refusing to demote the last
+        admin (``Forbidden``): of two admins demoting each other at once, one wins.
+        ``NotFound`` if there is no such user."""
 
     @abstractmethod
     async def update_unknown_login(

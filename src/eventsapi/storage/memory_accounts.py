@@ -14,9 +14,9 @@ from typing import Any
 
 import msgspec
 
-from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Session, User
+from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Role, Session, User
 from eventsapi.errors import AlreadyExists, NotFound
-from eventsapi.storage.account_tables import check_limit
+from eventsapi.storage.account_tables import check_limit, check_not_last_admin
 
 _encode = msgspec.json.Encoder().encode
 _decode_detail = msgspec.json.Decoder(dict[str, Any]).decode
@@ -78,6 +78,15 @@ class MemoryAccounts:
             self._user_ids[updated.username] = user_id
         self._users[user_id] = updated
         return updated
+
+    async def change_role(self, user_id: str, role: Role) -> User:
+        current = self._users.get(user_id)
+        if current is None:
+            raise NotFound(f"No user with id {user_id!r}.")
+        admins = sum(1 for user in self._users.values() if user.role is Role.ADMIN)
+        check_not_last_admin(current.role, role, admins)
+        self._users[user_id] = changed = dataclasses.replace(current, role=role)
+        return changed
 
     async def update_unknown_login(
         self,

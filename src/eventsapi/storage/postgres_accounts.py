@@ -9,6 +9,7 @@ made before it, so a revocation holds on every replica at once.
 
 from __future__ import annotations
 
+import dataclasses
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -17,7 +18,7 @@ from typing import Any, Final, TypeVar
 import psycopg
 from psycopg.rows import TupleRow
 
-from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Session, User
+from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Role, Session, User
 from eventsapi.domain.query import utc_text
 from eventsapi.errors import AlreadyExists, NotFound
 from eventsapi.storage import account_tables as tables
@@ -28,6 +29,7 @@ Connection = psycopg.AsyncConnection[TupleRow]
 _SQL: Final = tables.statements("%s")
 _USER_FOR_UPDATE: Final = _SQL.user_by_id + " FOR UPDATE"
 _UNKNOWN_LOGIN_FOR_UPDATE: Final = _SQL.unknown_login + " FOR UPDATE"
+_ADMINS_FOR_UPDATE: Final = _SQL.admin_ids + " FOR UPDATE"
 
 
 async def _insert(conn: Connection, sql: str, params: tuple[Any, ...], what: str) -> None:
@@ -113,6 +115,21 @@ class PostgresAccounts:
             except psycopg.errors.UniqueViolation:
                 raise AlreadyExists("A user with this username already exists.") from None
             return updated
+
+        return await self._write(work)
+
+    async def change_role(self, user_id: str, role: Role) -> User:
+        async def work(conn: Connection) -> User:
+            # Lock every admin first: a concurrent demotion waits here, then counts again
+            # without the admin this one demoted (READ COMMITTED re-reads locked rows).
+            admins = len(await (await conn.execute(_ADMINS_FOR_UPDATE)).fetchall())
+            row = await _one(conn, _USER_FOR_UPDATE, (user_id,))
+            if row is None:
+                raise NotFound(f"No user with id {user_id!r}.")
+            current = tables.user(row)
+            tables.check_not_last_admin(current.role, role, admins)
+            await conn.execute(_SQL.set_role, (role.value, user_id))
+            return dataclasses.replace(current, role=role)
 
         return await self._write(work)
 
