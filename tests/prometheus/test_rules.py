@@ -30,7 +30,7 @@ import yaml
 from eventsapi.slo.alerts import evaluate_alerts
 from eventsapi.slo.config import format_duration
 from eventsapi.slo.math import burn_rates, error_ratio_exact, slo_budget
-from eventsapi.slo.rules import prometheus_rules, render_rules, sloth_id
+from eventsapi.slo.rules import dump_yaml, prometheus_rules, sloth_id
 from eventsapi.slo.spec import (
     DEFAULT_ALERT_POLICY,
     AlertPolicy,
@@ -74,7 +74,7 @@ def run_promtool(promtool: str, *args: str | Path) -> None:
 
 def write_rules(directory: Path, slos: Sequence[SLOSpec] = (AVAILABILITY, LATENCY)) -> Path:
     path = directory / "rules.yml"
-    path.write_text(render_rules(slos, POLICY, SERVER_ERRORS))
+    path.write_text(dump_yaml(prometheus_rules(slos, POLICY, SERVER_ERRORS)))
     return path
 
 
@@ -106,7 +106,7 @@ def test_rule_file_for_other_specs_passes_promtool_check(promtool: str, tmp_path
     )
     for statuses in (frozenset({503}), frozenset(), frozenset({429, *range(500, 600)})):
         path = tmp_path / "rules.yml"
-        path.write_text(render_rules(slos, policy, statuses, service="events-api"))
+        path.write_text(dump_yaml(prometheus_rules(slos, policy, statuses, service="events-api")))
         run_promtool(promtool, "check", "rules", path)
 
 
@@ -598,7 +598,7 @@ def test_route_selection_counts_the_selected_routes_once(promtool: str, tmp_path
         }
         for (route, method, code), (first, second) in series.items()
     ]
-    (tmp_path / "rules.yml").write_text(render_rules([slo], POLICY, statuses))
+    (tmp_path / "rules.yml").write_text(dump_yaml(prometheus_rules([slo], POLICY, statuses)))
     document = {
         "rule_files": ["rules.yml"],
         "evaluation_interval": "1m",

@@ -192,7 +192,7 @@ def rules_command(
     with its traffic guard. They read the metrics of GET /metrics. Check them
     with `promtool check rules FILE`.
     """
-    from eventsapi.slo.rules import render_prometheus_rule, render_rules
+    from eventsapi.slo.rules import dump_yaml, prometheus_rule_object, prometheus_rules
 
     settings = resolve(config, slo_file=slo_file)
     try:
@@ -201,7 +201,7 @@ def rules_command(
         raise click.ClickException(str(exc)) from None
     statuses = parse_statuses(settings.sli_error_statuses)
     if kubernetes:
-        text = render_prometheus_rule(
+        document = prometheus_rule_object(
             loaded.slos,
             loaded.policy,
             statuses,
@@ -211,6 +211,7 @@ def rules_command(
             labels=_labels(labels),
         )
     else:
-        text = render_rules(loaded.slos, loaded.policy, statuses, selector=selector)
+        document = prometheus_rules(loaded.slos, loaded.policy, statuses, selector=selector)
+    text = dump_yaml(document)
     # Generated output: rewriting the file is what re-running the command is for.
     write_output(text, output, force=True)

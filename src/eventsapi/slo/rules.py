@@ -74,8 +74,6 @@ __all__ = [
     "prometheus_rule_object",
     "prometheus_rules",
     "quote_meta",
-    "render_prometheus_rule",
-    "render_rules",
     "route_matchers",
     "sloth_id",
     "status_regex",
@@ -504,43 +502,3 @@ def dump_yaml(document: Mapping[str, Any]) -> str:
         dict(document), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=math.inf
     )
     return _HEADER + body
-
-
-def render_rules(
-    slos: Sequence[SLOSpec],
-    policy: AlertPolicy,
-    error_statuses: frozenset[int],
-    *,
-    service: str = "eventsapi",
-    selector: str = "",
-) -> str:
-    """:func:`prometheus_rules` as a YAML rule file."""
-    return dump_yaml(
-        prometheus_rules(slos, policy, error_statuses, service=service, selector=selector)
-    )
-
-
-def render_prometheus_rule(
-    slos: Sequence[SLOSpec],
-    policy: AlertPolicy,
-    error_statuses: frozenset[int],
-    *,
-    service: str = "eventsapi",
-    selector: str = "",
-    name: str | None = None,
-    namespace: str | None = None,
-    labels: Mapping[str, str] | None = None,
-) -> str:
-    """:func:`prometheus_rule_object` as a YAML manifest for ``kubectl apply``."""
-    return dump_yaml(
-        prometheus_rule_object(
-            slos,
-            policy,
-            error_statuses,
-            service=service,
-            selector=selector,
-            name=name,
-            namespace=namespace,
-            labels=labels,
-        )
-    )
