@@ -21,6 +21,8 @@ many passwords build ``Hasher.for_tests()`` (a few microseconds per hash) and pa
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import secrets
 import unicodedata
 
@@ -52,14 +54,10 @@ OWASP_PARAMETERS = Parameters(
 """OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1 (16-byte salt,
 32-byte hash: argon2-cffi's defaults, RFC 9106's recommendation)."""
 
-TEST_PARAMETERS = Parameters(
-    type=Type.ID,
-    version=19,
-    salt_len=16,
-    hash_len=32,
+TEST_PARAMETERS = dataclasses.replace(
+    OWASP_PARAMETERS,
     time_cost=1,
     memory_cost=8,  # KiB: argon2's minimum (8 x parallelism)
-    parallelism=1,
 )
 """The cheapest argon2id: for test suites only, never for stored passwords."""
 
@@ -85,12 +83,15 @@ class Hasher:
             raise ValueError("passwords are hashed with argon2id only")
         self.parameters = parameters
         self._hasher = PasswordHasher.from_parameters(parameters)
-        # The unknown-user hash must cost what a real one costs: same parameters.
-        self.dummy_hash = (
-            DUMMY_HASH
-            if parameters == OWASP_PARAMETERS
-            else self._hasher.hash(secrets.token_urlsafe(32))
-        )
+
+    @functools.cached_property
+    def dummy_hash(self) -> str:
+        """What an unknown user's password is verified against: it must cost what a real
+        hash costs, so it has the same parameters. Made on first use: a hasher that never
+        meets an unknown user (recovery codes') need not spend a hash at start-up."""
+        if self.parameters == OWASP_PARAMETERS:
+            return DUMMY_HASH
+        return self._hasher.hash(secrets.token_urlsafe(32))
 
     @classmethod
     def for_tests(cls) -> Hasher:

@@ -17,11 +17,10 @@ its parameters, so they can change later without invalidating stored codes.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 
-from argon2 import Parameters, Type
-
-from eventsapi.auth.passwords import Hasher
+from eventsapi.auth.passwords import OWASP_PARAMETERS, Hasher
 
 __all__ = [
     "ALPHABET",
@@ -43,14 +42,10 @@ _DASHES = str.maketrans("", "", "-")
 _MAX_INPUT_CHARS = 64
 """Longer input is refused before any work: no code with spaces and dashes is that long."""
 
-RECOVERY_CODE_PARAMETERS = Parameters(
-    type=Type.ID,
-    version=19,
-    salt_len=16,
-    hash_len=32,
+RECOVERY_CODE_PARAMETERS = dataclasses.replace(
+    OWASP_PARAMETERS,
     time_cost=1,
     memory_cost=4096,  # KiB: 4 MiB
-    parallelism=1,
 )
 """argon2id for 50-bit random codes: see the module's docstring for why this is enough."""
 
