@@ -22,10 +22,11 @@ transaction usable.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import msgspec
 
@@ -47,6 +48,7 @@ __all__ = [
     "SESSION_COLUMNS",
     "TOKEN_COLUMNS",
     "USER_COLUMNS",
+    "OneStatementWrites",
     "Statements",
     "audit_entry",
     "audit_params",
@@ -250,6 +252,36 @@ def statements(p: str) -> Statements:
             " SET failures = excluded.failures, last_failed_at = excluded.last_failed_at"
         ),
     )
+
+
+class OneStatementWrites(ABC):
+    """The account writes that are one statement each, the same on both SQL backends.
+
+    A backend gives ``sql``, its statements, and ``_change``: one statement run in a
+    transaction of its own, returning how many rows it changed.
+    """
+
+    sql: ClassVar[Statements]
+
+    @abstractmethod
+    async def _change(self, sql: str, params: tuple[Any, ...]) -> int: ...
+
+    async def touch_session(self, session_id: str, at: datetime) -> None:
+        await self._change(self.sql.touch_session, (utc_text(at), session_id, utc_text(at)))
+
+    async def revoke_session(self, session_id: str, *, user_id: str, at: datetime) -> bool:
+        return await self._change(self.sql.revoke_session, (utc_text(at), session_id, user_id)) == 1
+
+    async def revoke_sessions(self, user_id: str, *, at: datetime, keep: str | None = None) -> int:
+        if keep is None:
+            return await self._change(self.sql.revoke_all_sessions, (utc_text(at), user_id))
+        return await self._change(self.sql.revoke_other_sessions, (utc_text(at), user_id, keep))
+
+    async def revoke_token(self, token_id: str, *, user_id: str, at: datetime) -> bool:
+        return await self._change(self.sql.revoke_token, (utc_text(at), token_id, user_id)) == 1
+
+    async def touch_token(self, token_id: str, at: datetime) -> None:
+        await self._change(self.sql.touch_token, (utc_text(at), token_id, utc_text(at)))
 
 
 def check_not_last_admin(current: Role, new: Role, admins: int) -> None:

@@ -46,8 +46,10 @@ async def _one(conn: Connection, sql: str, params: tuple[Any, ...]) -> tuple[Any
     return await (await conn.execute(sql, params)).fetchone()
 
 
-class PostgresAccounts:
+class PostgresAccounts(tables.OneStatementWrites):
     """Account methods of the PostgreSQL store."""
+
+    sql = _SQL
 
     @abstractmethod
     async def _read(self, work: Callable[[Connection], Awaitable[T]]) -> T: ...
@@ -165,19 +167,8 @@ class PostgresAccounts:
         row = await self._row(_SQL.session_by_token, (token_hash,))
         return None if row is None else tables.session_and_user(row)
 
-    async def touch_session(self, session_id: str, at: datetime) -> None:
-        await self._change(_SQL.touch_session, (utc_text(at), session_id, utc_text(at)))
-
     async def sessions_of(self, user_id: str) -> list[Session]:
         return [tables.session(row) for row in await self._rows(_SQL.sessions_of, (user_id,))]
-
-    async def revoke_session(self, session_id: str, *, user_id: str, at: datetime) -> bool:
-        return await self._change(_SQL.revoke_session, (utc_text(at), session_id, user_id)) == 1
-
-    async def revoke_sessions(self, user_id: str, *, at: datetime, keep: str | None = None) -> int:
-        if keep is None:
-            return await self._change(_SQL.revoke_all_sessions, (utc_text(at), user_id))
-        return await self._change(_SQL.revoke_other_sessions, (utc_text(at), user_id, keep))
 
     # -- API tokens ----------------------------------------------------------------
 
@@ -190,12 +181,6 @@ class PostgresAccounts:
 
     async def tokens_of(self, user_id: str) -> list[ApiToken]:
         return [tables.token(row) for row in await self._rows(_SQL.tokens_of, (user_id,))]
-
-    async def revoke_token(self, token_id: str, *, user_id: str, at: datetime) -> bool:
-        return await self._change(_SQL.revoke_token, (utc_text(at), token_id, user_id)) == 1
-
-    async def touch_token(self, token_id: str, at: datetime) -> None:
-        await self._change(_SQL.touch_token, (utc_text(at), token_id, utc_text(at)))
 
     async def prune_ended(self, before: datetime) -> tuple[int, int]:
         limit = (utc_text(before), utc_text(before))

@@ -14,7 +14,7 @@ import sqlite3
 from abc import abstractmethod
 from collections.abc import Callable
 from datetime import datetime
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Role, Session, User
 from eventsapi.domain.query import utc_text
@@ -88,8 +88,10 @@ def _update_unknown_login(
     return work
 
 
-class SQLiteAccounts:
+class SQLiteAccounts(tables.OneStatementWrites):
     """Account methods of the SQLite store."""
+
+    sql = _SQL
 
     @abstractmethod
     def _read(self) -> sqlite3.Connection: ...
@@ -97,7 +99,7 @@ class SQLiteAccounts:
     @abstractmethod
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T: ...
 
-    async def _change(self, sql: str, params: tuple[object, ...]) -> int:
+    async def _change(self, sql: str, params: tuple[Any, ...]) -> int:
         """Run one UPDATE on the writer thread; how many rows it changed."""
         return await self._write(lambda conn: int(conn.execute(sql, params).rowcount))
 
@@ -147,19 +149,8 @@ class SQLiteAccounts:
         row = self._read().execute(_SQL.session_by_token, (token_hash,)).fetchone()
         return None if row is None else tables.session_and_user(row)
 
-    async def touch_session(self, session_id: str, at: datetime) -> None:
-        await self._change(_SQL.touch_session, (utc_text(at), session_id, utc_text(at)))
-
     async def sessions_of(self, user_id: str) -> list[Session]:
         return [tables.session(row) for row in self._read().execute(_SQL.sessions_of, (user_id,))]
-
-    async def revoke_session(self, session_id: str, *, user_id: str, at: datetime) -> bool:
-        return await self._change(_SQL.revoke_session, (utc_text(at), session_id, user_id)) == 1
-
-    async def revoke_sessions(self, user_id: str, *, at: datetime, keep: str | None = None) -> int:
-        if keep is None:
-            return await self._change(_SQL.revoke_all_sessions, (utc_text(at), user_id))
-        return await self._change(_SQL.revoke_other_sessions, (utc_text(at), user_id, keep))
 
     # -- API tokens ----------------------------------------------------------------
 
@@ -173,12 +164,6 @@ class SQLiteAccounts:
 
     async def tokens_of(self, user_id: str) -> list[ApiToken]:
         return [tables.token(row) for row in self._read().execute(_SQL.tokens_of, (user_id,))]
-
-    async def revoke_token(self, token_id: str, *, user_id: str, at: datetime) -> bool:
-        return await self._change(_SQL.revoke_token, (utc_text(at), token_id, user_id)) == 1
-
-    async def touch_token(self, token_id: str, at: datetime) -> None:
-        await self._change(_SQL.touch_token, (utc_text(at), token_id, utc_text(at)))
 
     async def prune_ended(self, before: datetime) -> tuple[int, int]:
         limit = (utc_text(before), utc_text(before))
