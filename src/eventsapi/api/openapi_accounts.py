@@ -60,27 +60,21 @@ _SET_COOKIE: Final[Schema] = {
         "schema": {"type": "string"},
     }
 }
-_SESSION_ID: Final[Schema] = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "description": "The session's id (from `GET /auth/sessions`).",
-    "schema": {"type": "string"},
-}
-_TOKEN_ID: Final[Schema] = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "description": "The API token's id (from `GET /auth/tokens`).",
-    "schema": {"type": "string"},
-}
-_USERNAME: Final[Schema] = {
-    "name": "username",
-    "in": "path",
-    "required": True,
-    "description": "The account's username.",
-    "schema": {"type": "string"},
-}
+
+
+def _path_parameter(name: str, description: str) -> Schema:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+_SESSION_ID: Final = _path_parameter("id", "The session's id (from `GET /auth/sessions`).")
+_TOKEN_ID: Final = _path_parameter("id", "The API token's id (from `GET /auth/tokens`).")
+_USERNAME: Final = _path_parameter("username", "The account's username.")
 
 
 def _ref(name: str) -> Schema:
