@@ -18,12 +18,12 @@ from eventsapi.auth.ratelimit import (
     KEY_PREFIX,
     Decision,
     Limit,
-    MemoryRateLimiter,
     RateLimiter,
     RedisRateLimiter,
     headers,
     redis_client,
 )
+from eventsapi.auth.ratelimit_local import MemoryRateLimiter
 from tests.support import START
 
 pytestmark = pytest.mark.anyio
@@ -161,7 +161,7 @@ async def test_the_memory_limiter_forgets_buckets_that_are_full_again() -> None:
         await limiter.hit(f"other-{n}", FIVE_PER_10S, later)
 
     # Without the sweep the table would hold all 10,000 keys.
-    assert len(limiter._tats) <= 5000
+    assert len(limiter._buckets[FIVE_PER_10S]._tats) <= 5000
 
 
 # Redis only

@@ -1,5 +1,5 @@
-"""``LocalBuckets``, the per-request form of the in-process limiter: the same decisions as
-``MemoryRateLimiter`` (and so as the Redis script), and memory that follows active clients."""
+"""``LocalBuckets``, the in-process limiter: the same decisions as the Redis script of
+``RedisRateLimiter`` (the real Redis), and memory that follows active clients."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from eventsapi.auth.ratelimit import Decision, Limit, MemoryRateLimiter
+from eventsapi.auth.ratelimit import Limit
 from eventsapi.auth.ratelimit_local import LocalBuckets
 from tests.support import START
+from tests.unit.test_ratelimit import redis_limiters
 
 pytestmark = pytest.mark.anyio
 
@@ -21,35 +22,25 @@ def _us(offset: timedelta) -> int:
     return (START + offset - EPOCH) // timedelta(microseconds=1)
 
 
-def _decision(buckets: LocalBuckets, level: int) -> Decision:
-    """What ``MemoryRateLimiter.hit`` would return, from ``take``'s one integer."""
-    if level > 0:
-        return Decision(True, buckets.remaining(level), level / 1e6, None)
-    retry = -level
-    return Decision(
-        False, 0, (buckets.capacity_us + retry - buckets.interval_us) / 1e6, retry / 1e6
-    )
-
-
-async def test_local_buckets_decide_as_the_memory_limiter() -> None:
+async def test_local_buckets_decide_as_the_redis_script() -> None:
     rng = random.Random(6)  # noqa: S311 (a reproducible sequence, not a secret)
     limits = [
         Limit(5, timedelta(seconds=10)),
         Limit(7, timedelta(seconds=3)),  # an interval that is not a whole microsecond
         Limit(3, timedelta(seconds=1)),
     ]
-    memory = MemoryRateLimiter()
     local = {limit: LocalBuckets(limit) for limit in limits}
     offset = timedelta(0)
     decisions = []
-    for _ in range(2000):
-        offset += timedelta(microseconds=rng.choice([0, 0, 0, 0, 1, 999, 250_000, 1_700_001]))
-        limit = rng.choice(limits)
-        key = rng.choice(["a", "b"])
-        expected = await memory.hit(key, limit, START + offset)
-        level = local[limit].take(key, _us(offset))
-        assert _decision(local[limit], level) == expected
-        decisions.append(expected.allowed)
+    async with redis_limiters(1) as (redis,):
+        for _ in range(2000):
+            offset += timedelta(microseconds=rng.choice([0, 0, 0, 0, 1, 999, 250_000, 1_700_001]))
+            limit = rng.choice(limits)
+            key = rng.choice(["a", "b"])
+            expected = await redis.hit(key, limit, START + offset)
+            level = local[limit].take(key, _us(offset))
+            assert local[limit].decision(level) == expected
+            decisions.append(expected.allowed)
     assert 0.1 < sum(decisions) / len(decisions) < 0.9, "both kinds of decision were checked"
 
 

@@ -30,14 +30,21 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Final, TypeAlias
 
 from starlette.responses import Response
 from starlette.types import Scope
 
 from eventsapi.api import problems
-from eventsapi.auth.ratelimit import Decision, Limit, LimiterUnavailable, RateLimiter, headers
+from eventsapi.auth.ratelimit import (
+    Decision,
+    Limit,
+    LimiterUnavailable,
+    RateLimiter,
+    epoch_microseconds,
+    headers,
+)
 from eventsapi.auth.ratelimit_local import LocalBuckets
 from eventsapi.auth.throttle import client_key
 from eventsapi.clock import Clock, system_clock
@@ -64,8 +71,7 @@ _time_ns: Final = time.time_ns
 
 
 def _microseconds_of(clock: Clock) -> Callable[[], int]:
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    return lambda: (clock() - epoch) // timedelta(microseconds=1)
+    return lambda: epoch_microseconds(clock())
 
 
 class GroupLimit:
@@ -205,9 +211,7 @@ class RateLimits:
         level = buckets.take(self.key_of(scope), now_us)
         if level > 0:  # allowed, and the bucket's level (LocalBuckets.remaining, inline)
             return group.fields((buckets.capacity_us - level) // buckets.interval_us, level)
-        retry = -level
-        reset = buckets.capacity_us + retry - buckets.interval_us
-        return group.refusal(Decision(False, 0, reset / _US, retry / _US))
+        return group.refusal(buckets.decision(level))
 
     async def _check_shared(
         self, limiter: RateLimiter, group: GroupLimit, scope: Scope

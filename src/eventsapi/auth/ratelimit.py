@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
@@ -45,9 +44,9 @@ __all__ = [
     "Decision",
     "Limit",
     "LimiterUnavailable",
-    "MemoryRateLimiter",
     "RateLimiter",
     "RedisRateLimiter",
+    "epoch_microseconds",
     "headers",
     "redis_client",
 ]
@@ -106,56 +105,9 @@ class RateLimiter(Protocol):
     async def hit(self, key: str, limit: Limit, now: datetime) -> Decision: ...
 
 
-def _gcra(tat: int | None, now: int, limit: Limit) -> tuple[Decision, int | None]:
-    """The decision for a request at ``now`` given the key's TAT, and the TAT to store
-    (``None``: store nothing). The Lua script in ``RedisRateLimiter`` is this, line by line.
-    """
-    interval = limit.interval_us
-    capacity = interval * limit.requests
-    base = now if tat is None or tat < now else tat
-    new_tat = base + interval
-    if new_tat - now > capacity:
-        retry = new_tat - now - capacity
-        return Decision(False, 0, (base - now) / _PER_SECOND, retry / _PER_SECOND), None
-    remaining = (capacity - (new_tat - now)) // interval
-    return Decision(True, remaining, (new_tat - now) / _PER_SECOND, None), new_tat
-
-
-def _microseconds(now: datetime) -> int:
+def epoch_microseconds(now: datetime) -> int:
+    """``now`` as the limiters count time: integer microseconds since the Unix epoch."""
     return (now - _EPOCH) // _MICROSECOND
-
-
-class MemoryRateLimiter:
-    """Limits kept in this process: right for one node; each replica would count alone.
-
-    Keys whose bucket is full again are dropped when the table has doubled since the last
-    sweep, so memory follows the number of clients active within one window.
-    """
-
-    _MIN_SWEEP = 1024
-
-    def __init__(self) -> None:
-        self._tats: dict[tuple[str, int, int], int] = {}
-        self._sweep_at = self._MIN_SWEEP
-        # ``hit`` never awaits, so it is atomic on one event loop; the lock covers
-        # servers that call from several threads.
-        self._lock = threading.Lock()
-
-    async def hit(self, key: str, limit: Limit, now: datetime) -> Decision:
-        now_us = _microseconds(now)
-        bucket = (key, limit.requests, limit.window_seconds)
-        with self._lock:
-            decision, new_tat = _gcra(self._tats.get(bucket), now_us, limit)
-            if new_tat is not None:
-                self._tats[bucket] = new_tat
-                if len(self._tats) >= self._sweep_at:
-                    self._sweep(now_us)
-        return decision
-
-    def _sweep(self, now_us: int) -> None:
-        for bucket in [bucket for bucket, tat in self._tats.items() if tat <= now_us]:
-            del self._tats[bucket]
-        self._sweep_at = max(self._MIN_SWEEP, 2 * len(self._tats))
 
 
 _GCRA_LUA = """
@@ -233,7 +185,7 @@ class RedisRateLimiter:
         try:
             reply = await self._script(
                 keys=[self.redis_key(key, limit)],
-                args=[_microseconds(now), interval, interval * limit.requests],
+                args=[epoch_microseconds(now), interval, interval * limit.requests],
             )
         except self._failures as exc:
             raise LimiterUnavailable(f"{type(exc).__name__}: {exc}") from exc
