@@ -14,8 +14,8 @@ from typing import Any, Final, Literal
 
 import click
 
-from eventsapi import storage
 from eventsapi.cli.options import config_option, database_option, resolve, setting_option
+from eventsapi.cli.stores import opened_store
 from eventsapi.clock import system_clock
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import Settings, parse_statuses
@@ -38,7 +38,6 @@ from eventsapi.slo.sla import (
 )
 from eventsapi.slo.spec import RollingWindow, SLIKind, SLOSpec, exact
 from eventsapi.slo.windows import budget_duration
-from eventsapi.storage.sqlite import SQLiteStore
 
 DEFAULT_PATH: Final = "slo.yaml"
 """Where ``slo init`` writes when no path is given."""
@@ -277,16 +276,8 @@ async def _reports(
     end: datetime,
     now: datetime,
 ) -> list[SLAReport]:
-    store = storage.load(settings.database, settings)
-    if isinstance(store, SQLiteStore) and not store.path.exists():
-        # Opening would create an empty database: say what is wrong instead.
-        raise click.ClickException(f"There is no database at {store.path.resolve()}.")
-    # A report only reads: no migration, so an older database is not changed by it.
-    await store.open(migrate=False)
-    try:
+    async with opened_store(settings) as store:  # a report only reads: no migration
         return await sla_reports(store, loaded, contracts, start, end, now)
-    finally:
-        await store.close()
 
 
 _RENDER = {"table": render_table, "json": render_json, "csv": render_csv}

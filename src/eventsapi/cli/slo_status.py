@@ -11,24 +11,19 @@ from typing import Any
 
 import click
 
-from eventsapi import storage
 from eventsapi.cli.options import config_option, database_option, resolve
 from eventsapi.cli.slo import slo_file_option, write_output
+from eventsapi.cli.stores import opened_store
 from eventsapi.clock import system_clock
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import Settings, parse_statuses
 from eventsapi.slo.config import load_slo_config
 from eventsapi.slo.service import SLOService
-from eventsapi.storage.sqlite import SQLiteStore
 
 
 def _service_status(settings: Settings) -> dict[str, Any]:
     async def run() -> dict[str, Any]:
-        store = storage.load(settings.database, settings)
-        if isinstance(store, SQLiteStore) and not store.path.exists():
-            raise click.ClickException(f"There is no database at {store.path.resolve()}.")
-        await store.open(migrate=False)
-        try:
+        async with opened_store(settings) as store:
             service = SLOService(
                 store,
                 system_clock,
@@ -37,8 +32,6 @@ def _service_status(settings: Settings) -> dict[str, Any]:
                 retention=timedelta(days=settings.sli_retention_days),
             )
             return await service.status()
-        finally:
-            await store.close()
 
     try:
         return asyncio.run(run())

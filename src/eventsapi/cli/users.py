@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 
-from eventsapi import storage
 from eventsapi.cli.options import config_option, database_option, resolve
+from eventsapi.cli.stores import opened_store
 from eventsapi.clock import system_clock
 from eventsapi.domain.accounts import Role, User
 from eventsapi.errors import (
@@ -29,7 +29,6 @@ from eventsapi.errors import (
     ValidationFailed,
 )
 from eventsapi.settings import Settings
-from eventsapi.storage.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     from eventsapi.auth.service import AccountService
@@ -56,18 +55,12 @@ def _run(
     come before the first ``serve``); the other commands only read or change accounts
     that exist, so they refuse a missing SQLite file and leave the schema as it is.
     """
-    # Imported here: argon2 and zxcvbn add ~70 ms, which other commands need not pay.
+    # Imported here: argon2 and the account modules, which other commands need not load.
     from eventsapi.auth.service import AccountService
 
     async def run() -> _T:
-        store = storage.load(settings.database, settings)
-        if not create_database and isinstance(store, SQLiteStore) and not store.path.exists():
-            raise click.ClickException(f"There is no database at {store.path.resolve()}.")
-        await store.open(migrate=create_database)
-        try:
+        async with opened_store(settings, create=create_database) as store:
             return await action(AccountService(store, system_clock))
-        finally:
-            await store.close()
 
     try:
         return asyncio.run(run())
