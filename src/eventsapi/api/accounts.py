@@ -19,25 +19,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from eventsapi.api import account_io as io
-from eventsapi.api.authn import Authn
+from eventsapi.api.authn import Authn, client_address
 from eventsapi.api.events import Handler, with_head
 from eventsapi.auth.principal import Principal
 from eventsapi.auth.service import MAX_AUDIT_PAGE, AccountService
 from eventsapi.auth.sessions import clear_cookie_header, cookie_header
 from eventsapi.errors import AuthenticationRequired, BadRequest, NotFound
 
-__all__ = ["AUDIT_PAGE", "AccountRoutes", "AccountsAPI", "client_address"]
+__all__ = ["AUDIT_PAGE", "AccountRoutes", "AccountsAPI"]
 
 _T = TypeVar("_T")
 
 AUDIT_PAGE: Final = 100
 """Audit entries per page when ``limit`` is not given."""
 _AUDIT_PARAMETERS: Final = frozenset({"limit", "before"})
-
-
-def client_address(request: Request) -> str:
-    """The peer's address, as the audit log and the throttles know the client."""
-    return request.client.host if request.client else ""
 
 
 class AccountRoutes:

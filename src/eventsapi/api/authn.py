@@ -27,7 +27,7 @@ from eventsapi.domain.accounts import Scope
 from eventsapi.errors import AuthenticationRequired, Forbidden
 from eventsapi.settings import Settings
 
-__all__ = ["Authn", "is_loopback"]
+__all__ = ["Authn", "client_address", "is_loopback"]
 
 _STATE: Final = "principal"
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -41,6 +41,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def client_address(request: Request) -> str:
+    """The peer's address, as the audit log and the throttles know the client."""
+    return request.client.host if request.client else ""
 
 
 def anonymous_writes_allowed(settings: Settings) -> bool:
@@ -71,8 +76,7 @@ class Authn:
         value, by_cookie = self._credentials(request)
         principal = None
         if value is not None:
-            client = request.client.host if request.client else ""
-            principal = await self.accounts.authenticate(value, client=client)
+            principal = await self.accounts.authenticate(value, client=client_address(request))
             if principal is None:
                 raise AuthenticationRequired(
                     "The session or API token sent is unknown, expired, idle too long or "

@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from eventsapi.api import account_io as io
-from eventsapi.api.accounts import AccountRoutes, client_address
+from eventsapi.api.accounts import AccountRoutes
+from eventsapi.api.authn import client_address
 from eventsapi.api.events import Handler, with_head
 from eventsapi.auth.principal import Principal
 from eventsapi.domain.accounts import Scope
