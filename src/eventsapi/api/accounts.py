@@ -21,6 +21,7 @@ from starlette.responses import Response
 from eventsapi.api import account_io as io
 from eventsapi.api.authn import Authn, client_address
 from eventsapi.api.events import Handler, with_head
+from eventsapi.api.parameters import single_values, whole_number
 from eventsapi.auth.principal import Principal
 from eventsapi.auth.service import MAX_AUDIT_PAGE, AccountService
 from eventsapi.auth.sessions import clear_cookie_header, cookie_header
@@ -196,27 +197,14 @@ def _current_session_id(principal: Principal) -> str | None:
 
 
 def _audit_query(request: Request) -> tuple[int, str | None]:
-    found: dict[str, str] = {}
-    for name, value in request.query_params.multi_items():
-        if name not in _AUDIT_PARAMETERS:
-            raise BadRequest(f"Unknown query parameter {name!r}.", parameter=name)
-        if name in found:
-            raise BadRequest(f"{name} may be given only once.", parameter=name)
-        found[name] = value
+    found = single_values(request.query_params, _AUDIT_PARAMETERS)
     limit = found.get("limit")
-    if limit is not None and not (
-        len(limit) <= len(str(MAX_AUDIT_PAGE))
-        and limit.isascii()
-        and limit.isdigit()
-        and 1 <= int(limit) <= MAX_AUDIT_PAGE
-    ):
-        raise BadRequest(
-            f"limit must be a whole number from 1 to {MAX_AUDIT_PAGE}.", parameter="limit"
-        )
     before = found.get("before")
     if before is not None and not io.is_id(before):
         raise BadRequest(
             "before must be the id of an audit entry (from the previous page).",
             parameter="before",
         )
-    return (AUDIT_PAGE if limit is None else int(limit)), before
+    if limit is None:
+        return AUDIT_PAGE, before
+    return whole_number("limit", limit, 1, MAX_AUDIT_PAGE), before

@@ -17,6 +17,7 @@ import msgspec
 from starlette.datastructures import QueryParams
 
 from eventsapi.api.cursors import Cursor, decode_cursor, encode_cursor
+from eventsapi.api.parameters import single_values, whole_number
 from eventsapi.domain.events import TAG_MAX, Status
 from eventsapi.domain.query import (
     SORTS,
@@ -70,23 +71,7 @@ def _instant(name: str, value: str) -> datetime:
 def _limit(value: str | None, settings: Settings) -> int:
     if value is None:
         return settings.page_size
-    top = settings.max_page_size
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= top:
-        raise BadRequest(f"limit must be a whole number from 1 to {top}.", parameter="limit")
-    return int(value)
-
-
-def _single(query: QueryParams) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name, value in query.multi_items():
-        if name in REPEATABLE:
-            continue
-        if name not in SINGLE:
-            raise BadRequest(f"Unknown query parameter {name!r}.", parameter=name)
-        if name in found:
-            raise BadRequest(f"{name} may be given only once.", parameter=name)
-        found[name] = value
-    return found
+    return whole_number("limit", value, 1, settings.max_page_size)
 
 
 def _tags(query: QueryParams) -> tuple[str, ...]:
@@ -151,7 +136,7 @@ def fingerprint(where: EventFilter, sort: SortName) -> str:
 
 
 def parse_listing(query: QueryParams, settings: Settings, cursor_key: bytes) -> Listing:
-    single = _single(query)
+    single = single_values(query, SINGLE, repeatable=REPEATABLE)
     limit = _limit(single.get("limit"), settings)
     where = _filter(single, query)
     sort = _sort(single, where)

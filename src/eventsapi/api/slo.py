@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from eventsapi.api.body import JSON
+from eventsapi.api.parameters import single_values
 from eventsapi.errors import BadRequest, NotFound
 from eventsapi.slo.drill import Drill
 from eventsapi.slo.prometheus import CONTENT_TYPE, PrometheusExport
@@ -40,12 +41,7 @@ def slo_status(slo: SLOService, drill: Drill) -> Handler:
 
 def sla(slo: SLOService) -> Handler:
     async def reports(request: Request) -> Response:
-        params = request.query_params
-        for name in params:
-            if name not in ("period", "slo"):
-                raise BadRequest(f"Unknown query parameter {name!r}.", parameter=name)
-            if len(params.getlist(name)) > 1:
-                raise BadRequest(f"{name} may be given only once.", parameter=name)
+        params = single_values(request.query_params, ("period", "slo"))
         now = slo.clock()
         text = params.get("period")
         if text is None:
