@@ -18,6 +18,7 @@ import click
 
 from eventsapi import __version__, storage
 from eventsapi.cli.options import resolve, serve_options
+from eventsapi.cli.stores import opened_store
 from eventsapi.cli.users import FIRST_ADMIN_HINT
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import RESOLVED_SETTINGS_ENV, Settings, encode
@@ -95,12 +96,8 @@ def _prepare_database(settings: Settings) -> int:
     Returns how many accounts it has (for the first-run guidance)."""
 
     async def run() -> int:
-        store = storage.load(settings.database, settings)
-        await store.open()
-        try:
+        async with opened_store(settings, create=True) as store:
             return await store.count_users()
-        finally:
-            await store.close()
 
     try:
         return asyncio.run(run())
