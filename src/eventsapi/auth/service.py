@@ -257,9 +257,7 @@ class AccountService:
                 else dataclasses.replace(current, password_hash=rehashed)
             )
 
-        user, was_locked = await self._succeed(counted, proof, now, client, record)
-        if was_locked:
-            await self._audit(now, AuditKind.UNLOCKED, user.id, client, by="login")
+        user = await self._succeed(counted, proof, now, client, record, by="login")
         session, token = await self._new_session(user, now, client, user_agent)
         await self._audit(
             now,
@@ -353,10 +351,12 @@ class AccountService:
         now: datetime,
         client: str,
         change: Callable[[User], User],
-    ) -> tuple[User, bool]:
+        *,
+        by: str,
+    ) -> User:
         """Record a successful (re-)authentication with ``change`` applied: failures
         cleared, the second factor spent, and the account unlocked if it was locked and a
-        second factor was given. Returns the user and whether it was unlocked. If the
+        second factor was given (audited as unlocked ``by`` this kind of request). If the
         password or the second factor changed since they were checked, the attempt fails.
         """
         was_locked: list[bool] = []
@@ -385,7 +385,9 @@ class AccountService:
         if proof is not None and proof.kind == "recovery_code":
             left = len(user.recovery_codes)
             await self._audit(now, AuditKind.RECOVERY_CODE_USED, user.id, client, remaining=left)
-        return user, was_locked[0]
+        if was_locked[0]:
+            await self._audit(now, AuditKind.UNLOCKED, user.id, client, by=by)
+        return user
 
     async def _reauthenticate(
         self, principal: Principal, password: str, code: str | None, now: datetime
@@ -563,9 +565,9 @@ class AccountService:
             return dataclasses.replace(user, password_hash=new_hash, password_changed_at=now)
 
         client = _client_of(principal)
-        user, was_locked = await self._succeed(attempt.counted, proof, now, client, set_password)
-        if was_locked:
-            await self._audit(now, AuditKind.UNLOCKED, user.id, client, by="password_change")
+        user = await self._succeed(
+            attempt.counted, proof, now, client, set_password, by="password_change"
+        )
         session, token = await self._replace_sessions(
             dataclasses.replace(principal, user=user), now
         )
@@ -634,7 +636,7 @@ class AccountService:
             )
 
         client = _client_of(principal)
-        user, _ = await self._succeed(attempt.counted, None, now, client, enable)
+        user = await self._succeed(attempt.counted, None, now, client, enable, by="totp_enable")
         session, token = await self._replace_sessions(
             dataclasses.replace(principal, user=user), now
         )
@@ -670,9 +672,7 @@ class AccountService:
             )
 
         client = _client_of(principal)
-        user, was_locked = await self._succeed(attempt.counted, proof, now, client, disable)
-        if was_locked:
-            await self._audit(now, AuditKind.UNLOCKED, user.id, client, by="totp_disable")
+        user = await self._succeed(attempt.counted, proof, now, client, disable, by="totp_disable")
         await self._audit(now, AuditKind.TOTP_DISABLED, user.id, client)
 
     # -- API tokens -----------------------------------------------------------------
