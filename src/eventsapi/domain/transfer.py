@@ -225,9 +225,9 @@ def read_event(raw: bytes, *, now: datetime, new_id: Callable[[], str]) -> Event
         errors.append(FieldError("", str(exc)))
     stored: dict[str, Any] = {}
     full = any(name in document for name in VERSION_STAMPS)
-    if full:
-        for name in VERSION_STAMPS:
-            if name not in document:
+    for name in (*VERSION_STAMPS, OWNER) if full else ():
+        if name not in document:
+            if name != OWNER:  # the version stamps come together; an owner is optional
                 errors.append(
                     FieldError(
                         name,
@@ -235,25 +235,19 @@ def read_event(raw: bytes, *, now: datetime, new_id: Callable[[], str]) -> Event
                         "updated_at and version come together)",
                     )
                 )
-                continue
-            try:
-                stored[name] = msgspec.convert(document[name], _SERVER_TYPES[name], strict=True)
-            except msgspec.ValidationError as exc:
-                errors.append(FieldError(name, str(exc).split(" - at `", 1)[0]))
-    if OWNER in document:
-        if not full:
-            errors.append(
-                FieldError(
-                    OWNER,
-                    "only a full event document (with created_at, updated_at and version) "
-                    "can name its owner",
-                )
+            continue
+        try:
+            stored[name] = msgspec.convert(document[name], _SERVER_TYPES[name], strict=True)
+        except msgspec.ValidationError as exc:
+            errors.append(FieldError(name, str(exc).split(" - at `", 1)[0]))
+    if OWNER in document and not full:
+        errors.append(
+            FieldError(
+                OWNER,
+                "only a full event document (with created_at, updated_at and version) "
+                "can name its owner",
             )
-        else:
-            try:
-                stored[OWNER] = msgspec.convert(document[OWNER], _SERVER_TYPES[OWNER], strict=True)
-            except msgspec.ValidationError as exc:
-                errors.append(FieldError(OWNER, str(exc).split(" - at `", 1)[0]))
+        )
     if errors or data is None:
         raise ValidationFailed(errors or [FieldError("", "invalid event")])
     owner = stored.pop(OWNER, UNSET)
