@@ -116,6 +116,7 @@ def create_app(
     app.state.authn = authn
     app.state.drill = drill
     app.state.rate_limits = rate_limits
+    app.state.events_api = events
     return app
 
 

@@ -18,6 +18,8 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── UnsupportedMediaType    a body in a media type we do not read (415)
     ├── PayloadTooLarge         a body over the configured limit (413)
     ├── StorageUnavailable      the database cannot be reached (503)
+    ├── QueryTooExpensive       a read that ran past its time budget (503)
+    ├── TooManyInFlight         a client with too many listings running at once (429)
     ├── ConfigurationError      settings that cannot work (start-up only)
     ├── AuthenticationRequired  no credentials, or ones that are invalid, expired or revoked (401)
     ├── AuthenticationFailed    a login that failed, whatever the reason: one message (401)
@@ -112,6 +114,21 @@ class PayloadTooLarge(EventsAPIError):
 
 class StorageUnavailable(EventsAPIError):
     """The database cannot be reached or is failing; the request may be retried."""
+
+
+class QueryTooExpensive(EventsAPIError):
+    """A read ran past its time budget (setting ``query_timeout_ms``) and was stopped, so
+    that one client's dear query cannot hold what every other client needs. Nothing was
+    changed; a narrower query (more filters, a smaller page, no exact count) may succeed."""
+
+
+class TooManyInFlight(EventsAPIError):
+    """The client already has as many listings running as it may (setting
+    ``max_listings_per_client``): refused at once, before any work is done."""
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
 
 
 class ConfigurationError(EventsAPIError):

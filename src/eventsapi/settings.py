@@ -84,6 +84,43 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "cancels it (the request gets 503); 0 for no limit.",
         ),
     ] = 30.0
+    query_timeout_ms: Annotated[
+        int,
+        msgspec.Meta(
+            ge=10,
+            le=600_000,
+            description="Milliseconds one listing (GET /events: its page and its count) may "
+            "take, waiting for a connection included, before it is stopped and answered 503 "
+            "query-too-expensive with Retry-After; on SQLite and on PostgreSQL.",
+        ),
+    ] = 2000
+    max_exact_count: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=100_000_000,
+            description="count=exact counts this many matches at most: past it, GET /events "
+            "sends X-Total-Count-Above instead of X-Total-Count, rather than count them all.",
+        ),
+    ] = 10_000
+    max_listings_per_client: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=1000,
+            description="Listings (GET /events) one client address may have running at once "
+            "in a worker process; one more is refused at once with 429 and Retry-After.",
+        ),
+    ] = 2
+    read_threads: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=64,
+            description="SQLite: threads per worker process, each with its own read "
+            "connection, that run listings off the event loop; more listings wait for one.",
+        ),
+    ] = 2
     host: Annotated[
         str,
         msgspec.Meta(

@@ -75,6 +75,7 @@ EXPOSED = {
     "link",
     "x-request-id",
     "x-total-count",
+    "x-total-count-above",
     "idempotent-replayed",
     "retry-after",
     "ratelimit",

@@ -36,6 +36,7 @@ EXPOSE_HEADERS: Final = (
     "Link",
     "X-Request-Id",
     "X-Total-Count",
+    "X-Total-Count-Above",
     "Idempotent-Replayed",
     "Retry-After",
     "RateLimit",

@@ -21,6 +21,7 @@ from eventsapi.api.authn import Authn
 from eventsapi.api.body import JSON, JSON_PATCH, MERGE_PATCH, media_type, read_body
 from eventsapi.api.conditions import Preconditions, entity_tag
 from eventsapi.api.idempotency import ANONYMOUS, Idempotency, request_key, to_response
+from eventsapi.api.inflight import InFlight
 from eventsapi.api.listing import links, parse_listing
 from eventsapi.api.responses import JSONBytes
 from eventsapi.auth.ownership import new_owner, ownership_guard
@@ -68,6 +69,7 @@ class EventsAPI:
         self.authn = authn
         self.keys = Idempotency(store, clock, timedelta(hours=settings.idempotency_key_hours))
         self._cursor_key = b""
+        self.listings = InFlight(settings.max_listings_per_client)
 
     async def start(self) -> None:
         self._cursor_key = await self.store.instance_key()
@@ -108,13 +110,18 @@ class EventsAPI:
         if listing.searches_nothing:
             page = Page(total=0 if listing.query.count else None)
         else:
-            page = await self.store.list_page(listing.query)
+            with self.listings.slot(request):
+                page = await self.store.list_page(listing.query)
         headers = []
         link = links(listing, page, request.url.path, self._cursor_key)
         if link is not None:
             headers.append((b"link", link))
         if page.total is not None:
-            headers.append((b"x-total-count", b"%d" % page.total))
+            ceiling = self.settings.max_exact_count
+            if page.total > ceiling:
+                headers.append((b"x-total-count-above", b"%d" % ceiling))
+            else:
+                headers.append((b"x-total-count", b"%d" % page.total))
         return JSONBytes(page.to_json(), headers=headers)
 
     async def get_event(self, request: Request) -> Response:

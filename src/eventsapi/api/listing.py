@@ -155,6 +155,7 @@ def parse_listing(query: QueryParams, settings: Settings, cursor_key: bytes) -> 
             after=cursor.position if cursor and not cursor.backwards else None,
             before=cursor.position if cursor and cursor.backwards else None,
             count=count is not None,
+            count_ceiling=settings.max_exact_count,
         ),
         "q" in single and not where.terms,
         [(name, value) for name, value in query.multi_items() if name != "cursor"],

@@ -291,7 +291,9 @@ _LIST_PARAMETERS = [
     ),
     _query(
         "count",
-        "`exact`: also count every match, in `X-Total-Count`.",
+        "`exact`: also count the matches, in `X-Total-Count`; past the ceiling (setting "
+        "`max_exact_count`, 10,000 by default) the count stops and `X-Total-Count-Above` "
+        "says so instead.",
         {"type": "string", "enum": ["exact"]},
     ),
 ]
@@ -565,11 +567,30 @@ def _paths() -> dict[str, Schema]:
                                 "on every page",
                                 "schema": {"type": "string", "pattern": "^[0-9]+$"},
                             },
+                            "X-Total-Count-Above": {
+                                "description": "With `count=exact`, in place of "
+                                "`X-Total-Count` when more events match than the service "
+                                "counts (setting `max_exact_count`): more than this many match",
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                            },
                         },
                         "content": {JSON: {"schema": {"type": "array", "items": _ref("Event")}}},
                     },
                     "400": _problem("An invalid query parameter (`parameter` names it)"),
                     **_COMMON_ERRORS,
+                    "429": _problem(
+                        "Over the rate limit of this route group for this client, or this "
+                        "client already has as many listings running as it may "
+                        "(`max_listings_per_client`): wait `Retry-After` seconds "
+                        "(`too-many-requests`)",
+                        {**_RETRY_AFTER, **_RATE_LIMIT_FIELDS},
+                    ),
+                    "503": _problem(
+                        "The database is unavailable, or the listing ran past its time "
+                        "budget (`query-too-expensive`: narrow it, or retry after "
+                        "`Retry-After` seconds)",
+                        _RETRY_AFTER,
+                    ),
                 },
             },
             "post": {"operationId": "createEvent", **create},

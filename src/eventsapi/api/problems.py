@@ -138,6 +138,16 @@ PROBLEM_TYPES: Final = {
             "The database is unreachable or failing. Retry later (see `Retry-After`).",
         ),
         ProblemType(
+            "query-too-expensive",
+            503,
+            "This query took too long",
+            "The listing ran past the time the service gives one query (setting "
+            "`query_timeout_ms`) and was stopped, so that it could not slow down everyone "
+            "else. Nothing was changed. Narrow it (more filters, a smaller `limit`, no "
+            "`count=exact`, a sort without `q`) or retry later, when the service is less busy "
+            "(see `Retry-After`).",
+        ),
+        ProblemType(
             "authentication-required",
             401,
             "You need to log in",
@@ -307,6 +317,15 @@ def from_error(request: Request, exc: Exception) -> Response:
                 "The database is unavailable; retry shortly.",
                 headers={"Retry-After": "1"},
                 **_quotable(request_id),
+            )
+        case errors.QueryTooExpensive():
+            return problem(503, str(exc), slug="query-too-expensive", headers={"Retry-After": "1"})
+        case errors.TooManyInFlight():
+            return problem(
+                429,
+                str(exc),
+                slug="too-many-requests",
+                headers={"Retry-After": str(exc.retry_after)},
             )
         case ClientDisconnect():
             return problem(400, "The client disconnected before sending the whole body.")

@@ -70,6 +70,9 @@ class EventQuery:
     before: Position | None = None
     count: bool = False
     """Also count every event that matches the filter, on all pages."""
+    count_ceiling: int | None = None
+    """Count no further than one past this many matches (``None``: count them all), so
+    that a count costs at most this much; a ``total`` over it means "more than this"."""
 
     @property
     def descending(self) -> bool:

@@ -27,26 +27,34 @@ def load(url: str, settings: Settings | None = None) -> EventStore:
         from eventsapi.storage.memory import MemoryStore
 
         return MemoryStore()
+    from eventsapi.settings import Settings
+
+    settings = settings if settings is not None else Settings(database=url)
+    query_timeout = settings.query_timeout_ms / 1000
     if scheme in ("postgres", "postgresql"):
-        from eventsapi.settings import Settings
         from eventsapi.storage.postgres import PostgresStore
 
-        settings = settings if settings is not None else Settings(database=url)
         return PostgresStore(
             url,
             pool_min_size=settings.pool_min_size,
             pool_max_size=settings.pool_max_size,
             pool_timeout=settings.pool_timeout,
             statement_timeout=settings.statement_timeout,
+            query_timeout=query_timeout,
         )
     from eventsapi.storage.sqlite import SQLiteStore
 
     if scheme == "sqlite":
         path = rest.removeprefix("///") if rest.startswith("///") else rest.removeprefix("//")
-        return SQLiteStore(Path(path or "eventsapi.db"))
-    if "://" in url:
+    elif "://" in url:
         raise ConfigurationError(f"Unknown database URL scheme: {scheme!r}")
-    return SQLiteStore(Path(url))
+    else:
+        path = url
+    return SQLiteStore(
+        Path(path or "eventsapi.db"),
+        read_threads=settings.read_threads,
+        query_timeout=query_timeout,
+    )
 
 
 def describe(url: str) -> str:

@@ -111,7 +111,9 @@ class MemoryStore(MemoryAccounts, EventStore):
         return position < mark if query.descending else position > mark
 
     def _count(self, query: EventQuery) -> int:
-        return sum(1 for _, event in self._events.values() if matches(event, query.filter))
+        found = sum(1 for _, event in self._events.values() if matches(event, query.filter))
+        ceiling = query.count_ceiling
+        return found if ceiling is None else min(found, ceiling + 1)
 
     def _claim(self, once: IdempotencyKey | None) -> None:
         if once is None:

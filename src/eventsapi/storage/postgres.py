@@ -59,6 +59,7 @@ from eventsapi.errors import (
     AlreadyExists,
     ConfigurationError,
     NotFound,
+    QueryTooExpensive,
     StorageUnavailable,
 )
 from eventsapi.slo.records import AlertTransition, MinuteTotals, SLIRow
@@ -151,6 +152,14 @@ def _reason(exc: BaseException) -> str:
 
 def _unavailable(exc: BaseException) -> StorageUnavailable:
     return StorageUnavailable(f"The database is unavailable: {_reason(exc)}")
+
+
+def _too_expensive(timeout: float) -> QueryTooExpensive:
+    return QueryTooExpensive(
+        f"This query took longer than its time budget ({timeout * 1000:.0f} ms) and was "
+        "stopped. Narrow it: more filters, a smaller limit, no count=exact, or a sort "
+        "without q."
+    )
 
 
 def describe(url: str) -> str:
@@ -258,12 +267,14 @@ class PostgresStore(PostgresAccounts, EventStore):
         pool_max_size: int = 10,
         pool_timeout: float = 5.0,
         statement_timeout: float = 30.0,
+        query_timeout: float = 2.0,
     ) -> None:
         self.url = url
         self.pool_min_size = pool_min_size
         self.pool_max_size = max(pool_max_size, pool_min_size)
         self.pool_timeout = pool_timeout
         self.statement_timeout = statement_timeout
+        self.query_timeout = query_timeout
         self._pool: AsyncConnectionPool[Connection] | None = None
         self._schema = ""
         self._checking: asyncio.Task[None] | None = None
@@ -361,19 +372,22 @@ class PostgresStore(PostgresAccounts, EventStore):
                 ) from exc
             raise _unavailable(exc) from exc
 
-    async def _read(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+    async def _read(
+        self, work: Callable[[Connection], Awaitable[T]], *, wait: float | None = None
+    ) -> T:
         """Run a read; again on another connection while the one given was broken.
 
         After a server restart every idle connection of the pool is stale, and each
-        fails at once: at most that many tries, then one on a new connection.
+        fails at once: at most that many tries, then one on a new connection. ``wait``:
+        as in ``_connection``.
         """
         for _ in range(self.pool_max_size):
             try:
-                async with self._connection() as conn:
+                async with self._connection(wait=wait) as conn:
                     return await work(conn)
             except _BrokenConnection:
                 continue
-        async with self._connection() as conn:
+        async with self._connection(wait=wait) as conn:
             return await work(conn)
 
     async def _write(self, work: Callable[[Connection], Awaitable[T]]) -> T:
@@ -412,8 +426,24 @@ class PostgresStore(PostgresAccounts, EventStore):
 
     async def list_page(self, query: EventQuery) -> Page:
         select = postgres_query.page(query)
+        # The budget counts from now: a listing that waited for a connection has less left.
+        deadline = asyncio.get_running_loop().time() + self.query_timeout
 
         async def work(conn: Connection) -> Page:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise _too_expensive(self.query_timeout)
+            try:
+                async with conn.transaction():
+                    return await budgeted(conn, round(left * 1000))
+            except psycopg.errors.QueryCanceled:
+                raise _too_expensive(self.query_timeout) from None
+
+        async def budgeted(conn: Connection, milliseconds: int) -> Page:
+            # Local to the transaction: the pool's connections keep statement_timeout.
+            await conn.execute(
+                "SELECT set_config('statement_timeout', %s, true)", (str(milliseconds),)
+            )
             cursor = await conn.execute(select.sql, select.params, binary=True)
             rows = await cursor.fetchall()
             more = len(rows) > query.limit
@@ -429,7 +459,7 @@ class PostgresStore(PostgresAccounts, EventStore):
             documents = [bytes(row[1]) for row in rows]
             return page_of(documents, positions, query, more=more, total=total)
 
-        return await self._read(work)
+        return await self._read(work, wait=min(self.pool_timeout, self.query_timeout))
 
     async def saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
         async def work(conn: Connection) -> SavedKey | None:

@@ -163,6 +163,10 @@ def page(query: EventQuery) -> Select:
 
 
 def count(query: EventQuery) -> Select:
-    """How many events match the filter, on every page."""
+    """How many events match the filter, on every page (up to one past ``count_ceiling``)."""
     where, params = _filters(query)
-    return Select(f"SELECT count(*) FROM events AS e{_where(where)}", params, 0, False)
+    matches = f"SELECT 1 FROM events AS e{_where(where)}"
+    if query.count_ceiling is not None:
+        matches += " LIMIT %s"
+        params.append(query.count_ceiling + 1)
+    return Select(f"SELECT count(*) FROM ({matches}) AS found", params, 0, False)

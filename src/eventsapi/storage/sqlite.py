@@ -9,9 +9,11 @@ fsync covers many writes, so durable throughput grows with the number of
 clients. A job that fails (a duplicate id, a validation error) is undone alone
 and the others still commit (see ``_Job``).
 
-Reads: a separate read-only connection in WAL mode never waits for the writer.
-Reads are primary-key or keyset lookups that take microseconds, so they run on
-the event loop directly; a thread hop per read would cost more than the read.
+Reads: read-only connections in WAL mode never wait for the writer. Primary-key
+reads take microseconds, so they run on the event loop directly, on one
+connection; a thread hop per read would cost more than the read. Listings (and
+the SLO's reads of many rows) can take much longer: they run in a few threads,
+each with its own connection, within a time budget (``sqlite_reads.ReadPool``).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from eventsapi.errors import (
 )
 from eventsapi.slo.records import AlertTransition, MinuteTotals, SLIRow
 from eventsapi.slo.spec import Routes
-from eventsapi.storage import migrations, sli_tables, sqlite_query
+from eventsapi.storage import migrations, sli_tables, sqlite_query, sqlite_reads
 from eventsapi.storage import sqlite_rows as rows
 from eventsapi.storage.base import (
     Build,
@@ -442,11 +444,22 @@ class SQLiteStore(SQLiteAccounts, EventStore):
 
     name = "sqlite"
 
-    def __init__(self, path: Path | str, *, busy_timeout_ms: int = 5000, max_batch: int = 512):
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        busy_timeout_ms: int = 5000,
+        max_batch: int = 512,
+        read_threads: int = 2,
+        query_timeout: float = 2.0,
+    ):
         self.path = Path(path)
         self._busy_timeout_ms = busy_timeout_ms
         self._max_batch = max_batch
+        self._read_threads = read_threads
+        self._query_timeout = query_timeout
         self._reader: sqlite3.Connection | None = None
+        self._pool: sqlite_reads.ReadPool | None = None
         self._writer: _Writer | None = None
 
     async def open(self, *, migrate: bool = True) -> None:
@@ -459,13 +472,22 @@ class SQLiteStore(SQLiteAccounts, EventStore):
             self._reader = connect(self.path, busy_timeout_ms=self._busy_timeout_ms, read_only=True)
         except sqlite3.Error as exc:
             raise ConfigurationError(f"Cannot open the database {self.path}: {exc}") from exc
+        self._pool = sqlite_reads.ReadPool(
+            self._read_only, threads=self._read_threads, timeout=self._query_timeout
+        )
         self._writer = _Writer(conn, self._max_batch)
         self._writer.start(asyncio.get_running_loop())
+
+    def _read_only(self) -> sqlite3.Connection:
+        return connect(self.path, busy_timeout_ms=self._busy_timeout_ms, read_only=True)
 
     async def close(self) -> None:
         if self._writer is not None:
             await asyncio.to_thread(self._writer.stop)
             self._writer = None
+        if self._pool is not None:
+            await asyncio.to_thread(self._pool.close)
+            self._pool = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -474,6 +496,12 @@ class SQLiteStore(SQLiteAccounts, EventStore):
         if self._reader is None:
             raise StorageUnavailable("The store is not open.")
         return self._reader
+
+    async def _read_off_loop(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A read that may be dear, in a reader thread, within the time budget."""
+        if self._pool is None:
+            raise StorageUnavailable("The store is not open.")
+        return await self._pool.run(work)
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         if self._writer is None:
@@ -499,8 +527,11 @@ class SQLiteStore(SQLiteAccounts, EventStore):
         return row
 
     async def list_page(self, query: EventQuery) -> Page:
-        conn = self._read()
-        select = sqlite_query.page(query, rare_tag=self._rarest_tag(conn, query))
+        return await self._read_off_loop(lambda conn: self._list_page(conn, query))
+
+    @classmethod
+    def _list_page(cls, conn: sqlite3.Connection, query: EventQuery) -> Page:
+        select = sqlite_query.page(query, rare_tag=cls._rarest_tag(conn, query))
         rows = conn.execute(select.sql, select.params).fetchall()
         more = len(rows) > query.limit
         rows = rows[: query.limit]
@@ -572,8 +603,12 @@ class SQLiteStore(SQLiteAccounts, EventStore):
         select = sli_tables.select_minutes(start, end, routes, "?")
         if select is None:
             return []
-        found = self._read().execute(select.sql, select.params).fetchall()
-        return [sli_tables.minute_totals(row) for row in found]
+
+        def work(conn: sqlite3.Connection) -> list[MinuteTotals]:
+            found = conn.execute(select.sql, select.params).fetchall()
+            return [sli_tables.minute_totals(row) for row in found]
+
+        return await self._read_off_loop(work)
 
     async def prune_sli(self, before: datetime) -> int:
         return await self._write(_prune_sli(sli_tables.minute_at_or_after(before)))

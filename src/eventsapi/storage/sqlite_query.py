@@ -115,12 +115,13 @@ def page(query: EventQuery, *, rare_tag: str | None = None) -> Select:
 
 
 def count(query: EventQuery) -> Select:
-    """How many events match the filter, on every page."""
+    """How many events match the filter, on every page (up to one past ``count_ceiling``)."""
     where, params = _filters(query)
-    sql = f"SELECT count(*) FROM {_source(query)}" + (
-        " WHERE " + " AND ".join(where) if where else ""
-    )
-    return Select(sql, params, 0, False)
+    matches = f"SELECT 1 FROM {_source(query)}" + (" WHERE " + " AND ".join(where) if where else "")
+    if query.count_ceiling is not None:
+        matches += " LIMIT ?"
+        params.append(query.count_ceiling + 1)
+    return Select(f"SELECT count(*) FROM ({matches})", params, 0, False)
 
 
 RARE_TAG_EVENTS: Final = 2000
