@@ -154,11 +154,16 @@ def _unavailable(exc: BaseException) -> StorageUnavailable:
     return StorageUnavailable(f"The database is unavailable: {_reason(exc)}")
 
 
-def _too_expensive(timeout: float) -> QueryTooExpensive:
+def _too_expensive(timeout: float, *, waited: bool = False) -> QueryTooExpensive:
+    budget = f"{timeout * 1000:.0f} ms"
+    if waited:
+        return QueryTooExpensive(
+            f"The service is busy with other queries: this one waited its whole time budget "
+            f"({budget}) for a connection. Retry later, or narrow it."
+        )
     return QueryTooExpensive(
-        f"This query took longer than its time budget ({timeout * 1000:.0f} ms) and was "
-        "stopped. Narrow it: more filters, a smaller limit, no count=exact, or a sort "
-        "without q."
+        f"This query took longer than its time budget ({budget}) and was stopped. Narrow "
+        "it: more filters, a smaller limit, no count=exact, or a sort without q."
     )
 
 
@@ -432,7 +437,7 @@ class PostgresStore(PostgresAccounts, EventStore):
         async def work(conn: Connection) -> Page:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
-                raise _too_expensive(self.query_timeout)
+                raise _too_expensive(self.query_timeout, waited=True)
             try:
                 async with conn.transaction():
                     return await budgeted(conn, round(left * 1000))
@@ -459,7 +464,7 @@ class PostgresStore(PostgresAccounts, EventStore):
             documents = [bytes(row[1]) for row in rows]
             return page_of(documents, positions, query, more=more, total=total)
 
-        return await self._read(work, wait=min(self.pool_timeout, self.query_timeout))
+        return await self._read(work)
 
     async def saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
         async def work(conn: Connection) -> SavedKey | None:
