@@ -36,11 +36,16 @@ from tests.support import POSTGRES_URL, with_schema
 
 
 @contextlib.contextmanager
-def server(database: str, folder: Path) -> Iterator[ServerProcess]:
+def server(database: str, folder: Path, settings: list[str]) -> Iterator[ServerProcess]:
     port = free_port()
     everywhere = "0.0.0.0"  # noqa: S104 - public mode is the point
     args = ["serve", "--host", everywhere, "--port", str(port), "--database", database]
-    with ServerProcess(args, port=port, cwd=folder, env={"EVENTSAPI_LOG_LEVEL": "warning"}) as s:
+    env = {"EVENTSAPI_LOG_LEVEL": "warning"}
+    env.update(
+        ("EVENTSAPI_" + name.upper(), value)
+        for name, _, value in (item.partition("=") for item in settings)
+    )
+    with ServerProcess(args, port=port, cwd=folder, env=env) as s:
         s.wait_ready(timeout=120)
         yield s
 
@@ -57,6 +62,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--listing", default=EXPENSIVE_LISTING)
     parser.add_argument("--attackers", type=int, default=4, help="0: the probe alone")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="SETTING=VALUE", help="a server setting"
+    )
     args = parser.parse_args()
     if args.postgres:
         import psycopg
@@ -75,7 +83,10 @@ def main() -> None:
     if fresh:
         print(f"Filling {database} with {args.events:,} events...", flush=True)
         print(f"  {fill(database, args.events):.0f} s", flush=True)
-    with tempfile.TemporaryDirectory() as folder, server(database, Path(folder)) as running:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        server(database, Path(folder), args.set) as running,
+    ):
         load = os.getloadavg()[0]
         began = time.monotonic()
         attacked, probed = attack(

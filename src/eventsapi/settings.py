@@ -118,9 +118,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             ge=1,
             le=64,
             description="SQLite: threads per worker process, each with its own read "
-            "connection, that run listings off the event loop; more listings wait for one.",
+            "connection, that run listings off the event loop; more listings wait for one. "
+            "Each dear listing keeps a CPU core busy: keep it below the cores per worker, so "
+            "that the event loop keeps one for every other request.",
         ),
-    ] = 2
+    ] = 1
     host: Annotated[
         str,
         msgspec.Meta(

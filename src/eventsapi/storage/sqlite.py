@@ -450,7 +450,7 @@ class SQLiteStore(SQLiteAccounts, EventStore):
         *,
         busy_timeout_ms: int = 5000,
         max_batch: int = 512,
-        read_threads: int = 2,
+        read_threads: int = 1,
         query_timeout: float = 2.0,
     ):
         self.path = Path(path)
@@ -603,12 +603,8 @@ class SQLiteStore(SQLiteAccounts, EventStore):
         select = sli_tables.select_minutes(start, end, routes, "?")
         if select is None:
             return []
-
-        def work(conn: sqlite3.Connection) -> list[MinuteTotals]:
-            found = conn.execute(select.sql, select.params).fetchall()
-            return [sli_tables.minute_totals(row) for row in found]
-
-        return await self._read_off_loop(work)
+        found = self._read().execute(select.sql, select.params).fetchall()
+        return [sli_tables.minute_totals(row) for row in found]
 
     async def prune_sli(self, before: datetime) -> int:
         return await self._write(_prune_sli(sli_tables.minute_at_or_after(before)))

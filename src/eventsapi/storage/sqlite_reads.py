@@ -8,19 +8,19 @@ they take microseconds, less than the hop to a thread.
 
 Every read has a deadline, counted from when it was asked for, so the wait for a thread
 counts too: a read still queued past it is not started, and one that runs past it is
-stopped by SQLite's progress handler, which the thread's connection calls every
-``_PROGRESS_STEPS`` virtual machine steps. Either ends in ``QueryTooExpensive``.
+stopped by ``Connection.interrupt()`` from a timer on the event loop. An interrupt finds
+nothing to stop between two statements of a read (the page, then its count), so SQLite's
+progress handler looks at the deadline too, every ``_PROGRESS_STEPS`` steps: rarely, as
+each look takes the GIL from the event loop's thread. Either way the read ends in
+``QueryTooExpensive``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import os
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from typing import Final, TypeVar
 
@@ -28,34 +28,53 @@ from eventsapi.errors import QueryTooExpensive
 
 T = TypeVar("T")
 
-_PROGRESS_STEPS: Final = 20_000
-"""SQLite virtual machine steps between two looks at the clock: about a millisecond of
-work, so a read ends within a few milliseconds of its deadline, while the thread takes the
-GIL back rarely enough not to slow the event loop's thread."""
 
-_READER_NICENESS: Final = 10
-"""Linux's nice value of the reader threads: about a tenth of the CPU share of the loop's
-thread (nice 0) when both want the CPU."""
-
-_monotonic: Final = time.monotonic
+_PROGRESS_STEPS: Final = 1_000_000
+"""SQLite virtual machine steps between two looks at the deadline: tens of milliseconds."""
 
 
 class _Reader(threading.local):
-    """The connection of one thread, and the deadline of the read it runs."""
+    """The connection of one reader thread, and the deadline of the read it runs."""
 
     conn: sqlite3.Connection | None = None
-    deadline: float = 0.0
+    deadline: _Deadline | None = None
+
+
+class _Deadline:
+    """One read's deadline: past it, the read is not started, or its connection is
+    interrupted while it runs (never after it ended, when the connection serves another)."""
+
+    __slots__ = ("_conn", "_lock", "passed")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self.passed = False
+
+    def begin(self, conn: sqlite3.Connection) -> bool:
+        """In the reader thread, before the read: whether there is time left to start it."""
+        with self._lock:
+            self._conn = None if self.passed else conn
+            return not self.passed
+
+    def end(self) -> None:
+        with self._lock:
+            self._conn = None
+
+    def pass_now(self) -> None:
+        """On the event loop, at the deadline (or when the client went away)."""
+        with self._lock:
+            self.passed = True
+            if self._conn is not None:
+                self._conn.interrupt()
 
 
 class ReadPool:
-    """``threads`` threads that run reads, each on a read-only connection of its own."""
+    """``threads`` threads that run reads, each on a connection of its own from ``connect``,
+    each within ``timeout`` seconds."""
 
     def __init__(
-        self,
-        connect: Callable[[], sqlite3.Connection],
-        *,
-        threads: int,
-        timeout: float,
+        self, connect: Callable[[], sqlite3.Connection], *, threads: int, timeout: float
     ) -> None:
         self._connect = connect
         self._timeout = timeout
@@ -67,10 +86,17 @@ class ReadPool:
         )
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """``work(conn)`` in a thread, within the time budget."""
-        deadline = _monotonic() + self._timeout
+        """``work(conn)`` in a reader thread, within the time budget."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, work, deadline)
+        deadline = _Deadline()
+        timer = loop.call_later(self._timeout, deadline.pass_now)
+        try:
+            return await loop.run_in_executor(self._executor, self._run, work, deadline)
+        except asyncio.CancelledError:
+            deadline.pass_now()  # nobody waits for the answer any more: stop the work
+            raise
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
         """Wait for the reads in progress (each ends by its deadline), then close."""
@@ -83,19 +109,19 @@ class ReadPool:
     def _connection(self) -> sqlite3.Connection:
         reader = self._reader
         if reader.conn is None:
-            _yield_cpu()
-            conn = self._connect()
+            reader.conn = self._connect()
             # Returning true stops the statement with SQLITE_INTERRUPT.
-            conn.set_progress_handler(lambda: _monotonic() > reader.deadline, _PROGRESS_STEPS)
+            reader.conn.set_progress_handler(
+                lambda: reader.deadline is not None and reader.deadline.passed, _PROGRESS_STEPS
+            )
             with self._lock:
-                self._connections.append(conn)
-            reader.conn = conn
+                self._connections.append(reader.conn)
         return reader.conn
 
-    def _run(self, work: Callable[[sqlite3.Connection], T], deadline: float) -> T:
-        if _monotonic() > deadline:
-            raise _too_expensive(self._timeout, waited=True)
+    def _run(self, work: Callable[[sqlite3.Connection], T], deadline: _Deadline) -> T:
         conn = self._connection()
+        if not deadline.begin(conn):
+            raise _too_expensive(self._timeout, waited=True)
         self._reader.deadline = deadline
         try:
             return work(conn)
@@ -103,14 +129,9 @@ class ReadPool:
             if exc.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
                 raise _too_expensive(self._timeout, waited=False) from None
             raise
-
-
-def _yield_cpu() -> None:
-    """Run this thread at a lower CPU priority than the event loop's, where the system
-    allows it (Linux: a thread's nice value is its own), so that a dear read cannot delay
-    the cheap requests the loop answers meanwhile."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _READER_NICENESS)
+        finally:
+            self._reader.deadline = None
+            deadline.end()
 
 
 def _too_expensive(timeout: float, *, waited: bool) -> QueryTooExpensive:
