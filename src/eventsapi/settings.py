@@ -112,15 +112,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "in a worker process; one more is refused at once with 429 and Retry-After.",
         ),
     ] = 2
-    read_threads: Annotated[
+    max_listings: Annotated[
         int,
         msgspec.Meta(
             ge=1,
             le=64,
-            description="SQLite: threads per worker process, each with its own read "
-            "connection, that run listings off the event loop; more listings wait for one. "
-            "Each dear listing keeps a CPU core busy: keep it below the cores per worker, so "
-            "that the event loop keeps one for every other request.",
+            description="Listings (GET /events) one worker process runs at once; more wait "
+            "for their turn within their time budget. SQLite: the threads, each with its own "
+            "read connection, that run them off the event loop; PostgreSQL: the pool "
+            "connections they may hold. Each dear listing keeps a CPU core busy (the "
+            "database server's, on PostgreSQL): keep it below the cores, so that one is left "
+            "for every other request.",
         ),
     ] = 1
     host: Annotated[

@@ -1,7 +1,7 @@
 """How many listings each client has running at once, and a cap on it.
 
 A listing may take up to its time budget (``query_timeout_ms``); a client that opens many
-connections and sends one dear listing on each would take every reader (``read_threads``,
+connections and sends one dear listing on each would take every reader (``max_listings``,
 or the PostgreSQL pool) from the other clients. The cap counts per client address (an
 IPv6 client's /64, as the login throttle does), never per credential: reads need none, so
 an invented one would be a fresh budget. The table holds only the clients with a listing

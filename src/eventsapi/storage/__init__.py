@@ -41,6 +41,7 @@ def load(url: str, settings: Settings | None = None) -> EventStore:
             pool_timeout=settings.pool_timeout,
             statement_timeout=settings.statement_timeout,
             query_timeout=query_timeout,
+            max_listings=settings.max_listings,
         )
     from eventsapi.storage.sqlite import SQLiteStore
 
@@ -52,7 +53,7 @@ def load(url: str, settings: Settings | None = None) -> EventStore:
         path = url
     return SQLiteStore(
         Path(path or "eventsapi.db"),
-        read_threads=settings.read_threads,
+        max_listings=settings.max_listings,
         query_timeout=query_timeout,
     )
 

@@ -159,7 +159,7 @@ def _too_expensive(timeout: float, *, waited: bool = False) -> QueryTooExpensive
     if waited:
         return QueryTooExpensive(
             f"The service is busy with other queries: this one waited its whole time budget "
-            f"({budget}) for a connection. Retry later, or narrow it."
+            f"({budget}) for its turn. Retry later, or narrow it."
         )
     return QueryTooExpensive(
         f"This query took longer than its time budget ({budget}) and was stopped. Narrow "
@@ -273,6 +273,7 @@ class PostgresStore(PostgresAccounts, EventStore):
         pool_timeout: float = 5.0,
         statement_timeout: float = 30.0,
         query_timeout: float = 2.0,
+        max_listings: int = 1,
     ) -> None:
         self.url = url
         self.pool_min_size = pool_min_size
@@ -280,6 +281,8 @@ class PostgresStore(PostgresAccounts, EventStore):
         self.pool_timeout = pool_timeout
         self.statement_timeout = statement_timeout
         self.query_timeout = query_timeout
+        # Listings at once: a few dear ones must leave the server's CPU to everyone else.
+        self._listings = asyncio.Semaphore(max_listings)
         self._pool: AsyncConnectionPool[Connection] | None = None
         self._schema = ""
         self._checking: asyncio.Task[None] | None = None
@@ -464,7 +467,15 @@ class PostgresStore(PostgresAccounts, EventStore):
             documents = [bytes(row[1]) for row in rows]
             return page_of(documents, positions, query, more=more, total=total)
 
-        return await self._read(work)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._listings.acquire()
+        except TimeoutError:
+            raise _too_expensive(self.query_timeout, waited=True) from None
+        try:
+            return await self._read(work)
+        finally:
+            self._listings.release()
 
     async def saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
         async def work(conn: Connection) -> SavedKey | None:

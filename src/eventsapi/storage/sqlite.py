@@ -450,13 +450,13 @@ class SQLiteStore(SQLiteAccounts, EventStore):
         *,
         busy_timeout_ms: int = 5000,
         max_batch: int = 512,
-        read_threads: int = 1,
+        max_listings: int = 1,
         query_timeout: float = 2.0,
     ):
         self.path = Path(path)
         self._busy_timeout_ms = busy_timeout_ms
         self._max_batch = max_batch
-        self._read_threads = read_threads
+        self._max_listings = max_listings
         self._query_timeout = query_timeout
         self._reader: sqlite3.Connection | None = None
         self._pool: sqlite_reads.ReadPool | None = None
@@ -473,7 +473,7 @@ class SQLiteStore(SQLiteAccounts, EventStore):
         except sqlite3.Error as exc:
             raise ConfigurationError(f"Cannot open the database {self.path}: {exc}") from exc
         self._pool = sqlite_reads.ReadPool(
-            self._read_only, threads=self._read_threads, timeout=self._query_timeout
+            self._read_only, threads=self._max_listings, timeout=self._query_timeout
         )
         self._writer = _Writer(conn, self._max_batch)
         self._writer.start(asyncio.get_running_loop())
