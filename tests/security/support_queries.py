@@ -33,7 +33,8 @@ from tests.server_process import ServerProcess, free_port
 WORD = "community"
 """In every event: a search for it matches them all."""
 EXPENSIVE_LISTING = f"/events?q={WORD}&tag=go&tag=rust&sort=title&count=exact&limit=500"
-"""The dearest listing a client may ask for: every event scored for relevance and counted."""
+"""The dearest listing a client may ask for: a search that matches every event, filtered by
+two tags that seldom meet (so every match is checked), sorted by title, counted."""
 
 _TAGS = ("go", "rust", "python", "meetup", "berlin", "paris", "online", "kids")
 _WORDS = ("talk", "workshop", "night", "social", "intro", "panel", "demo", "hack")
