@@ -12,7 +12,7 @@
   ``{{ $value }}`` templates, which Helm must not read).
 - ``helm/eventsapi/values.schema.json``: its ``settings`` object lists every setting of
   ``eventsapi.settings.Settings`` with its type, bounds, default and help, from msgspec's
-  JSON Schema of that struct, less those the chart sets itself (database, host, port).
+  JSON Schema of that struct, less those the chart sets itself (CHART_SET_SETTINGS).
 
 tests/deploy/test_manifests.py runs ``--check``.
 """
@@ -39,8 +39,9 @@ VALUES_SCHEMA: Final = DEPLOY / "helm/eventsapi/values.schema.json"
 
 JOB_SELECTOR: Final = 'job="eventsapi"'
 LABELS: Final = {"app.kubernetes.io/instance": "eventsapi"}
-CHART_SET_SETTINGS: Final = ("database", "host", "port")
-"""Settings the chart derives from other values (storage, the container's port)."""
+CHART_SET_SETTINGS: Final = ("database", "host", "port", "rate_limit_redis", "trusted_proxies")
+"""Settings the chart derives from other values (storage, the container's port, the Redis
+Secret of rateLimitRedis, trustedProxies)."""
 
 
 def prometheus_rule() -> dict[str, Any]:

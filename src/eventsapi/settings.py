@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -134,6 +135,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         ),
     ] = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=1, le=65535, description="TCP port to listen on.")] = 8001
+    public_url: Annotated[
+        str,
+        msgspec.Meta(
+            description="The service's address as its clients reach it, scheme://host[:port] "
+            "without a path (https://events.example.com). Set: redirects point there, the "
+            "OpenAPI document names it as its server, and browser writes with the session "
+            "cookie must come from it. Empty: redirects are paths on the same host. Never "
+            "taken from a request's Host header."
+        ),
+    ] = ""
     workers: Annotated[
         int,
         msgspec.Meta(
@@ -341,6 +352,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                     "scheme://host[:port] in lower case without a path or a trailing slash "
                     "(https://app.example.com), or * for any origin."
                 )
+        if self.public_url and not _is_public_url(self.public_url):
+            raise ConfigurationError(
+                f"Invalid setting: public_url: {self.public_url!r} is not the service's "
+                "address; write http:// or https:// then the host name in lower case and an "
+                "optional port, with no path, query or trailing slash "
+                "(https://events.example.com)."
+            )
         if self.pool_max_size < self.pool_min_size:
             raise ConfigurationError(
                 f"Invalid setting: pool_max_size ({self.pool_max_size}) is less than "
@@ -358,6 +376,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 "Invalid setting: cors_credentials needs cors_origins to list the origins "
                 "allowed; browsers refuse credentials with any origin (*)."
             )
+
+
+def _is_public_url(url: str) -> bool:
+    """An http(s) origin, as ``public_url`` needs: no user, path, query or fragment."""
+    if _ORIGIN(url) is None:
+        return False
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.username
 
 
 RATE_LIMIT_GROUPS: Final = ("read", "write", "auth", "other")

@@ -339,6 +339,24 @@ def test_the_cookie_and_the_bearer_token_both_authenticate(
     assert assert_problem(client.get("/auth/me", headers=bearer("eas_" + "x" * 43)), 401)
 
 
+def test_with_public_url_a_cookie_write_must_come_from_that_origin(
+    settings: Settings, store: EventStore, clock: FakeClock
+) -> None:
+    public = "https://events.example.com"
+    app = fast_app(msgspec.structs.replace(settings, public_url=public), store, clock)
+    with TestClient(app) as client:
+        add_user(client, app)
+        login(client)
+        # The origin the request's Host names is not the service's own any more.
+        from_host = client.post(
+            "/events", json={"title": "x"}, headers={"Origin": "http://testserver"}
+        )
+        from_public = client.post("/events", json={"title": "x"}, headers={"Origin": public})
+
+    assert assert_problem(from_host, 403)["type"] == "/problems/forbidden"
+    assert from_public.status_code == 201, from_public.text
+
+
 def test_wrong_password_and_unknown_user_get_byte_identical_answers(
     client: TestClient, app: Starlette
 ) -> None:

@@ -193,7 +193,12 @@ def test_docs_work_offline_from_local_assets_only(client: TestClient) -> None:
         loaded = client.get(asset)
         assert loaded.status_code == 200, asset
         assert loaded.content, asset
-    assert "/openapi.json" in html
+    # Started by a script of its own, not an inline one (the page's CSP runs no inline script).
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "an inline script"
+    assert '"/openapi.json"' in client.get("/docs/static/swagger-init.js").text
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self';" in policy
+    assert "unsafe-inline" not in policy
 
 
 def test_docs_load_the_swagger_script_and_style(client: TestClient) -> None:

@@ -105,6 +105,7 @@ def test_every_setting_can_be_set_by_environment_and_file(
         "max_listings": 4,
         "host": "::1",
         "port": 1234,
+        "public_url": "https://events.example.com",
         "workers": 3,
         "max_body_bytes": 2048,
         "page_size": 7,

@@ -12,6 +12,9 @@
   with the probes on /healthz and /readyz.
 - The chart's schema refuses what cannot work (several SQLite replicas, unknown settings),
   and the settings it writes are read back by eventsapi as they were given.
+- Every setup, the container image and the systemd unit run in public mode explicitly
+  (anonymous writes off, not left to ``auto``); the proxies they trust and the Redis their
+  replicas share limits in are where the values put them.
 """
 
 from __future__ import annotations
@@ -104,6 +107,13 @@ EVERY_OPTION: dict[str, Any] = {
         "extraEgress": [{"ports": [{"port": 443, "protocol": "TCP"}]}],
     },
     "monitoring": {"enabled": True, "interval": "15s", "labels": {"release": "prometheus"}},
+    "trustedProxies": ["10.42.0.0/16", "fd00:42::/56", "192.0.2.10"],
+    "rateLimitRedis": {
+        "existingSecret": "events-redis",
+        "secretKey": "uri",
+        "optional": False,
+        "port": 6380,
+    },
 }
 OPTIONALS_OFF: dict[str, Any] = {
     "podDisruptionBudget": {"enabled": False},
@@ -305,12 +315,19 @@ def test_the_storage_decides_replicas_strategy_and_network(renders: dict[str, Ob
             {
                 "name": "EVENTSAPI_DATABASE",
                 "valueFrom": {"secretKeyRef": {"name": "eventsapi-database", "key": "url"}},
-            }
+            },
+            # Replicas share their limits in Redis once its Secret exists.
+            {
+                "name": "EVENTSAPI_RATE_LIMIT_REDIS",
+                "valueFrom": {
+                    "secretKeyRef": {"name": "eventsapi-redis", "key": "url", "optional": True}
+                },
+            },
         ]
         assert one(objects, "HorizontalPodAutoscaler")["spec"]["minReplicas"] == 3
         assert not of_kind(objects, "PersistentVolumeClaim")
         egress = one(objects, "NetworkPolicy")["spec"]["egress"]
-        assert 5432 in [p["port"] for rule in egress for p in rule["ports"]]
+        assert [p["port"] for rule in egress for p in rule["ports"]] == [53, 53, 5432, 6379]
 
 
 def test_every_option_reaches_its_object(renders: dict[str, Objects]) -> None:
@@ -335,11 +352,15 @@ def test_every_option_reaches_its_object(renders: dict[str, Objects]) -> None:
     assert container["imagePullPolicy"] == "Always"
     assert container["resources"] == EVERY_OPTION["resources"]
     assert container["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "events-db", "key": "dsn"}
+    assert container["env"][1] == {
+        "name": "EVENTSAPI_RATE_LIMIT_REDIS",
+        "valueFrom": {"secretKeyRef": {"name": "events-redis", "key": "uri"}},
+    }
     service = one(objects, "Service")["spec"]
     assert (service["type"], service["ports"][0]["port"]) == ("NodePort", 80)
     assert one(objects, "PodDisruptionBudget")["spec"]["maxUnavailable"] == "50%"
     egress = one(objects, "NetworkPolicy")["spec"]["egress"]
-    assert [p["port"] for rule in egress for p in rule["ports"]] == [53, 53, 6432, 443]
+    assert [p["port"] for rule in egress for p in rule["ports"]] == [53, 53, 6432, 6380, 443]
     for kind in ("ServiceMonitor", "PrometheusRule"):
         assert one(objects, kind)["metadata"]["labels"]["release"] == "prometheus"
     assert one(objects, "ServiceMonitor")["spec"]["endpoints"][0]["interval"] == "15s"
@@ -357,6 +378,8 @@ def test_the_settings_reach_eventsapi_as_given(renders: dict[str, Objects]) -> N
         assert getattr(settings, name) == value, name
     # Helm reads numbers as float64: a big whole number must not reach the pod as 4.194304e+06.
     assert environ["EVENTSAPI_MAX_BODY_BYTES"] == "4194304"
+    # As eventsapi reads a list from the environment: comma-separated.
+    assert environ["EVENTSAPI_TRUSTED_PROXIES"] == "10.42.0.0/16,fd00:42::/56,192.0.2.10"
 
 
 @pytest.mark.parametrize(
@@ -367,6 +390,10 @@ def test_the_settings_reach_eventsapi_as_given(renders: dict[str, Objects]) -> N
         ({"storage": {"type": "mysql"}}, "no such storage"),
         ({"settings": {"wokers": 2}}, "a misspelt setting"),
         ({"settings": {"port": 9000}}, "the chart sets the port"),
+        ({"settings": {"rate_limit_redis": "redis://r:6379"}}, "rateLimitRedis sets it"),
+        ({"settings": {"anonymous_writes": False}}, "YAML's off, unquoted, is no mode"),
+        ({"trustedProxies": ["the ingress"]}, "not an address or CIDR"),
+        ({"rateLimitRedis": {"port": 0}}, "not a port"),
         ({"settings": {"workers": 0}}, "below the setting's minimum"),
         ({"settings": {"log_level": "verbose"}}, "not one of the levels"),
         ({"image": {"pullPolicy": "Sometimes"}}, "not a pull policy"),
@@ -391,10 +418,18 @@ def test_the_notes_say_how_to_reach_it(helm: Helm) -> None:
         "kubectl --namespace default exec -it deployment/eventsapi -- "
         "eventsapi users create --admin NAME"
     ) in single.stdout
+    assert "rate limits" not in single.stdout  # one pod: nothing to share
     cluster = helm.run([CHART / "ci" / "cluster-values.yaml"], name="prod", notes=True)
     assert cluster.returncode == 0, cluster.stderr
     assert "on PostgreSQL (the URL from the Secret eventsapi-database, key url)" in cluster.stdout
     assert "deployment/prod-eventsapi" in cluster.stdout
+    assert (
+        "share their rate limits in Redis (the URL from the Secret eventsapi-redis, key url, "
+        "once it exists)"
+    ) in cluster.stdout
+    alone = helm.run([{"storage": {"type": "postgresql"}}], notes=True)
+    assert alone.returncode == 0, alone.stderr
+    assert "Each replica counts rate limits on its own" in alone.stdout
 
 
 def test_the_containerfile_passes_hadolint() -> None:
@@ -429,3 +464,42 @@ def test_the_copy_job_reads_the_single_claim_and_writes_the_cluster_database(
     target = cluster_container["env"][0]["valueFrom"]
     assert container["env"] == [{"name": "TARGET_URL", "valueFrom": target}]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_every_setup_runs_in_public_mode_explicitly(renders: dict[str, Objects]) -> None:
+    for source, objects in renders.items():
+        environ = dict(one(objects, "ConfigMap")["data"])
+        (container,) = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"]
+        assert "EVENTSAPI_ANONYMOUS_WRITES" not in {e["name"] for e in container.get("env", [])}
+        # Not left to auto: set, and read by eventsapi as off.
+        assert environ.get("EVENTSAPI_ANONYMOUS_WRITES") == "off", source
+        assert load_settings(environ=environ).anonymous_writes == "off", source
+        if source != "chart every option":
+            assert "EVENTSAPI_TRUSTED_PROXIES" not in environ, f"{source}: trusts a proxy"
+
+
+def test_the_image_runs_in_public_mode_explicitly() -> None:
+    final_stage = CONTAINERFILE.read_text().rsplit("\nFROM ", 1)[1]
+    env_lines = final_stage.split("\nENV ", 1)[1].split("\n")
+    values = []
+    for line in env_lines:
+        values.append(line.strip().rstrip("\\").strip())
+        if not line.endswith("\\"):
+            break
+    assert "EVENTSAPI_ANONYMOUS_WRITES=off" in values, values
+
+
+def test_the_unit_runs_in_public_mode_and_trusts_the_local_proxy_only() -> None:
+    lines = (DEPLOY / "systemd" / "eventsapi.service").read_text().splitlines()
+    environ = dict(
+        line.removeprefix("Environment=").split("=", 1)
+        for line in lines
+        if line.startswith("Environment=")
+    )
+    assert environ["EVENTSAPI_ANONYMOUS_WRITES"] == "off"
+    assert environ["EVENTSAPI_TRUSTED_PROXIES"] == "127.0.0.1,::1"
+    # The operator's file comes after, to change them.
+    assert lines.index("EnvironmentFile=-/etc/eventsapi/eventsapi.env") > max(
+        lines.index(f"Environment={name}={value}") for name, value in environ.items()
+    )
+    assert "--host" not in next(line for line in lines if line.startswith("ExecStart="))

@@ -65,6 +65,8 @@ class Authn:
         self.secure_cookies = not is_loopback(settings.host)
         self.cookie = cookie_name(self.secure_cookies)
         self.allowed_origins = frozenset(settings.cors_origins)
+        # The service's own origin, when configured, rather than one the Host header names.
+        self.public_origin = settings.public_url
 
     async def principal(self, request: Request) -> Principal | None:
         """The caller, or ``None`` without credentials; ``AuthenticationRequired`` if the
@@ -123,7 +125,7 @@ class Authn:
         origin = request.headers.get("origin")
         if origin is None:
             return  # not a browser's cross-origin request (browsers send Origin on those)
-        own = f"{request.url.scheme}://{request.url.netloc}"
+        own = self.public_origin or f"{request.url.scheme}://{request.url.netloc}"
         if origin != own and origin not in self.allowed_origins:
             raise Forbidden(
                 f"A change made with the session cookie must come from this service's own "

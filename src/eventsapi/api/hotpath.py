@@ -11,6 +11,7 @@ Features that concern every response are therefore applied here, in front of
 both paths, rather than as Starlette middleware (which the hot path skips):
 
 - a request id (``api/request_ids.py``) in ``X-Request-Id`` and ``request.state``;
+- the security fields (``api/security_headers.py``: nosniff, no framing, no referrer, CSP);
 - rate limits (``api/ratelimits.py``): a 429 instead of the answer when the client is over
   its route group's limit, else the ``RateLimit`` and ``RateLimit-Policy`` fields;
 - the access log (``api/access_log.py``), when the ``access_log`` setting is on;
@@ -21,10 +22,12 @@ both paths, rather than as Starlette middleware (which the hot path skips):
 - the fault-injection drill (``slo/drill.py``) on the event routes, when configured.
 
 The common case (CORS off, no ``Accept-Encoding: gzip``) of a hot-path request
-pays only for the id: the handler's response gets its headers directly, with no
-middleware and no wrapped ``send``. Everything else goes through the "layered"
-app: CORS → gzip → dispatch (hot path or Starlette), with ``send`` wrapped once
-to add the id. Handlers must return a new ``Response`` per request, since its
+pays only for the id and the security fields: the handler's response gets its
+headers directly, with no middleware and no wrapped ``send``. Everything else goes
+through the "layered" app: CORS → gzip → dispatch (hot path or Starlette), with
+``send`` wrapped once to add the id and the security fields. Starlette's own slash
+redirects are replaced (``api/redirects.py``) so that no ``Location`` names the
+request's ``Host``. Handlers must return a new ``Response`` per request, since its
 headers are extended in place (Starlette's middleware does the same).
 """
 
@@ -40,9 +43,11 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from eventsapi.api import access_log, compression, cors, problems, request_ids
+from eventsapi.api import access_log, compression, cors, problems, redirects, request_ids
 from eventsapi.api.events import EventsAPI, Handler
 from eventsapi.api.ratelimits import Fields, RateLimits
+from eventsapi.api.security_headers import API as SECURITY_FIELDS
+from eventsapi.api.security_headers import to_add as security_fields_for
 from eventsapi.settings import Settings
 from eventsapi.slo.drill import Drill
 from eventsapi.slo.recorder import UNMATCHED_ROUTE, UNRECORDED_ROUTES, Recorder
@@ -78,6 +83,7 @@ class EventsApp(Starlette):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        redirects.install(self.router, settings.public_url)
         self.recorder = recorder
         self.rate_limits = rate_limits if rate_limits is not None and rate_limits.active else None
         self.drill = drill if drill is not None and drill.active else None
@@ -141,6 +147,7 @@ class EventsApp(Starlette):
                             response.raw_headers += limited
                     if response is not None:
                         response.raw_headers.append(id_header)
+                        response.raw_headers += SECURITY_FIELDS
                         body = getattr(response, "body", None)  # None: streamed
                         vary_from = self.vary_from
                         if vary_from is not None and (body is None or len(body) >= vary_from):
@@ -187,7 +194,9 @@ class EventsApp(Starlette):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), *added]}
+                headers = [*message.get("headers", ()), *added]
+                headers += security_fields_for(headers)
+                message = {**message, "headers": headers}
             elif head and message["type"] == "http.response.body" and message.get("body"):
                 message = {**message, "body": b""}
             await send(message)

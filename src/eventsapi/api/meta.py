@@ -13,6 +13,7 @@ from eventsapi import __version__
 from eventsapi.api.body import JSON
 from eventsapi.api.openapi import openapi_document
 from eventsapi.api.problems import PROBLEM_TYPES
+from eventsapi.api.security_headers import DOCS_PAGE_CSP
 from eventsapi.errors import NotFound
 from eventsapi.storage.base import EventStore
 
@@ -43,10 +44,7 @@ DOCS_PAGE: Final = """<!doctype html>
 <body>
   <div id="swagger-ui"></div>
   <script src="/docs/static/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
-                                 deepLinking: true, validatorUrl: "none"});
-  </script>
+  <script src="/docs/static/swagger-init.js"></script>
 </body>
 </html>
 """
@@ -71,11 +69,13 @@ def readyz_for(store: EventStore) -> Callable[[Request], Awaitable[Response]]:
 async def openapi(request: Request) -> Response:
     # Whether event writes need credentials depends on where the service listens.
     anonymous_writes: bool = request.app.state.authn.anonymous_writes
-    return Response(openapi_document(anonymous_writes=anonymous_writes), media_type=JSON)
+    public_url: str = request.app.state.settings.public_url
+    document = openapi_document(anonymous_writes=anonymous_writes, public_url=public_url)
+    return Response(document, media_type=JSON)
 
 
 async def docs(request: Request) -> Response:
-    return HTMLResponse(DOCS_PAGE)
+    return HTMLResponse(DOCS_PAGE, headers={"Content-Security-Policy": DOCS_PAGE_CSP})
 
 
 async def problem_type(request: Request) -> Response:

@@ -738,9 +738,10 @@ def _secured_writes(paths: dict[str, Schema], *, anonymous_writes: bool) -> dict
 
 
 @functools.cache
-def openapi_document(*, anonymous_writes: bool) -> bytes:
-    """The whole document, encoded once for each mode of ``anonymous_writes``."""
-    document = {
+def openapi_document(*, anonymous_writes: bool, public_url: str = "") -> bytes:
+    """The whole document, encoded once for each mode of ``anonymous_writes``. Without a
+    ``public_url`` it names no server: clients resolve its paths against its own URL."""
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "eventsapi",
@@ -765,6 +766,8 @@ def openapi_document(*, anonymous_writes: bool) -> bytes:
         "paths": _tagged(_secured_writes(_paths(), anonymous_writes=anonymous_writes)),
         "components": {"schemas": _components(), "securitySchemes": SECURITY_SCHEMES},
     }
+    if public_url:
+        document["servers"] = [{"url": public_url}]
     return msgspec.json.encode(document)
 
 

@@ -51,9 +51,14 @@ def _route(path: str, handlers: dict[str, Handler]) -> Route:
 
 
 class _StaticFiles(StaticFiles):
-    """Static files that answer ``OPTIONS`` too, and list it in the 405's ``Allow``."""
+    """Static files from several folders (the first that has the file serves it), which
+    answer ``OPTIONS`` too, and list it in the 405's ``Allow``."""
 
     ALLOW: Final = "GET, HEAD, OPTIONS"
+
+    def __init__(self, *directories: str) -> None:
+        super().__init__(directory=directories[0])
+        self.all_directories = list(directories)
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         if scope["method"] == "OPTIONS":
@@ -67,7 +72,9 @@ class _StaticFiles(StaticFiles):
 def routes(
     events: EventsAPI, store: EventStore, slos: SLOService, drill: Drill, authn: Authn
 ) -> list[BaseRoute]:
-    static = resources.files("eventsapi.api").joinpath("static/vendor/swagger-ui")
+    static = resources.files("eventsapi.api").joinpath("static")
+    # Swagger UI as vendored, and our own script that starts it (docs page: no inline script).
+    docs_static = _StaticFiles(str(static / "vendor" / "swagger-ui"), str(static / "docs"))
     export = slos.export
     metrics = [_route("/metrics", {"GET": slo.metrics(slos, export)})] if export else []
     limit = events.settings.max_body_bytes
@@ -83,7 +90,7 @@ def routes(
         _route("/readyz", {"GET": meta.readyz_for(store)}),
         _route("/openapi.json", {"GET": meta.openapi}),
         _route("/docs", {"GET": meta.docs}),
-        Mount("/docs/static", _StaticFiles(directory=str(static)), name="docs_static"),
+        Mount("/docs/static", docs_static, name="docs_static"),
         _route("/problems/{slug}", {"GET": meta.problem_type}),
         _route("/slo", {"GET": slo.slo_status(slos, drill)}),
         _route("/sla", {"GET": slo.sla(slos)}),

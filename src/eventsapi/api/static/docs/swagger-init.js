@@ -1,0 +1,8 @@
+// Starts Swagger UI on /docs. A file of its own, not an inline script, so that the page's
+// Content-Security-Policy can allow scripts from this service only (script-src 'self').
+window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  validatorUrl: "none",
+});
