@@ -69,8 +69,9 @@ def readyz_for(store: EventStore) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def openapi(request: Request) -> Response:
-    # Whether event writes need credentials depends on where the service listens.
-    anonymous_writes: bool = request.app.state.authn.anonymous_writes
+    # Whether event writes need credentials depends on where the service listens, and
+    # on whether the request is local.
+    anonymous_writes: bool = request.app.state.authn.anonymous_writes(request.scope)
     return Response(openapi_document(anonymous_writes=anonymous_writes), media_type=JSON)
 
 
