@@ -50,6 +50,7 @@ _FORWARDING: Final = frozenset(
 )
 _SCHEMES: Final = frozenset({"http", "https"})
 _MAX_REMEMBERED: Final = 4096
+_LONGEST_ADDRESS: Final = 64  # "[v6 with an embedded v4]:port", quoted, with spaces
 _MAX_HOPS: Final = 32  # a longer chain is abuse, not a deployment: its rest is not read
 
 
@@ -97,10 +98,15 @@ def _is_local_peer(peer: str) -> bool:
     return (mapped or ip).is_loopback
 
 
-@functools.lru_cache(maxsize=4096)
 def _canonical(text: str) -> str | None:
     """``text`` (an address, perhaps with a port or in brackets) as a canonical IP address,
     or ``None`` if it is not one."""
+    # No address is longer: a longer text is not one, and stays out of the cache.
+    return None if len(text) > _LONGEST_ADDRESS else _canonical_cached(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_cached(text: str) -> str | None:
     text = text.strip().strip('"')
     if text.startswith("["):  # [2001:db8::1] or [2001:db8::1]:4711
         text = text[1 : text.find("]")] if "]" in text else ""
