@@ -140,6 +140,9 @@ class Proxies:
     def __init__(self, trusted: Sequence[str] = ()) -> None:
         self.networks: tuple[IPNetwork, ...] = parse_networks(list(trusted))
         self._trust: dict[str, bool] = {}
+        # The answer for a peer that sends no forwarding field, made once per peer: every
+        # request pays for this resolution, and building a Client costs most of it.
+        self._direct: dict[str, Client] = {}
         self._warned = False
 
     def trusts(self, address: str) -> bool:
@@ -166,7 +169,14 @@ class Proxies:
                     fields = []
                 fields.append((name, value))
         if fields is None:
-            client = Client(peer, scheme, False, _is_local_peer(peer))
+            found = self._direct.get(peer) if scheme == "http" else None
+            if found is None:
+                found = Client(peer, scheme, False, _is_local_peer(peer))
+                if scheme == "http":
+                    if len(self._direct) >= _MAX_REMEMBERED:
+                        self._direct.clear()
+                    self._direct[peer] = found
+            client = found
         else:
             canonical_peer = _canonical(peer)
             if canonical_peer is not None and self.trusts(canonical_peer):
