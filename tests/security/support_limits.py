@@ -55,7 +55,7 @@ def statuses(
     headers: Sequence[Mapping[str, str]],
     *,
     body: bytes | None = None,
-    timeout: float = 10.0,
+    timeout: float = 60.0,  # a whole minute: the machine may be busy with other tests
 ) -> list[int]:
     """One request per item of ``headers``, in a row on keep-alive connections from
     ``source``: their statuses. A request is sent again, once, on a new connection when the
