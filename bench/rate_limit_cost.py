@@ -7,7 +7,9 @@ Serves GET /events/{id} (an event stored in SQLite) by calling the ASGI app dire
 bench/recording_cost.py does, with the in-process limiter (``rate_limits`` with a read
 limit) and without limits (``rate_limits`` an empty list). The limit is high enough that
 every request is allowed: what is measured is the price every request pays (the group,
-the key, the limiter's decision and the two response fields), not that of a refusal.
+the key, the limiter's decision and the two response fields), not that of a refusal. The
+app is in public mode (``host`` 0.0.0.0): in local mode the requests of this machine, as
+these are, are not limited at all.
 
 ``--callgrind`` runs the app under ``valgrind --tool=callgrind`` with 1,000 and 3,000
 requests in each mode and prints the instructions per request (the difference divided
@@ -47,6 +49,7 @@ async def main(requests: int, rounds: int, only: str | None = None, redis: str =
             for mode in modes:
                 settings = Settings(
                     database=str(Path(tmp) / "e.db"),
+                    host="0.0.0.0",  # noqa: S104 - public mode; nothing listens
                     rate_limits=ON if mode == "on" else [],
                     rate_limit_redis=redis,
                 )

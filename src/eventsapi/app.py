@@ -22,6 +22,7 @@ from eventsapi.api import problems
 from eventsapi.api.authn import Authn
 from eventsapi.api.events import EventsAPI
 from eventsapi.api.hotpath import EventsApp
+from eventsapi.api.identities import RecentIdentities
 from eventsapi.api.ratelimits import RateLimits
 from eventsapi.api.routes import routes
 from eventsapi.auth.ratelimit import RedisRateLimiter, redis_client
@@ -55,10 +56,12 @@ def create_app(
             absolute=timedelta(hours=settings.session_hours),
         ),
     )
-    authn = Authn(accounts, settings)
+    identities = RecentIdentities()  # credentials verified lately: what rate limits key on
+    authn = Authn(accounts, settings, identities)
     events = EventsAPI(store, settings, clock or system_clock, authn)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
-    rate_limits = RateLimits(settings, clock=clock)  # the lifespan may move them to Redis
+    rate_limits = RateLimits(settings, clock=clock, identities=identities)  # may move to Redis
+    rate_limits.verify = authn.verify
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -9,13 +9,14 @@ defaults. ``docs/settings.md`` documents every field; a test keeps them in step.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, get_args, get_origin
+from typing import Annotated, Any, Final, Literal, TypeAlias, get_args, get_origin
 from urllib.parse import urlsplit
 
 import msgspec
@@ -31,6 +32,7 @@ _NOT_SETTINGS: Final = (CONFIG_ENV, RESOLVED_SETTINGS_ENV)
 logger = logging.getLogger("eventsapi")
 
 LogLevel = Literal["debug", "info", "warning", "error"]
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # A serialized origin as browsers send it: lower case, no path, no trailing slash.
 _ORIGIN: Final = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#@\sA-Z]+").fullmatch
@@ -241,9 +243,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         Literal["auto", "on", "off"],
         msgspec.Meta(
             description="Whether requests without an account may create, change and delete "
-            "events. auto: only when the service listens on loopback (127.0.0.1, ::1, "
-            "localhost), so the tutorial's curl walk-through works on one machine; on: "
-            "always (logged as a warning on any other address); off: never."
+            "events. auto: only requests from this machine (a loopback peer, with no "
+            "Forwarded or X-Forwarded-* header) while the service listens on loopback "
+            "(127.0.0.1, ::1, localhost), so the tutorial's curl walk-through works on one "
+            "machine and nobody behind a reverse proxy can write; on: always (logged as a "
+            "warning on any other address); off: never."
         ),
     ] = "auto"
     session_idle_minutes: Annotated[
@@ -266,8 +270,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rate_limits: Annotated[
         list[str],
         msgspec.Meta(
-            description="Requests allowed per client (bearer token, else address; an IPv6 "
-            "client's /64) and route group, as group=requests/seconds: read (GET of "
+            description="Requests allowed per client (the user of a valid session or API "
+            "token, else the client address; an IPv6 client's /64) and route group, as "
+            "group=requests/seconds: read (GET of "
             "events), write (changes of events), auth (logins and account changes), other "
             "(the rest; /healthz, /readyz and /metrics are never limited). A group not "
             "listed is not limited; an empty list turns rate limits off. In the "
@@ -283,6 +288,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "limits. Empty: each worker process counts on its own."
         ),
     ] = ""
+    rate_limit_local: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Rate-limit local requests too. A local request (the service listens "
+            "on loopback, anonymous_writes is not off, and the request comes from a loopback "
+            "address with no Forwarded or X-Forwarded-* header) is the machine's own user, "
+            "and is not limited unless this is true; every other request is."
+        ),
+    ] = False
+    trusted_proxies: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="Addresses or networks (CIDR) of the reverse proxies in front of the "
+            "service. Only a request from one of them has its Forwarded / X-Forwarded-For / "
+            "X-Forwarded-Proto fields believed, for the client address (rate limits, login "
+            "throttle, audit and access logs) and the scheme (Secure cookies). Empty: they "
+            "are never believed. In the environment, separate them with commas."
+        ),
+    ] = []
     slo_file: Annotated[
         str,
         msgspec.Meta(
@@ -365,6 +389,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
                 f"pool_min_size ({self.pool_min_size})."
             )
         parse_statuses(self.sli_error_statuses)
+        parse_networks(self.trusted_proxies)
         parse_rate_limits(self.rate_limits)
         if self.session_idle_minutes > self.session_hours * 60:
             raise ConfigurationError(
@@ -412,6 +437,20 @@ def parse_rate_limits(items: list[str]) -> dict[str, tuple[int, int]]:
             )
         limits[group] = (int(count), int(seconds))
     return limits
+
+
+def parse_networks(items: list[str]) -> tuple[IPNetwork, ...]:
+    """The networks of ``trusted_proxies`` (an address is a network of one)."""
+    networks: list[IPNetwork] = []
+    for item in items:
+        try:
+            networks.append(ipaddress.ip_network(item.strip()))
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"Invalid setting: trusted_proxies: {item!r} is not an IP address or a "
+                f"network (10.0.0.0/8, fd00::/8): {exc}."
+            ) from None
+    return tuple(networks)
 
 
 def parse_statuses(items: list[str]) -> frozenset[int]:

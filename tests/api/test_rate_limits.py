@@ -27,6 +27,7 @@ from eventsapi.api.ratelimits import GroupLimit, RateLimits
 from eventsapi.app import create_app
 from eventsapi.auth.ratelimit import KEY_PREFIX, Decision
 from eventsapi.auth.ratelimit import headers as limiter_fields
+from eventsapi.domain.accounts import Role
 from eventsapi.settings import Settings
 from eventsapi.storage.memory import MemoryStore
 from tests.api.asserts import JSON_HEADERS, assert_problem
@@ -38,6 +39,7 @@ IDENTITY = {"Accept-Encoding": "identity"}
 GZIP = {"Accept-Encoding": "gzip"}
 ENCODINGS = [pytest.param(IDENTITY, id="identity"), pytest.param(GZIP, id="gzip")]
 ORIGIN = "https://app.example"
+PASSWORD = "violet tractor humming seashell"  # noqa: S105 - a test account's
 Maker = Callable[..., TestClient]
 
 
@@ -165,7 +167,7 @@ def test_budgets_refill_with_time(make_client: Maker, clock: FakeClock) -> None:
 
 
 def test_writes_have_a_budget_of_their_own(make_client: Maker, clock: FakeClock) -> None:
-    client = make_client(["read=2/60", "write=2/60"])
+    client = make_client(["read=2/60", "write=2/60"], anonymous_writes="on")
     for _ in range(2):
         assert client.get("/events").status_code == 200
     assert client.get("/events").status_code == 429
@@ -241,22 +243,63 @@ def test_a_refusal_is_readable_by_an_allowed_cross_origin_page(make_client: Make
 # --- whose budget ----------------------------------------------------------------------------
 
 
-def test_each_bearer_token_has_a_budget_wherever_it_is_sent_from(make_client: Maker) -> None:
-    client = make_client(["read=2/60"])
-    first = {"Authorization": "Bearer first-token"}
-    for _ in range(2):
-        assert client.get("/events", headers=first).status_code != 429
-    assert client.get("/events", headers=first).status_code == 429
+def session_token(client: TestClient, name: str) -> str:
+    """A session of a new member ``name``, made by the account service itself, so that the
+    rate limits have not seen it verified (as after a restart, or in another worker)."""
+    accounts = client.app.state.accounts  # type: ignore[attr-defined]
 
-    second = client.get("/events", headers={"Authorization": "bearer second-token"})
-    assert second.status_code != 429
-    assert fields(second)[1] == '"read";r=1;t=30'
-    anonymous = client.get("/events")
-    assert anonymous.status_code == 200
-    assert fields(anonymous)[1] == '"read";r=1;t=30'
-    # The same token from another address still has no budget left.
+    async def make() -> str:
+        await accounts.create_user(name, PASSWORD, role=Role.MEMBER, actor=None)
+        _, _, token = await accounts.login(name, PASSWORD, client="test", user_agent="pytest")
+        return str(token)
+
+    portal = client.portal
+    assert portal is not None
+    return portal.call(make)
+
+
+def test_a_valid_session_has_a_budget_wherever_it_is_sent_from(make_client: Maker) -> None:
+    client = make_client(["read=2/60"])
+    token = session_token(client, "alice")
+    for _ in range(2):
+        assert client.get("/events").status_code == 200
+    assert client.get("/events").status_code == 429
+
+    # The address's budget is spent: the session is checked then, and spends its own.
+    bearer = {"Authorization": f"Bearer {token}"}
+    mine = client.get("/events", headers=bearer)
+    assert mine.status_code == 200
+    assert fields(mine)[1] == '"read";r=1;t=30'
+    # The same session from another address, in the cookie, is the same budget.
     elsewhere = TestClient(client.app, client=("198.51.100.1", 4000))
-    assert elsewhere.get("/events", headers=first).status_code == 429
+    cookie = {"Cookie": f"eventsapi_session={token}"}
+    assert elsewhere.get("/events", headers=cookie).status_code == 200
+    assert elsewhere.get("/events", headers=bearer).status_code == 429
+    assert elsewhere.get("/events").status_code == 200  # that address's own budget
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        {"Authorization": "Bearer first-token"},
+        {"Authorization": "Bearer eas_" + "A" * 43},
+        {"Authorization": "Bearer eat_" + "B" * 43},
+        {"Cookie": "eventsapi_session=eas_" + "C" * 43},
+        {"Cookie": "__Host-eventsapi_session=junk"},
+    ],
+)
+def test_an_invented_credential_spends_its_address_budget(
+    make_client: Maker, junk: dict[str, str]
+) -> None:
+    client = make_client(["read=2/60"])
+    for n in range(2):
+        assert (
+            client.get("/events", headers={"Authorization": f"Bearer junk-{n}"}).status_code == 200
+        )
+    assert client.get("/events", headers=junk).status_code == 429
+    rate_limits: RateLimits = client.app.state.rate_limits  # type: ignore[attr-defined]
+    assert len(rate_limits.identities) == 0
+    assert rate_limits.groups["read"].buckets.keys() == ["client:192.0.2.7"]
 
 
 def test_an_address_without_a_token_has_one_budget(make_client: Maker) -> None:
@@ -270,6 +313,33 @@ def test_an_address_without_a_token_has_one_budget(make_client: Maker) -> None:
     assert client.get("/events", headers={"Authorization": "Bearer "}).status_code == 429
     other = TestClient(client.app, client=("192.0.2.8", 4000))
     assert other.get("/events").status_code == 200
+
+
+def test_in_local_mode_the_machine_s_own_requests_are_not_limited(make_client: Maker) -> None:
+    client = make_client(["read=2/60"], client=("127.0.0.1", 4000))
+    for _ in range(5):
+        response = client.get("/events")
+        assert response.status_code == 200
+        assert fields(response) == (None, None)
+    # A forwarding field, believed or not, makes a request not local.
+    forwarded = {"X-Forwarded-For": "127.0.0.1"}
+    found = [client.get("/events", headers=forwarded).status_code for _ in range(3)]
+    assert found == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        pytest.param({"anonymous_writes": "off"}, id="anonymous-writes-off"),
+        pytest.param({"rate_limit_local": True}, id="rate-limit-local"),
+        pytest.param({"host": "0.0.0.0"}, id="public"),  # noqa: S104
+    ],
+)
+def test_outside_local_mode_loopback_requests_are_limited(
+    make_client: Maker, changes: dict[str, Any]
+) -> None:
+    client = make_client(["read=2/60"], client=("127.0.0.1", 4000), **changes)
+    assert [client.get("/events").status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_an_ipv6_client_is_its_whole_64(make_client: Maker) -> None:

@@ -124,6 +124,8 @@ def test_every_setting_can_be_set_by_environment_and_file(
         "session_hours": 8,
         "rate_limits": ["read=10/1", "auth=5/60"],
         "rate_limit_redis": "redis://127.0.0.1:6379/0",
+        "rate_limit_local": True,
+        "trusted_proxies": ["127.0.0.1", "10.0.0.0/8", "fd00::/8"],
         "slo_file": "slo.yaml",
         "sli_error_statuses": ["500-599", "429"],
         "sli_retention_days": 400,

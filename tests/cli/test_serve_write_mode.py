@@ -46,7 +46,10 @@ def test_on_loopback_the_start_line_says_anonymous_writes_are_on(tmp_path: Path)
     log, status = serve(tmp_path)
 
     (start,) = lines(log, "INFO")
-    assert "; anonymous writes ON (listening on loopback only). Press Ctrl+C" in start
+    assert (
+        "; anonymous writes ON (listening on loopback only); requests from this machine are "
+        "not rate-limited. Press Ctrl+C" in start
+    )
     assert lines(log, "WARNING") == []
     assert status == 201
 

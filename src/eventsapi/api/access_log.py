@@ -5,8 +5,12 @@ id. Lines go to the ``eventsapi.access`` logger at INFO, for example::
 
     GET /events/e1 200 0.4ms id=3f9a1c2e7b4d-42 client=127.0.0.1:53012
 
-The request id, status and duration are also attached to the record
-(``request_id``, ``status``, ``duration_ms``) for structured log handlers.
+Behind a trusted reverse proxy the client is the one it forwarded, and the proxy follows::
+
+    GET /events/e1 200 0.4ms id=3f9a1c2e7b4d-42 client=203.0.113.7 via=127.0.0.1:53012
+
+The request id, status, duration and client address are also attached to the record
+(``request_id``, ``status``, ``duration_ms``, ``client``) for structured log handlers.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import time
 from typing import Final
 
 from starlette.types import Scope
+
+from eventsapi.api.clients import client_of
 
 logger: Final = logging.getLogger("eventsapi.access")
 clock: Final = time.perf_counter
@@ -28,8 +34,11 @@ def write(scope: Scope, status: int | None, started: float, request_id: str) -> 
     query: bytes = scope.get("query_string", b"")
     if query:
         path = f"{path}?{query.decode('latin-1')}"
-    client = scope.get("client")
-    peer = f"{client[0]}:{client[1]}" if client else "-"
+    peer_field = scope.get("client")
+    peer = f"{peer_field[0]}:{peer_field[1]}" if peer_field else "-"
+    address = client_of(scope).address
+    if peer_field and address != peer_field[0]:
+        peer = f"{address or '-'} via={peer}"
     logger.info(
         "%s %s %s %.1fms id=%s client=%s",
         scope["method"],
@@ -38,5 +47,10 @@ def write(scope: Scope, status: int | None, started: float, request_id: str) -> 
         duration_ms,
         request_id,
         peer,
-        extra={"request_id": request_id, "status": status, "duration_ms": duration_ms},
+        extra={
+            "request_id": request_id,
+            "status": status,
+            "duration_ms": duration_ms,
+            "client": address,
+        },
     )

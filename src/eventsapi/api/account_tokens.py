@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from eventsapi.api import account_io as io
 from eventsapi.api.accounts import AccountRoutes
+from eventsapi.api.authn import identity
 from eventsapi.api.events import Handler, with_head
 from eventsapi.errors import FieldError, NotFound, ValidationFailed
 
@@ -53,6 +54,7 @@ class TokensAPI(AccountRoutes):
             created_at=token.created_at,
             expires_at=token.expires_at,
         )
+        self.authn.identities.remember(value, identity(principal.user))
         location = (b"location", f"/auth/tokens/{token.id}".encode())
         return io.respond(created, 201, [location])
 

@@ -19,12 +19,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from eventsapi.api import account_io as io
-from eventsapi.api.authn import Authn, client_address
+from eventsapi.api.authn import Authn, client_address, identity
 from eventsapi.api.events import Handler, with_head
 from eventsapi.api.parameters import single_values, whole_number
 from eventsapi.auth.principal import Principal
 from eventsapi.auth.service import MAX_AUDIT_PAGE, AccountService
 from eventsapi.auth.sessions import clear_cookie_header, cookie_header
+from eventsapi.domain.accounts import User
 from eventsapi.errors import AuthenticationRequired, BadRequest, NotFound
 
 __all__ = ["AUDIT_PAGE", "AccountRoutes", "AccountsAPI"]
@@ -75,12 +76,16 @@ class AccountsAPI(AccountRoutes):
             "/auth/audit": with_head({"GET": self.audit}),
         }
 
-    def _cookie(self, token: str) -> tuple[bytes, bytes]:
-        value = cookie_header(token, self.accounts.session_policy, self.authn.secure_cookies)
+    def _cookie(self, request: Request, token: str, user: User) -> tuple[bytes, bytes]:
+        """The cookie of a new session, which rate limits know as ``user``'s from now on."""
+        self.authn.identities.remember(token, identity(user))
+        secure = self.authn.secure_cookies(request.scope)
+        value = cookie_header(token, self.accounts.session_policy, secure)
         return (b"set-cookie", value.encode())
 
-    def _clear_cookie(self) -> tuple[bytes, bytes]:
-        return (b"set-cookie", clear_cookie_header(self.authn.secure_cookies).encode())
+    def _clear_cookie(self, request: Request) -> tuple[bytes, bytes]:
+        secure = self.authn.secure_cookies(request.scope)
+        return (b"set-cookie", clear_cookie_header(secure).encode())
 
     # -- login and logout -------------------------------------------------------------
 
@@ -98,7 +103,7 @@ class AccountsAPI(AccountRoutes):
             session=io.session_info(session, current=True),
             user=io.user_info(user),
         )
-        return io.respond(result, headers=[self._cookie(token)])
+        return io.respond(result, headers=[self._cookie(request, token, user)])
 
     async def logout(self, request: Request) -> Response:
         """End the session, and remove the cookie. Without a live session (none sent, or
@@ -110,7 +115,7 @@ class AccountsAPI(AccountRoutes):
             principal = None
         if principal is not None:
             await self.accounts.logout(principal)  # Forbidden for an API token
-        return io.no_content([self._clear_cookie()])
+        return io.no_content([self._clear_cookie(request)])
 
     # -- the account ------------------------------------------------------------------
 
@@ -137,7 +142,7 @@ class AccountsAPI(AccountRoutes):
             # Unknown, ended already, or another user's: one answer for all three.
             raise NotFound("You have no active session with this id.")
         ended_own = session_id == _current_session_id(principal)
-        return io.no_content([self._clear_cookie()] if ended_own else None)
+        return io.no_content([self._clear_cookie(request)] if ended_own else None)
 
     async def terminate_other_sessions(self, request: Request) -> Response:
         principal = await self.authn.required(request)
@@ -153,7 +158,7 @@ class AccountsAPI(AccountRoutes):
             principal, data.current_password, data.new_password, totp=data.totp
         )
         granted = io.SessionGranted(token=token, session=io.session_info(session, current=True))
-        return io.respond(granted, headers=[self._cookie(token)])
+        return io.respond(granted, headers=[self._cookie(request, token, principal.user)])
 
     async def start_totp(self, request: Request) -> Response:
         """No body is read: enrolment takes no input (a body, if sent, is ignored)."""
@@ -170,7 +175,7 @@ class AccountsAPI(AccountRoutes):
         enabled = io.TotpEnabled(
             recovery_codes=codes, token=token, session=io.session_info(session, current=True)
         )
-        return io.respond(enabled, headers=[self._cookie(token)])
+        return io.respond(enabled, headers=[self._cookie(request, token, principal.user)])
 
     async def disable_totp(self, request: Request) -> Response:
         principal = await self.authn.required(request)

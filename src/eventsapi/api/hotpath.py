@@ -12,6 +12,8 @@ both paths, rather than as Starlette middleware (which the hot path skips):
 
 - a request id (``api/request_ids.py``) in ``X-Request-Id`` and ``request.state``;
 - the security fields (``api/security_headers.py``: nosniff, no framing, no referrer, CSP);
+- who the client is (``api/clients.py``: its address and scheme, through trusted proxies),
+  resolved first and kept in the scope for ``client_of``;
 - rate limits (``api/ratelimits.py``): a 429 instead of the answer when the client is over
   its route group's limit, else the ``RateLimit`` and ``RateLimit-Policy`` fields;
 - the access log (``api/access_log.py``), when the ``access_log`` setting is on;
@@ -44,8 +46,9 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eventsapi.api import access_log, compression, cors, problems, redirects, request_ids
+from eventsapi.api.clients import Proxies
 from eventsapi.api.events import EventsAPI, Handler
-from eventsapi.api.ratelimits import Fields, RateLimits
+from eventsapi.api.ratelimits import Fields, RateLimits, Verify
 from eventsapi.api.security_headers import API as SECURITY_FIELDS
 from eventsapi.api.security_headers import to_add as security_fields_for
 from eventsapi.settings import Settings
@@ -88,6 +91,7 @@ class EventsApp(Starlette):
         self.rate_limits = rate_limits if rate_limits is not None and rate_limits.active else None
         self.drill = drill if drill is not None and drill.active else None
         self.hot_path = HotPath(events)
+        self.proxies = Proxies(settings.trusted_proxies)
         self.new_request_id = request_ids.generator()
         self.access_log = settings.access_log
         gzip = compression.middleware(self._dispatch, settings)
@@ -121,11 +125,16 @@ class EventsApp(Starlette):
             state["request_id"] = request_id
         id_header = (_ID_HEADER, request_id.encode())
         # None (not limited), the 429 to send, or the RateLimit fields to add.
-        limited = None
+        self.proxies.resolve(scope)
+        limited: Response | Fields | None = None
         rate_limits = self.rate_limits
         if rate_limits is not None:
             if rate_limits.limiter is None:  # in this process: no coroutine needed
-                limited = rate_limits.decide(scope)
+                decided = rate_limits.decide(scope)
+                if decided is Verify.FIRST:  # refused on the address, with a credential
+                    limited = await rate_limits.after_verifying(scope)
+                else:
+                    limited = decided
             else:
                 limited = await rate_limits.check(scope)
 

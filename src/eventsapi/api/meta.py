@@ -67,8 +67,9 @@ def readyz_for(store: EventStore) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def openapi(request: Request) -> Response:
-    # Whether event writes need credentials depends on where the service listens.
-    anonymous_writes: bool = request.app.state.authn.anonymous_writes
+    # Whether event writes need credentials depends on where the service listens, and
+    # on whether the request is local.
+    anonymous_writes: bool = request.app.state.authn.anonymous_writes(request.scope)
     public_url: str = request.app.state.settings.public_url
     document = openapi_document(anonymous_writes=anonymous_writes, public_url=public_url)
     return Response(document, media_type=JSON)

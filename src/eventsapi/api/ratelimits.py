@@ -11,32 +11,43 @@ does not list, and every route when the list is empty, is not limited. The group
   never limited: a refused probe would take a healthy replica out of its load balancer,
   and a refused scrape would blind the monitoring when traffic peaks.
 
-The budget is per client: the bearer token's when the request sends
-``Authorization: Bearer`` (keyed by a SHA-256 prefix of it, never the token itself, and with
-no database lookup: the limit must stay cheap, and runs before authentication), else the
-client address's (an IPv6 client's whole /64, as ``auth/throttle.client_key`` decides).
+The budget is per client, and only a verified identity is one: the user of a session or
+API token that authentication has verified lately (``api/identities.py``: a table in this
+process, no database lookup per request), else the client address (an IPv6 client's whole
+/64, as ``auth/throttle.client_key`` decides; ``api/clients.py`` finds it behind trusted
+proxies). A credential not verified (invented, revoked, or not seen lately) spends its
+address's budget; when that budget is spent, the credential is verified once (``Verify.FIRST``)
+so that a real user's first request after a quiet spell is not refused for its neighbours'.
+Nothing an attacker invents becomes a key: the keys are user ids and client addresses.
+
+A local request (``api/clients.py``: the service on loopback in local mode, a loopback
+peer, no forwarding field) is the machine's own user and is not limited, unless the
+``rate_limit_local`` setting says so.
 
 ``api/hotpath.py`` calls ``check`` for every request, before the hot path or Starlette, and
 sends the 429 it returns instead of an answer, or adds the ``RateLimit`` and
 ``RateLimit-Policy`` fields it returns to the answer. Limits are counted in this process
 (``auth/ratelimit_local.py``: about 3 us a request, see docs/benchmarks.md) unless
 ``limiter`` is set, which ``app.py`` does at start-up with a ``RedisRateLimiter`` when
-``rate_limit_redis`` is.
+``rate_limit_redis`` is. ``app.py`` also sets ``verify``, which authenticates a credential.
 """
 
 from __future__ import annotations
 
-import hashlib
+import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Final, TypeAlias
 
+from starlette.requests import cookie_parser
 from starlette.responses import Response
 from starlette.types import Scope
 
 from eventsapi.api import problems
+from eventsapi.api.clients import client_of, local_mode
+from eventsapi.api.identities import RecentIdentities
 from eventsapi.auth.ratelimit import (
     Decision,
     Limit,
@@ -46,23 +57,34 @@ from eventsapi.auth.ratelimit import (
     headers,
 )
 from eventsapi.auth.ratelimit_local import LocalBuckets
+from eventsapi.auth.sessions import COOKIE_NAME, COOKIE_NAME_INSECURE
 from eventsapi.auth.throttle import client_key
 from eventsapi.clock import Clock, system_clock
 from eventsapi.settings import Settings, parse_rate_limits
 
-__all__ = ["Fields", "GroupLimit", "RateLimits"]
+__all__ = ["Fields", "GroupLimit", "RateLimits", "Verifier", "Verify"]
 
 logger = logging.getLogger("eventsapi")
 
 Fields: TypeAlias = tuple[tuple[bytes, bytes], ...]
 """Response header fields, as ``Response.raw_headers`` holds them."""
+Verifier: TypeAlias = Callable[[str, Scope], Awaitable[str | None]]
+"""Authenticates a credential sent with a request: its identity (``user:<id>``) or ``None``."""
+
+
+class Verify(enum.Enum):
+    """``decide``'s answer when the address's budget is spent and the request carries a
+    credential not verified lately: ``after_verifying`` decides, once it is checked."""
+
+    FIRST = "first"
+
 
 UNLIMITED_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
 _EVENT_PATHS: Final = frozenset({"/events", "/event"})
 _READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _BEARER: Final = b"bearer"
 _RATELIMIT: Final = b"ratelimit"
-_TOKEN_KEY_HEX: Final = 32  # 128 bits of the hash: two tokens sharing a budget is unheard of
+_SESSION_COOKIES: Final = (COOKIE_NAME, COOKIE_NAME_INSECURE)
 _MAX_REMEMBERED_ADDRESSES: Final = 10_000
 _PAUSE_AFTER_FAILURE: Final = 5.0  # seconds without asking the limiter after it failed
 _WARN_EVERY: Final = 60.0  # seconds between two warnings that limits are not enforced
@@ -132,12 +154,16 @@ class RateLimits:
         limiter: RateLimiter | None = None,
         *,
         clock: Clock | None = None,
+        identities: RecentIdentities | None = None,
     ) -> None:
         self.groups: dict[str, GroupLimit] = {
             name: GroupLimit(name, requests, seconds)
             for name, (requests, seconds) in parse_rate_limits(settings.rate_limits).items()
         }
         self.limiter = limiter
+        self.identities = identities if identities is not None else RecentIdentities()
+        self.verify: Verifier | None = None
+        self.exempt_local = local_mode(settings) and not settings.rate_limit_local
         self._clock = clock or system_clock
         self._now_us = None if clock is None else _microseconds_of(clock)
         self._read = self.groups.get("read")
@@ -163,16 +189,17 @@ class RateLimits:
         return "other"
 
     def key_of(self, scope: Scope) -> str:
-        """Whose budget the request spends: ``token:<hash prefix>`` or ``client:<address>``."""
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, token = value.partition(b" ")
-                token = token.strip()
-                if token and scheme.lower() == _BEARER:
-                    return "token:" + hashlib.sha256(token).hexdigest()[:_TOKEN_KEY_HEX]
-                break
-        client = scope.get("client")
-        address: str = client[0] if client else ""
+        """Whose budget the request spends: ``user:<id>`` for a credential verified lately,
+        else ``client:<address>``."""
+        credential = _credential(scope)
+        if credential is not None:
+            identity = self.identities.identity_of(credential)
+            if identity is not None:
+                return identity
+        return self._address_key(scope)
+
+    def _address_key(self, scope: Scope) -> str:
+        address = client_of(scope).address
         # client_key parses the address (a few microseconds); a client's next requests
         # find it here. Forgetting all at once past the bound keeps this a plain dict.
         key = self._addresses.get(address)
@@ -187,17 +214,26 @@ class RateLimits:
         ``Response``: the 429 to send instead of an answer; else the fields to add to it."""
         limiter = self.limiter
         if limiter is None:
-            return self.decide(scope)
+            decided = self.decide(scope)
+            if decided is Verify.FIRST:
+                return await self.after_verifying(scope)
+            return decided
+        if self.exempt_local and client_of(scope).local:
+            return None
         name = self.group_of(scope["method"], scope["path"])
         group = None if name is None else self.groups.get(name)
         if group is None:
             return None
         return await self._check_shared(limiter, group, scope)
 
-    def decide(self, scope: Scope) -> Response | Fields | None:
+    def decide(self, scope: Scope, *, may_verify: bool = True) -> Response | Fields | Verify | None:
         """``check`` when ``limiter`` is ``None``: counted in this process, with no waiting,
-        so the hot path calls it without a coroutine. Every request pays for this, so it
-        finds the event routes' group itself (as ``group_of`` would), with no call."""
+        so the hot path calls it without a coroutine; ``Verify.FIRST`` when the request's
+        credential must be verified before a refusal (then ``after_verifying`` decides).
+        Every request pays for this, so it finds the event routes' group itself (as
+        ``group_of`` would), with no call."""
+        if self.exempt_local and client_of(scope).local:
+            return None
         path: str = scope["path"]
         if path.startswith("/events/") or path in _EVENT_PATHS:
             group = self._read if scope["method"] in _READS else self._write
@@ -208,10 +244,29 @@ class RateLimits:
             return None
         now_us = _time_ns() // 1000 if self._now_us is None else self._now_us()
         buckets = group.buckets
-        level = buckets.take(self.key_of(scope), now_us)
+        credential = _credential(scope)
+        identity = None if credential is None else self.identities.identity_of(credential)
+        level = buckets.take(identity or self._address_key(scope), now_us)
         if level > 0:  # allowed, and the bucket's level (LocalBuckets.remaining, inline)
             return group.fields((buckets.capacity_us - level) // buckets.interval_us, level)
+        if credential is not None and identity is None and may_verify and self.verify:
+            return Verify.FIRST
         return group.refusal(buckets.decision(level))
+
+    async def after_verifying(self, scope: Scope) -> Response | Fields | None:
+        """``decide`` for a request refused on its address's budget, once its credential is
+        verified: a valid one spends its user's budget instead."""
+        await self._verify(scope)
+        decided = self.decide(scope, may_verify=False)
+        return None if decided is Verify.FIRST else decided  # never FIRST, without may_verify
+
+    async def _verify(self, scope: Scope) -> bool:
+        """Authenticate the request's credential (``verify`` records it in ``identities``)."""
+        credential = _credential(scope)
+        if credential is None or self.verify is None:
+            return False
+        identity = await self.verify(credential.decode("latin-1"), scope)
+        return identity is not None
 
     async def _check_shared(
         self, limiter: RateLimiter, group: GroupLimit, scope: Scope
@@ -220,8 +275,15 @@ class RateLimits:
         if paused_until and time.monotonic() < paused_until:
             return None
         try:
-            key = f"{group.name}:{self.key_of(scope)}"
-            decision = await limiter.hit(key, group.limit, self._clock())
+            identity = self.key_of(scope)
+            decision = await limiter.hit(f"{group.name}:{identity}", group.limit, self._clock())
+            if (
+                not decision.allowed
+                and identity.startswith("client:")
+                and await self._verify(scope)
+            ):
+                identity = self.key_of(scope)
+                decision = await limiter.hit(f"{group.name}:{identity}", group.limit, self._clock())
         except LimiterUnavailable as exc:
             # Fail open: when Redis is down or slow, serve the request unlimited. A shared
             # limit protects the service from overload by one client; refusing every
@@ -253,3 +315,24 @@ class RateLimits:
                 exc,
                 _PAUSE_AFTER_FAILURE,
             )
+
+
+def _credential(scope: Scope) -> bytes | None:
+    """The session or API token the request sends, as ``Authn`` reads it: in
+    ``Authorization: Bearer``, else in the session cookie; ``None`` without one."""
+    cookies = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            token = token.strip()
+            return token if token and scheme.lower() == _BEARER else None
+        if name == b"cookie":
+            cookies = value
+    if cookies is None:
+        return None
+    jar = cookie_parser(cookies.decode("latin-1"))
+    for cookie in _SESSION_COOKIES:
+        found = jar.get(cookie)
+        if found:
+            return found.encode("latin-1")
+    return None

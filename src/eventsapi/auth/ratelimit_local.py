@@ -58,6 +58,10 @@ class LocalBuckets:
             self._sweep(now_us)
         return level
 
+    def keys(self) -> list[str]:
+        """The keys that have a bucket now (those not swept yet)."""
+        return list(self._tats)
+
     def remaining(self, level: int) -> int:
         """Requests allowed right now after one that left the bucket at ``level``."""
         return (self.capacity_us - level) // self.interval_us

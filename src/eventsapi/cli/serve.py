@@ -115,11 +115,34 @@ class WriteMode(enum.StrEnum):
 
 def _write_mode(settings: Settings) -> WriteMode:
     # Imported here, as granian is: the HTTP side is not needed by the other commands.
-    from eventsapi.api.authn import anonymous_writes_allowed, is_loopback
+    from eventsapi.api.clients import is_loopback
 
-    if not anonymous_writes_allowed(settings):
+    if settings.anonymous_writes == "off" or (
+        settings.anonymous_writes == "auto" and not is_loopback(settings.host)
+    ):
         return WriteMode.ACCOUNTS
     return WriteMode.LOCAL if is_loopback(settings.host) else WriteMode.OPEN
+
+
+def _limits_text(settings: Settings) -> str:
+    """What the start line says of rate limits, when local requests are spared them."""
+    from eventsapi.api.clients import local_mode
+
+    if settings.rate_limits and local_mode(settings) and not settings.rate_limit_local:
+        return "; requests from this machine are not rate-limited"
+    return ""
+
+
+def _warn_about_proxies(settings: Settings) -> None:
+    from eventsapi.settings import parse_networks
+
+    if any(network.prefixlen == 0 for network in parse_networks(settings.trusted_proxies)):
+        logger.warning(
+            "trusted_proxies trusts every address (%s): any client can choose the address it "
+            "is rate-limited, throttled and audited as, with an X-Forwarded-For field. List "
+            "only your reverse proxies' addresses.",
+            ", ".join(settings.trusted_proxies),
+        )
 
 
 def _warn_about_writes(settings: Settings, mode: WriteMode, accounts: int) -> None:
@@ -197,14 +220,16 @@ def serve(
     workers_text = "1 worker" if settings.workers == 1 else f"{settings.workers} workers"
     mode = _write_mode(settings)
     logger.info(
-        "eventsapi %s serving %s with %s, %s; %s. Press Ctrl+C to stop.",
+        "eventsapi %s serving %s with %s, %s; %s%s. Press Ctrl+C to stop.",
         __version__,
         _url(settings),
         storage.describe(settings.database),
         workers_text,
         mode,
+        _limits_text(settings),
     )
     _warn_about_writes(settings, mode, accounts)
+    _warn_about_proxies(settings)
     _warn_about_drills(settings)
     with _metrics_directory():
         server.serve()
