@@ -18,6 +18,7 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── UnsupportedMediaType    a body in a media type we do not read (415)
     ├── PayloadTooLarge         a body over the configured limit (413)
     ├── StorageUnavailable      the database cannot be reached (503)
+    ├── ServerBusy              too much CPU-bound work queued (password hashing) (503)
     ├── ConfigurationError      settings that cannot work (start-up only)
     ├── AuthenticationRequired  no credentials, or ones that are invalid, expired or revoked (401)
     ├── AuthenticationFailed    a login that failed, whatever the reason: one message (401)
@@ -112,6 +113,15 @@ class PayloadTooLarge(EventsAPIError):
 
 class StorageUnavailable(EventsAPIError):
     """The database cannot be reached or is failing; the request may be retried."""
+
+
+class ServerBusy(EventsAPIError):
+    """The worker has as much CPU-bound work queued as it takes (password hashing,
+    ``auth/hashing.py``): nothing was done; retry after ``retry_after`` seconds (503)."""
+
+    def __init__(self, retry_after: int, detail: str) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
 
 
 class ConfigurationError(EventsAPIError):
