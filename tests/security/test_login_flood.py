@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
+import struct
 import time
 from pathlib import Path
 
@@ -67,7 +69,11 @@ def timed_login(port: int) -> tuple[int, float]:
 
 async def flood_and_login(port: int) -> tuple[list[httpx.Response], tuple[int, float]]:
     """``FLOOD`` wrong logins at once from 127.0.0.2, and the real login while they run."""
-    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    # Closed with a reset (linger 0), so that the flood leaves no TIME_WAIT on this
+    # machine's ports: public_server's next server binds 0.0.0.0 on a port picked free
+    # on 127.0.0.1 only, which a TIME_WAIT from 127.0.0.2 would block.
+    reset_on_close = (socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2", socket_options=[reset_on_close])
     limits = httpx.Limits(max_connections=FLOOD, max_keepalive_connections=0)
     async with httpx.AsyncClient(
         transport=transport,
@@ -80,8 +86,6 @@ async def flood_and_login(port: int) -> tuple[list[httpx.Response], tuple[int, f
                 client.post(
                     "/auth/login",
                     json={"username": f"guess{n}", "password": f"wrong password {n}"},
-                    # The server closes first, so the TIME_WAITs are on its port, not on
-                    # 300 ports of this machine that the next test's server might pick.
                     headers={"Connection": "close"},
                 )
             )

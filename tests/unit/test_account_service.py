@@ -392,6 +392,27 @@ async def test_logins_sent_at_once_are_counted_before_they_are_checked(
     assert results == ["failed"] * (FREE_FAILURES + 1) + ["wait"] * (21 - FREE_FAILURES - 1)
 
 
+async def test_what_is_not_a_failed_guess_gives_the_address_budget_back(
+    service: AccountService, clock: FakeClock
+) -> None:
+    # Each login reserves one of the address's 20 attempts before it is checked: a right
+    # password, or a password waiting for its two-step code, gives it back.
+    await signup(service)
+    await signup(service, "carol")
+    principal = await signed_in(service, "carol")
+    await turn_on_totp(service, clock, principal)
+    for _ in range(30):
+        await login(service)
+        with pytest.raises(SecondFactorRequired):
+            await login(service, "carol")
+    for n in range(20):
+        with pytest.raises(AuthenticationFailed):
+            await login(service, f"nobody{n}")
+
+    with pytest.raises(TooManyAttempts):
+        await login(service)  # the 21st failure would be next: the budget is spent
+
+
 async def test_a_client_failing_on_many_names_is_throttled_on_every_name(
     service: AccountService,
 ) -> None:
