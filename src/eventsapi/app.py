@@ -25,6 +25,7 @@ from eventsapi.api.hotpath import EventsApp
 from eventsapi.api.identities import RecentIdentities
 from eventsapi.api.ratelimits import RateLimits
 from eventsapi.api.routes import routes
+from eventsapi.auth.hashing import HashingGate
 from eventsapi.auth.ratelimit import RedisRateLimiter, redis_client
 from eventsapi.auth.service import AccountService
 from eventsapi.auth.sessions import SessionPolicy
@@ -47,7 +48,8 @@ def create_app(
 ) -> Starlette:
     """The ASGI application. ``store`` and ``clock`` replace the configured ones (tests)."""
     store = store if store is not None else storage.load(settings.database, settings)
-    slo = _slo_service(settings, store, clock)
+    export = PrometheusExport() if settings.metrics else None
+    slo = _slo_service(settings, store, clock, export)
     accounts = AccountService(
         store,
         clock or system_clock,
@@ -55,6 +57,12 @@ def create_app(
             idle=timedelta(minutes=settings.session_idle_minutes),
             absolute=timedelta(hours=settings.session_hours),
         ),
+        hashing=HashingGate(
+            threads=settings.password_hashing_threads,
+            queue=settings.password_hashing_queue,
+            per_client=settings.password_hashing_per_client,
+        ),
+        on_hash=None if export is None else export.count_password_hash,
     )
     identities = RecentIdentities()  # credentials verified lately: what rate limits key on
     authn = Authn(accounts, settings, identities)
@@ -140,7 +148,9 @@ async def _prune_daily(accounts: AccountService) -> None:
         await asyncio.sleep(PRUNE_EVERY.total_seconds())
 
 
-def _slo_service(settings: Settings, store: EventStore, clock: Clock | None) -> SLOService:
+def _slo_service(
+    settings: Settings, store: EventStore, clock: Clock | None, export: PrometheusExport | None
+) -> SLOService:
     config = load_slo_config(Path(settings.slo_file) if settings.slo_file else None)
     _check_retention(settings, config)
     wall = time.time if clock is None else (lambda: clock().timestamp())
@@ -151,7 +161,7 @@ def _slo_service(settings: Settings, store: EventStore, clock: Clock | None) -> 
         error_statuses=parse_statuses(settings.sli_error_statuses),
         retention=timedelta(days=settings.sli_retention_days),
         recorder=Recorder(wall=wall),
-        export=PrometheusExport() if settings.metrics else None,
+        export=export,
     )
 
 

@@ -20,6 +20,7 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── StorageUnavailable      the database cannot be reached (503)
     ├── QueryTooExpensive       a read that ran past its time budget (503)
     ├── TooManyInFlight         a client with too many listings running at once (429)
+    ├── ServerBusy              too much CPU-bound work queued (password hashing) (503)
     ├── ConfigurationError      settings that cannot work (start-up only)
     ├── AuthenticationRequired  no credentials, or ones that are invalid, expired or revoked (401)
     ├── AuthenticationFailed    a login that failed, whatever the reason: one message (401)
@@ -127,6 +128,15 @@ class TooManyInFlight(EventsAPIError):
     ``max_listings_per_client``): refused at once, before any work is done."""
 
     def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+
+class ServerBusy(EventsAPIError):
+    """The worker has as much CPU-bound work queued as it takes (password hashing,
+    ``auth/hashing.py``): nothing was done; retry after ``retry_after`` seconds (503)."""
+
+    def __init__(self, retry_after: int, detail: str) -> None:
         self.retry_after = retry_after
         super().__init__(detail)
 

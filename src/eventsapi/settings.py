@@ -307,6 +307,34 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "are never believed. In the environment, separate them with commas."
         ),
     ] = []
+    password_hashing_threads: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=64,
+            description="Password hashes (argon2id: ~50 ms of CPU and 19 MiB each; logins, "
+            "password changes, new accounts) each worker process computes at once.",
+        ),
+    ] = 4
+    password_hashing_queue: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=10_000,
+            description="Requests that may wait for a password hash in each worker process; "
+            "past that, 503 with Retry-After at once instead of a slow answer.",
+        ),
+    ] = 16
+    password_hashing_per_client: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=10_000,
+            description="Password hashes one client (an address; an IPv6 client's /64) may "
+            "have running or waiting in each worker process; past that, its requests get 503 "
+            "with Retry-After, so that a flood from one address cannot slow everyone's logins.",
+        ),
+    ] = 4
     slo_file: Annotated[
         str,
         msgspec.Meta(

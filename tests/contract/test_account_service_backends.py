@@ -16,6 +16,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
+from eventsapi.auth.hashing import HashingGate
 from eventsapi.auth.passwords import Hasher
 from eventsapi.auth.service import AccountService, Principal
 from eventsapi.auth.throttle import FREE_FAILURES, LOCK_AFTER, MAX_DELAY
@@ -63,7 +64,12 @@ async def replicas(
             await store.open()
             stack.push_async_callback(store.close)
             stores.append(store)
-            services.append(AccountService(store, clock.now, hasher=Hasher.for_tests()))
+            # Room in the hashing queue for the logins sent at once: what the database
+            # decides is tested here (tests/unit/test_hashing.py has the queue's rules).
+            roomy = HashingGate(queue=100, per_client=100)
+            services.append(
+                AccountService(store, clock.now, hasher=Hasher.for_tests(), hashing=roomy)
+            )
         await services[0].create_user("alice", PASSWORD, actor=None)
         yield Replicas(services[0], services[1], stores[0], clock)
 
@@ -185,6 +191,34 @@ async def test_logins_sent_at_once_to_both_replicas_are_counted_before_they_are_
     )
 
     assert sorted(results) == ["failed"] * (FREE_FAILURES + 1) + ["wait"] * (19 - FREE_FAILURES)
+
+
+async def test_guesses_from_one_address_sent_at_once_to_both_replicas_share_its_budget(
+    replicas: Replicas,
+) -> None:
+    # Names with no account and other accounts: no per-account wait stops them, only the
+    # address's budget (20 per 5 minutes), which both replicas reserve in the database.
+    await replicas.one.create_user("bob", PASSWORD, actor=None)
+
+    async def attempt(service: AccountService, name: str) -> str:
+        try:
+            await service.login(name, NEW_PASSWORD, client="192.0.2.7", user_agent=AGENT)
+        except TooManyAttempts:
+            return "wait"
+        except AuthenticationFailed:
+            return "failed"
+        return "in"
+
+    names = ["alice", "bob"] + [f"nobody{n}" for n in range(58)]
+    results = await asyncio.gather(
+        *(attempt(replicas.one if n % 2 else replicas.two, name) for n, name in enumerate(names))
+    )
+
+    assert results.count("failed") == 20
+    assert results.count("wait") == 40
+    # Another address is not affected; the right password still works from it.
+    _, _, token = await replicas.two.login("alice", PASSWORD, client="192.0.2.8", user_agent=AGENT)
+    assert token
 
 
 async def test_a_totp_code_spent_on_one_replica_is_refused_on_the_other(

@@ -17,6 +17,7 @@ import pyotp
 import pytest
 from argon2 import Parameters, extract_parameters
 
+from eventsapi.auth.hashing import HashingGate
 from eventsapi.auth.passwords import TEST_PARAMETERS, Hasher
 from eventsapi.auth.service import ENDED_KEPT, AccountService, Principal, normalize_username
 from eventsapi.auth.sessions import SessionPolicy
@@ -313,7 +314,7 @@ class WorkLog:
 async def test_an_unknown_user_costs_the_work_of_a_wrong_password(
     memory: MemoryStore, clock: FakeClock
 ) -> None:
-    # The same store calls in the same order (a counting write before the hash, the audit
+    # The same store calls in the same order (counting writes before the hash, the audit
     # entry after) and one argon2 each: then they take the same time, which
     # bench/login_timing.py measures with the real parameters (docs/benchmarks.md).
     log = WorkLog(memory)
@@ -330,12 +331,14 @@ async def test_an_unknown_user_costs_the_work_of_a_wrong_password(
     unknown = list(log.calls)
 
     assert wrong == [
+        "store.update_client_logins",
         "store.user_by_name",
         "store.update_user",
         "argon2",
         "store.append_audit",
     ]
     assert unknown == [
+        "store.update_client_logins",
         "store.user_by_name",
         "store.update_unknown_login",
         "argon2",
@@ -366,8 +369,11 @@ async def test_after_five_failures_the_account_waits_and_a_waiting_attempt_is_no
 
 
 async def test_logins_sent_at_once_are_counted_before_they_are_checked(
-    service: AccountService, memory: MemoryStore
+    memory: MemoryStore, clock: FakeClock
 ) -> None:
+    # Room for all of them in the hashing queue: the account's count is what is tested.
+    roomy = HashingGate(queue=100, per_client=100)
+    service = AccountService(memory, clock.now, hasher=Hasher.for_tests(), hashing=roomy)
     await signup(service)
 
     async def attempt(password: str) -> str:
@@ -384,6 +390,27 @@ async def test_logins_sent_at_once_are_counted_before_they_are_checked(
 
     # Only the first FREE_FAILURES + 1 were checked; the right password came too late.
     assert results == ["failed"] * (FREE_FAILURES + 1) + ["wait"] * (21 - FREE_FAILURES - 1)
+
+
+async def test_what_is_not_a_failed_guess_gives_the_address_budget_back(
+    service: AccountService, clock: FakeClock
+) -> None:
+    # Each login reserves one of the address's 20 attempts before it is checked: a right
+    # password, or a password waiting for its two-step code, gives it back.
+    await signup(service)
+    await signup(service, "carol")
+    principal = await signed_in(service, "carol")
+    await turn_on_totp(service, clock, principal)
+    for _ in range(30):
+        await login(service)
+        with pytest.raises(SecondFactorRequired):
+            await login(service, "carol")
+    for n in range(20):
+        with pytest.raises(AuthenticationFailed):
+            await login(service, f"nobody{n}")
+
+    with pytest.raises(TooManyAttempts):
+        await login(service)  # the 21st failure would be next: the budget is spent
 
 
 async def test_a_client_failing_on_many_names_is_throttled_on_every_name(

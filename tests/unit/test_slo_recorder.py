@@ -99,7 +99,12 @@ def test_metrics_exposition_equals_observing_one_by_one() -> None:
 
     def samples(text: bytes) -> list[str]:
         # _created timestamps differ by construction time; everything else must match.
-        return [line for line in text.decode().splitlines() if "_created" not in line]
+        # (The password hash counter is not fed by the recorder: it has a test of its own.)
+        return [
+            line
+            for line in text.decode().splitlines()
+            if "_created" not in line and "eventsapi_password_hashes" not in line
+        ]
 
     assert samples(export.exposition()) == samples(generate_latest(registry))
     bucket = 'eventsapi_http_request_duration_seconds_bucket{le="0.3",method="GET"'

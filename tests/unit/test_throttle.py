@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from eventsapi.auth.throttle import (
     LOCK_AFTER,
     MAX_DELAY,
-    ClientThrottle,
+    ClientBudget,
     account_delay,
     client_key,
     retry_after,
     should_lock,
 )
+from eventsapi.errors import TooManyAttempts
 from tests.support import START, FakeClock
 
 SECOND = timedelta(seconds=1)
+MINUTE = timedelta(minutes=1)
 
 # Per account
 
@@ -99,73 +101,67 @@ def test_a_client_is_its_ipv4_address_or_its_ipv6_64(address: str, key: str) -> 
     assert client_key(address) == key
 
 
-# Per client address
+# Per client address: the rule (the store keeps the times; tests/contract has its atomicity)
 
 
-def fail(throttle: ClientThrottle, address: str, times: int) -> None:
-    for _ in range(times):
-        throttle.record_failure(address)
+def fail(budget: ClientBudget, times: tuple[datetime, ...], now: datetime, count: int) -> Times:
+    for _ in range(count):
+        times = budget.reserve(now)(times)
+    return times
+
+
+Times = tuple[datetime, ...]
 
 
 def test_a_client_may_fail_20_times_in_5_minutes_then_must_wait() -> None:
-    clock = FakeClock()
-    throttle = ClientThrottle(clock=clock.now)
+    budget = ClientBudget()
+    times = fail(budget, (), START, 19)
+    assert budget.retry_after(times, START) is None
 
-    fail(throttle, "203.0.113.7", 19)
-    assert throttle.retry_after("203.0.113.7") is None
-    throttle.record_failure("203.0.113.7")
-    assert throttle.retry_after("203.0.113.7") == timedelta(minutes=5)
+    times = budget.reserve(START)(times)
+    assert budget.retry_after(times, START) == timedelta(minutes=5)
+    with pytest.raises(TooManyAttempts) as refused:
+        budget.reserve(START)(times)
+    assert refused.value.retry_after == 300
 
 
 def test_the_window_slides_one_failure_at_a_time() -> None:
-    clock = FakeClock()
-    throttle = ClientThrottle(limit=3, window=timedelta(minutes=5), clock=clock.now)
-    for _ in range(3):
-        throttle.record_failure("203.0.113.7")
-        clock.advance(60)
-    # Failures at 0, 1 and 2 minutes; now is 3 minutes.
+    budget = ClientBudget(limit=3, window=timedelta(minutes=5))
+    times: Times = ()
+    for minute in range(3):
+        times = budget.reserve(START + minute * MINUTE)(times)
+    now = START + 3 * MINUTE  # failures at 0, 1 and 2 minutes
 
-    assert throttle.retry_after("203.0.113.7") == timedelta(minutes=2)
-    clock.advance(119)
-    assert throttle.retry_after("203.0.113.7") == SECOND
-    clock.advance(1)
-    assert throttle.retry_after("203.0.113.7") is None
+    assert budget.retry_after(times, now) == timedelta(minutes=2)
+    assert budget.retry_after(times, now + 119 * SECOND) == SECOND
+    now += 120 * SECOND
+    assert budget.retry_after(times, now) is None
     # One more failure (at 5 minutes) fills the window again until the one at 1 minute ages.
-    throttle.record_failure("203.0.113.7")
-    assert throttle.retry_after("203.0.113.7") == timedelta(minutes=1)
+    times = budget.reserve(now)(times)
+    assert budget.retry_after(times, now) == timedelta(minutes=1)
+    assert len(times) == 3  # only the latest `limit` are kept
 
 
-def test_clients_are_throttled_separately_but_an_ipv6_64_is_one_client() -> None:
-    throttle = ClientThrottle(limit=2, clock=FakeClock().now)
-    throttle.record_failure("2001:db8:1:2::1")
-    throttle.record_failure("2001:db8:1:2::2")
+def test_a_released_reservation_no_longer_counts() -> None:
+    budget = ClientBudget(limit=2)
+    times = fail(budget, (), START, 2)
+    assert budget.retry_after(times, START) is not None
 
-    assert throttle.retry_after("2001:db8:1:2::3") is not None
-    assert throttle.retry_after("2001:db8:1:3::1") is None
-    assert throttle.retry_after("203.0.113.7") is None
+    times = budget.release(START)(times)
+    assert times == (START,)
+    assert budget.retry_after(times, START) is None
+    assert budget.release(START + SECOND)(times) == times  # nothing reserved then
 
 
-def test_memory_stays_bounded_keeping_the_most_recently_failing_clients() -> None:
-    throttle = ClientThrottle(limit=2, clock=FakeClock().now, max_clients=10)
-    fail(throttle, "203.0.113.7", 1)
-    for n in range(100):
-        fail(throttle, f"192.0.2.{n}", 2)
-        throttle.record_failure("203.0.113.7")  # keeps failing: stays remembered
-
-    assert len(throttle._failures) <= 10
-    assert throttle.retry_after("203.0.113.7") is not None
-    assert throttle.retry_after("192.0.2.99") is not None
-    assert throttle.retry_after("192.0.2.0") is None  # forgotten
+def test_an_ipv6_64_is_one_client() -> None:
+    assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2::2")
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [
-        ({"limit": 0}, "limit"),
-        ({"window": timedelta(0)}, "window"),
-        ({"max_clients": 0}, "max_clients"),
-    ],
+    [({"limit": 0}, "limit"), ({"window": timedelta(0)}, "window")],
 )
-def test_a_throttle_that_cannot_work_is_refused(kwargs: dict[str, object], message: str) -> None:
+def test_a_budget_that_cannot_work_is_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        ClientThrottle(**kwargs)  # type: ignore[arg-type]
+        ClientBudget(**kwargs)  # type: ignore[arg-type]

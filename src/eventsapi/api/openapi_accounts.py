@@ -122,6 +122,13 @@ def account_paths(
             retry_after,
         )
     }
+    hashing = {
+        "503": problem(
+            "The database is unavailable, or too many password checks are waiting in this "
+            "worker, or from your address (`server-busy`): retry after `Retry-After` seconds",
+            retry_after,
+        )
+    }
     forbidden_token = {"403": problem("An API token cannot do this (log in), or a foreign Origin")}
     admin_only = {"403": problem("Needs the admin scope")}
 
@@ -137,6 +144,7 @@ def account_paths(
             "(`authentication-failed`), or a code is needed (`second-factor-required`)"
         ),
         **throttled,
+        **hashing,
     }
     return {
         "/auth/login": {
@@ -158,6 +166,7 @@ def account_paths(
                     ),
                     **common_errors,
                     **throttled,
+                    **hashing,
                 },
             }
         },

@@ -148,6 +148,15 @@ PROBLEM_TYPES: Final = {
             "(see `Retry-After`).",
         ),
         ProblemType(
+            "server-busy",
+            503,
+            "The server is too busy for this request now",
+            "Password checks (logins, password changes, new accounts) are CPU-heavy, so each "
+            "worker runs a few at once and keeps a short queue, with a share per client "
+            "address. It is full: nothing was done and nothing was counted. Retry after "
+            "`Retry-After` seconds.",
+        ),
+        ProblemType(
             "authentication-required",
             401,
             "You need to log in",
@@ -326,6 +335,10 @@ def from_error(request: Request, exc: Exception) -> Response:
                 str(exc),
                 slug="too-many-requests",
                 headers={"Retry-After": str(exc.retry_after)},
+            )
+        case errors.ServerBusy():
+            return problem(
+                503, str(exc), slug="server-busy", headers={"Retry-After": str(exc.retry_after)}
             )
         case ClientDisconnect():
             return problem(400, "The client disconnected before sending the whole body.")

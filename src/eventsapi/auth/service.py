@@ -10,12 +10,18 @@ in the modules this one combines (``passwords``, ``password_policy``, ``throttle
   factor and a locked account all raise ``AuthenticationFailed`` with one message, after
   one argon2 verification, and count alike against the throttles (the 429s come at the
   same attempts). ``SecondFactorRequired`` comes only after a correct password.
-- **Attempts are counted before they are checked.** A login first records a failure
-  (``failed_logins + 1``, ``last_failed_login_at = now``) in the same atomic update that
-  checks the account's wait, then verifies, and a success sets the count back to 0. So
-  many logins sent at once cannot all slip through before the first failure is recorded,
-  on one replica or several. (``SecondFactorRequired`` takes its count back: a user
-  who sends the password first and the code next is not slowed down.)
+- **Attempts are counted before they are checked.** A login first reserves one attempt
+  of its client address's budget (``ClientBudget``, in the database), then records a
+  failure on the account (``failed_logins + 1``, ``last_failed_login_at = now``) in the
+  same atomic update that checks the account's wait, then verifies; a success sets the
+  count back to 0 and gives the address's reservation back. So many logins sent at once
+  cannot all slip through before the first failure is recorded, on one replica or
+  several: N concurrent guesses cost at most the budget in argon2 checks.
+  (``SecondFactorRequired`` takes both back: a user who sends the password first and
+  the code next is not slowed down.)
+- **Hashing is bounded per worker** (``HashingGate``): a request that would hash is
+  admitted first, or refused at once with ``ServerBusy`` (503) when the worker's queue,
+  or its client address's share of it, is full; then nothing is counted.
 - **Checks outside, compare-and-set inside.** argon2 runs in a worker thread on the user
   as read; the update that records the success re-checks that the password hash, the
   TOTP step and the recovery code are still what was checked, so a code is spent once.
@@ -34,18 +40,19 @@ in the modules this one combines (``passwords``, ``password_policy``, ``throttle
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final, NoReturn, TypeVar
 
-import anyio
 import anyio.to_thread
 from ulid import ULID
 
 from eventsapi.auth import recovery, totp
+from eventsapi.auth.hashing import HashingGate, Ticket
 from eventsapi.auth.password_policy import check_password
 from eventsapi.auth.passwords import DEFAULT_HASHER, Hasher
 from eventsapi.auth.principal import Principal, role_scopes
@@ -60,7 +67,8 @@ from eventsapi.auth.sessions import (
 )
 from eventsapi.auth.throttle import (
     UNKNOWN_NAMES_FORGOTTEN_AFTER,
-    ClientThrottle,
+    ClientBudget,
+    client_key,
     retry_after,
     should_lock,
 )
@@ -124,6 +132,10 @@ _TEMPORARY_DISABLE_ADVICE: Final = (
 
 _T = TypeVar("_T")
 
+_NOT_A_GUESS: Final = (TooManyAttempts, SecondFactorRequired, Forbidden, ValidationFailed)
+"""What an attempt raises when it was refused before its check, or its credentials were
+right: its reservation of the client's budget is given back."""
+
 
 class _Stale(Exception):
     """What was checked outside the transaction no longer holds inside it."""
@@ -139,12 +151,14 @@ class _Attempt:
 
 class AccountService:
     """Accounts on top of a store. One instance per process; any number of processes
-    (replicas) may share a database: every decision reads the database, and only the
-    client throttle is kept per process.
+    (replicas) may share a database: every decision reads the database; only the
+    admission to password hashing is per process.
 
     ``hasher``: ``Hasher.for_tests()`` makes passwords cost microseconds in tests.
-    ``hashing_threads``: at most this many argon2 computations at once (each takes 19 MiB):
-    a flood of logins waits for a thread instead of exhausting memory.
+    ``hashing``: how many argon2 computations run and wait at once (each takes 19 MiB),
+    per process and per client address (``HashingGate``).
+    ``on_hash``: called with ``"verify"`` or ``"hash"`` for each argon2 computation of a
+    password (the ``/metrics`` counter).
     """
 
     def __init__(
@@ -154,15 +168,17 @@ class AccountService:
         *,
         hasher: Hasher = DEFAULT_HASHER,
         session_policy: SessionPolicy | None = None,
-        client_throttle: ClientThrottle | None = None,
-        hashing_threads: int = 4,
+        client_budget: ClientBudget | None = None,
+        hashing: HashingGate | None = None,
+        on_hash: Callable[[str], None] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._hasher = hasher
         self.session_policy = session_policy or SessionPolicy()
-        self._clients = client_throttle or ClientThrottle(clock=clock)
-        self._hashing = anyio.CapacityLimiter(hashing_threads)
+        self._budget = client_budget or ClientBudget()
+        self.hashing = hashing or HashingGate()
+        self._on_hash = on_hash
         self._last_id = 0
         self._id_lock = threading.Lock()
 
@@ -185,16 +201,19 @@ class AccountService:
             name = normalize_username(username)
         except ValueError as exc:
             raise ValidationFailed([FieldError("username", str(exc))], subject="request") from None
-        await self._check_policy(password, username=name, two_factor=False, field="password")
-        now = self._clock()
-        user = User(
-            id=self._new_id(now),
-            username=name,
-            role=role,
-            password_hash=await self._cpu(self._hasher.hash, password),
-            created_at=now,
-            password_changed_at=now,
-        )
+        with self.hashing.admitted(client) as hashing:
+            await self._check_policy(
+                hashing, password, username=name, two_factor=False, field="password"
+            )
+            now = self._clock()
+            user = User(
+                id=self._new_id(now),
+                username=name,
+                role=role,
+                password_hash=await self._hash(hashing, password),
+                created_at=now,
+                password_changed_at=now,
+            )
         await self._store.create_user(user)
         by = None if actor is None else actor.id
         await self._audit(now, AuditKind.USER_CREATED, user.id, client, role=role.value, by=by)
@@ -218,19 +237,30 @@ class AccountService:
         TOTP code or a recovery code).
         """
         now = self._clock()
-        wait = self._clients.retry_after(client)
-        if wait is not None:
-            raise TooManyAttempts(wait)
+        with self.hashing.admitted(client) as hashing:
+            async with self._client_attempt(client, now):
+                return await self._login(hashing, username, password, totp, client, user_agent, now)
+
+    async def _login(
+        self,
+        hashing: Ticket,
+        username: str,
+        password: str,
+        totp: str | None,
+        client: str,
+        user_agent: str,
+        now: datetime,
+    ) -> tuple[User, Session, str]:
         try:
             name: str | None = normalize_username(username)
         except ValueError:
             name = None
         user = None if name is None else await self._store.user_by_name(name)
         if user is None:
-            await self._fail_unknown(name, username, password, client, now)
+            await self._fail_unknown(hashing, name, username, password, client, now)
         attempt = await self._count_attempt(user.id, now)
         counted = attempt.counted
-        if not await self._cpu(self._hasher.verify, counted.password_hash, password):
+        if not await self._verify(hashing, counted.password_hash, password):
             await self._fail(counted, client, now, "password")
         proof: Proof | None = None
         if counted.totp_enabled:
@@ -243,7 +273,7 @@ class AccountService:
         elif counted.locked:
             await self._fail(counted, client, now, "locked")
         rehashed = (
-            await self._cpu(self._hasher.hash, password)
+            await self._hash(hashing, password)
             if self._hasher.needs_rehash(counted.password_hash)
             else None
         )
@@ -269,8 +299,35 @@ class AccountService:
         )
         return user, session, token
 
+    @contextlib.asynccontextmanager
+    async def _client_attempt(self, client: str, now: datetime) -> AsyncIterator[None]:
+        """Reserve one attempt of ``client``'s budget for the block (``TooManyAttempts``
+        if it is spent): kept if the block fails (``AuthenticationFailed``), or ends with
+        another error but one of ``_NOT_A_GUESS``; given back otherwise."""
+        key = client_key(client)
+        forget_before = now - self._budget.window
+        await self._store.update_client_logins(
+            key, self._budget.reserve(now), forget_before=forget_before
+        )
+        try:
+            yield
+        except _NOT_A_GUESS:
+            await self._store.update_client_logins(
+                key, self._budget.release(now), forget_before=forget_before
+            )
+            raise
+        await self._store.update_client_logins(
+            key, self._budget.release(now), forget_before=forget_before
+        )
+
     async def _fail_unknown(
-        self, name: str | None, typed: str, password: str, client: str, now: datetime
+        self,
+        hashing: Ticket,
+        name: str | None,
+        typed: str,
+        password: str,
+        client: str,
+        now: datetime,
     ) -> NoReturn:
         """A login for a name with no account: throttled, timed and counted like one, with
         the same database work (a counting write before the hash, the audit entry after)."""
@@ -284,8 +341,7 @@ class AccountService:
 
         forget_before = now - UNKNOWN_NAMES_FORGOTTEN_AFTER
         await self._store.update_unknown_login(key, count, forget_before=forget_before)
-        await self._cpu(self._hasher.verify_unknown_user, password)
-        self._clients.record_failure(client)
+        await self._verify(hashing, self._hasher.dummy_hash, password)
         await self._audit(
             now, AuditKind.LOGIN_FAILED, None, client, username=name, reason="unknown_user"
         )
@@ -327,8 +383,8 @@ class AccountService:
         await self._store.update_user(counted.id, uncount)
 
     async def _fail(self, counted: User, client: str, now: datetime, reason: str) -> NoReturn:
-        """A failed attempt (already counted): lock at ``LOCK_AFTER``, audit, refuse."""
-        self._clients.record_failure(client)
+        """A failed attempt (already counted, on the account and the client's budget):
+        lock at ``LOCK_AFTER``, audit, refuse."""
         if should_lock(counted.failed_logins) and not counted.locked:
             newly: list[bool] = []
 
@@ -390,15 +446,20 @@ class AccountService:
         return user
 
     async def _reauthenticate(
-        self, principal: Principal, password: str, code: str | None, now: datetime
+        self,
+        hashing: Ticket,
+        principal: Principal,
+        password: str,
+        code: str | None,
+        now: datetime,
     ) -> tuple[_Attempt, Proof | None]:
         """Check the password (and the second factor, if on) of a signed-in user, counted
         and throttled as a login is: a stolen session must not become a password oracle.
-        Record the success with ``_succeed``."""
+        Call it inside ``_client_attempt``; record the success with ``_succeed``."""
         client = _client_of(principal)
         attempt = await self._count_attempt(principal.user.id, now)
         counted = attempt.counted
-        if not await self._cpu(self._hasher.verify, counted.password_hash, password):
+        if not await self._verify(hashing, counted.password_hash, password):
             await self._fail(counted, client, now, "password")
         if not counted.totp_enabled:
             return attempt, None
@@ -552,22 +613,30 @@ class AccountService:
         _session_of(principal, "change the password")
         fresh = await self._store.user_by_id(principal.user.id)
         two_factor = principal.user.totp_enabled if fresh is None else fresh.totp_enabled
-        await self._check_policy(
-            new, username=principal.user.username, two_factor=two_factor, field="new_password"
-        )
-        now = self._clock()
-        attempt, proof = await self._reauthenticate(principal, current, totp, now)
-        new_hash = await self._cpu(self._hasher.hash, new)
-
-        def set_password(user: User) -> User:
-            if user.totp_enabled != two_factor:
-                raise _Stale  # the policy was checked for the other minimum length
-            return dataclasses.replace(user, password_hash=new_hash, password_changed_at=now)
-
         client = _client_of(principal)
-        user = await self._succeed(
-            attempt.counted, proof, now, client, set_password, by="password_change"
-        )
+        with self.hashing.admitted(client) as hashing:
+            await self._check_policy(
+                hashing,
+                new,
+                username=principal.user.username,
+                two_factor=two_factor,
+                field="new_password",
+            )
+            now = self._clock()
+            async with self._client_attempt(client, now):
+                attempt, proof = await self._reauthenticate(hashing, principal, current, totp, now)
+                new_hash = await self._hash(hashing, new)
+
+                def set_password(user: User) -> User:
+                    if user.totp_enabled != two_factor:
+                        raise _Stale  # the policy was checked for the other minimum length
+                    return dataclasses.replace(
+                        user, password_hash=new_hash, password_changed_at=now
+                    )
+
+                user = await self._succeed(
+                    attempt.counted, proof, now, client, set_password, by="password_change"
+                )
         session, token = await self._replace_sessions(
             dataclasses.replace(principal, user=user), now
         )
@@ -575,12 +644,12 @@ class AccountService:
         return session, token
 
     async def _check_policy(
-        self, password: str, *, username: str, two_factor: bool, field: str
+        self, hashing: Ticket, password: str, *, username: str, two_factor: bool, field: str
     ) -> None:
         check = functools.partial(
             check_password, password, username=username, two_factor=two_factor
         )
-        result = await self._cpu(check)
+        result = await hashing.run(check)
         if not result.ok:
             raise PasswordRejected(result.problems, result.suggestions, field=field)
 
@@ -624,19 +693,23 @@ class AccountService:
                 [FieldError("code", "This code is not the one the app shows now; try again.")],
                 subject="request",
             )
-        attempt, _ = await self._reauthenticate(principal, password, None, now)
-        codes = recovery.new_recovery_codes()
-        hashes = tuple(await self._cpu(_hash_codes, codes))
-
-        def enable(current: User) -> User:
-            if current.totp_enabled or current.totp_secret != secret:
-                raise Forbidden("Two-step verification changed meanwhile; start again.")
-            return dataclasses.replace(
-                current, totp_enabled=True, totp_last_step=step, recovery_codes=hashes
-            )
-
         client = _client_of(principal)
-        user = await self._succeed(attempt.counted, None, now, client, enable, by="totp_enable")
+        with self.hashing.admitted(client) as hashing:
+            async with self._client_attempt(client, now):
+                attempt, _ = await self._reauthenticate(hashing, principal, password, None, now)
+                codes = recovery.new_recovery_codes()
+                hashes = tuple(await hashing.run(_hash_codes, codes))
+
+                def enable(current: User) -> User:
+                    if current.totp_enabled or current.totp_secret != secret:
+                        raise Forbidden("Two-step verification changed meanwhile; start again.")
+                    return dataclasses.replace(
+                        current, totp_enabled=True, totp_last_step=step, recovery_codes=hashes
+                    )
+
+                user = await self._succeed(
+                    attempt.counted, None, now, client, enable, by="totp_enable"
+                )
         session, token = await self._replace_sessions(
             dataclasses.replace(principal, user=user), now
         )
@@ -649,11 +722,20 @@ class AccountService:
         with a second factor, 15 without)."""
         _session_of(principal, "turn off two-step verification")
         now = self._clock()
-        attempt, proof = await self._reauthenticate(principal, password, code, now)
+        client = _client_of(principal)
+        with self.hashing.admitted(client) as hashing:
+            async with self._client_attempt(client, now):
+                user = await self._disable_totp(hashing, principal, password, code, now)
+        await self._audit(now, AuditKind.TOTP_DISABLED, user.id, client)
+
+    async def _disable_totp(
+        self, hashing: Ticket, principal: Principal, password: str, code: str, now: datetime
+    ) -> User:
+        attempt, proof = await self._reauthenticate(hashing, principal, password, code, now)
         if proof is None:  # two-step verification was off
             await self._uncount(attempt)
             raise Forbidden("Two-step verification is not on.")
-        alone = await self._cpu(
+        alone = await hashing.run(
             functools.partial(
                 check_password, password, username=attempt.counted.username, two_factor=False
             )
@@ -672,8 +754,7 @@ class AccountService:
             )
 
         client = _client_of(principal)
-        user = await self._succeed(attempt.counted, proof, now, client, disable, by="totp_disable")
-        await self._audit(now, AuditKind.TOTP_DISABLED, user.id, client)
+        return await self._succeed(attempt.counted, proof, now, client, disable, by="totp_disable")
 
     # -- API tokens -----------------------------------------------------------------
 
@@ -870,9 +951,17 @@ class AccountService:
             self._last_id = value
         return str(ULID.from_int(value))
 
-    async def _cpu(self, function: Callable[..., _T], *args: Any) -> _T:
-        """Run CPU-bound work (argon2, zxcvbn) in a worker thread, a few at a time."""
-        return await anyio.to_thread.run_sync(function, *args, limiter=self._hashing)
+    async def _verify(self, hashing: Ticket, phc: str, password: str) -> bool:
+        """One argon2 verification, on the admitted request's ticket; counted."""
+        if self._on_hash is not None:
+            self._on_hash("verify")
+        return await hashing.run(self._hasher.verify, phc, password)
+
+    async def _hash(self, hashing: Ticket, password: str) -> str:
+        """One argon2 hash of a new password, on the admitted request's ticket; counted."""
+        if self._on_hash is not None:
+            self._on_hash("hash")
+        return await hashing.run(self._hasher.hash, password)
 
 
 def _session_of(principal: Principal, action: str) -> Session:

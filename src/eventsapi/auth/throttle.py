@@ -23,11 +23,12 @@ one account.
   is per account, across all its authenticators, which is stricter than NIST's per
   authenticator. The counter lives in the database (``User.failed_logins``), so every
   replica sees the same one.
-- **Per client address** (``ClientThrottle``): 20 failed logins per 5 minutes from one
+- **Per client address** (``ClientBudget``): 20 failed logins per 5 minutes from one
   address (an IPv6 client's whole /64), then 429 until the oldest of them is 5 minutes
   old. This slows one client spraying guesses over many accounts (credential stuffing),
-  which no per-account counter sees. It is in memory, per process: a limit per replica.
-  A success does not clear it, or an attacker could log in to their own account between
+  which no per-account counter sees. The times are kept in the database
+  (``EventStore.update_client_logins``), so every replica spends the same budget. A
+  success does not clear it, or an attacker could log in to their own account between
   guesses to reset their budget.
 - **Per unknown username** (``EventStore.update_unknown_login``): a login for a name with
   no account must be throttled exactly like a real one, or a 429 after 6 tries would tell
@@ -40,30 +41,35 @@ one account.
 
 How a login uses them
 ---------------------
-Before checking anything, refuse with 429 and ``Retry-After`` if ``retry_after`` (the
-account's, or the unknown name's) or the client's ``retry_after`` says to wait; such a
-refused attempt is neither checked (no argon2 cost, no information) nor counted. Then
-check the credentials: on failure add one to the account's count and record the failure
-with the client throttle, and lock the account if ``should_lock`` says so; on success
-(with the second factor if the account is locked or has 2FA) set the count to 0 and unlock.
+Every budget is *reserved* before anything is checked: one atomic update per budget
+counts the attempt as failed, and refuses it with 429 and ``Retry-After`` instead if the
+client's budget is spent (``ClientBudget.reserve``) or the account (or the unknown name)
+must still wait (``retry_after``). A refused attempt is neither checked (no argon2 cost,
+no information) nor counted. So N logins sent at once cost at most the budget in argon2
+checks, on one replica or several: each waits for the others' reservations on the same
+row. Then the credentials are checked: a failure keeps what was reserved (and locks the
+account if ``should_lock`` says so); a success (with the second factor if the account is
+locked or has 2FA) gives the client's reservation back, sets the account's count to 0
+and unlocks. An attempt that turns out not to be a guess at all (the password was right
+and the second factor is still to come; another budget refused it) gives its
+reservations back too.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import threading
-from collections import OrderedDict, deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
-from eventsapi.clock import Clock, system_clock
+from eventsapi.errors import TooManyAttempts
 
 __all__ = [
     "FREE_FAILURES",
     "LOCK_AFTER",
     "MAX_DELAY",
     "UNKNOWN_NAMES_FORGOTTEN_AFTER",
-    "ClientThrottle",
+    "ClientBudget",
     "account_delay",
     "client_key",
     "retry_after",
@@ -127,73 +133,60 @@ def client_key(address: str) -> str:
     return str(ip)
 
 
-class ClientThrottle:
-    """Failed logins per client address in a sliding window, in this process's memory.
+class ClientBudget:
+    """Failed logins per client address in a sliding window: the rule, not the storage.
 
-    ``retry_after(address)`` before a login attempt; ``record_failure(address)`` after a
-    failed one. At most ``max_clients`` addresses are remembered: past that, the least
-    recently failing are forgotten (an attacker must spend that many addresses to be
-    forgotten, and then has that many budgets anyway).
+    The times of a client's latest attempts live in the database
+    (``EventStore.update_client_logins``), so that every replica spends one budget, and
+    the store runs ``reserve`` and ``release`` inside its atomic update: concurrent
+    attempts queue on the client's row and each sees the others' reservations.
     """
 
-    def __init__(
-        self,
-        *,
-        limit: int = 20,
-        window: timedelta = timedelta(minutes=5),
-        clock: Clock = system_clock,
-        max_clients: int = 100_000,
-    ) -> None:
+    def __init__(self, *, limit: int = 20, window: timedelta = timedelta(minutes=5)) -> None:
         if limit < 1:
             raise ValueError(f"the limit must be at least 1, not {limit}")
         if window <= _NO_WAIT:
             raise ValueError(f"the window must be positive, not {window}")
-        if max_clients < 1:
-            raise ValueError(f"max_clients must be at least 1, not {max_clients}")
         self.limit = limit
         self.window = window
-        self._clock = clock
-        self._max_clients = max_clients
-        # Per client, the times of its latest failures (at most ``limit``: only the
-        # oldest of the last ``limit`` decides), least recently failing client first.
-        self._failures: OrderedDict[str, deque[datetime]] = OrderedDict()
-        # The HTTP layer may call from more than one thread; every method is short.
-        self._lock = threading.Lock()
 
-    def retry_after(self, address: str) -> timedelta | None:
-        """How long until ``address`` may try to log in again, or ``None`` if it may now."""
-        now = self._clock()
-        with self._lock:
-            times = self._failures.get(client_key(address))
-            if times is None or len(times) < self.limit:
-                return None
-            wait = times[0] + self.window - now
+    def recent(self, times: tuple[datetime, ...], now: datetime) -> tuple[datetime, ...]:
+        """The ``times`` still in the window at ``now``, oldest first."""
+        horizon = now - self.window
+        return tuple(sorted(t for t in times if t > horizon))
+
+    def retry_after(self, times: tuple[datetime, ...], now: datetime) -> timedelta | None:
+        """How long until a client with attempts at ``times`` may try again, or ``None``."""
+        recent = self.recent(times, now)
+        if len(recent) < self.limit:
+            return None
+        wait = recent[-self.limit] + self.window - now
         return wait if wait > _NO_WAIT else None
 
-    def record_failure(self, address: str) -> None:
-        """Count a failed login from ``address``."""
-        now = self._clock()
-        key = client_key(address)
-        with self._lock:
-            times = self._failures.pop(key, None)
-            if times is None:
-                times = deque(maxlen=self.limit)
-            times.append(now)
-            self._failures[key] = times
-            if len(self._failures) > self._max_clients:
-                self._forget(now)
+    def reserve(self, now: datetime) -> Callable[[tuple[datetime, ...]], tuple[datetime, ...]]:
+        """The change that counts an attempt at ``now`` as failed, before it is checked;
+        it raises ``TooManyAttempts`` (and nothing is counted) if the budget is spent."""
 
-    def _forget(self, now: datetime) -> None:
-        # Clients are in the order of their latest failure, so those with none left in the
-        # window come first. Forget those, and more down to 90% of the bound, so this runs
-        # once per tenth of ``max_clients`` new clients, not on every one.
-        keep = self._max_clients * 9 // 10
-        horizon = now - self.window
-        while self._failures:
-            oldest = next(iter(self._failures.values()))
-            if len(self._failures) <= keep and oldest[-1] > horizon:
-                break
-            self._failures.popitem(last=False)
+        def change(times: tuple[datetime, ...]) -> tuple[datetime, ...]:
+            wait = self.retry_after(times, now)
+            if wait is not None:
+                raise TooManyAttempts(wait)
+            # Only the latest ``limit`` attempts can ever decide a wait.
+            return (*self.recent(times, now), now)[-self.limit :]
+
+        return change
+
+    def release(self, at: datetime) -> Callable[[tuple[datetime, ...]], tuple[datetime, ...]]:
+        """The change that takes back one attempt reserved at ``at`` (it was not a failure)."""
+
+        def change(times: tuple[datetime, ...]) -> tuple[datetime, ...]:
+            if at not in times:
+                return times
+            kept = list(times)
+            kept.remove(at)
+            return tuple(kept)
+
+        return change
 
 
 UNKNOWN_NAMES_FORGOTTEN_AFTER: Final = timedelta(days=365)

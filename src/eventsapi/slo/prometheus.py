@@ -1,10 +1,14 @@
 """``GET /metrics``: the recorder's counts in Prometheus' exposition format.
 
-Two metrics, the ones the generated rules (:mod:`eventsapi.slo.rules`) read:
+The two metrics the generated rules (:mod:`eventsapi.slo.rules`) read:
 
 - ``eventsapi_http_requests_total{route, method, code}``, a counter;
 - ``eventsapi_http_request_duration_seconds{route, method}``, a histogram whose ``le``
-  bounds are :data:`~eventsapi.slo.records.LATENCY_BOUNDS_MS` in seconds.
+  bounds are :data:`~eventsapi.slo.records.LATENCY_BOUNDS_MS` in seconds;
+
+and ``eventsapi_password_hashes_total{operation}``, a counter of argon2 computations
+(``verify``: a password checked, an unknown user's dummy check included; ``hash``: a new
+password hashed), so that an operator sees what a flood of logins costs.
 
 With several worker processes (granian), ``prometheus_client``'s multiprocess mode keeps each
 process's values in a file under ``PROMETHEUS_MULTIPROC_DIR`` (``eventsapi serve`` makes one)
@@ -56,6 +60,17 @@ class PrometheusExport:
             buckets=[bound / 1000 for bound in LATENCY_BOUNDS_MS],
             registry=own,
         )
+
+        self.password_hashes = Counter(
+            "eventsapi_password_hashes",
+            "Password hash computations (argon2id), by operation: verify or hash.",
+            ["operation"],
+            registry=own,
+        )
+
+    def count_password_hash(self, operation: str) -> None:
+        """One argon2 computation (``verify`` or ``hash``)."""
+        self.password_hashes.labels(operation).inc()
 
     def add(self, counted: Counted) -> None:
         """Add drained counts (see :class:`~eventsapi.slo.recorder.Recorder`)."""

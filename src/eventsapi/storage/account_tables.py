@@ -107,6 +107,7 @@ AUDIT_COLUMNS: Final = ("id", "at", "kind", "user_id", "client_address", "detail
 
 _encode = msgspec.json.Encoder().encode
 _decode_codes = msgspec.json.Decoder(tuple[str, ...]).decode
+_decode_times = msgspec.json.Decoder(list[str]).decode
 _decode_detail = msgspec.json.Decoder(dict[str, Any]).decode
 
 
@@ -156,6 +157,17 @@ class Statements:
     """``(name, at)``: a row for the name (0 failures) unless it has one."""
     set_unknown_login: str
     """``(name, failures, at)``: insert or replace the name's row."""
+    forget_client_logins: str
+    """``(before,)``: forget the clients whose latest attempt is before ``before``."""
+    client_logins: str
+    """``(client,)``: a client's ``(attempts,)`` (JSON); PostgreSQL appends ``FOR UPDATE``,
+    after ``hold_client_logins`` made the row exist."""
+    hold_client_logins: str
+    """``(client, at)``: a row for the client (no attempt) unless it has one."""
+    set_client_logins: str
+    """``(client, attempts, latest)``: insert or replace the client's row."""
+    drop_client_logins: str
+    """``(client,)``: delete the client's row."""
 
 
 def _columns(table: str, columns: Sequence[str]) -> str:
@@ -251,6 +263,21 @@ def statements(p: str) -> Statements:
             f" VALUES ({p}, {p}, {p}) ON CONFLICT (name) DO UPDATE"
             " SET failures = excluded.failures, last_failed_at = excluded.last_failed_at"
         ),
+        forget_client_logins=(
+            "DELETE FROM client_logins WHERE client IN (SELECT client FROM client_logins"
+            f" WHERE latest_at < {p}{' FOR UPDATE SKIP LOCKED' if p == '%s' else ''})"
+        ),
+        client_logins=f"SELECT attempts FROM client_logins WHERE client = {p}",
+        hold_client_logins=(
+            "INSERT INTO client_logins (client, attempts, latest_at)"
+            f" VALUES ({p}, '[]', {p}) ON CONFLICT DO NOTHING"
+        ),
+        set_client_logins=(
+            "INSERT INTO client_logins (client, attempts, latest_at)"
+            f" VALUES ({p}, {p}, {p}) ON CONFLICT (client) DO UPDATE"
+            " SET attempts = excluded.attempts, latest_at = excluded.latest_at"
+        ),
+        drop_client_logins=f"DELETE FROM client_logins WHERE client = {p}",
     )
 
 
@@ -421,6 +448,20 @@ def login_failures(row: Sequence[Any] | None, forget_before: datetime) -> LoginF
     if last_failed_at < forget_before:
         return LoginFailures()
     return LoginFailures(failures, last_failed_at)
+
+
+def client_logins(row: Sequence[Any] | None, forget_before: datetime) -> tuple[datetime, ...]:
+    """A row of ``(attempts,)``: the times after ``forget_before``, oldest first."""
+    if row is None:
+        return ()
+    times = (_instant(text) for text in _decode_times(row[0]))
+    return tuple(sorted(t for t in times if t >= forget_before))
+
+
+def client_logins_params(client: str, times: tuple[datetime, ...]) -> tuple[str, str, str]:
+    """``(client, attempts, latest)`` for ``set_client_logins``; ``times`` not empty."""
+    ordered = sorted(times)
+    return client, _encode([utc_text(t) for t in ordered]).decode(), utc_text(ordered[-1])
 
 
 def session(row: Sequence[Any]) -> Session:

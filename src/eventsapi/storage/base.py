@@ -398,6 +398,25 @@ class EventStore(ABC):
         """
 
     @abstractmethod
+    async def update_client_logins(
+        self,
+        client: str,
+        change: Callable[[tuple[datetime, ...]], tuple[datetime, ...]],
+        *,
+        forget_before: datetime,
+    ) -> tuple[datetime, ...]:
+        """Replace the times of the login attempts kept for ``client`` (a client key, as
+        ``auth/throttle.client_key`` makes it) by ``change(current)`` and return them,
+        atomically, as ``update_user`` does: concurrent changes of one client, from any
+        replica, run one after the other, each on the other's result.
+
+        ``current`` holds the kept times after ``forget_before``, oldest first (empty for
+        a new client); the call forgets every client whose latest time is before
+        ``forget_before``, and a client whose change leaves no time. Whatever ``change``
+        raises stops the update, nothing changed, and propagates.
+        """
+
+    @abstractmethod
     async def add_session(self, session: Session) -> None:
         """Store a new session; ``AlreadyExists`` if its id or token hash is taken,
         ``NotFound`` if its user does not exist."""

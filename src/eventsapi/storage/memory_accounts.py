@@ -42,6 +42,7 @@ class MemoryAccounts:
         self._token_ids: dict[bytes, str] = {}  # by token hash
         self._audit: dict[str, tuple[AuditEntry, bytes]] = {}  # the entry, its detail as JSON
         self._unknown_logins: dict[str, LoginFailures] = {}
+        self._client_logins: dict[str, tuple[datetime, ...]] = {}
 
     # -- users ---------------------------------------------------------------------
 
@@ -105,6 +106,24 @@ class MemoryAccounts:
         for stale in [n for n, f in kept.items() if _before(f.last_failed_at, forget_before)]:
             del kept[stale]
         kept[name] = updated
+        return updated
+
+    async def update_client_logins(
+        self,
+        client: str,
+        change: Callable[[tuple[datetime, ...]], tuple[datetime, ...]],
+        *,
+        forget_before: datetime,
+    ) -> tuple[datetime, ...]:
+        kept = self._client_logins
+        current = tuple(sorted(t for t in kept.get(client, ()) if t >= forget_before))
+        updated = tuple(sorted(change(current)))
+        for stale in [c for c, times in kept.items() if not times or times[-1] < forget_before]:
+            del kept[stale]
+        if updated:
+            kept[client] = updated
+        else:
+            kept.pop(client, None)
         return updated
 
     # -- sessions ------------------------------------------------------------------

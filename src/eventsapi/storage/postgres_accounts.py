@@ -29,6 +29,7 @@ Connection = psycopg.AsyncConnection[TupleRow]
 _SQL: Final = tables.statements("%s")
 _USER_FOR_UPDATE: Final = _SQL.user_by_id + " FOR UPDATE"
 _UNKNOWN_LOGIN_FOR_UPDATE: Final = _SQL.unknown_login + " FOR UPDATE"
+_CLIENT_LOGINS_FOR_UPDATE: Final = _SQL.client_logins + " FOR UPDATE"
 _ADMINS_FOR_UPDATE: Final = _SQL.admin_ids + " FOR UPDATE"
 
 
@@ -154,6 +155,31 @@ class PostgresAccounts(tables.OneStatementWrites):
                 raise ValueError("update_unknown_login needs the time of the failure")
             params = (name, updated.failures, utc_text(updated.last_failed_at))
             await conn.execute(_SQL.set_unknown_login, params)
+            return updated
+
+        return await self._write(work)
+
+    async def update_client_logins(
+        self,
+        client: str,
+        change: Callable[[tuple[datetime, ...]], tuple[datetime, ...]],
+        *,
+        forget_before: datetime,
+    ) -> tuple[datetime, ...]:
+        before = utc_text(forget_before)
+
+        async def work(conn: Connection) -> tuple[datetime, ...]:
+            await conn.execute(_SQL.forget_client_logins, (before,))
+            # A row to lock: concurrent attempts of one client, from any replica, queue on
+            # it, and each decides on the reservations committed before it.
+            await conn.execute(_SQL.hold_client_logins, (client, before))
+            row = await _one(conn, _CLIENT_LOGINS_FOR_UPDATE, (client,))
+            updated = tuple(sorted(change(tables.client_logins(row, forget_before))))
+            if updated:
+                params = tables.client_logins_params(client, updated)
+                await conn.execute(_SQL.set_client_logins, params)
+            else:
+                await conn.execute(_SQL.drop_client_logins, (client,))
             return updated
 
         return await self._write(work)

@@ -88,6 +88,26 @@ def _update_unknown_login(
     return work
 
 
+def _update_client_logins(
+    client: str,
+    change: Callable[[tuple[datetime, ...]], tuple[datetime, ...]],
+    forget_before: datetime,
+) -> Callable[[sqlite3.Connection], tuple[datetime, ...]]:
+    # The writer thread runs one job at a time, in a BEGIN IMMEDIATE transaction that other
+    # processes on the file wait for: nothing changes the row between the read and the write.
+    def work(conn: sqlite3.Connection) -> tuple[datetime, ...]:
+        conn.execute(_SQL.forget_client_logins, (utc_text(forget_before),))
+        row = conn.execute(_SQL.client_logins, (client,)).fetchone()
+        updated = tuple(sorted(change(tables.client_logins(row, forget_before))))
+        if updated:
+            conn.execute(_SQL.set_client_logins, tables.client_logins_params(client, updated))
+        else:
+            conn.execute(_SQL.drop_client_logins, (client,))
+        return updated
+
+    return work
+
+
 class SQLiteAccounts(tables.OneStatementWrites):
     """Account methods of the SQLite store."""
 
@@ -138,6 +158,15 @@ class SQLiteAccounts(tables.OneStatementWrites):
         forget_before: datetime,
     ) -> LoginFailures:
         return await self._write(_update_unknown_login(name, change, forget_before))
+
+    async def update_client_logins(
+        self,
+        client: str,
+        change: Callable[[tuple[datetime, ...]], tuple[datetime, ...]],
+        *,
+        forget_before: datetime,
+    ) -> tuple[datetime, ...]:
+        return await self._write(_update_client_logins(client, change, forget_before))
 
     # -- sessions ------------------------------------------------------------------
 
