@@ -24,9 +24,14 @@ READY_TIMEOUT = 30.0
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port that nothing uses right now on any IPv4 address.
+
+    Bound on every address, not 127.0.0.1 only: servers of tests/security listen on
+    0.0.0.0, and a port that a load test's connections (from 127.0.0.N) left in TIME_WAIT
+    is free on 127.0.0.1 yet refused to a listener on 0.0.0.0.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("0.0.0.0", 0))  # noqa: S104 - only to find a port, closed at once
         port: int = sock.getsockname()[1]
         return port
 
