@@ -17,6 +17,7 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── BadRequest              malformed request: syntax, parameters, cursors (400)
     ├── UnsupportedMediaType    a body in a media type we do not read (415)
     ├── PayloadTooLarge         a body over the configured limit (413)
+    ├── RequestTimeout          a body that did not arrive within its deadline (408)
     ├── StorageUnavailable      the database cannot be reached (503)
     ├── ConfigurationError      settings that cannot work (start-up only)
     ├── AuthenticationRequired  no credentials, or ones that are invalid, expired or revoked (401)
@@ -108,6 +109,12 @@ class UnsupportedMediaType(EventsAPIError):
 
 class PayloadTooLarge(EventsAPIError):
     """The request body is larger than the configured limit."""
+
+
+class RequestTimeout(EventsAPIError):
+    """The request's body did not arrive within ``request_body_timeout``: the request is
+    dropped and its connection closed, so that a slow client cannot hold a worker's
+    capacity."""
 
 
 class StorageUnavailable(EventsAPIError):

@@ -10,6 +10,8 @@ through Starlette as usual.
 Features that concern every response are therefore applied here, in front of
 both paths, rather than as Starlette middleware (which the hot path skips):
 
+- bounds on slow clients (``api/slow_clients.py``): a 429 for a client with too many
+  requests in flight already, and a deadline for the body of every request that may have one;
 - a request id (``api/request_ids.py``) in ``X-Request-Id`` and ``request.state``;
 - rate limits (``api/ratelimits.py``): a 429 instead of the answer when the client is over
   its route group's limit, else the ``RateLimit`` and ``RateLimit-Policy`` fields;
@@ -43,6 +45,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from eventsapi.api import access_log, compression, cors, problems, request_ids
 from eventsapi.api.events import EventsAPI, Handler
 from eventsapi.api.ratelimits import Fields, RateLimits
+from eventsapi.api.slow_clients import WITHOUT_BODY, SlowClients
 from eventsapi.settings import Settings
 from eventsapi.slo.drill import Drill
 from eventsapi.slo.recorder import UNMATCHED_ROUTE, UNRECORDED_ROUTES, Recorder
@@ -81,6 +84,7 @@ class EventsApp(Starlette):
         self.recorder = recorder
         self.rate_limits = rate_limits if rate_limits is not None and rate_limits.active else None
         self.drill = drill if drill is not None and drill.active else None
+        self.slow_clients = SlowClients(settings)
         self.hot_path = HotPath(events)
         self.new_request_id = request_ids.generator()
         self.access_log = settings.access_log
@@ -98,6 +102,25 @@ class EventsApp(Starlette):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        slow_clients = self.slow_clients
+        if scope["method"] not in WITHOUT_BODY:
+            receive = slow_clients.receive_before_deadline(receive)
+        if not slow_clients.cap:
+            await self._answer(scope, receive, send, None)
+            return
+        key = slow_clients.admit(scope)
+        if key is None:
+            await self._answer(scope, receive, send, slow_clients.refusal())
+            return
+        try:
+            await self._answer(scope, receive, send, None)
+        finally:
+            slow_clients.release(key)
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, refusal: Response | None
+    ) -> None:
+        """Answer an HTTP request: with ``refusal`` if given (and no rate limit spent)."""
         started = _clock()
         request_id = None
         accepts_gzip = False
@@ -115,9 +138,9 @@ class EventsApp(Starlette):
             state["request_id"] = request_id
         id_header = (_ID_HEADER, request_id.encode())
         # None (not limited), the 429 to send, or the RateLimit fields to add.
-        limited = None
+        limited: Response | Fields | None = refusal
         rate_limits = self.rate_limits
-        if rate_limits is not None:
+        if rate_limits is not None and refusal is None:
             if rate_limits.limiter is None:  # in this process: no coroutine needed
                 limited = rate_limits.decide(scope)
             else:
