@@ -265,7 +265,9 @@ def slow_attacker(
         def result() -> Attack:
             out, _ = process.communicate(timeout=seconds + 60)
             assert process.returncode == 0, out
-            return Attack(**json.loads(out.strip().splitlines()[-1]))
+            done = json.loads(out.strip().splitlines()[-1])
+            done["statuses"] = {int(status): n for status, n in done["statuses"].items()}
+            return Attack(**done)
 
         yield result
     finally:

@@ -68,6 +68,7 @@ def _warn_about_drills(settings: Settings) -> None:
         )
 
 
+_LISTEN_BACKLOG = 4096
 # Descriptors a worker needs besides its connections: the database, logs, metrics files.
 _SPARE_DESCRIPTORS = 256
 
@@ -232,6 +233,10 @@ def serve(
         # before accept and given back when the connection closes), so a connection still
         # dribbling its headers holds one: see docs/security.md, "Slow clients".
         backpressure=settings.max_connections,
+        # Connections wait here while a worker is busy accepting others; when it is full the
+        # kernel drops new ones, whose clients retry only after a second or more (the kernel
+        # caps it at net.core.somaxconn, 4096 by default).
+        backlog=_LISTEN_BACKLOG,
         http1_settings=HTTP1Settings(
             header_read_timeout=round(settings.request_header_timeout * 1000)
         ),
