@@ -47,7 +47,9 @@ SLOWDOWN_ALLOWED = 50
 FLOOR_SECONDS = 0.25
 
 
-async def _bystanders(port: int, event_id: str, token: str, seconds: float) -> list[Timings]:
+async def _bystanders(
+    port: int, event_id: str, token: str, seconds: float
+) -> tuple[Timings, Timings]:
     stop = time.monotonic() + seconds
     return await asyncio.gather(
         probe_reads(port, "127.0.0.3", event_id, stop), probe_writes(port, "127.0.0.4", token, stop)
