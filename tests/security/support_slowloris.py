@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import random
 import resource
 import statistics
 import subprocess
@@ -140,9 +141,9 @@ async def _one_slow_connection(
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
         if ended_by_server:
-            # A slow attacker, not a flood: each slot comes back at its own pace (a
-            # connection flood is for a firewall to refuse, not this service).
-            await asyncio.sleep(interval)
+            # A slow attacker, not a flood: each slot comes back at its own pace. (A burst
+            # of a thousand new requests at once is a flood, for a firewall to refuse.)
+            await asyncio.sleep(interval * random.uniform(0.5, 1.5))  # noqa: S311
 
 
 async def _request(port: int, source: str, request: bytes, timings: Timings) -> None:

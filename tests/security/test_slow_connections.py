@@ -41,10 +41,11 @@ ATTACK_SECONDS = 20.0
 # Short deadlines, so that 20 s see the attacker's requests end (the defaults are 10 and
 # 30 s); the rest is as an operator gets it.
 DEADLINES = {"EVENTSAPI_REQUEST_HEADER_TIMEOUT": "5", "EVENTSAPI_REQUEST_BODY_TIMEOUT": "5"}
-# Generous for a loaded 2-core machine: the idle answer takes about a millisecond, one
-# stuck behind the attacker takes as long as the attack (tens of seconds).
+# Generous for a loaded 2-core machine that also runs the attacker: the idle answer takes
+# milliseconds, one stuck behind the attacker as long as the attack (tens of seconds).
 SLOWDOWN_ALLOWED = 50
 FLOOR_SECONDS = 0.25
+TAIL_SECONDS = 2.5
 
 
 async def _bystanders(
@@ -98,8 +99,9 @@ def test_slow_connections_from_one_address_do_not_stall_the_others(
     assert set(writes.statuses) == {201}, summary
     allowed = max(FLOOR_SECONDS, SLOWDOWN_ALLOWED * idle_p50)
     assert statistics.median(reads.seconds) < allowed, summary
-    assert reads.percentile(0.99) < 4 * allowed, summary
-    assert max(writes.seconds) < 4 * allowed, summary
+    assert statistics.median(writes.seconds) < allowed, summary
+    assert reads.percentile(0.99) < TAIL_SECONDS, summary
+    assert max(writes.seconds) < 2 * TAIL_SECONDS, summary
     # The attacker's requests ended by themselves, long before it gave up.
     assert attack.closed_by_server >= CONNECTIONS, attack
     if mode == "body":
