@@ -216,9 +216,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         msgspec.Meta(
             ge=1,
             le=60,
-            description="Seconds a connection has to send a request's headers (also the "
-            "longest a kept-alive connection may wait for its next request); then it is "
-            "closed, so that slow clients cannot hold connections.",
+            description="Seconds a connection has to send a request's headers from their "
+            "first byte (also the longest a kept-alive connection may wait for its next "
+            "request); then it is closed, so that slow clients cannot hold connections.",
         ),
     ] = 10.0
     request_body_timeout: Annotated[
