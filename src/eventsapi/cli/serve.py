@@ -102,6 +102,17 @@ def _allow_connections(settings: Settings) -> None:
         )
 
 
+def _warn_about_slow_clients(settings: Settings) -> None:
+    from eventsapi.api.authn import is_loopback
+
+    # On loopback the cap is off anyway (api/slow_clients.py): nothing was turned off.
+    if settings.max_requests_per_client == 0 and not is_loopback(settings.host):
+        logger.warning(
+            "no cap on requests in flight per client (max_requests_per_client=0): one "
+            "client's slow requests can take every worker's capacity.",
+        )
+
+
 def _url(settings: Settings) -> str:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     return f"http://{host}:{settings.port}"
@@ -253,5 +264,6 @@ def serve(
     )
     _warn_about_writes(settings, mode, accounts)
     _warn_about_drills(settings)
+    _warn_about_slow_clients(settings)
     with _metrics_directory():
         server.serve()
