@@ -236,10 +236,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         msgspec.Meta(
             ge=0,
             le=1_000_000,
-            description="Requests one client address (an IPv6 client's /64) may have in "
-            "flight in a worker process; past it the next gets 429 at once, before its "
-            "body is read. 0: no cap. Not applied while the service listens on loopback "
-            "(one machine, one user).",
+            description="Requests with a body (POST, PUT, PATCH) one client address (an "
+            "IPv6 client's /64) may have in flight in a worker process; past it the next "
+            "gets 429 at once, before its body is read. 0: no cap. Not applied while the "
+            "service listens on loopback (one machine, one user).",
         ),
     ] = 64
     max_connections: Annotated[

@@ -10,8 +10,9 @@ through Starlette as usual.
 Features that concern every response are therefore applied here, in front of
 both paths, rather than as Starlette middleware (which the hot path skips):
 
-- bounds on slow clients (``api/slow_clients.py``): a 429 for a client with too many
-  requests in flight already, and a deadline for the body of every request that may have one;
+- bounds on slow clients (``api/slow_clients.py``), for every request that may have a body:
+  a 429 for a client with too many such requests in flight already, and a deadline for the
+  body;
 - a request id (``api/request_ids.py``) in ``X-Request-Id`` and ``request.state``;
 - rate limits (``api/ratelimits.py``): a 429 instead of the answer when the client is over
   its route group's limit, else the ``RateLimit`` and ``RateLimit-Policy`` fields;
@@ -102,9 +103,13 @@ class EventsApp(Starlette):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        if scope["method"] in WITHOUT_BODY:
+            # Nothing to wait for from the client: its answer is written into granian's
+            # buffers. Only requests with a body are timed and counted.
+            await self._answer(scope, receive, send, None)
+            return
         slow_clients = self.slow_clients
-        if scope["method"] not in WITHOUT_BODY:
-            receive = slow_clients.receive_before_deadline(receive)
+        receive = slow_clients.receive_before_deadline(receive)
         if not slow_clients.cap:
             await self._answer(scope, receive, send, None)
             return

@@ -7,8 +7,10 @@ keep one client from taking what the others need (docs/security.md, "Slow client
 - the headers of a request must arrive within ``request_header_timeout`` (granian closes
   the connection otherwise; ``cli/serve.py`` configures it), and each worker serves up to
   ``max_connections`` connections, far more than one client can keep busy otherwise;
-- a client address may have ``max_requests_per_client`` requests in flight in a worker;
-  the next gets 429 at once, before its body is read (``api/hotpath.py`` asks ``admit``);
+- a client address may have ``max_requests_per_client`` requests with a body (``POST``,
+  ``PUT``, ``PATCH``) in flight in a worker; the next gets 429 at once, before its body is
+  read (``api/hotpath.py`` asks ``admit``). Requests without a body wait for nothing from
+  the client, so they are not counted, and the hot path's GET pays nothing;
 - the whole body must arrive within ``request_body_timeout`` of the request's start
   (``receive_before_deadline``), else the request ends with 408 and its connection closes.
 
