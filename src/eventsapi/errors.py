@@ -17,6 +17,7 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── BadRequest              malformed request: syntax, parameters, cursors (400)
     ├── UnsupportedMediaType    a body in a media type we do not read (415)
     ├── PayloadTooLarge         a body over the configured limit (413)
+    ├── RequestTimeout          a body that did not arrive within its deadline (408)
     ├── StorageUnavailable      the database cannot be reached (503)
     ├── QueryTooExpensive       a read that ran past its time budget (503)
     ├── TooManyInFlight         a client with too many listings running at once (429)
@@ -111,6 +112,12 @@ class UnsupportedMediaType(EventsAPIError):
 
 class PayloadTooLarge(EventsAPIError):
     """The request body is larger than the configured limit."""
+
+
+class RequestTimeout(EventsAPIError):
+    """The request's body did not arrive within ``request_body_timeout``: the request is
+    dropped and its connection closed, so that a slow client cannot hold a worker's
+    capacity."""
 
 
 class StorageUnavailable(EventsAPIError):

@@ -267,6 +267,47 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             description="Hours after which a login session ends however active it is.",
         ),
     ] = 24
+    request_header_timeout: Annotated[
+        float,
+        msgspec.Meta(
+            ge=1,
+            le=60,
+            description="Seconds a connection has to send a request's headers from their "
+            "first byte (also the longest a kept-alive connection may wait for its next "
+            "request); then it is closed, so that slow clients cannot hold connections.",
+        ),
+    ] = 10.0
+    request_body_timeout: Annotated[
+        float,
+        msgspec.Meta(
+            gt=0,
+            le=3600,
+            description="Seconds a request has to send its whole body, from its headers on; "
+            "then it gets 408 and the connection is closed (the default lets a "
+            "max_body_bytes body arrive at 35 kB/s).",
+        ),
+    ] = 30.0
+    max_requests_per_client: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=1_000_000,
+            description="Requests with a body (POST, PUT, PATCH) one client address (an "
+            "IPv6 client's /64) may have in flight in a worker process; past it the next "
+            "gets 429 at once, before its body is read. 0: no cap. Not applied to local "
+            "requests in local mode (one machine, one user).",
+        ),
+    ] = 64
+    max_connections: Annotated[
+        int,
+        msgspec.Meta(
+            ge=64,
+            le=1_000_000,
+            description="Connections each worker process serves at once (granian's "
+            "backpressure); more wait in the listen backlog. Each costs a file descriptor: "
+            "serve raises its open-file limit to fit, and warns when it cannot.",
+        ),
+    ] = 16_384
     rate_limits: Annotated[
         list[str],
         msgspec.Meta(

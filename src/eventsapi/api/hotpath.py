@@ -10,6 +10,9 @@ through Starlette as usual.
 Features that concern every response are therefore applied here, in front of
 both paths, rather than as Starlette middleware (which the hot path skips):
 
+- bounds on slow clients (``api/slow_clients.py``), for every request that may have a body:
+  a 429 for a client with too many such requests in flight already, and a deadline for the
+  body;
 - a request id (``api/request_ids.py``) in ``X-Request-Id`` and ``request.state``;
 - the security fields (``api/security_headers.py``: nosniff, no framing, no referrer, CSP);
 - who the client is (``api/clients.py``: its address and scheme, through trusted proxies),
@@ -51,6 +54,7 @@ from eventsapi.api.events import EventsAPI, Handler
 from eventsapi.api.ratelimits import Fields, RateLimits, Verify
 from eventsapi.api.security_headers import API as SECURITY_FIELDS
 from eventsapi.api.security_headers import to_add as security_fields_for
+from eventsapi.api.slow_clients import WITHOUT_BODY, SlowClients
 from eventsapi.settings import Settings
 from eventsapi.slo.drill import Drill
 from eventsapi.slo.recorder import UNMATCHED_ROUTE, UNRECORDED_ROUTES, Recorder
@@ -90,6 +94,7 @@ class EventsApp(Starlette):
         self.recorder = recorder
         self.rate_limits = rate_limits if rate_limits is not None and rate_limits.active else None
         self.drill = drill if drill is not None and drill.active else None
+        self.slow_clients = SlowClients(settings)
         self.hot_path = HotPath(events)
         self.proxies = Proxies(settings.trusted_proxies)
         self.new_request_id = request_ids.generator()
@@ -108,6 +113,31 @@ class EventsApp(Starlette):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        # First: every later step (the in-flight cap, rate limits, logs) asks client_of.
+        self.proxies.resolve(scope)
+        if scope["method"] in WITHOUT_BODY:
+            # Nothing to wait for from the client: its answer is written into granian's
+            # buffers. Only requests with a body are timed and counted.
+            await self._answer(scope, receive, send, None)
+            return
+        slow_clients = self.slow_clients
+        receive = slow_clients.receive_before_deadline(receive)
+        if not slow_clients.counts(scope):
+            await self._answer(scope, receive, send, None)
+            return
+        key = slow_clients.admit(scope)
+        if key is None:
+            await self._answer(scope, receive, send, slow_clients.refusal())
+            return
+        try:
+            await self._answer(scope, receive, send, None)
+        finally:
+            slow_clients.release(key)
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, refusal: Response | None
+    ) -> None:
+        """Answer an HTTP request: with ``refusal`` if given (and no rate limit spent)."""
         started = _clock()
         request_id = None
         accepts_gzip = False
@@ -125,10 +155,9 @@ class EventsApp(Starlette):
             state["request_id"] = request_id
         id_header = (_ID_HEADER, request_id.encode())
         # None (not limited), the 429 to send, or the RateLimit fields to add.
-        self.proxies.resolve(scope)
-        limited: Response | Fields | None = None
+        limited: Response | Fields | None = refusal
         rate_limits = self.rate_limits
-        if rate_limits is not None:
+        if rate_limits is not None and refusal is None:
             if rate_limits.limiter is None:  # in this process: no coroutine needed
                 decided = rate_limits.decide(scope)
                 if decided is Verify.FIRST:  # refused on the address, with a credential

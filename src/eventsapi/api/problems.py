@@ -126,6 +126,14 @@ PROBLEM_TYPES: Final = {
             "Bodies are limited in size (setting max_body_bytes, 1 MiB by default).",
         ),
         ProblemType(
+            "request-timeout",
+            408,
+            "The request body came too slowly",
+            "The whole body must arrive within a deadline (setting request_body_timeout, 30 "
+            "seconds by default). Nothing was changed and the connection is closed; send the "
+            "request again on a new connection.",
+        ),
+        ProblemType(
             "method-not-allowed",
             405,
             "This method is not allowed on this resource",
@@ -190,6 +198,14 @@ PROBLEM_TYPES: Final = {
             429,
             "Too many requests",
             "Too many attempts or requests in a short time; wait the `Retry-After` seconds.",
+        ),
+        ProblemType(
+            "too-many-requests-in-flight",
+            429,
+            "Too many requests in flight from this client",
+            "A client address may have only so many requests in progress at once (setting "
+            "max_requests_per_client). Wait for an answer before you send more; retry after "
+            "`Retry-After`.",
         ),
         ProblemType(
             "password-rejected",
@@ -313,6 +329,10 @@ def from_error(request: Request, exc: Exception) -> Response:
             return problem(415, str(exc), accepted=list(exc.accepted))
         case errors.PayloadTooLarge():
             return problem(413, str(exc))
+        case errors.RequestTimeout():
+            # The rest of the body may still be coming: the connection cannot carry another
+            # request, and must not wait for it.
+            return problem(408, str(exc), headers={"Connection": "close"})
         case errors.StorageUnavailable():
             request_id = request_ids.of(request)
             logger.warning(

@@ -68,6 +68,52 @@ def _warn_about_drills(settings: Settings) -> None:
         )
 
 
+_LISTEN_BACKLOG = 4096
+# Descriptors a worker needs besides its connections: the database, logs, metrics files.
+_SPARE_DESCRIPTORS = 256
+
+
+def _allow_connections(settings: Settings) -> None:
+    """Raise the open-file limit so that each worker can hold ``max_connections``.
+
+    Worker processes inherit it. Past the limit a worker cannot accept a connection at
+    all, whoever sends it: one client holding descriptors would lock every other out.
+    Process managers often start services with a soft limit of 1,024.
+    """
+    needed = settings.max_connections + _SPARE_DESCRIPTORS
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    unlimited = resource.RLIM_INFINITY
+    if soft != unlimited and soft < needed:
+        soft = needed if hard == unlimited else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft != unlimited and soft < needed:
+        logger.warning(
+            "the open-file limit (%d) is below what max_connections (%d) needs (%d): "
+            "past about %d connections a worker stops accepting any. Raise the hard limit "
+            "(LimitNOFILE= in a systemd unit, ulimit -Hn) or lower max_connections.",
+            soft,
+            settings.max_connections,
+            needed,
+            soft - _SPARE_DESCRIPTORS,
+        )
+
+
+def _warn_about_slow_clients(settings: Settings) -> None:
+    from eventsapi.api.clients import local_mode
+
+    # In local mode only requests through a proxy are capped; without a cap there, one
+    # such client can still take the capacity, but the machine's own user is not at risk.
+    if settings.max_requests_per_client == 0 and not local_mode(settings):
+        logger.warning(
+            "no cap on requests in flight per client (max_requests_per_client=0): one "
+            "client's slow requests can take every worker's capacity.",
+        )
+
+
 def _url(settings: Settings) -> str:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     return f"http://{host}:{settings.port}"
@@ -199,8 +245,10 @@ def serve(
         logging.getLogger("eventsapi.access").setLevel(logging.INFO)
     _check_address(settings)
     accounts = _prepare_database(settings)
+    _allow_connections(settings)
     from granian import Granian
     from granian.constants import Interfaces, Loops
+    from granian.http import HTTP1Settings
 
     os.environ[RESOLVED_SETTINGS_ENV] = encode(settings)
     server = Granian(
@@ -216,6 +264,17 @@ def serve(
         log_level="warning" if settings.log_level == "info" else settings.log_level,  # type: ignore[arg-type]
         log_access=False,  # the app writes its own, with the request id
         workers_kill_timeout=max(1, round(settings.shutdown_timeout)),
+        # granian counts connections, not requests, against backpressure (a permit is taken
+        # before accept and given back when the connection closes), so a connection still
+        # dribbling its headers holds one: see docs/security.md, "Slow clients".
+        backpressure=settings.max_connections,
+        # Connections wait here while a worker is busy accepting others; when it is full the
+        # kernel drops new ones, whose clients retry only after a second or more (the kernel
+        # caps it at net.core.somaxconn, 4096 by default).
+        backlog=_LISTEN_BACKLOG,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=round(settings.request_header_timeout * 1000)
+        ),
     )
     workers_text = "1 worker" if settings.workers == 1 else f"{settings.workers} workers"
     mode = _write_mode(settings)
@@ -231,5 +290,6 @@ def serve(
     _warn_about_writes(settings, mode, accounts)
     _warn_about_proxies(settings)
     _warn_about_drills(settings)
+    _warn_about_slow_clients(settings)
     with _metrics_directory():
         server.serve()
