@@ -21,7 +21,7 @@ from tests.support import postgres_schema
 
 pytestmark = pytest.mark.anyio
 
-EVENTS = 20_000
+EVENTS = 40_000
 # Every event is scored and checked for two tags that seldom meet, then sorted by title
 # (SQLite walks them all); PostgreSQL intersects its tag and text indexes quickly, so one
 # common tag there: about a third of the events, read, sorted by title and counted.
@@ -34,7 +34,7 @@ DEAR = {
     ),
 }
 BUDGET_MS = 10
-"""The least query_timeout_ms: DEAR takes 0.06 to 0.7 s on either backend."""
+"""The least query_timeout_ms: DEAR takes about 0.1 s on a quiet machine, more when loaded."""
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -64,7 +64,7 @@ async def test_a_listing_past_its_budget_is_stopped_and_the_store_goes_on(databa
         full = time.monotonic() - began
     finally:
         await unhurried.close()
-    assert full > 5 * BUDGET_MS / 1000, f"the dear listing took only {full:.3f} s"
+    assert full > 3 * BUDGET_MS / 1000, f"the dear listing took only {full:.3f} s"
 
     hurried = _store(database, BUDGET_MS)
     await hurried.open()
