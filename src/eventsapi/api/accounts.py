@@ -25,7 +25,7 @@ from eventsapi.api.parameters import single_values, whole_number
 from eventsapi.auth.principal import Principal
 from eventsapi.auth.service import MAX_AUDIT_PAGE, AccountService
 from eventsapi.auth.sessions import clear_cookie_header, cookie_header
-from eventsapi.errors import AuthenticationRequired, BadRequest, NotFound
+from eventsapi.errors import AuthenticationRequired, BadRequest, NotFound, ValidationFailed
 
 __all__ = ["AUDIT_PAGE", "AccountRoutes", "AccountsAPI"]
 
@@ -85,12 +85,17 @@ class AccountsAPI(AccountRoutes):
     # -- login and logout -------------------------------------------------------------
 
     async def login(self, request: Request) -> Response:
-        data = await self.read(request, io.LoginRequest)
+        client = client_address(request)
+        try:
+            data = await self.read(request, io.LoginRequest)
+        except ValidationFailed:
+            self.accounts.refuse_login(client)  # 429 instead when the client must wait
+            raise
         user, session, token = await self.accounts.login(
             data.username,
             data.password,
             totp=data.totp,
-            client=client_address(request),
+            client=client,
             user_agent=request.headers.get("user-agent", ""),
         )
         result = io.LoginResult(

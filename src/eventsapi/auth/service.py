@@ -71,7 +71,7 @@ from eventsapi.auth.tokens import (
     new_token,
     token_hash,
 )
-from eventsapi.auth.usernames import normalize_username
+from eventsapi.auth.usernames import check_new_username, lookup_names, normalize_username
 from eventsapi.clock import Clock, system_clock
 from eventsapi.domain.accounts import (
     ApiToken,
@@ -83,7 +83,9 @@ from eventsapi.domain.accounts import (
     Session,
     User,
 )
+from eventsapi.domain.text import without_controls
 from eventsapi.errors import (
+    AlreadyExists,
     AuthenticationFailed,
     FieldError,
     Forbidden,
@@ -91,6 +93,7 @@ from eventsapi.errors import (
     PasswordRejected,
     SecondFactorRequired,
     TooManyAttempts,
+    UsernameTaken,
     ValidationFailed,
 )
 from eventsapi.storage.base import EventStore
@@ -178,13 +181,16 @@ class AccountService:
         client: str = "",
     ) -> User:
         """A new account. ``actor``: the admin creating it, or ``None`` for the operator
-        (the command line); ``AlreadyExists`` if the name is taken."""
+        (the command line); ``UsernameTaken`` if the name is taken, in its spelling or
+        in the one names had before the PRECIS profile (``auth/usernames.py``)."""
         if actor is not None and actor.role is not Role.ADMIN:
             raise Forbidden("Only an admin may create accounts.")
         try:
-            name = normalize_username(username)
+            name = check_new_username(username)
         except ValueError as exc:
             raise ValidationFailed([FieldError("username", str(exc))], subject="request") from None
+        if await self._user_by_name(username) is not None:
+            raise UsernameTaken(name)
         await self._check_policy(password, username=name, two_factor=False, field="password")
         now = self._clock()
         user = User(
@@ -195,7 +201,10 @@ class AccountService:
             created_at=now,
             password_changed_at=now,
         )
-        await self._store.create_user(user)
+        try:
+            await self._store.create_user(user)
+        except AlreadyExists:
+            raise UsernameTaken(name) from None  # created meanwhile (an id cannot collide)
         by = None if actor is None else actor.id
         await self._audit(now, AuditKind.USER_CREATED, user.id, client, role=role.value, by=by)
         return user
@@ -221,12 +230,12 @@ class AccountService:
         wait = self._clients.retry_after(client)
         if wait is not None:
             raise TooManyAttempts(wait)
-        try:
-            name: str | None = normalize_username(username)
-        except ValueError:
-            name = None
-        user = None if name is None else await self._store.user_by_name(name)
+        user = await self._user_by_name(username)
         if user is None:
+            try:
+                name: str | None = normalize_username(username)
+            except ValueError:
+                name = None
             await self._fail_unknown(name, username, password, client, now)
         attempt = await self._count_attempt(user.id, now)
         counted = attempt.counted
@@ -268,6 +277,16 @@ class AccountService:
             second_factor=None if proof is None else proof.kind,
         )
         return user, session, token
+
+    def refuse_login(self, client: str) -> None:
+        """Count a login whose input was refused before any check (a username or code no
+        account can have, such as one with a NUL) as a failure of ``client``, so that
+        refused input is no way around the client throttle; ``TooManyAttempts`` if the
+        client must wait already."""
+        wait = self._clients.retry_after(client)
+        if wait is not None:
+            raise TooManyAttempts(wait)
+        self._clients.record_failure(client)
 
     async def _fail_unknown(
         self, name: str | None, typed: str, password: str, client: str, now: datetime
@@ -528,7 +547,7 @@ class AccountService:
             last_seen_at=now,
             expires_at=session_expires_at(now, self.session_policy),
             client_address=client[:_MAX_CLIENT_ADDRESS],
-            user_agent=user_agent[:_MAX_USER_AGENT],
+            user_agent=without_controls(user_agent[:_MAX_USER_AGENT]),
         )
         await self._store.add_session(session)
         return session, value
@@ -814,14 +833,19 @@ class AccountService:
         return await self._user_named(username)
 
     async def _user_named(self, username: str) -> User:
-        try:
-            name = normalize_username(username)
-        except ValueError:
-            name = None
-        user = None if name is None else await self._store.user_by_name(name)
+        user = await self._user_by_name(username)
         if user is None:
             raise NotFound("No user has this name.")
         return user
+
+    async def _user_by_name(self, username: str) -> User | None:
+        """The account ``username`` names: by its spelling in the PRECIS profile, or
+        else by the spelling names were stored in before it (so no account is lost)."""
+        for name in lookup_names(username):
+            user = await self._store.user_by_name(name)
+            if user is not None:
+                return user
+        return None
 
     # -- audit ----------------------------------------------------------------------
 
