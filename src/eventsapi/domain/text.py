@@ -27,6 +27,7 @@ __all__ = [
     "SPACE",
     "TEXT",
     "TEXT_PATTERN",
+    "has_controls",
     "without_controls",
 ]
 
@@ -44,6 +45,12 @@ TEXT_PATTERN: Final = f"^{TEXT}*$"
 ONE_LINE_PATTERN: Final = f"^{ONE_LINE}*$"
 
 _CONTROLS: Final = re.compile(f"[{CONTROL}]")
+
+
+def has_controls(value: str) -> bool:
+    """Whether ``value`` holds a control character no text takes (for text read outside
+    a msgspec struct, such as a query parameter)."""
+    return _CONTROLS.search(value) is not None
 
 
 def without_controls(value: str) -> str:
