@@ -223,3 +223,16 @@ def test_no_account_route_answers_nasty_text_with_a_5xx(
             assert response.headers["content-type"] == PROBLEM_JSON, response.text
 
     fuzz()
+
+
+@pytest.mark.parametrize(("days", "status"), [(30.0, 201), (30, 201), (2.5, 422), (0.0, 422)])
+def test_a_tokens_lifetime_is_a_whole_number_of_days_in_either_spelling(
+    client: TestClient, days: float, status: int
+) -> None:
+    # JSON Schema's "integer" takes 30.0 (schemathesis sends it): so does the server.
+    body = {"name": "ci", "scopes": ["events:read"], "expires_in_days": days}
+    headers = {**bearer(token_of(client, ADMIN)), "Content-Type": "application/json"}
+
+    response = send_json(client, "POST", "/auth/tokens", body, headers)
+
+    assert response.status_code == status, response.text

@@ -145,6 +145,9 @@ TokenName = Annotated[
     ),
 ]
 TokenDays = Annotated[int, msgspec.Meta(ge=1, le=MAX_TOKEN_DAYS)]
+# JSON has one number type: 30.0 is the integer 30 (JSON Schema agrees), so a whole
+# float is a number of days too
+WholeTokenDays = Annotated[float, msgspec.Meta(ge=1, le=MAX_TOKEN_DAYS, multiple_of=1)]
 
 
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -153,7 +156,7 @@ class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
 
     name: TokenName
     scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=len(Scope))]
-    expires_in_days: TokenDays | UnsetType | None = UNSET
+    expires_in_days: TokenDays | WholeTokenDays | UnsetType | None = UNSET
 
 
 NewUsername = Annotated[
