@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from eventsapi.auth.throttle import FREE_FAILURES
 from eventsapi.domain.accounts import Role
 from eventsapi.settings import Settings
 from eventsapi.storage.base import EventStore
@@ -117,6 +118,24 @@ def test_an_account_stored_in_the_old_spelling_is_found_and_keeps_it(
     ).json()["user"]["username"] == ("strasse")
     problem = assert_problem(_create(client, "STRA\u00dfE"), 409)
     assert problem["type"] == "/problems/username-taken"
+
+
+@pytest.mark.parametrize("name", ["ghost", "dana"])  # an unknown name, and an account's
+def test_failed_logins_count_on_one_name_whatever_its_spelling(
+    client: TestClient, app: Starlette, name: str
+) -> None:
+    add_user(client, app, "dana")
+    spellings = [name, name.upper(), name.title(), f" {name} ", _full_width(name.upper())]
+    for attempt in range(FREE_FAILURES + 1):
+        wrong = {"username": spellings[attempt % len(spellings)], "password": "not it"}
+        assert_problem(send_json(client, "POST", "/auth/login", wrong), 401)
+
+    right = {"username": _full_width(name), "password": PASSWORD}
+    assert assert_problem(send_json(client, "POST", "/auth/login", right), 429)
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
 # -- fuzz -----------------------------------------------------------------------------------
