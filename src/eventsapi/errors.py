@@ -8,6 +8,7 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── ValidationFailed        input that breaks a rule (422), lists each bad field
     ├── NotFound                no such resource (404)
     ├── AlreadyExists           a create that collides with an existing id (409)
+    │   └── UsernameTaken       a new account whose username is taken (409)
     ├── PatchTestFailed         a JSON Patch whose test operation does not hold (409)
     ├── PatchConflict           a JSON Patch naming a location the event lacks (409)
     ├── PreconditionFailed      If-Match / If-None-Match does not hold (412)
@@ -67,6 +68,14 @@ class NotFound(EventsAPIError):
 
 class AlreadyExists(EventsAPIError):
     """A resource with this identifier already exists."""
+
+
+class UsernameTaken(AlreadyExists):
+    """A new account's username is taken (compared as ``auth/usernames.py`` compares)."""
+
+    def __init__(self, username: str) -> None:
+        self.username = username
+        super().__init__(f"The username {username!r} is taken; choose another.")
 
 
 class PatchTestFailed(EventsAPIError):

@@ -281,7 +281,8 @@ def test_bad_elements_of_an_array_are_reported_by_element(
 
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines() == [
-        "element 2: Title: must be 1-200 characters after trimming white space",
+        "element 2: Title: must be 1-200 characters after trimming white space, without "
+        "control characters (but tab and line breaks)",
         "element 3: expected a JSON object, got a number",
         "Error: Nothing imported: 2 of 3 rows of a JSON array are invalid; "
         "--skip-invalid imports the other 1 row.",

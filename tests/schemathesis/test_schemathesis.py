@@ -1,8 +1,9 @@
 """schemathesis against the running service: every phase, every check, 0 failures.
 
 The server runs as a real process (``python -m eventsapi serve``) on a free port
-with a fresh SQLite file; schemathesis runs as its own process, as a person
-would run it:
+with a fresh SQLite file, and again with a fresh PostgreSQL schema (whose text cannot
+hold NUL, so it is where text that no field can hold would show as a 500);
+schemathesis runs as its own process, as a person would run it:
 
     python -m eventsapi serve --port 8001 --database /tmp/st.db &
     SCHEMATHESIS_HOOKS=tests/schemathesis/hooks.py \\
@@ -29,6 +30,8 @@ from typing import Final
 
 import pytest
 
+from tests.security.public import database_url
+
 HOOKS: Final = Path(__file__).with_name("hooks.py")
 SEED: Final = 20250301
 MIN_TEST_CASES: Final = 500
@@ -45,6 +48,7 @@ RUN_OPTIONS: Final = (
 RUN_TIMEOUT: Final = 420.0
 RATE_LIMITS: Final = "read=1000000/60,write=1000000/60,auth=1000000/60,other=1000000/60"
 READY_TIMEOUT: Final = 30.0
+BACKENDS: Final = ["sqlite", "postgres"]
 
 pytestmark = [
     pytest.mark.slow,
@@ -104,10 +108,12 @@ def check_schemathesis_against_a_server(
     tmp_path: Path,
     env: dict[str, str],
     headers: Callable[[int], list[str]] = lambda port: [],
+    *,
+    database: str | None = None,
 ) -> None:
-    """Serve a fresh SQLite file in ``tmp_path`` with the settings in ``env``, run
-    schemathesis against it, and fail on any failure it finds, too few test cases, an
-    unclean stop or a traceback in the server's log.
+    """Serve ``database`` (a fresh SQLite file in ``tmp_path`` by default) with the
+    settings in ``env``, run schemathesis against it, and fail on any failure it finds,
+    too few test cases, an unclean stop or a traceback in the server's log.
 
     ``headers(port)``: headers (``Name: value``) schemathesis sends with every request,
     made once the server answers; their values are kept out of the report.
@@ -119,7 +125,7 @@ def check_schemathesis_against_a_server(
             [
                 sys.executable,
                 *("-m", "eventsapi", "serve"),
-                *("--port", str(port), "--database", str(tmp_path / "events.db")),
+                *("--port", str(port), "--database", database or str(tmp_path / "events.db")),
             ],
             cwd=tmp_path,
             env=env,
@@ -167,7 +173,11 @@ def check_schemathesis_against_a_server(
     assert "Traceback" not in server_log, f"the server logged an error:\n{server_log}"
 
 
-def test_schemathesis_finds_no_failure_in_the_running_service(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_schemathesis_finds_no_failure_in_the_running_service(tmp_path: Path, backend: str) -> None:
     # Rate limits on (their fields are in every answer) but far above the run's
     # thousands of requests a minute from one address, logins included.
-    check_schemathesis_against_a_server(tmp_path, _environment(EVENTSAPI_RATE_LIMITS=RATE_LIMITS))
+    with database_url(backend, tmp_path) as database:
+        check_schemathesis_against_a_server(
+            tmp_path, _environment(EVENTSAPI_RATE_LIMITS=RATE_LIMITS), database=database
+        )

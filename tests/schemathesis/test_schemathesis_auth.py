@@ -19,11 +19,13 @@ from typing import Any
 import pytest
 
 from tests.schemathesis.test_schemathesis import (
+    BACKENDS,
     READY_TIMEOUT,
     RUN_TIMEOUT,
     _environment,
     check_schemathesis_against_a_server,
 )
+from tests.security.public import database_url
 
 pytestmark = [
     pytest.mark.slow,
@@ -64,15 +66,20 @@ def _token(port: int) -> str:
     return token
 
 
-def test_schemathesis_authenticated_finds_no_failure(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_schemathesis_authenticated_finds_no_failure(tmp_path: Path, backend: str) -> None:
     env = _environment(**SETTINGS)
-    created = subprocess.run(
-        [sys.executable, "-m", "eventsapi", "users", "create", "admin", "--admin",
-         "--password-stdin", "--database", str(tmp_path / "events.db")],
-        input=PASSWORD, text=True, capture_output=True, env=env, cwd=tmp_path, check=False,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stdout + created.stderr
+    with database_url(backend, tmp_path) as database:
+        created = subprocess.run(
+            [sys.executable, "-m", "eventsapi", "users", "create", "admin", "--admin",
+             "--password-stdin", "--database", database],
+            input=PASSWORD, text=True, capture_output=True, env=env, cwd=tmp_path, check=False,
+        )  # fmt: skip
+        assert created.returncode == 0, created.stdout + created.stderr
 
-    check_schemathesis_against_a_server(
-        tmp_path, env, lambda port: [f"Authorization: Bearer {_token(port)}"]
-    )
+        check_schemathesis_against_a_server(
+            tmp_path,
+            env,
+            lambda port: [f"Authorization: Bearer {_token(port)}"],
+            database=database,
+        )

@@ -23,6 +23,7 @@ import json
 import re
 import shutil
 import tempfile
+import unicodedata
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -72,6 +73,13 @@ RESPONSE_KEYS: Final = frozenset({*EDITABLE, "id", *SERVER_OWNED})
 ID_RE: Final = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 # Tags are short, trimmed strings: no white space at either end, one line.
 LINE_BREAKS: Final = frozenset("\n\r\u2028\u2029")
+
+
+def _has_controls(text: str) -> bool:
+    """No text field takes a control character (Unicode's Cc) but tab and line breaks."""
+    return any(unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in text)
+
+
 INSTANT_RE: Final = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})"
 )
@@ -98,13 +106,18 @@ def _instant(value: Any) -> str | None:
 def _optional_text(value: Any, longest: int) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > longest:
+    if not isinstance(value, str) or len(value) > longest or _has_controls(value):
         raise Invalid(f"not text of at most {longest} characters: {value!r}")
     return value
 
 
 def _title(value: Any) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= 200 or not value.strip():
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= 200
+        or not value.strip()
+        or _has_controls(value)
+    ):
         raise Invalid(f"bad title {value!r}")
     return value.strip()
 
@@ -118,6 +131,7 @@ def _tags(value: Any) -> list[str]:
             or not 1 <= len(tag) <= 64
             or tag != tag.strip()
             or LINE_BREAKS.intersection(tag)
+            or _has_controls(tag)
         ):
             raise Invalid(f"bad tag {tag!r}")
     if len(set(value)) != len(value):

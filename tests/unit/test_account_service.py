@@ -133,7 +133,7 @@ async def fail_logins(service: AccountService, clock: FakeClock, count: int, nam
         ("  bob.smith_2-x ", "bob.smith_2-x"),
         ("\uff21\uff4c\uff49\uff43\uff45", "alice"),  # full-width letters
         ("STRASSE", "strasse"),
-        ("Stra\u00dfe", "strasse"),  # case folding, not lower-casing
+        ("Stra\u00dfe", "stra\u00dfe"),  # RFC 8265 lower-cases; it does not fold ß to ss
         ("Jos\u0065\u0301", "jos\u00e9"),  # decomposed accent composed
         ("a" * 64, "a" * 64),
     ],

@@ -30,9 +30,7 @@ from eventsapi.api.responses import JSONBytes
 from eventsapi.auth.service import MAX_TOKEN_NAME
 from eventsapi.auth.usernames import MAX_USERNAME_LENGTH
 from eventsapi.domain.accounts import ApiToken, AuditEntry, AuditKind, Role, Scope, Session, User
-
-# white space as str.strip knows it, in both regex dialects; line breaks likewise
-from eventsapi.domain.events import _LINE_BREAKS, _NOT_SPACE
+from eventsapi.domain.text import NOT_SPACE, ONE_LINE, ONE_LINE_PATTERN
 from eventsapi.errors import BadRequest, FieldError, ValidationFailed
 
 __all__ = [
@@ -77,45 +75,66 @@ _T = TypeVar("_T")
 # -- request bodies -------------------------------------------------------------------
 
 
+# The text rules of domain/text.py, per field: a name is one line without control
+# characters; a password may hold anything (it is only hashed), up to a length no
+# password of the policy reaches; a two-step code is short.
+MAX_PASSWORD_INPUT: Final = 1024
+MAX_CODE_INPUT: Final = 64
+Username = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=MAX_USERNAME_LENGTH * 4,
+        pattern=ONE_LINE_PATTERN,
+        description="The username, in any case or width (compared as RFC 8265's "
+        "UsernameCaseMapped profile compares).",
+    ),
+]
+Password = Annotated[str, msgspec.Meta(max_length=MAX_PASSWORD_INPUT)]
+Code = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_CODE_INPUT,
+        pattern=ONE_LINE_PATTERN,
+        description="A code of the authenticator app, or a recovery code.",
+    ),
+]
+
+
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
     """`totp`: the code of the authenticator app, or a recovery code, when the account
     has two-step verification (send it with the password, or after a
     `second-factor-required` answer)."""
 
-    username: str
-    password: str
-    totp: str | None = None
+    username: Username
+    password: Password
+    totp: Code | None = None
 
 
 class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
     """`totp`: a code (or recovery code) when two-step verification is on."""
 
-    current_password: str
-    new_password: str
-    totp: str | None = None
+    current_password: Password
+    new_password: Password
+    totp: Code | None = None
 
 
 class TotpConfirmation(msgspec.Struct, forbid_unknown_fields=True):
     """The code the authenticator app shows now, and the account's password."""
 
-    code: str
-    password: str
+    code: Code
+    password: Password
 
 
 class TotpRemoval(msgspec.Struct, forbid_unknown_fields=True):
     """The password, and a code of the authenticator app or a recovery code."""
 
-    password: str
-    code: str
+    password: Password
+    code: Code
 
 
-_CONTROL: Final = r"\x00-\x08\x0e-\x1b\x7f"  # beside those white space already has
-_NAME_PATTERN: Final = (
-    # one line of text, not only white space: no control character (PostgreSQL text
-    # cannot even hold NUL), no line break, and something visible
-    f"^[^{_CONTROL}{_LINE_BREAKS}]*{_NOT_SPACE.replace('[^', '[^' + _CONTROL)}"
-    f"[^{_CONTROL}{_LINE_BREAKS}]*$"
-)
+# one line of text, and something visible in it
+_NAME_PATTERN: Final = f"^{ONE_LINE}*{NOT_SPACE}{ONE_LINE}*$"
 TokenName = Annotated[
     str,
     msgspec.Meta(
@@ -126,6 +145,9 @@ TokenName = Annotated[
     ),
 ]
 TokenDays = Annotated[int, msgspec.Meta(ge=1, le=MAX_TOKEN_DAYS)]
+# JSON has one number type: 30.0 is the integer 30 (JSON Schema agrees), so a whole
+# float is a number of days too
+WholeTokenDays = Annotated[float, msgspec.Meta(ge=1, le=MAX_TOKEN_DAYS, multiple_of=1)]
 
 
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -134,7 +156,7 @@ class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
 
     name: TokenName
     scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=len(Scope))]
-    expires_in_days: TokenDays | UnsetType | None = UNSET
+    expires_in_days: TokenDays | WholeTokenDays | UnsetType | None = UNSET
 
 
 NewUsername = Annotated[
@@ -142,8 +164,10 @@ NewUsername = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=MAX_USERNAME_LENGTH,
-        description="Letters, digits, '.', '_' and '-'; stored in lower case (NFKC "
-        "case-folded), so `Dana` and `dana` are one account.",
+        pattern=ONE_LINE_PATTERN,
+        description="Letters, digits, '.', '_' and '-', all of one script (Latin may go "
+        "with Chinese, Japanese or Korean); stored as the PRECIS UsernameCaseMapped "
+        "profile (RFC 8265) has it, in lower case, so `Dana` and `dana` are one account.",
     ),
 ]
 
@@ -152,7 +176,7 @@ class NewUser(msgspec.Struct, forbid_unknown_fields=True):
     """A new account; `role` is `member` when left out."""
 
     username: NewUsername
-    password: str
+    password: Password
     role: Role = Role.MEMBER
 
 

@@ -44,7 +44,7 @@ class TokensAPI(AccountRoutes):
             )
         days = DEFAULT_TOKEN_DAYS if data.expires_in_days is UNSET else data.expires_in_days
         token, value = await self.accounts.create_token(
-            principal, data.name, data.scopes, None if days is None else timedelta(days=days)
+            principal, data.name, data.scopes, None if days is None else timedelta(days=int(days))
         )
         created = io.NewToken(
             token=value,

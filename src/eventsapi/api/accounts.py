@@ -26,7 +26,7 @@ from eventsapi.auth.principal import Principal
 from eventsapi.auth.service import MAX_AUDIT_PAGE, AccountService
 from eventsapi.auth.sessions import clear_cookie_header, cookie_header
 from eventsapi.domain.accounts import User
-from eventsapi.errors import AuthenticationRequired, BadRequest, NotFound
+from eventsapi.errors import AuthenticationRequired, BadRequest, NotFound, ValidationFailed
 
 __all__ = ["AUDIT_PAGE", "AccountRoutes", "AccountsAPI"]
 
@@ -90,12 +90,17 @@ class AccountsAPI(AccountRoutes):
     # -- login and logout -------------------------------------------------------------
 
     async def login(self, request: Request) -> Response:
-        data = await self.read(request, io.LoginRequest)
+        client = client_address(request)
+        try:
+            data = await self.read(request, io.LoginRequest)
+        except ValidationFailed:
+            await self.accounts.refuse_login(client)  # 429 instead when the client must wait
+            raise
         user, session, token = await self.accounts.login(
             data.username,
             data.password,
             totp=data.totp,
-            client=client_address(request),
+            client=client,
             user_agent=request.headers.get("user-agent", ""),
         )
         result = io.LoginResult(

@@ -27,6 +27,7 @@ from eventsapi.domain.query import (
     search_terms,
     utc_text,
 )
+from eventsapi.domain.text import has_controls
 from eventsapi.errors import BadRequest
 from eventsapi.settings import Settings
 from eventsapi.storage.base import Page
@@ -80,9 +81,10 @@ def _tags(query: QueryParams) -> tuple[str, ...]:
     if len(given) > TAGS_MAX_IN_QUERY:
         raise BadRequest(f"At most {TAGS_MAX_IN_QUERY} tag filters.", parameter="tag")
     for tag in tags:
-        if not tag or len(tag) > TAG_MAX or tag != tag.strip():
+        if not tag or len(tag) > TAG_MAX or tag != tag.strip() or has_controls(tag):
             raise BadRequest(
-                f"tag must be 1 to {TAG_MAX} characters with no white space at either end.",
+                f"tag must be 1 to {TAG_MAX} characters with no white space at either end "
+                "and no control character.",
                 parameter="tag",
             )
     return tags

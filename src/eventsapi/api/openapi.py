@@ -29,7 +29,6 @@ from eventsapi.api.openapi_accounts import (
 from eventsapi.api.openapi_slo import slo_paths, slo_schemas
 from eventsapi.api.problems import PROBLEM_JSON, PROBLEM_TYPES
 from eventsapi.domain.events import (
-    _NOT_SPACE,  # white space as str.strip knows it, spelled as a character class
     DOT_SEGMENTS,
     ID_PATTERN,
     LEGACY_KEYS,
@@ -41,6 +40,7 @@ from eventsapi.domain.events import (
     EventInput,
 )
 from eventsapi.domain.query import SORTS
+from eventsapi.domain.text import NOT_SPACE, ONE_LINE
 
 Schema = dict[str, Any]
 
@@ -267,8 +267,8 @@ _LIST_PARAMETERS = [
                 "type": "string",
                 "minLength": 1,
                 "maxLength": TAG_MAX,
-                # the server strips Python's white space (\x1c-\x1f, \x85 too), not \s's
-                "pattern": rf"^{_NOT_SPACE}([\s\S]*{_NOT_SPACE})?$",
+                # white space and control characters as domain/text.py spells them
+                "pattern": f"^{NOT_SPACE}({ONE_LINE}*{NOT_SPACE})?$",
             },
         },
         style="form",

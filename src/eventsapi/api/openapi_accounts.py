@@ -412,11 +412,11 @@ def account_paths(
                         "201": _ok("Created", _ref("UserInfo")),
                         **body_errors,
                         "422": problem(
-                            "An invalid username, or a password the policy refuses "
-                            "(`password-rejected`, with advice)"
+                            "An invalid username (or one that mixes scripts), or a password "
+                            "the policy refuses (`password-rejected`, with advice)"
                         ),
                         **admin_only,
-                        "409": problem("The username is taken"),
+                        "409": problem("The username is taken (`username-taken`)"),
                     },
                 }
             ),

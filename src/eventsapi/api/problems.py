@@ -54,6 +54,14 @@ PROBLEM_TYPES: Final = {
             "A create named an id that is taken. Choose another id, or PUT to replace.",
         ),
         ProblemType(
+            "username-taken",
+            409,
+            "This username is taken",
+            "A new account must have a username of its own. Usernames are compared in the "
+            "PRECIS UsernameCaseMapped profile (RFC 8265): `Dana`, `DANA` and `dana` in "
+            "full-width letters are one name. Choose another.",
+        ),
+        ProblemType(
             "patch-test-failed",
             409,
             "A test in your JSON Patch does not hold",
@@ -305,6 +313,8 @@ def from_error(request: Request, exc: Exception) -> Response:
             return problem(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
         case errors.Forbidden():
             return problem(403, str(exc))
+        case errors.UsernameTaken():
+            return problem(409, str(exc), slug="username-taken")
         case errors.AlreadyExists():
             return problem(409, str(exc))
         case errors.PatchTestFailed():

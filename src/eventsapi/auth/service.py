@@ -79,7 +79,7 @@ from eventsapi.auth.tokens import (
     new_token,
     token_hash,
 )
-from eventsapi.auth.usernames import normalize_username
+from eventsapi.auth.usernames import check_new_username, lookup_names, normalize_username
 from eventsapi.clock import Clock, system_clock
 from eventsapi.domain.accounts import (
     ApiToken,
@@ -91,7 +91,9 @@ from eventsapi.domain.accounts import (
     Session,
     User,
 )
+from eventsapi.domain.text import without_controls
 from eventsapi.errors import (
+    AlreadyExists,
     AuthenticationFailed,
     FieldError,
     Forbidden,
@@ -99,6 +101,7 @@ from eventsapi.errors import (
     PasswordRejected,
     SecondFactorRequired,
     TooManyAttempts,
+    UsernameTaken,
     ValidationFailed,
 )
 from eventsapi.storage.base import EventStore
@@ -194,13 +197,16 @@ class AccountService:
         client: str = "",
     ) -> User:
         """A new account. ``actor``: the admin creating it, or ``None`` for the operator
-        (the command line); ``AlreadyExists`` if the name is taken."""
+        (the command line); ``UsernameTaken`` if the name is taken, in its spelling or
+        in the one names had before the PRECIS profile (``auth/usernames.py``)."""
         if actor is not None and actor.role is not Role.ADMIN:
             raise Forbidden("Only an admin may create accounts.")
         try:
-            name = normalize_username(username)
+            name = check_new_username(username)
         except ValueError as exc:
             raise ValidationFailed([FieldError("username", str(exc))], subject="request") from None
+        if await self._user_by_name(username) is not None:
+            raise UsernameTaken(name)
         with self.hashing.admitted(client) as hashing:
             await self._check_policy(
                 hashing, password, username=name, two_factor=False, field="password"
@@ -214,7 +220,10 @@ class AccountService:
                 created_at=now,
                 password_changed_at=now,
             )
-        await self._store.create_user(user)
+        try:
+            await self._store.create_user(user)
+        except AlreadyExists:
+            raise UsernameTaken(name) from None  # created meanwhile (an id cannot collide)
         by = None if actor is None else actor.id
         await self._audit(now, AuditKind.USER_CREATED, user.id, client, role=role.value, by=by)
         return user
@@ -251,12 +260,12 @@ class AccountService:
         user_agent: str,
         now: datetime,
     ) -> tuple[User, Session, str]:
-        try:
-            name: str | None = normalize_username(username)
-        except ValueError:
-            name = None
-        user = None if name is None else await self._store.user_by_name(name)
+        user = await self._user_by_name(username)
         if user is None:
+            try:
+                name: str | None = normalize_username(username)
+            except ValueError:
+                name = None
             await self._fail_unknown(hashing, name, username, password, client, now)
         attempt = await self._count_attempt(user.id, now)
         counted = attempt.counted
@@ -318,6 +327,16 @@ class AccountService:
             raise
         await self._store.update_client_logins(
             key, self._budget.release(now), forget_before=forget_before
+        )
+
+    async def refuse_login(self, client: str) -> None:
+        """Count a login whose input was refused before any check (a username or code no
+        account can have, such as one with a NUL) as a failure of ``client``, so that
+        refused input is no way around the client budget; ``TooManyAttempts`` if it is
+        spent already."""
+        now = self._clock()
+        await self._store.update_client_logins(
+            client_key(client), self._budget.reserve(now), forget_before=now - self._budget.window
         )
 
     async def _fail_unknown(
@@ -589,7 +608,7 @@ class AccountService:
             last_seen_at=now,
             expires_at=session_expires_at(now, self.session_policy),
             client_address=client[:_MAX_CLIENT_ADDRESS],
-            user_agent=user_agent[:_MAX_USER_AGENT],
+            user_agent=without_controls(user_agent[:_MAX_USER_AGENT]),
         )
         await self._store.add_session(session)
         return session, value
@@ -895,14 +914,19 @@ class AccountService:
         return await self._user_named(username)
 
     async def _user_named(self, username: str) -> User:
-        try:
-            name = normalize_username(username)
-        except ValueError:
-            name = None
-        user = None if name is None else await self._store.user_by_name(name)
+        user = await self._user_by_name(username)
         if user is None:
             raise NotFound("No user has this name.")
         return user
+
+    async def _user_by_name(self, username: str) -> User | None:
+        """The account ``username`` names: by its spelling in the PRECIS profile, or
+        else by the spelling names were stored in before it (so no account is lost)."""
+        for name in lookup_names(username):
+            user = await self._store.user_by_name(name)
+            if user is not None:
+                return user
+        return None
 
     # -- audit ----------------------------------------------------------------------
 

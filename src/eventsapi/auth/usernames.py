@@ -1,29 +1,140 @@
-"""Usernames: one spelling per name, so that two accounts cannot differ by case or width.
+"""Usernames: one spelling per name, compared as RFC 8265 compares them.
 
-A name is normalized as Unicode's NFKC_Casefold does it (NFKC, case folding, NFKC again:
-"Alice" in full-width letters, "ALICE" and "alice" are one name), then stripped of white
-space at either end, and must then be 1-64 characters, each a letter, a decimal digit,
-``.``, ``_`` or ``-``. Letters of any script are allowed; names that merely look alike in
-two scripts (a Latin "a" and a Cyrillic "a", U+0430) stay distinct names.
+A name is enforced in the PRECIS UsernameCaseMapped profile (RFC 8265, section 3.3; the
+``precis-i18n`` library): full-width letters become their usual width, letters become
+lower case (Unicode toLowerCase, so "ß" stays "ß" and a final sigma stays final), the
+result is NFC, and the IdentifierClass of RFC 8264 refuses spaces, controls, symbols,
+compatibility characters ("ﬁ", "①") and the rest of what cannot tell names apart. On top
+of the profile, as RFC 8265 lets an application restrict it further: white space at
+either end is ignored (as it always was), a name has 1-64 characters, each a letter, a
+decimal digit, ``.``, ``_`` or ``-``.
+
+A *new* name must also be written in one script (``check_new_username``): UTS #39's
+"highly restrictive" level, so "p\u0430ypal" with a Cyrillic "a" (U+0430) cannot be created
+beside "paypal"; Latin may go with Chinese, Japanese or Korean writing, as in "tanaka田中".
+
+Names stored before this profile were NFKC case-folded (``legacy_username``); for a few
+names the two differ ("Straße": "straße" now, "strasse" then; Cherokee letters, whose
+case folding is upper case). Stored names are not rewritten: ``lookup_names`` tries the
+profile's spelling, then the old one, so every existing account is found by what its user
+has always typed, and a new name whose old spelling is taken is taken.
 """
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
+from typing import Final, cast
 
-__all__ = ["MAX_USERNAME_LENGTH", "normalize_username"]
+import unicodedataplus
+from precis_i18n import get_profile
 
-MAX_USERNAME_LENGTH = 64
-_PUNCTUATION = frozenset("._-")
+__all__ = [
+    "MAX_USERNAME_LENGTH",
+    "check_new_username",
+    "legacy_username",
+    "lookup_names",
+    "normalize_username",
+]
+
+MAX_USERNAME_LENGTH: Final = 64
+_PUNCTUATION: Final = frozenset("._-")
+_PROFILE: Final = get_profile("UsernameCaseMapped")
+_LENGTH_RULE: Final = f"a username has 1 to {MAX_USERNAME_LENGTH} characters"
+_CHARACTER_RULE: Final = "a username has only letters, digits, '.', '_' and '-'"
+
+# UTS #39, section 5.1: characters of every script (Common, Inherited) go with any, and
+# the scripts of Chinese, Japanese and Korean writing are one "augmented" script each.
+_ANY_SCRIPT: Final = frozenset({"Zyyy", "Zinh"})
+_AUGMENTED: Final = {
+    "Hani": {"Hanb", "Jpan", "Kore"},
+    "Hira": {"Jpan"},
+    "Kana": {"Jpan"},
+    "Hang": {"Kore"},
+    "Bopo": {"Hanb"},
+}
+_WITH_LATIN: Final = frozenset({"Hanb", "Jpan", "Kore"})  # "highly restrictive" (5.2)
 
 
 def normalize_username(text: str) -> str:
     """The stored form of the username ``text``; ``ValueError`` if it cannot be one."""
+    stripped = text.strip()
+    if not 1 <= len(stripped) <= MAX_USERNAME_LENGTH * 4:
+        raise ValueError(_LENGTH_RULE)  # before the profile: its work grows with the text
+    try:
+        name = _PROFILE.enforce(stripped)
+    except UnicodeEncodeError:
+        raise ValueError(_CHARACTER_RULE) from None
+    _check_characters(name)
+    return name
+
+
+def legacy_username(text: str) -> str | None:
+    """``text`` as names were stored before the PRECIS profile (NFKC case-folded and
+    stripped), or ``None`` if it was no name then either."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     name = folded.strip()
+    try:
+        _check_characters(name)
+    except ValueError:
+        return None
+    return name
+
+
+def lookup_names(text: str) -> list[str]:
+    """The stored names ``text`` may be, best first: its spelling in the profile, then its
+    old spelling (when that differs); none if it can be no name."""
+    names = []
+    with contextlib.suppress(ValueError):
+        names.append(normalize_username(text))
+    if len(text) <= MAX_USERNAME_LENGTH * 4:
+        legacy = legacy_username(text)
+        if legacy is not None and legacy not in names:
+            names.append(legacy)
+    return names
+
+
+def check_new_username(text: str) -> str:
+    """The stored form of a new account's name: ``normalize_username``, and written in
+    one script (``ValueError`` naming the scripts it mixes)."""
+    name = normalize_username(text)
+    scripts = _mixed_scripts(name)
+    if scripts:
+        raise ValueError(f"a username is written in one script; this one mixes {scripts}")
+    return name
+
+
+def _check_characters(name: str) -> None:
     if not 1 <= len(name) <= MAX_USERNAME_LENGTH:
-        raise ValueError(f"a username has 1 to {MAX_USERNAME_LENGTH} characters")
+        raise ValueError(_LENGTH_RULE)
     for char in name:
         if not (char in _PUNCTUATION or char.isdecimal() or unicodedata.category(char)[0] == "L"):
-            raise ValueError("a username has only letters, digits, '.', '_' and '-'")
-    return name
+            raise ValueError(_CHARACTER_RULE)
+
+
+def _scripts(char: str) -> set[str]:
+    """The scripts ``char`` is used in (Unicode's Script_Extensions), augmented."""
+    found = set(cast("list[str]", unicodedataplus.script_extensions(char))) - _ANY_SCRIPT
+    return found.union(*(_AUGMENTED.get(script, ()) for script in found))
+
+
+def _resolved(chars: str) -> set[str] | None:
+    """UTS #39's resolved script set of ``chars`` (``None``: any script would do)."""
+    resolved: set[str] | None = None
+    for char in chars:
+        scripts = _scripts(char)
+        if scripts:
+            resolved = scripts if resolved is None else resolved & scripts
+    return resolved
+
+
+def _mixed_scripts(name: str) -> str:
+    """The scripts that ``name`` mixes, for a message (empty if it is in one, or in Latin
+    with one of the scripts of Chinese, Japanese or Korean)."""
+    if _resolved(name) != set():
+        return ""
+    without_latin = _resolved("".join(c for c in name if "Latn" not in _scripts(c)))
+    if without_latin is None or without_latin & _WITH_LATIN:
+        return ""
+    names = sorted({unicodedataplus.script(c) for c in name if _scripts(c)})
+    return " and ".join(cast("list[str]", names))

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
+from eventsapi.domain.text import NOT_SPACE, ONE_LINE, SPACE, TEXT, TEXT_PATTERN
 from eventsapi.errors import BadRequest, FieldError, ValidationFailed
 
 ID_PATTERN: Final = r"^[A-Za-z0-9._~-]{1,64}$"
@@ -39,16 +40,10 @@ EventId = Annotated[
         extra_json_schema={"not": {"enum": sorted(DOT_SEGMENTS)}},
     ),
 ]
-# White space as Python's str.isspace and str.strip know it, spelled out: the
-# patterns below are also JSON Schema (ECMA-262) patterns, and \s differs between
-# the two dialects (Python's has \x1c-\x1f and \x85; ECMA-262's has \ufeff), as does
-# "." (ECMA-262's excludes \r, \u2028 and \u2029 too).
-_SPACE: Final = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_NOT_SPACE: Final = f"[^{_SPACE}]"
-_LINE_BREAKS: Final = r"\n\r\u2028\u2029"
-
+# The patterns below are also JSON Schema (ECMA-262) patterns: domain/text.py spells
+# white space and the refused control characters out so that both dialects agree.
 _TITLE_PATTERN: Final = (
-    f"^[{_SPACE}]*{_NOT_SPACE}([\\s\\S]{{0,{TITLE_MAX - 2}}}{_NOT_SPACE})?[{_SPACE}]*$"
+    f"^[{SPACE}]*{NOT_SPACE}({TEXT}{{0,{TITLE_MAX - 2}}}{NOT_SPACE})?[{SPACE}]*$"
 )
 Title = Annotated[
     str,
@@ -62,8 +57,8 @@ Title = Annotated[
         "(stored trimmed)",
     ),
 ]
-Description = Annotated[str, msgspec.Meta(max_length=DESCRIPTION_MAX)]
-Location = Annotated[str, msgspec.Meta(max_length=LOCATION_MAX)]
+Description = Annotated[str, msgspec.Meta(max_length=DESCRIPTION_MAX, pattern=TEXT_PATTERN)]
+Location = Annotated[str, msgspec.Meta(max_length=LOCATION_MAX, pattern=TEXT_PATTERN)]
 TimeZoneName = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, description="IANA time zone name")
 ]
@@ -74,7 +69,7 @@ Tag = Annotated[
         max_length=TAG_MAX,
         # one line, no white space at either end (Python's $ also matches before a
         # final newline: _rule_errors refuses that one)
-        pattern=f"^{_NOT_SPACE}([^{_LINE_BREAKS}]*{_NOT_SPACE})?$",
+        pattern=f"^{NOT_SPACE}({ONE_LINE}*{NOT_SPACE})?$",
     ),
 ]
 Tags = Annotated[
@@ -224,10 +219,14 @@ def _type_errors(document: Any) -> list[FieldError]:
     return errors or [FieldError("", "invalid event")]
 
 
+_NO_CONTROLS: Final = "must not hold control characters (but tab and line breaks)"
 _PATTERN_RULES: Final = {
     "id": "1-64 characters of A-Z a-z 0-9 . _ ~ -",
-    "title": f"must be 1-{TITLE_MAX} characters after trimming white space",
-    "tags": "each tag is one line with no white space at either end",
+    "title": f"must be 1-{TITLE_MAX} characters after trimming white space, "
+    "without control characters (but tab and line breaks)",
+    "description": _NO_CONTROLS,
+    "location": _NO_CONTROLS,
+    "tags": "each tag is one line with no white space at either end and no control character",
 }
 
 
