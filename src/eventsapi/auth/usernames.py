@@ -23,10 +23,12 @@ has always typed, and a new name whose old spelling is taken is taken.
 from __future__ import annotations
 
 import contextlib
+import functools
 import unicodedata
-from typing import Final, cast
+from importlib import resources
+from typing import Final
 
-import unicodedataplus
+import regex
 from precis_i18n import get_profile
 
 __all__ = [
@@ -112,10 +114,40 @@ def _check_characters(name: str) -> None:
             raise ValueError(_CHARACTER_RULE)
 
 
-def _scripts(char: str) -> set[str]:
+@functools.cache
+def _script_patterns() -> tuple[tuple[str, str, regex.Pattern[str], regex.Pattern[str]], ...]:
+    """Each script's code, name, and patterns of its Script_Extensions and Script: the
+    regex module carries Unicode's tables (on every platform the image is built for)."""
+    text = resources.files("eventsapi.auth").joinpath("data/scripts.txt").read_text("utf-8")
+    found = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            code, name = line.split(" ", 1)
+            found.append(
+                (
+                    code,
+                    name,
+                    regex.compile(rf"\p{{scx={code}}}"),
+                    regex.compile(rf"\p{{sc={code}}}"),
+                )
+            )
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scripts(char: str) -> frozenset[str]:
     """The scripts ``char`` is used in (Unicode's Script_Extensions), augmented."""
-    found = set(cast("list[str]", unicodedataplus.script_extensions(char))) - _ANY_SCRIPT
-    return found.union(*(_AUGMENTED.get(script, ()) for script in found))
+    found = {code for code, _, extensions, _ in _script_patterns() if extensions.match(char)}
+    found -= _ANY_SCRIPT
+    return frozenset(found.union(*(_AUGMENTED.get(script, ()) for script in found)))
+
+
+def _script_name(char: str) -> str:
+    """The name of ``char``'s script (its Script property), for a message."""
+    for _, name, _, script in _script_patterns():
+        if script.match(char):
+            return name
+    return "Unknown"
 
 
 def _resolved(chars: str) -> set[str] | None:
@@ -124,7 +156,7 @@ def _resolved(chars: str) -> set[str] | None:
     for char in chars:
         scripts = _scripts(char)
         if scripts:
-            resolved = scripts if resolved is None else resolved & scripts
+            resolved = set(scripts) if resolved is None else resolved & scripts
     return resolved
 
 
@@ -136,5 +168,5 @@ def _mixed_scripts(name: str) -> str:
     without_latin = _resolved("".join(c for c in name if "Latn" not in _scripts(c)))
     if without_latin is None or without_latin & _WITH_LATIN:
         return ""
-    names = sorted({unicodedataplus.script(c) for c in name if _scripts(c)})
-    return " and ".join(cast("list[str]", names))
+    names = sorted({_script_name(c) for c in name if _scripts(c)})
+    return " and ".join(names)
