@@ -62,6 +62,7 @@ from eventsapi.slo.recorder import UNMATCHED_ROUTE, UNRECORDED_ROUTES, Recorder
 _ITEM_PREFIX: Final = "/events/"
 _ID_HEADER: Final = request_ids.HEADER
 _VARY: Final = compression.VARY
+_CLOSE: Final = (b"connection", b"close")
 _ROUTE: Final = "eventsapi.route"  # scope key: the hot path's route template
 _REFUSAL: Final = "eventsapi.refusal"  # scope key: the 429 a layered request gets instead
 _clock: Final = time.perf_counter
@@ -166,6 +167,10 @@ class EventsApp(Starlette):
                     limited = decided
             else:
                 limited = await rate_limits.check(scope)
+            if isinstance(limited, Response) and scope["method"] not in WITHOUT_BODY:
+                # Refused before its body is read: the connection is closed (RFC 9112,
+                # 9.6), so that a body still arriving, slowly or not, is not waited for.
+                limited.raw_headers.append(_CLOSE)
 
         if self.direct and not (accepts_gzip and self.gzip):
             handler = self.hot_path.handler(scope)
