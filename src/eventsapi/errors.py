@@ -138,6 +138,21 @@ class QueryTooExpensive(EventsAPIError):
     that one client's dear query cannot hold what every other client needs. Nothing was
     changed; a narrower query (more filters, a smaller page, no exact count) may succeed."""
 
+    @classmethod
+    def past_budget(cls, timeout: float, *, waited: bool) -> QueryTooExpensive:
+        """The error of a read stopped after ``timeout`` seconds, or (``waited``) never
+        started because it waited that long for a connection or a reader thread."""
+        budget = f"{timeout * 1000:.0f} ms"
+        if waited:
+            return cls(
+                f"The service is busy with other queries: this one waited its whole time "
+                f"budget ({budget}) for its turn. Retry later, or narrow it."
+            )
+        return cls(
+            f"This query took longer than its time budget ({budget}) and was stopped. Narrow "
+            "it: more filters, a smaller limit, no count=exact, or a sort without q."
+        )
+
 
 class TooManyInFlight(EventsAPIError):
     """The client already has as many listings running as it may (setting

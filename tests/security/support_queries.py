@@ -20,13 +20,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import msgspec
 import psycopg
 
 from eventsapi import storage
 from eventsapi.domain.events import Event
-from eventsapi.domain.query import starts_key, utc_text
-from eventsapi.storage import postgres_query
+from eventsapi.storage import postgres, postgres_query, sqlite_rows
 from tests.security.public import ADMIN, ADMIN_PASSWORD, create_user, database_url, request_from
 from tests.server_process import ServerProcess, free_port
 
@@ -40,7 +38,6 @@ _TAGS = ("go", "rust", "python", "meetup", "berlin", "paris", "online", "kids")
 _WORDS = ("talk", "workshop", "night", "social", "intro", "panel", "demo", "hack")
 _START = datetime(2026, 1, 1, tzinfo=UTC)
 _BATCH = 20_000
-_encode = msgspec.json.Encoder().encode
 
 
 def events(count: int) -> Iterator[Event]:
@@ -89,25 +86,11 @@ def fill_sqlite(path: Path, count: int) -> None:
         conn.execute("PRAGMA synchronous = OFF")  # a fixture: rebuilt if lost
         conn.execute("BEGIN")
         for batch in _batches(count):
+            # The columns of the backend's own row parameters (sqlite_rows.row_values).
             conn.executemany(
-                "INSERT INTO events (id, version, title, status, starts_at, created_at,"
-                " updated_at, description, location, tags, doc)"
-                " VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.id,
-                        e.title,
-                        e.status,
-                        utc_text(e.starts_at) if e.starts_at else None,
-                        utc_text(e.created_at),
-                        utc_text(e.updated_at),
-                        e.description,
-                        e.location,
-                        _encode(e.tags).decode(),
-                        _encode(e),
-                    )
-                    for e in batch
-                ],
+                "INSERT INTO events (version, title, status, starts_at, created_at, updated_at,"
+                " description, location, tags, doc, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [sqlite_rows.row_values(event) for event in batch],
             )
         conn.execute(
             "INSERT INTO event_tags (seq, tag)"
@@ -119,39 +102,26 @@ def fill_sqlite(path: Path, count: int) -> None:
         conn.close()
 
 
-def _copy_row(event: Event) -> tuple[object, ...]:
-    return (
-        event.id,
-        postgres_query.text(event.title),
-        event.status,
-        starts_key(event),
-        utc_text(event.created_at),
-        utc_text(event.updated_at),
-        [postgres_query.text(tag) for tag in event.tags],
-        *postgres_query.search_text(event),
-        _encode(event),
-    )
-
-
 def fill_postgres(url: str, count: int) -> None:
     """``count`` events in the (migrated) PostgreSQL schema of ``url``: copied into a
     staging table, then inserted with the text search column computed as the backend does."""
     with psycopg.connect(url, autocommit=True) as conn:
+        # The columns of the backend's own row parameters (postgres.row_values), in order.
         conn.execute(
-            "CREATE TEMP TABLE staging (id text, title text, status text, starts_key text,"
-            " created_at text, updated_at text, tags text[], s_title text, s_location text,"
-            " s_description text, doc bytea)"
+            "CREATE TEMP TABLE staging (version integer, title text, status text,"
+            " starts_key text, created_at text, updated_at text, tags text[], s_title text,"
+            " s_location text, s_description text, doc bytea, id text)"
         )
         with conn.cursor() as cursor:
             for batch in _batches(count):
                 with cursor.copy("COPY staging FROM STDIN") as copy:
                     for event in batch:
-                        copy.write_row(_copy_row(event))
+                        copy.write_row(postgres.row_values(event))
         search = postgres_query.SEARCH.replace("%s", "s_title", 1)
         search = search.replace("%s", "s_location", 1).replace("%s", "s_description", 1)
         conn.execute(
             "INSERT INTO events (id, version, title, status, starts_key, created_at,"  # noqa: S608 - constants
-            f" updated_at, tags, search, doc) SELECT id, 1, title, status, starts_key,"
+            f" updated_at, tags, search, doc) SELECT id, version, title, status, starts_key,"
             f" created_at, updated_at, tags, {search}, doc FROM staging ORDER BY id"
         )
         conn.execute("ANALYZE events")

@@ -125,7 +125,7 @@ _INSERT_TRANSITION: Final = sli_tables.insert_transition("%s")
 _SELECT_TRANSITIONS: Final = sli_tables.select_transitions("%s")
 
 
-def _row_values(event: Event) -> tuple[Any, ...]:
+def row_values(event: Event) -> tuple[Any, ...]:
     """The parameters of ``_INSERT`` and ``_UPDATE`` (same order)."""
     return (
         event.version,
@@ -152,19 +152,6 @@ def _reason(exc: BaseException) -> str:
 
 def _unavailable(exc: BaseException) -> StorageUnavailable:
     return StorageUnavailable(f"The database is unavailable: {_reason(exc)}")
-
-
-def _too_expensive(timeout: float, *, waited: bool = False) -> QueryTooExpensive:
-    budget = f"{timeout * 1000:.0f} ms"
-    if waited:
-        return QueryTooExpensive(
-            f"The service is busy with other queries: this one waited its whole time budget "
-            f"({budget}) for its turn. Retry later, or narrow it."
-        )
-    return QueryTooExpensive(
-        f"This query took longer than its time budget ({budget}) and was stopped. Narrow "
-        "it: more filters, a smaller limit, no count=exact, or a sort without q."
-    )
 
 
 def describe(url: str) -> str:
@@ -440,12 +427,12 @@ class PostgresStore(PostgresAccounts, EventStore):
         async def work(conn: Connection) -> Page:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
-                raise _too_expensive(self.query_timeout, waited=True)
+                raise QueryTooExpensive.past_budget(self.query_timeout, waited=True)
             try:
                 async with conn.transaction():
                     return await budgeted(conn, round(left * 1000))
             except psycopg.errors.QueryCanceled:
-                raise _too_expensive(self.query_timeout) from None
+                raise QueryTooExpensive.past_budget(self.query_timeout, waited=False) from None
 
         async def budgeted(conn: Connection, milliseconds: int) -> Page:
             # Local to the transaction: the pool's connections keep statement_timeout.
@@ -471,7 +458,7 @@ class PostgresStore(PostgresAccounts, EventStore):
             async with asyncio.timeout_at(deadline):
                 await self._listings.acquire()
         except TimeoutError:
-            raise _too_expensive(self.query_timeout, waited=True) from None
+            raise QueryTooExpensive.past_budget(self.query_timeout, waited=True) from None
         try:
             return await self._read(work)
         finally:
@@ -545,7 +532,7 @@ class PostgresStore(PostgresAccounts, EventStore):
     async def create(self, event: Event, *, once: IdempotencyKey | None = None) -> Event:
         async def work(conn: Connection) -> Event:
             await self._claim(conn, once)
-            inserted = await conn.execute(_INSERT, _row_values(event))
+            inserted = await conn.execute(_INSERT, row_values(event))
             if inserted.rowcount == 0:
                 raise AlreadyExists(f"An event with id {event.id!r} already exists.")
             await self._save(conn, once, event)
@@ -562,7 +549,7 @@ class PostgresStore(PostgresAccounts, EventStore):
             if current is None:
                 raise NotFound(f"No event with id {event_id!r}.")
             updated = change(current)
-            await conn.execute(_UPDATE, _row_values(updated))
+            await conn.execute(_UPDATE, row_values(updated))
             await self._save(conn, once, updated)
             return updated
 
@@ -573,9 +560,9 @@ class PostgresStore(PostgresAccounts, EventStore):
             current = await _current(conn, event_id, lock=True)
             event = build(current)
             if current is not None:
-                await conn.execute(_UPDATE, _row_values(event))
+                await conn.execute(_UPDATE, row_values(event))
                 return event, False
-            if (await conn.execute(_INSERT, _row_values(event))).rowcount == 0:
+            if (await conn.execute(_INSERT, row_values(event))).rowcount == 0:
                 return None  # created meanwhile by another transaction: build on it
             return event, True
 
@@ -678,11 +665,11 @@ class PostgresStore(PostgresAccounts, EventStore):
                 imported = replaced = 0
                 conflicts: list[str] = []
                 for event in events:
-                    inserted = await conn.execute(_INSERT, _row_values(event))
+                    inserted = await conn.execute(_INSERT, row_values(event))
                     if inserted.rowcount == 1:
                         imported += 1
                     elif on_conflict == "replace":
-                        await conn.execute(_UPDATE, _row_values(event))
+                        await conn.execute(_UPDATE, row_values(event))
                         replaced += 1
                     else:
                         conflicts.append(event.id)

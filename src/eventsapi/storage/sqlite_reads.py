@@ -121,27 +121,14 @@ class ReadPool:
     def _run(self, work: Callable[[sqlite3.Connection], T], deadline: _Deadline) -> T:
         conn = self._connection()
         if not deadline.begin(conn):
-            raise _too_expensive(self._timeout, waited=True)
+            raise QueryTooExpensive.past_budget(self._timeout, waited=True)
         self._reader.deadline = deadline
         try:
             return work(conn)
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
-                raise _too_expensive(self._timeout, waited=False) from None
+                raise QueryTooExpensive.past_budget(self._timeout, waited=False) from None
             raise
         finally:
             self._reader.deadline = None
             deadline.end()
-
-
-def _too_expensive(timeout: float, *, waited: bool) -> QueryTooExpensive:
-    budget = f"{timeout * 1000:.0f} ms"
-    if waited:
-        return QueryTooExpensive(
-            f"The service is busy with other queries: this one waited its whole time budget "
-            f"({budget}) for its turn. Retry later, or narrow it."
-        )
-    return QueryTooExpensive(
-        f"This query took longer than its time budget ({budget}) and was stopped. Narrow "
-        "it: more filters, a smaller limit, no count=exact, or a sort without q."
-    )
