@@ -43,7 +43,7 @@ def test_the_table_holds_only_clients_in_flight() -> None:
     for key in keys:
         assert key is not None
         slow.release(key)
-    assert slow.in_flight == {}
+    assert len(slow.in_flight) == 0
 
 
 def test_the_refusal_is_a_429_problem_that_closes_the_connection() -> None:

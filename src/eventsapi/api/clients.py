@@ -35,6 +35,7 @@ from typing import Final, NamedTuple
 
 from starlette.types import Scope
 
+from eventsapi.auth.throttle import client_key
 from eventsapi.settings import IPNetwork, Settings, parse_networks
 
 __all__ = ["Client", "Proxies", "client_of", "is_loopback", "local_mode"]
@@ -71,6 +72,17 @@ class Client(NamedTuple):
     scheme: str
     forwarded: bool
     local: bool
+
+    @property
+    def key(self) -> str:
+        """The key the client is counted under by the per-client limits: its address, an
+        IPv6 client's /64 (``auth/throttle.client_key``)."""
+        return _key_of_address(self.address)
+
+
+# Parsing an address costs a few microseconds; a client's next requests find its key here.
+# Only canonical addresses (or the server's own peer names) get here: the cache is bounded.
+_key_of_address: Final = functools.lru_cache(maxsize=4096)(client_key)
 
 
 def is_loopback(host: str) -> bool:

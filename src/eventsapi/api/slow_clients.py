@@ -21,7 +21,6 @@ request ends, so the table holds only the clients in flight, never more.
 from __future__ import annotations
 
 import asyncio
-import functools
 from typing import Final
 
 from starlette.responses import Response
@@ -29,26 +28,13 @@ from starlette.types import Message, Receive, Scope
 
 from eventsapi.api import problems
 from eventsapi.api.clients import client_of, local_mode
-from eventsapi.auth.throttle import client_key
+from eventsapi.api.inflight import PerClient
 from eventsapi.errors import RequestTimeout
 from eventsapi.settings import Settings
 
 # Methods whose requests carry no body for any route: their receive is left as it is.
 WITHOUT_BODY: Final = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 _RETRY_AFTER: Final = "1"
-
-
-@functools.lru_cache(maxsize=10_000)
-def _key_of_address(address: str) -> str:
-    return client_key(address)
-
-
-def _client_of(scope: Scope) -> str:
-    """The client whose requests are counted together: its address as ``api/clients.py``
-    resolved it (behind trusted proxies, the forwarded one), an IPv6 client's /64.
-    Parsing an address costs a few microseconds, so the keys of recent addresses are kept
-    (a bounded cache)."""
-    return _key_of_address(client_of(scope).address)
 
 
 class SlowClients:
@@ -63,7 +49,7 @@ class SlowClients:
         # refuse them, and protect nobody. Requests through a proxy are capped.
         self.exempt_local = local_mode(settings)
         self.body_seconds = settings.request_body_timeout
-        self.in_flight: dict[str, int] = {}
+        self.in_flight = PerClient(self.cap)
 
     def counts(self, scope: Scope) -> bool:
         """Whether the request is counted against its client's cap."""
@@ -74,19 +60,11 @@ class SlowClients:
 
         The caller must ``release`` the key once the request has ended, however it ends.
         """
-        key = _client_of(scope)
-        count = self.in_flight.get(key, 0)
-        if count >= self.cap:
-            return None
-        self.in_flight[key] = count + 1
-        return key
+        key = client_of(scope).key
+        return key if self.in_flight.take(key) else None
 
     def release(self, key: str) -> None:
-        count = self.in_flight[key] - 1
-        if count:
-            self.in_flight[key] = count
-        else:
-            del self.in_flight[key]
+        self.in_flight.give_back(key)
 
     def refusal(self) -> Response:
         """The 429 for a request over the cap; its connection is closed, so that the body
