@@ -1,12 +1,20 @@
-"""Fixtures for the storage contract: an opened store of each backend."""
+"""Fixtures for the storage contract.
+
+- ``opened``: the ``store`` fixture (each backend), opened.
+- ``new_store``: makes stores on one SQLite or PostgreSQL database, as replicas do.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from eventsapi.storage.base import EventStore
+from eventsapi.storage.postgres import PostgresStore
+from eventsapi.storage.sqlite import SQLiteStore
+from tests.support import postgres_schema
 
 
 @pytest.fixture
@@ -17,3 +25,13 @@ async def opened(store: EventStore, anyio_backend: str) -> AsyncIterator[EventSt
         yield store
     finally:
         await store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], EventStore]]:
+    """Makes stores on one database: each is a process (a replica) of its own."""
+    if request.param == "sqlite":
+        yield lambda: SQLiteStore(tmp_path / "events.db")
+        return
+    with postgres_schema() as url:
+        yield lambda: PostgresStore(url)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -23,25 +22,13 @@ from eventsapi.auth.throttle import FREE_FAILURES, LOCK_AFTER, MAX_DELAY
 from eventsapi.domain.accounts import AuditKind, Role, Scope
 from eventsapi.errors import AuthenticationFailed, TooManyAttempts
 from eventsapi.storage.base import EventStore
-from eventsapi.storage.postgres import PostgresStore
-from eventsapi.storage.sqlite import SQLiteStore
-from tests.support import FakeClock, postgres_schema
+from tests.support import FakeClock
 
 pytestmark = pytest.mark.anyio
 
 PASSWORD = "plum tractor whisper eleven lagoon"  # noqa: S105 (a test account's)
 NEW_PASSWORD = "quiet harbor pencil marmalade"  # noqa: S105 (a test account's)
 AGENT = "test-agent/1.0"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], EventStore]]:
-    """Makes stores on one database: each is a process (a replica) of its own."""
-    if request.param == "sqlite":
-        yield lambda: SQLiteStore(tmp_path / "events.db")
-        return
-    with postgres_schema() as url:
-        yield lambda: PostgresStore(url)
 
 
 @dataclasses.dataclass

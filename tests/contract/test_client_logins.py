@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from eventsapi.auth.throttle import ClientBudget
 from eventsapi.errors import TooManyAttempts
 from eventsapi.storage.base import EventStore
-from eventsapi.storage.postgres import PostgresStore
-from eventsapi.storage.sqlite import SQLiteStore
-from tests.support import START, postgres_schema
+from tests.support import START
 
 pytestmark = pytest.mark.anyio
 
@@ -110,16 +107,6 @@ async def test_what_the_change_raises_stops_the_update(opened: EventStore) -> No
 
 
 # -- replicas: two stores on one database ------------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], EventStore]]:
-    """Makes stores on one database: each is a process (a replica) of its own."""
-    if request.param == "sqlite":
-        yield lambda: SQLiteStore(tmp_path / "events.db")
-        return
-    with postgres_schema() as url:
-        yield lambda: PostgresStore(url)
 
 
 @contextlib.asynccontextmanager

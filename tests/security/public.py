@@ -13,6 +13,7 @@ import http.client
 import json
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,49 @@ def public_server(
             yield server
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    fields: list[tuple[str, str]]
+    """Every response field, in order, names in lower case."""
+    body: bytes
+
+    def all(self, name: str) -> list[str]:
+        return [value for field, value in self.fields if field == name]
+
+    def get(self, name: str, default: str = "") -> str:
+        """The one value of field ``name``; ``default`` when it is absent."""
+        values = self.all(name)
+        assert len(values) <= 1, f"{name} sent {len(values)} times: {values}"
+        return values[0] if values else default
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+
+def exchange(
+    source: str,
+    port: int,
+    method: str,
+    path: str,
+    *,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 10.0,
+) -> Answer:
+    """One request on a new connection from the loopback address ``source``."""
+    conn = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=timeout, source_address=(source, 0)
+    )
+    try:
+        conn.request(method, path, body=body, headers=dict(headers or {}))
+        response = conn.getresponse()
+        fields = [(name.lower(), value) for name, value in response.getheaders()]
+        return Answer(response.status, fields, response.read())
+    finally:
+        conn.close()
+
+
 def request_from(
     source: str,
     port: int,
@@ -84,16 +128,8 @@ def request_from(
 ) -> tuple[int, dict[str, str], bytes]:
     """One request on a new connection from the loopback address ``source`` (``127.0.0.N``):
     ``(status, headers with lower-case names, body)``."""
-    conn = http.client.HTTPConnection(
-        "127.0.0.1", port, timeout=timeout, source_address=(source, 0)
-    )
-    try:
-        conn.request(method, path, body=body, headers=dict(headers or {}))
-        response = conn.getresponse()
-        fields = {name.lower(): value for name, value in response.getheaders()}
-        return response.status, fields, response.read()
-    finally:
-        conn.close()
+    answer = exchange(source, port, method, path, body=body, headers=headers, timeout=timeout)
+    return answer.status, dict(answer.fields), answer.body
 
 
 def login(source: str, port: int, username: str, password: str) -> str:

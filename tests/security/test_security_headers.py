@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.security.public import ADMIN, ADMIN_PASSWORD, login, public_server
-from tests.security.support_hardening import JSON, Answer, exchange
+from tests.security.public import ADMIN, ADMIN_PASSWORD, Answer, exchange, login, public_server
+from tests.security.support_hardening import JSON
 
 pytestmark = pytest.mark.slow
 
