@@ -1,0 +1,1 @@
+"""HTTP only: the route table, request and response bodies, and the problem documents."""
