@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from eventsapi.storage.postgres import PostgresStore
 from eventsapi.storage.sqlite import SQLiteStore
 from tests.support import postgres_schema
 
 
 @pytest.fixture
-async def opened(store: EventStore, anyio_backend: str) -> AsyncIterator[EventStore]:
+async def opened(store: Backend, anyio_backend: str) -> AsyncIterator[Backend]:
     """The ``store`` fixture (each backend), opened; closed after the test."""
     await store.open()
     try:
@@ -28,7 +28,7 @@ async def opened(store: EventStore, anyio_backend: str) -> AsyncIterator[EventSt
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], EventStore]]:
+def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Backend]]:
     """Makes stores on one database: each is a process (a replica) of its own."""
     if request.param == "sqlite":
         yield lambda: SQLiteStore(tmp_path / "events.db")

@@ -17,11 +17,12 @@ import pytest
 
 from eventsapi.auth.hashing import HashingGate
 from eventsapi.auth.passwords import Hasher
+from eventsapi.auth.principal import OPERATOR
 from eventsapi.auth.service import AccountService, Principal
 from eventsapi.auth.throttle import FREE_FAILURES, LOCK_AFTER, MAX_DELAY
 from eventsapi.domain.accounts import AuditKind, Role, Scope
 from eventsapi.errors import AuthenticationFailed, TooManyAttempts
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from tests.support import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -35,13 +36,13 @@ AGENT = "test-agent/1.0"
 class Replicas:
     one: AccountService
     two: AccountService
-    store: EventStore
+    store: Backend
     clock: FakeClock
 
 
 @pytest.fixture
 async def replicas(
-    new_store: Callable[[], EventStore], clock: FakeClock, anyio_backend: str
+    new_store: Callable[[], Backend], clock: FakeClock, anyio_backend: str
 ) -> AsyncIterator[Replicas]:
     async with contextlib.AsyncExitStack() as stack:
         services = []
@@ -57,21 +58,21 @@ async def replicas(
             services.append(
                 AccountService(store, clock.now, hasher=Hasher.for_tests(), hashing=roomy)
             )
-        await services[0].create_user("alice", PASSWORD, actor=None)
+        await services[0].admin.create_user("alice", PASSWORD, actor=OPERATOR)
         yield Replicas(services[0], services[1], stores[0], clock)
 
 
 async def login(
     service: AccountService, password: str = PASSWORD, *, totp: str | None = None
 ) -> str:
-    _, _, token = await service.login(
+    _, _, token = await service.signin.login(
         "alice", password, totp=totp, client="192.0.2.1", user_agent=AGENT
     )
     return token
 
 
 async def authenticated(service: AccountService, token: str) -> Principal:
-    principal = await service.authenticate(token)
+    principal = await service.signin.authenticate(token)
     assert principal is not None
     return principal
 
@@ -84,13 +85,13 @@ async def test_a_login_is_used_listed_and_ended(replicas: Replicas) -> None:
     principal = await authenticated(service, token)
 
     assert principal.scopes == {Scope.EVENTS_READ, Scope.EVENTS_WRITE}
-    [session] = await service.sessions(principal)
+    [session] = await service.own.sessions(principal)
     assert session == principal.session
     assert session.last_seen_at == clock.now()
     assert session.last_seen_at.tzinfo is UTC
-    assert await service.logout(principal)
-    assert await service.authenticate(token) is None
-    assert [entry.kind for entry in await service.audit(principal)] == [
+    assert await service.signin.logout(principal)
+    assert await service.signin.authenticate(token) is None
+    assert [entry.kind for entry in await service.own.audit(principal)] == [
         AuditKind.LOGOUT,
         AuditKind.LOGIN,
         AuditKind.USER_CREATED,
@@ -109,12 +110,12 @@ async def test_a_session_ended_on_one_replica_is_refused_at_once_on_the_other(
     on_phone = await authenticated(two, phone)
     laptop_session = (await authenticated(one, laptop)).session
     assert laptop_session is not None
-    assert await two.terminate_session(on_phone, laptop_session.id)
-    assert await one.authenticate(laptop) is None
+    assert await two.own.terminate_session(on_phone, laptop_session.id)
+    assert await one.signin.authenticate(laptop) is None
 
-    assert await two.terminate_other_sessions(on_phone) == 1
-    assert await one.authenticate(tablet) is None
-    assert await one.authenticate(phone) is not None
+    assert await two.own.terminate_other_sessions(on_phone) == 1
+    assert await one.signin.authenticate(tablet) is None
+    assert await one.signin.authenticate(phone) is not None
 
 
 async def test_a_password_changed_on_one_replica_ends_the_sessions_on_the_other(
@@ -124,10 +125,10 @@ async def test_a_password_changed_on_one_replica_ends_the_sessions_on_the_other(
     old = await login(two)
     principal = await authenticated(one, await login(one))
 
-    _, new = await one.change_password(principal, PASSWORD, NEW_PASSWORD)
+    _, new = await one.own.change_password(principal, PASSWORD, NEW_PASSWORD)
 
-    assert await two.authenticate(old) is None
-    assert await two.authenticate(new) is not None
+    assert await two.signin.authenticate(old) is None
+    assert await two.signin.authenticate(new) is not None
     with pytest.raises(AuthenticationFailed):
         await login(two, PASSWORD)
     await login(two, NEW_PASSWORD)
@@ -185,11 +186,11 @@ async def test_guesses_from_one_address_sent_at_once_to_both_replicas_share_its_
 ) -> None:
     # Names with no account and other accounts: no per-account wait stops them, only the
     # address's budget (20 per 5 minutes), which both replicas reserve in the database.
-    await replicas.one.create_user("bob", PASSWORD, actor=None)
+    await replicas.one.admin.create_user("bob", PASSWORD, actor=OPERATOR)
 
     async def attempt(service: AccountService, name: str) -> str:
         try:
-            await service.login(name, NEW_PASSWORD, client="192.0.2.7", user_agent=AGENT)
+            await service.signin.login(name, NEW_PASSWORD, client="192.0.2.7", user_agent=AGENT)
         except TooManyAttempts:
             return "wait"
         except AuthenticationFailed:
@@ -204,7 +205,9 @@ async def test_guesses_from_one_address_sent_at_once_to_both_replicas_share_its_
     assert results.count("failed") == 20
     assert results.count("wait") == 40
     # Another address is not affected; the right password still works from it.
-    _, _, token = await replicas.two.login("alice", PASSWORD, client="192.0.2.8", user_agent=AGENT)
+    _, _, token = await replicas.two.signin.login(
+        "alice", PASSWORD, client="192.0.2.8", user_agent=AGENT
+    )
     assert token
 
 
@@ -213,8 +216,8 @@ async def test_a_totp_code_spent_on_one_replica_is_refused_on_the_other(
 ) -> None:
     one, two, clock = replicas.one, replicas.two, replicas.clock
     principal = await authenticated(one, await login(one))
-    secret, _, _ = await one.start_totp(principal)
-    codes, _, _ = await two.confirm_totp(
+    secret, _, _ = await one.own.start_totp(principal)
+    codes, _, _ = await two.own.confirm_totp(
         principal, pyotp.TOTP(secret).at(clock.now()), password=PASSWORD
     )
     clock.advance(30)
@@ -233,11 +236,13 @@ async def test_a_totp_code_spent_on_one_replica_is_refused_on_the_other(
 
 async def test_a_role_change_on_one_replica_holds_on_the_other(replicas: Replicas) -> None:
     one, two = replicas.one, replicas.two
-    await one.create_user("root", PASSWORD, role=Role.ADMIN, actor=None)
-    _, _, admin_token = await one.login("root", PASSWORD, client="192.0.2.9", user_agent=AGENT)
+    await one.admin.create_user("root", PASSWORD, role=Role.ADMIN, actor=OPERATOR)
+    _, _, admin_token = await one.signin.login(
+        "root", PASSWORD, client="192.0.2.9", user_agent=AGENT
+    )
     member = await login(two)
 
-    await one.set_role(await authenticated(one, admin_token), "alice", Role.ADMIN)
+    await one.admin.set_role(await authenticated(one, admin_token), "alice", Role.ADMIN)
 
-    assert await two.authenticate(member) is None
+    assert await two.signin.authenticate(member) is None
     assert Scope.ADMIN in (await authenticated(two, await login(two))).scopes

@@ -35,7 +35,7 @@ from eventsapi.domain.accounts import (
 )
 from eventsapi.domain.ids import new_event_id
 from eventsapi.errors import AlreadyExists, Forbidden, NotFound
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from eventsapi.storage.postgres import PostgresStore
 from eventsapi.storage.sqlite import SQLiteStore
 from tests.support import START, postgres_schema
@@ -103,7 +103,7 @@ def entry(seconds: float, owner: User | None, kind: AuditKind = AuditKind.LOGIN)
     )
 
 
-async def with_users(store: EventStore, *names: str) -> list[User]:
+async def with_users(store: Backend, *names: str) -> list[User]:
     users = [user(name) for name in names]
     for each in users:
         await store.create_user(each)
@@ -113,7 +113,7 @@ async def with_users(store: EventStore, *names: str) -> list[User]:
 # -- users -------------------------------------------------------------------------------
 
 
-async def test_a_user_reads_back_whole_by_id_and_by_name(opened: EventStore) -> None:
+async def test_a_user_reads_back_whole_by_id_and_by_name(opened: Backend) -> None:
     tokyo = timezone(timedelta(hours=9))
     alice = user(
         role=Role.ADMIN,
@@ -133,7 +133,7 @@ async def test_a_user_reads_back_whole_by_id_and_by_name(opened: EventStore) -> 
     assert await opened.user_by_name("alice") == alice
 
 
-async def test_a_new_user_has_no_second_factor_and_no_failures(opened: EventStore) -> None:
+async def test_a_new_user_has_no_second_factor_and_no_failures(opened: Backend) -> None:
     await opened.create_user(user())
 
     found = await opened.user_by_name("alice")
@@ -146,14 +146,14 @@ async def test_a_new_user_has_no_second_factor_and_no_failures(opened: EventStor
     )
 
 
-async def test_unknown_users_are_none(opened: EventStore) -> None:
+async def test_unknown_users_are_none(opened: Backend) -> None:
     await opened.create_user(user())
 
     assert await opened.user_by_id("user-nobody") is None
     assert await opened.user_by_name("nobody") is None
 
 
-async def test_a_taken_username_or_id_is_refused(opened: EventStore) -> None:
+async def test_a_taken_username_or_id_is_refused(opened: Backend) -> None:
     alice = user()
     await opened.create_user(alice)
 
@@ -167,7 +167,7 @@ async def test_a_taken_username_or_id_is_refused(opened: EventStore) -> None:
     assert await opened.user_by_id("user-other") is None
 
 
-async def test_usernames_are_compared_as_given(opened: EventStore) -> None:
+async def test_usernames_are_compared_as_given(opened: Backend) -> None:
     # The caller normalizes (NFKC, lower case); the store adds no folding of its own.
     await opened.create_user(user("alice"))
     await opened.create_user(user("Alice", id="user-Alice2"))
@@ -179,7 +179,7 @@ async def test_usernames_are_compared_as_given(opened: EventStore) -> None:
     assert found.id == "user-Alice2"
 
 
-async def test_users_are_counted_and_listed_by_username(opened: EventStore) -> None:
+async def test_users_are_counted_and_listed_by_username(opened: Backend) -> None:
     assert await opened.count_users() == 0
     assert await opened.list_users() == []
 
@@ -190,7 +190,7 @@ async def test_users_are_counted_and_listed_by_username(opened: EventStore) -> N
     assert await opened.list_users() == [by_name[n] for n in ("alice", "bob", "carol", "émile")]
 
 
-async def test_update_user_stores_and_returns_the_change(opened: EventStore) -> None:
+async def test_update_user_stores_and_returns_the_change(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
 
     def lock(current: User) -> User:
@@ -202,7 +202,7 @@ async def test_update_user_stores_and_returns_the_change(opened: EventStore) -> 
     assert await opened.user_by_id(alice.id) == updated
 
 
-async def test_update_user_of_an_unknown_user_is_not_found(opened: EventStore) -> None:
+async def test_update_user_of_an_unknown_user_is_not_found(opened: Backend) -> None:
     calls: list[User] = []
 
     def change(current: User) -> User:
@@ -218,7 +218,7 @@ class Refused(Exception):
     pass
 
 
-async def test_a_change_that_raises_changes_nothing(opened: EventStore) -> None:
+async def test_a_change_that_raises_changes_nothing(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
 
     def refuse(current: User) -> User:
@@ -229,7 +229,7 @@ async def test_a_change_that_raises_changes_nothing(opened: EventStore) -> None:
     assert await opened.user_by_id(alice.id) == alice
 
 
-async def test_a_change_cannot_change_the_id(opened: EventStore) -> None:
+async def test_a_change_cannot_change_the_id(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
 
     with pytest.raises(ValueError, match="id"):
@@ -239,7 +239,7 @@ async def test_a_change_cannot_change_the_id(opened: EventStore) -> None:
     assert await opened.user_by_id("user-new") is None
 
 
-async def test_renaming_frees_the_old_name_and_refuses_a_taken_one(opened: EventStore) -> None:
+async def test_renaming_frees_the_old_name_and_refuses_a_taken_one(opened: Backend) -> None:
     alice, bob = await with_users(opened, "alice", "bob")
 
     with pytest.raises(AlreadyExists):
@@ -253,7 +253,7 @@ async def test_renaming_frees_the_old_name_and_refuses_a_taken_one(opened: Event
     assert await opened.user_by_name("bob") == bob
 
 
-async def test_concurrent_updates_of_one_user_all_count(opened: EventStore) -> None:
+async def test_concurrent_updates_of_one_user_all_count(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
 
     def fail_once(current: User) -> User:
@@ -270,7 +270,7 @@ async def test_concurrent_updates_of_one_user_all_count(opened: EventStore) -> N
 
 
 async def test_change_role_promotes_and_demotes_but_never_the_last_admin(
-    opened: EventStore,
+    opened: Backend,
 ) -> None:
     [alice, bob] = await with_users(opened, "alice", "bob")
 
@@ -294,7 +294,7 @@ async def test_change_role_promotes_and_demotes_but_never_the_last_admin(
 
 
 async def test_sessions_and_tokens_that_ended_before_a_time_are_pruned(
-    opened: EventStore,
+    opened: Backend,
 ) -> None:
     [alice] = await with_users(opened, "alice")
     day = 86_400
@@ -329,7 +329,7 @@ async def test_sessions_and_tokens_that_ended_before_a_time_are_pruned(
         assert await opened.token_by_hash(tokens[name].token_hash) is None
 
 
-async def test_an_end_at_the_limit_itself_is_kept(opened: EventStore) -> None:
+async def test_an_end_at_the_limit_itself_is_kept(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
     await opened.add_session(session(alice, "s", created=0))  # expires at 86,400 s
     await opened.add_token(token(alice, "t", expires_at=at(86_400)))
@@ -350,7 +350,7 @@ def failed_at(when: datetime) -> Callable[[LoginFailures], LoginFailures]:
     return count
 
 
-async def test_failed_logins_of_an_unknown_name_are_counted_per_name(opened: EventStore) -> None:
+async def test_failed_logins_of_an_unknown_name_are_counted_per_name(opened: Backend) -> None:
     first = await opened.update_unknown_login("nobody", failed_at(at(1)), forget_before=DAY_AGO)
     second = await opened.update_unknown_login("nobody", failed_at(at(2)), forget_before=DAY_AGO)
     other = await opened.update_unknown_login("noone", failed_at(at(3)), forget_before=DAY_AGO)
@@ -361,7 +361,7 @@ async def test_failed_logins_of_an_unknown_name_are_counted_per_name(opened: Eve
 
 
 async def test_the_change_sees_what_is_kept_and_no_failure_for_a_new_name(
-    opened: EventStore,
+    opened: Backend,
 ) -> None:
     seen: list[LoginFailures] = []
 
@@ -375,7 +375,7 @@ async def test_the_change_sees_what_is_kept_and_no_failure_for_a_new_name(
     assert seen == [LoginFailures(), LoginFailures(1, at(1)), LoginFailures(2, at(2))]
 
 
-async def test_names_whose_last_failure_is_too_old_are_forgotten(opened: EventStore) -> None:
+async def test_names_whose_last_failure_is_too_old_are_forgotten(opened: Backend) -> None:
     await opened.update_unknown_login("old", failed_at(at(0)), forget_before=DAY_AGO)
     await opened.update_unknown_login("old", failed_at(at(10)), forget_before=DAY_AGO)
     seen: list[LoginFailures] = []
@@ -391,7 +391,7 @@ async def test_names_whose_last_failure_is_too_old_are_forgotten(opened: EventSt
     assert again == LoginFailures(1, at(100_000))
 
 
-async def test_what_the_change_raises_stops_the_update(opened: EventStore) -> None:
+async def test_what_the_change_raises_stops_the_update(opened: Backend) -> None:
     await opened.update_unknown_login("nobody", failed_at(at(1)), forget_before=DAY_AGO)
 
     def refuse(current: LoginFailures) -> LoginFailures:
@@ -407,7 +407,7 @@ async def test_what_the_change_raises_stops_the_update(opened: EventStore) -> No
     assert after == LoginFailures(2, at(2))
 
 
-async def test_concurrent_failures_of_one_unknown_name_all_count(opened: EventStore) -> None:
+async def test_concurrent_failures_of_one_unknown_name_all_count(opened: Backend) -> None:
     await asyncio.gather(
         *(
             opened.update_unknown_login("nobody", failed_at(at(n)), forget_before=DAY_AGO)
@@ -422,7 +422,7 @@ async def test_concurrent_failures_of_one_unknown_name_all_count(opened: EventSt
 # -- sessions ----------------------------------------------------------------------------
 
 
-async def test_a_session_is_found_by_its_token_hash_with_its_user(opened: EventStore) -> None:
+async def test_a_session_is_found_by_its_token_hash_with_its_user(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
     laptop = session(alice, "laptop", created=12.5, user_agent="Mozilla/5.0 (X11)")
     await opened.add_session(laptop)
@@ -431,7 +431,7 @@ async def test_a_session_is_found_by_its_token_hash_with_its_user(opened: EventS
     assert await opened.session_by_token(digest("a token nobody was given")) is None
 
 
-async def test_the_user_found_with_a_session_is_as_it_is_now(opened: EventStore) -> None:
+async def test_the_user_found_with_a_session_is_as_it_is_now(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
     await opened.add_session(session(alice, "laptop"))
     locked = await opened.update_user(alice.id, lambda u: dataclasses.replace(u, locked=True))
@@ -441,7 +441,7 @@ async def test_the_user_found_with_a_session_is_as_it_is_now(opened: EventStore)
     assert found[1] == locked
 
 
-async def test_a_taken_session_id_or_token_hash_is_refused(opened: EventStore) -> None:
+async def test_a_taken_session_id_or_token_hash_is_refused(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
     laptop = session(alice, "laptop")
     await opened.add_session(laptop)
@@ -453,7 +453,7 @@ async def test_a_taken_session_id_or_token_hash_is_refused(opened: EventStore) -
     assert await opened.sessions_of(alice.id) == [laptop]
 
 
-async def test_a_session_of_an_unknown_user_is_refused(opened: EventStore) -> None:
+async def test_a_session_of_an_unknown_user_is_refused(opened: Backend) -> None:
     ghost = user("ghost")
 
     with pytest.raises(NotFound):
@@ -461,7 +461,7 @@ async def test_a_session_of_an_unknown_user_is_refused(opened: EventStore) -> No
     assert await opened.session_by_token(digest("session secret laptop")) is None
 
 
-async def test_touch_moves_last_seen_forward_only(opened: EventStore) -> None:
+async def test_touch_moves_last_seen_forward_only(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
     laptop = session(alice, "laptop")
     await opened.add_session(laptop)
@@ -475,7 +475,7 @@ async def test_touch_moves_last_seen_forward_only(opened: EventStore) -> None:
     assert found[0] == dataclasses.replace(laptop, last_seen_at=at(60))
 
 
-async def test_sessions_of_a_user_are_the_unrevoked_ones_newest_first(opened: EventStore) -> None:
+async def test_sessions_of_a_user_are_the_unrevoked_ones_newest_first(opened: Backend) -> None:
     alice, bob = await with_users(opened, "alice", "bob")
     old, new, same_time = (
         session(alice, "old", created=0),
@@ -491,7 +491,7 @@ async def test_sessions_of_a_user_are_the_unrevoked_ones_newest_first(opened: Ev
     assert await opened.sessions_of("user-nobody") == []
 
 
-async def test_a_user_revokes_their_own_session_once(opened: EventStore) -> None:
+async def test_a_user_revokes_their_own_session_once(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
     laptop, phone = session(alice, "laptop"), session(alice, "phone", created=1)
     await opened.add_session(laptop)
@@ -509,7 +509,7 @@ async def test_a_user_revokes_their_own_session_once(opened: EventStore) -> None
     assert await opened.sessions_of(alice.id) == [phone]
 
 
-async def test_a_user_cannot_revoke_another_users_session(opened: EventStore) -> None:
+async def test_a_user_cannot_revoke_another_users_session(opened: Backend) -> None:
     alice, mallory = await with_users(opened, "alice", "mallory")
     laptop = session(alice, "laptop")
     await opened.add_session(laptop)
@@ -520,7 +520,7 @@ async def test_a_user_cannot_revoke_another_users_session(opened: EventStore) ->
     assert await opened.sessions_of(alice.id) == [laptop]
 
 
-async def test_revoke_sessions_keeps_the_one_named_and_other_users(opened: EventStore) -> None:
+async def test_revoke_sessions_keeps_the_one_named_and_other_users(opened: Backend) -> None:
     alice, bob = await with_users(opened, "alice", "bob")
     mine = [session(alice, f"s{n}", created=n) for n in range(4)]
     for each in [*mine, session(bob, "bobs")]:
@@ -543,7 +543,7 @@ async def test_revoke_sessions_keeps_the_one_named_and_other_users(opened: Event
 # -- API tokens --------------------------------------------------------------------------
 
 
-async def test_a_token_is_found_by_its_hash_with_its_user(opened: EventStore) -> None:
+async def test_a_token_is_found_by_its_hash_with_its_user(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
     every_scope = token(alice, "ci", scopes=frozenset(Scope), created=3.25)
     no_expiry = token(alice, "forever", expires_at=None, scopes=frozenset())
@@ -556,7 +556,7 @@ async def test_a_token_is_found_by_its_hash_with_its_user(opened: EventStore) ->
 
 
 async def test_a_taken_token_id_or_hash_and_an_unknown_user_are_refused(
-    opened: EventStore,
+    opened: Backend,
 ) -> None:
     [alice] = await with_users(opened, "alice")
     ci = token(alice, "ci")
@@ -571,7 +571,7 @@ async def test_a_taken_token_id_or_hash_and_an_unknown_user_are_refused(
     assert await opened.tokens_of(alice.id) == [ci]
 
 
-async def test_tokens_of_a_user_are_the_unrevoked_ones_newest_first(opened: EventStore) -> None:
+async def test_tokens_of_a_user_are_the_unrevoked_ones_newest_first(opened: Backend) -> None:
     alice, bob = await with_users(opened, "alice", "bob")
     old, new = token(alice, "old", created=0), token(alice, "new", created=10)
     for each in (old, new, token(bob, "bobs"), token(alice, "gone", revoked_at=at(5))):
@@ -580,7 +580,7 @@ async def test_tokens_of_a_user_are_the_unrevoked_ones_newest_first(opened: Even
     assert await opened.tokens_of(alice.id) == [new, old]
 
 
-async def test_a_token_is_revoked_by_its_own_user_only(opened: EventStore) -> None:
+async def test_a_token_is_revoked_by_its_own_user_only(opened: Backend) -> None:
     alice, mallory = await with_users(opened, "alice", "mallory")
     ci = token(alice, "ci")
     await opened.add_token(ci)
@@ -597,7 +597,7 @@ async def test_a_token_is_revoked_by_its_own_user_only(opened: EventStore) -> No
     )
 
 
-async def test_touch_token_records_the_latest_use(opened: EventStore) -> None:
+async def test_touch_token_records_the_latest_use(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
     ci = token(alice, "ci")
     await opened.add_token(ci)
@@ -615,7 +615,7 @@ async def test_touch_token_records_the_latest_use(opened: EventStore) -> None:
 # -- audit log ---------------------------------------------------------------------------
 
 
-async def test_audit_entries_read_back_whole_and_per_user(opened: EventStore) -> None:
+async def test_audit_entries_read_back_whole_and_per_user(opened: Backend) -> None:
     alice, bob = await with_users(opened, "alice", "bob")
     detail = {"session": "s1", "reasons": ["password", "totp"], "n": 3, "ok": True, "x": None}
     login = dataclasses.replace(entry(1, alice), detail=detail)
@@ -628,7 +628,7 @@ async def test_audit_entries_read_back_whole_and_per_user(opened: EventStore) ->
     assert await opened.audit_of("user-nobody") == []
 
 
-async def test_an_audit_entry_keeps_what_was_appended(opened: EventStore) -> None:
+async def test_an_audit_entry_keeps_what_was_appended(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
     detail: dict[str, Any] = {"tags": ["a"]}
     await opened.append_audit(dataclasses.replace(entry(1, alice), detail=detail))
@@ -639,7 +639,7 @@ async def test_an_audit_entry_keeps_what_was_appended(opened: EventStore) -> Non
     assert [e.detail for e in await opened.audit_of(alice.id)] == [{"tags": ["a"]}]
 
 
-async def test_a_taken_audit_id_is_refused(opened: EventStore) -> None:
+async def test_a_taken_audit_id_is_refused(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
     first = entry(1, alice)
     await opened.append_audit(first)
@@ -649,7 +649,7 @@ async def test_a_taken_audit_id_is_refused(opened: EventStore) -> None:
     assert await opened.audit_of(alice.id) == [first]
 
 
-async def test_audit_pages_go_back_in_time_by_id(opened: EventStore) -> None:
+async def test_audit_pages_go_back_in_time_by_id(opened: Backend) -> None:
     alice, bob = await with_users(opened, "alice", "bob")
     mine = [entry(n, alice) for n in range(25)]
     for n, each in enumerate(mine):
@@ -681,7 +681,7 @@ async def test_audit_pages_go_back_in_time_by_id(opened: EventStore) -> None:
 class Database:
     """One SQLite file or PostgreSQL schema: stores on it, and plain SQL run on it."""
 
-    new_store: Callable[[], EventStore]
+    new_store: Callable[[], Backend]
     execute: Callable[[str], None]
     refused: type[Exception]
     """What the driver raises when a trigger refuses a statement."""
@@ -708,7 +708,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 
 
 @contextlib.asynccontextmanager
-async def opened_on(database: Database) -> AsyncIterator[EventStore]:
+async def opened_on(database: Database) -> AsyncIterator[Backend]:
     store = database.new_store()
     await store.open()
     try:

@@ -13,7 +13,7 @@ import pytest
 
 from eventsapi.auth.throttle import ClientBudget
 from eventsapi.errors import TooManyAttempts
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from tests.support import START
 
 pytestmark = pytest.mark.anyio
@@ -26,7 +26,7 @@ def at(seconds: float) -> datetime:
     return START + timedelta(seconds=seconds)
 
 
-async def reserve(store: EventStore, client: str, now: datetime = START) -> str:
+async def reserve(store: Backend, client: str, now: datetime = START) -> str:
     try:
         await store.update_client_logins(
             client, BUDGET.reserve(now), forget_before=now - BUDGET.window
@@ -36,13 +36,13 @@ async def reserve(store: EventStore, client: str, now: datetime = START) -> str:
     return "reserved"
 
 
-async def kept(store: EventStore, client: str, now: datetime = START) -> tuple[datetime, ...]:
+async def kept(store: Backend, client: str, now: datetime = START) -> tuple[datetime, ...]:
     return await store.update_client_logins(
         client, lambda times: times, forget_before=now - BUDGET.window
     )
 
 
-async def test_concurrent_reservations_never_exceed_the_budget(opened: EventStore) -> None:
+async def test_concurrent_reservations_never_exceed_the_budget(opened: Backend) -> None:
     results = await asyncio.gather(*(reserve(opened, "192.0.2.1") for _ in range(60)))
 
     assert results.count("reserved") == BUDGET.limit
@@ -51,7 +51,7 @@ async def test_concurrent_reservations_never_exceed_the_budget(opened: EventStor
     assert await reserve(opened, "192.0.2.2") == "reserved"  # another client's own budget
 
 
-async def test_a_release_gives_one_reservation_back(opened: EventStore) -> None:
+async def test_a_release_gives_one_reservation_back(opened: Backend) -> None:
     for _ in range(BUDGET.limit):
         await reserve(opened, "192.0.2.1")
     assert await reserve(opened, "192.0.2.1") == "refused"
@@ -66,7 +66,7 @@ async def test_a_release_gives_one_reservation_back(opened: EventStore) -> None:
     assert await reserve(opened, "192.0.2.1") == "refused"
 
 
-async def test_times_read_back_in_order_and_in_utc(opened: EventStore) -> None:
+async def test_times_read_back_in_order_and_in_utc(opened: Backend) -> None:
     for seconds in (30, 10, 20):
         await reserve(opened, "192.0.2.1", at(seconds))
 
@@ -77,7 +77,7 @@ async def test_times_read_back_in_order_and_in_utc(opened: EventStore) -> None:
 
 
 async def test_times_out_of_the_window_are_forgotten_with_their_clients(
-    opened: EventStore,
+    opened: Backend,
 ) -> None:
     for n in range(5):
         await reserve(opened, f"198.51.100.{n}", at(0))
@@ -94,7 +94,7 @@ async def test_times_out_of_the_window_are_forgotten_with_their_clients(
     assert await kept(opened, "198.51.100.1", later) == ()
 
 
-async def test_what_the_change_raises_stops_the_update(opened: EventStore) -> None:
+async def test_what_the_change_raises_stops_the_update(opened: Backend) -> None:
     await reserve(opened, "192.0.2.1", at(1))
 
     def refuse(times: tuple[datetime, ...]) -> tuple[datetime, ...]:
@@ -110,7 +110,7 @@ async def test_what_the_change_raises_stops_the_update(opened: EventStore) -> No
 
 
 @contextlib.asynccontextmanager
-async def opened_stores(new_store: Callable[[], EventStore]) -> AsyncIterator[list[EventStore]]:
+async def opened_stores(new_store: Callable[[], Backend]) -> AsyncIterator[list[Backend]]:
     async with contextlib.AsyncExitStack() as stack:
         stores = []
         for _ in range(2):
@@ -122,7 +122,7 @@ async def opened_stores(new_store: Callable[[], EventStore]) -> AsyncIterator[li
 
 
 async def test_two_stores_reserving_at_once_share_one_budget(
-    new_store: Callable[[], EventStore], anyio_backend: str
+    new_store: Callable[[], Backend], anyio_backend: str
 ) -> None:
     async with opened_stores(new_store) as (one, two):
         results = await asyncio.gather(

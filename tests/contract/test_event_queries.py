@@ -14,8 +14,8 @@ import pytest
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import SORTS, EventFilter, EventQuery, Position, SortName
-from eventsapi.storage import sqlite_query
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
+from eventsapi.storage.sqlite import query as sqlite_query
 from tests.support import START
 
 pytestmark = pytest.mark.anyio
@@ -76,18 +76,18 @@ CALENDAR = [
 
 
 @pytest.fixture
-async def calendar(opened: EventStore) -> EventStore:
+async def calendar(opened: Backend) -> Backend:
     for item in CALENDAR:
         await opened.create(item)
     return opened
 
 
-async def ids(store: EventStore, **query: object) -> list[str]:
+async def ids(store: Backend, **query: object) -> list[str]:
     page = await store.list_page(EventQuery(**query))  # type: ignore[arg-type]
     return [e.id for e in page.events]
 
 
-async def test_without_a_sort_events_come_in_creation_order(calendar: EventStore) -> None:
+async def test_without_a_sort_events_come_in_creation_order(calendar: Backend) -> None:
     assert await ids(calendar) == ["a", "b", "c", "d", "e"]
 
 
@@ -104,7 +104,7 @@ async def test_without_a_sort_events_come_in_creation_order(calendar: EventStore
     ],
 )
 async def test_each_sort_orders_with_a_tie_break_on_id(
-    calendar: EventStore, sort: SortName, expected: list[str]
+    calendar: Backend, sort: SortName, expected: list[str]
 ) -> None:
     assert await ids(calendar, sort=sort) == expected
 
@@ -126,7 +126,7 @@ async def test_each_sort_orders_with_a_tie_break_on_id(
         (EventFilter(tags=("go",), status="scheduled", starts_after=START), ["a"]),
     ],
 )
-async def test_filters(calendar: EventStore, where: EventFilter, expected: list[str]) -> None:
+async def test_filters(calendar: Backend, where: EventFilter, expected: list[str]) -> None:
     assert await ids(calendar, filter=where) == expected
 
 
@@ -142,14 +142,14 @@ async def test_filters(calendar: EventStore, where: EventFilter, expected: list[
     ],
 )
 async def test_search_finds_words_in_title_description_and_location(
-    calendar: EventStore, terms: tuple[str, ...], expected: list[str]
+    calendar: Backend, terms: tuple[str, ...], expected: list[str]
 ) -> None:
     found = await ids(calendar, filter=EventFilter(terms=terms), sort="created")
 
     assert sorted(found) == expected
 
 
-async def test_search_ranks_a_title_match_above_a_description_match(opened: EventStore) -> None:
+async def test_search_ranks_a_title_match_above_a_description_match(opened: Backend) -> None:
     await opened.create(
         event("desc", title="Monthly social", description="We talk about kubernetes a bit")
     )
@@ -162,7 +162,7 @@ async def test_search_ranks_a_title_match_above_a_description_match(opened: Even
     ]
 
 
-async def test_search_and_tags_follow_updates_and_deletes(calendar: EventStore) -> None:
+async def test_search_and_tags_follow_updates_and_deletes(calendar: Backend) -> None:
     def rename(current: Event) -> Event:
         return msgspec.structs.replace(current, title="Zig night", tags=("zig",), version=2)
 
@@ -176,7 +176,7 @@ async def test_search_and_tags_follow_updates_and_deletes(calendar: EventStore) 
     assert await ids(calendar, filter=EventFilter(terms=("berlin",))) == ["e"]
 
 
-async def test_count_is_every_match_on_every_page(calendar: EventStore) -> None:
+async def test_count_is_every_match_on_every_page(calendar: Backend) -> None:
     page = await calendar.list_page(
         EventQuery(filter=EventFilter(tags=("go",)), limit=1, count=True)
     )
@@ -186,7 +186,7 @@ async def test_count_is_every_match_on_every_page(calendar: EventStore) -> None:
     assert (await calendar.list_page(EventQuery(limit=1))).total is None
 
 
-async def walk(store: EventStore, query: EventQuery) -> tuple[list[list[str]], list[list[str]]]:
+async def walk(store: Backend, query: EventQuery) -> tuple[list[list[str]], list[list[str]]]:
     """Pages following ``next`` to the end, then ``prev`` back to the start."""
     forward: list[list[str]] = []
     after: Position | None = None
@@ -208,7 +208,7 @@ async def walk(store: EventStore, query: EventQuery) -> tuple[list[list[str]], l
 @pytest.mark.parametrize("sort", ["created", *SORTS])
 @pytest.mark.parametrize("limit", [1, 2, 3])
 async def test_next_and_prev_pages_cover_every_event_once_in_order(
-    opened: EventStore, sort: SortName, limit: int
+    opened: Backend, sort: SortName, limit: int
 ) -> None:
     for n in range(7):
         # Two events per start instant and per title, so ties must break on the id.
@@ -233,7 +233,7 @@ async def test_next_and_prev_pages_cover_every_event_once_in_order(
     assert backward[1:] == forward[1:]
 
 
-async def test_search_pages_in_rank_order(opened: EventStore) -> None:
+async def test_search_pages_in_rank_order(opened: Backend) -> None:
     for n in range(6):
         await opened.create(event(f"e{n}", title="Go " * (n % 3 + 1) + "night"))
     everything = await ids(opened, filter=EventFilter(terms=("go",)), sort="relevance", limit=100)
@@ -246,7 +246,7 @@ async def test_search_pages_in_rank_order(opened: EventStore) -> None:
     assert [i for page in forward for i in page] == everything
 
 
-async def test_a_deleted_cursor_event_does_not_lose_its_neighbours(opened: EventStore) -> None:
+async def test_a_deleted_cursor_event_does_not_lose_its_neighbours(opened: Backend) -> None:
     for n in range(4):
         await opened.create(event(f"e{n}", starts_at=datetime(2030, 1, n + 1, tzinfo=UTC)))
     first = await opened.list_page(EventQuery(sort="starts_at", limit=2))
@@ -260,7 +260,7 @@ async def test_a_deleted_cursor_event_does_not_lose_its_neighbours(opened: Event
 @pytest.mark.parametrize("rare_below", [0, 10**6], ids=["walk-the-sort-index", "tag-index-first"])
 @pytest.mark.parametrize("sort", ["created", *SORTS])
 async def test_tag_filters_give_the_same_pages_whichever_way_sqlite_reads_them(
-    calendar: EventStore, monkeypatch: pytest.MonkeyPatch, rare_below: int, sort: SortName
+    calendar: Backend, monkeypatch: pytest.MonkeyPatch, rare_below: int, sort: SortName
 ) -> None:
     # SQLite reads a rare tag's events from the tag index, and walks the sort
     # order checking common ones; both must give the same pages.
@@ -279,7 +279,7 @@ async def test_tag_filters_give_the_same_pages_whichever_way_sqlite_reads_them(
     )
 
 
-async def test_control_characters_in_titles_sort_by_code_point(opened: EventStore) -> None:
+async def test_control_characters_in_titles_sort_by_code_point(opened: Backend) -> None:
     # JSON strings can hold NUL, which PostgreSQL text cannot: every backend must
     # still store these titles and sort them by code point.
     titles = ["a\x00b", "a\x01", "a", "a\x00", "a\x02", "a\x01\x01", "\x00"]

@@ -1,4 +1,4 @@
-"""The storage contract (``storage.base.EventStore``), run against every backend.
+"""The API's store protocol (``api/store.py``), run against every backend.
 
 A new backend passes when it is added to ``tests.support.BACKENDS`` and this suite is
 green. Promises of one backend only are in ``test_sqlite_store.py`` (durability, group
@@ -16,7 +16,7 @@ import pytest
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery, Position
 from eventsapi.errors import AlreadyExists, FieldError, NotFound, ValidationFailed
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from tests.support import START
 
 pytestmark = pytest.mark.anyio
@@ -46,7 +46,7 @@ def next_version(current: Event, **changes: object) -> Event:
     )
 
 
-async def all_ids(store: EventStore, *, limit: int = 500) -> list[str]:
+async def all_ids(store: Backend, *, limit: int = 500) -> list[str]:
     """Every stored id in list order, walking pages of ``limit``."""
     ids: list[str] = []
     after: Position | None = None
@@ -58,14 +58,14 @@ async def all_ids(store: EventStore, *, limit: int = 500) -> list[str]:
         after = page.next
 
 
-async def test_create_returns_the_event_and_get_finds_it(opened: EventStore) -> None:
+async def test_create_returns_the_event_and_get_finds_it(opened: Backend) -> None:
     created = await opened.create(event("e1"))
 
     assert created == event("e1")
     assert await opened.get("e1") == event("e1")
 
 
-async def test_every_member_round_trips(opened: EventStore) -> None:
+async def test_every_member_round_trips(opened: Backend) -> None:
     full = event(
         "full",
         description="x" * 10_000,
@@ -87,11 +87,11 @@ async def test_every_member_round_trips(opened: EventStore) -> None:
     assert found.capacity == 0
 
 
-async def test_get_missing_is_none(opened: EventStore) -> None:
+async def test_get_missing_is_none(opened: Backend) -> None:
     assert await opened.get("nope") is None
 
 
-async def test_get_json_is_the_event_document_and_its_version(opened: EventStore) -> None:
+async def test_get_json_is_the_event_document_and_its_version(opened: Backend) -> None:
     await opened.create(event("j"))
     await opened.update("j", lambda current: next_version(current, title="Twice"))
 
@@ -104,7 +104,7 @@ async def test_get_json_is_the_event_document_and_its_version(opened: EventStore
     assert await opened.get_json("missing") is None
 
 
-async def test_a_page_as_json_is_the_array_of_its_events(opened: EventStore) -> None:
+async def test_a_page_as_json_is_the_array_of_its_events(opened: Backend) -> None:
     for event_id in ("a", "b"):
         await opened.create(event(event_id))
 
@@ -113,17 +113,17 @@ async def test_a_page_as_json_is_the_array_of_its_events(opened: EventStore) -> 
     assert msgspec.json.decode(page.to_json(), type=list[Event]) == [event("a"), event("b")]
 
 
-async def test_create_with_taken_id_raises_already_exists(opened: EventStore) -> None:
+async def test_create_with_taken_id_raises_already_exists(opened: Backend) -> None:
     await opened.create(event("dup", title="First"))
 
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExists, match=r"^An event with id 'dup' already exists\.$"):
         await opened.create(event("dup", title="Second"))
 
     assert await opened.get("dup") == event("dup", title="First")
     assert await all_ids(opened) == ["dup"]
 
 
-async def test_update_stores_what_the_change_returns(opened: EventStore) -> None:
+async def test_update_stores_what_the_change_returns(opened: Backend) -> None:
     await opened.create(event("u"))
     seen: list[Event] = []
 
@@ -140,7 +140,7 @@ async def test_update_stores_what_the_change_returns(opened: EventStore) -> None
 
 
 async def test_update_missing_raises_not_found_without_calling_change(
-    opened: EventStore,
+    opened: Backend,
 ) -> None:
     calls: list[Event] = []
 
@@ -148,13 +148,13 @@ async def test_update_missing_raises_not_found_without_calling_change(
         calls.append(current)
         return current
 
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"^No event with id 'missing'\.$"):
         await opened.update("missing", change)
     assert calls == []
     assert await opened.get("missing") is None
 
 
-async def test_a_change_that_raises_leaves_the_event_unchanged(opened: EventStore) -> None:
+async def test_a_change_that_raises_leaves_the_event_unchanged(opened: Backend) -> None:
     await opened.create(event("keep"))
 
     def change(current: Event) -> Event:
@@ -166,7 +166,7 @@ async def test_a_change_that_raises_leaves_the_event_unchanged(opened: EventStor
     assert await opened.get("keep") == event("keep")
 
 
-async def test_a_build_that_raises_stores_nothing(opened: EventStore) -> None:
+async def test_a_build_that_raises_stores_nothing(opened: Backend) -> None:
     await opened.create(event("keep"))
 
     def build(current: Event | None) -> Event:
@@ -182,7 +182,7 @@ async def test_a_build_that_raises_stores_nothing(opened: EventStore) -> None:
     assert await all_ids(opened) == ["keep"]
 
 
-async def test_put_missing_creates_from_nothing(opened: EventStore) -> None:
+async def test_put_missing_creates_from_nothing(opened: Backend) -> None:
     given: list[Event | None] = []
 
     def build(current: Event | None) -> Event:
@@ -197,7 +197,7 @@ async def test_put_missing_creates_from_nothing(opened: EventStore) -> None:
     assert await opened.get("p") == event("p")
 
 
-async def test_put_existing_replaces_from_current(opened: EventStore) -> None:
+async def test_put_existing_replaces_from_current(opened: Backend) -> None:
     await opened.create(event("p"))
     given: list[Event | None] = []
 
@@ -216,7 +216,7 @@ async def test_put_existing_replaces_from_current(opened: EventStore) -> None:
     assert await all_ids(opened) == ["p"]
 
 
-async def test_delete_removes_the_event(opened: EventStore) -> None:
+async def test_delete_removes_the_event(opened: Backend) -> None:
     await opened.create(event("a"))
     await opened.create(event("b"))
 
@@ -227,17 +227,19 @@ async def test_delete_removes_the_event(opened: EventStore) -> None:
     assert await all_ids(opened) == ["b"]
 
 
-async def test_delete_missing_raises_not_found(opened: EventStore) -> None:
+async def test_delete_missing_raises_not_found(opened: Backend) -> None:
     await opened.create(event("a"))
     await opened.delete("a")
 
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"^No event with id 'a'\.$"):
         await opened.delete("a")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match=r"^No event with id 'never'\.$"):
         await opened.delete("never")
+    with pytest.raises(NotFound, match=r"^No event with id 'never'\.$"):  # a guard's too
+        await opened.delete("never", guard=lambda current: None)
 
 
-async def test_a_deleted_id_can_be_created_again_at_the_end(opened: EventStore) -> None:
+async def test_a_deleted_id_can_be_created_again_at_the_end(opened: Backend) -> None:
     for event_id in ("a", "b"):
         await opened.create(event(event_id))
     await opened.delete("a")
@@ -248,14 +250,14 @@ async def test_a_deleted_id_can_be_created_again_at_the_end(opened: EventStore) 
     assert await opened.get("a") == event("a", title="Again")
 
 
-async def test_empty_store_lists_an_empty_last_page(opened: EventStore) -> None:
+async def test_empty_store_lists_an_empty_last_page(opened: Backend) -> None:
     page = await opened.list_page(EventQuery(limit=10))
 
     assert page.events == []
     assert page.next is None
 
 
-async def test_list_is_in_creation_order_not_id_order(opened: EventStore) -> None:
+async def test_list_is_in_creation_order_not_id_order(opened: Backend) -> None:
     ids = ["m", "z", "a", "01", "b"]
     for event_id in ids:
         await opened.create(event(event_id))
@@ -266,7 +268,7 @@ async def test_list_is_in_creation_order_not_id_order(opened: EventStore) -> Non
     assert page.next is None
 
 
-async def test_put_replace_and_update_keep_the_position(opened: EventStore) -> None:
+async def test_put_replace_and_update_keep_the_position(opened: Backend) -> None:
     for event_id in ("a", "b", "c"):
         await opened.create(event(event_id))
 
@@ -286,7 +288,7 @@ async def test_put_replace_and_update_keep_the_position(opened: EventStore) -> N
 
 @pytest.mark.parametrize(("count", "limit"), [(1, 1), (5, 5), (10, 5), (23, 5), (7, 500)])
 async def test_keyset_pages_cover_every_event_exactly_once(
-    opened: EventStore, count: int, limit: int
+    opened: Backend, count: int, limit: int
 ) -> None:
     ids = [f"e{n:03d}" for n in range(count)]
     for event_id in ids:
@@ -307,7 +309,7 @@ async def test_keyset_pages_cover_every_event_exactly_once(
     assert len(pages) == -(-count // limit)
 
 
-async def test_pages_stay_exact_when_events_change_between_pages(opened: EventStore) -> None:
+async def test_pages_stay_exact_when_events_change_between_pages(opened: Backend) -> None:
     for n in range(6):
         await opened.create(event(f"e{n}"))
     first = await opened.list_page(EventQuery(limit=3))
@@ -324,7 +326,7 @@ async def test_pages_stay_exact_when_events_change_between_pages(opened: EventSt
     assert rest.next is None
 
 
-async def test_instance_key_is_a_stable_secret(opened: EventStore) -> None:
+async def test_instance_key_is_a_stable_secret(opened: Backend) -> None:
     first = await opened.instance_key()
 
     assert isinstance(first, bytes)
@@ -333,10 +335,10 @@ async def test_instance_key_is_a_stable_secret(opened: EventStore) -> None:
     assert await opened.instance_key() == first
 
 
-async def test_check_passes_on_an_open_store(opened: EventStore) -> None:
+async def test_check_passes_on_an_open_store(opened: Backend) -> None:
     await opened.check()
 
 
-async def test_migrations_are_all_applied_after_open(opened: EventStore) -> None:
+async def test_migrations_are_all_applied_after_open(opened: Backend) -> None:
     for migration in await opened.migrations():
         assert migration.applied_at is not None, migration

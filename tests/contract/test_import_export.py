@@ -16,8 +16,9 @@ import pytest
 
 from eventsapi.domain.events import Event
 from eventsapi.errors import AlreadyExists
-from eventsapi.storage.base import EventStore, ImportResult
+from eventsapi.storage import Backend
 from eventsapi.storage.sqlite import SQLiteStore
+from eventsapi.storage.transfer import ImportResult
 from tests.contract.test_event_store import event, next_version
 
 pytestmark = pytest.mark.anyio
@@ -27,7 +28,7 @@ class Interrupted(Exception):
     """Raised by an input that fails half way."""
 
 
-async def exported(store: EventStore, *, batch_size: int = 1000) -> list[bytes]:
+async def exported(store: Backend, *, batch_size: int = 1000) -> list[bytes]:
     documents: list[bytes] = []
     batches = store.export_documents(batch_size=batch_size)
     async with contextlib.aclosing(batches):
@@ -37,17 +38,17 @@ async def exported(store: EventStore, *, batch_size: int = 1000) -> list[bytes]:
     return documents
 
 
-async def stored(store: EventStore) -> list[Event]:
+async def stored(store: Backend) -> list[Event]:
     """Every event, oldest first, as the export sees them."""
     return [msgspec.json.decode(document, type=Event) for document in await exported(store)]
 
 
-async def stored_ids(store: EventStore) -> list[str]:
+async def stored_ids(store: Backend) -> list[str]:
     return [e.id for e in await stored(store)]
 
 
 async def test_import_into_an_empty_store_keeps_every_member_and_the_order(
-    opened: EventStore,
+    opened: Backend,
 ) -> None:
     events = [next_version(event("b"), title="Second version"), event("a"), event("c")]
 
@@ -60,7 +61,7 @@ async def test_import_into_an_empty_store_keeps_every_member_and_the_order(
     assert found == (msgspec.json.encode(events[0]), 2)
 
 
-async def test_imported_events_come_after_the_stored_ones(opened: EventStore) -> None:
+async def test_imported_events_come_after_the_stored_ones(opened: Backend) -> None:
     await opened.create(event("old"))
 
     result = await opened.import_events(iter([event("new1"), event("new2")]))
@@ -71,7 +72,7 @@ async def test_imported_events_come_after_the_stored_ones(opened: EventStore) ->
     assert await stored_ids(opened) == ["old", "new1", "new2", "later"]
 
 
-async def test_events_are_read_one_at_a_time(opened: EventStore) -> None:
+async def test_events_are_read_one_at_a_time(opened: Backend) -> None:
     read: list[str] = []
 
     def lazily() -> Iterator[Event]:
@@ -85,12 +86,12 @@ async def test_events_are_read_one_at_a_time(opened: EventStore) -> None:
     assert read == ["e0", "e1", "e2", "e3", "e4"]
 
 
-async def test_an_empty_import_stores_nothing(opened: EventStore) -> None:
+async def test_an_empty_import_stores_nothing(opened: Backend) -> None:
     assert await opened.import_events([]) == ImportResult()
     assert await exported(opened) == []
 
 
-async def test_a_taken_id_fails_the_whole_import_by_default(opened: EventStore) -> None:
+async def test_a_taken_id_fails_the_whole_import_by_default(opened: Backend) -> None:
     await opened.create(event("taken", title="Stored"))
     await opened.create(event("also", title="Stored"))
 
@@ -103,7 +104,7 @@ async def test_a_taken_id_fails_the_whole_import_by_default(opened: EventStore) 
     assert await opened.get("taken") == event("taken", title="Stored")
 
 
-async def test_skip_keeps_the_stored_event_and_imports_the_others(opened: EventStore) -> None:
+async def test_skip_keeps_the_stored_event_and_imports_the_others(opened: Backend) -> None:
     await opened.create(event("taken", title="Stored"))
 
     result = await opened.import_events(
@@ -116,7 +117,7 @@ async def test_skip_keeps_the_stored_event_and_imports_the_others(opened: EventS
 
 
 async def test_replace_puts_the_imported_event_in_the_stored_ones_place(
-    opened: EventStore,
+    opened: Backend,
 ) -> None:
     for event_id in ("a", "b", "c"):
         await opened.create(event(event_id, title="Stored"))
@@ -139,7 +140,7 @@ async def test_replace_puts_the_imported_event_in_the_stored_ones_place(
     ],
 )
 async def test_an_id_twice_in_the_import_is_a_conflict_with_the_first(
-    opened: EventStore, on_conflict: str, expected: ImportResult, title: str | None
+    opened: Backend, on_conflict: str, expected: ImportResult, title: str | None
 ) -> None:
     events = [event("twice", title="First"), event("twice", title="Second")]
 
@@ -153,7 +154,7 @@ async def test_an_id_twice_in_the_import_is_a_conflict_with_the_first(
 
 @pytest.mark.parametrize("on_conflict", ["error", "skip", "replace"])
 async def test_keep_decides_at_the_end_and_sees_the_result(
-    opened: EventStore, on_conflict: str
+    opened: Backend, on_conflict: str
 ) -> None:
     await opened.create(event("taken", title="Stored"))
     seen: list[ImportResult] = []
@@ -176,14 +177,14 @@ async def test_keep_decides_at_the_end_and_sees_the_result(
     assert await opened.get("taken") == event("taken", title="Stored")
 
 
-async def test_keep_that_says_yes_commits(opened: EventStore) -> None:
+async def test_keep_that_says_yes_commits(opened: Backend) -> None:
     result = await opened.import_events([event("a")], keep=lambda result: result.imported == 1)
 
     assert result.committed
     assert await stored_ids(opened) == ["a"]
 
 
-async def test_an_input_that_fails_half_way_stores_nothing(opened: EventStore) -> None:
+async def test_an_input_that_fails_half_way_stores_nothing(opened: Backend) -> None:
     await opened.create(event("before"))
 
     def failing() -> Iterable[Event]:
@@ -200,7 +201,7 @@ async def test_an_input_that_fails_half_way_stores_nothing(opened: EventStore) -
     assert await stored_ids(opened) == ["before", "after"]
 
 
-async def test_export_is_every_document_oldest_first_in_batches(opened: EventStore) -> None:
+async def test_export_is_every_document_oldest_first_in_batches(opened: Backend) -> None:
     for n in range(7):
         await opened.create(event(f"e{n}"))
     await opened.update("e3", lambda current: next_version(current, title="Changed"))
@@ -220,13 +221,13 @@ async def test_export_is_every_document_oldest_first_in_batches(opened: EventSto
     assert sizes == [3, 3]
 
 
-async def test_export_of_an_empty_store_yields_nothing(opened: EventStore) -> None:
+async def test_export_of_an_empty_store_yields_nothing(opened: Backend) -> None:
     batches = opened.export_documents()
     async with contextlib.aclosing(batches):
         assert [batch async for batch in batches] == []
 
 
-async def test_export_reads_one_snapshot_while_writes_go_on(opened: EventStore) -> None:
+async def test_export_reads_one_snapshot_while_writes_go_on(opened: Backend) -> None:
     for n in range(5):
         await opened.create(event(f"e{n}"))
     before = await exported(opened)
@@ -245,7 +246,7 @@ async def test_export_reads_one_snapshot_while_writes_go_on(opened: EventStore) 
     assert await stored_ids(opened) == ["e0", "e1", "e2", "e3", "later"]
 
 
-async def test_an_export_closed_early_releases_its_snapshot(opened: EventStore) -> None:
+async def test_an_export_closed_early_releases_its_snapshot(opened: Backend) -> None:
     for n in range(5):
         await opened.create(event(f"e{n}"))
 
@@ -259,7 +260,7 @@ async def test_an_export_closed_early_releases_its_snapshot(opened: EventStore) 
 
 
 async def test_export_then_import_into_an_empty_store_is_lossless(
-    opened: EventStore, tmp_path: Path
+    opened: Backend, tmp_path: Path
 ) -> None:
     await opened.create(event("a"))
     await opened.create(next_version(event("b"), title="Two", status="cancelled"))

@@ -15,7 +15,7 @@ from eventsapi import storage
 from eventsapi.domain.query import EventFilter, EventQuery
 from eventsapi.errors import QueryTooExpensive
 from eventsapi.settings import Settings
-from eventsapi.storage.sqlite_reads import ReadPool
+from eventsapi.storage.sqlite.reads import ReadPool
 from tests.security.support_queries import WORD, fill
 from tests.support import postgres_schema
 
@@ -51,7 +51,7 @@ def database(
         yield path
 
 
-def _store(database: str, query_timeout_ms: int) -> storage.EventStore:
+def _store(database: str, query_timeout_ms: int) -> storage.Backend:
     return storage.load(database, Settings(database=database, query_timeout_ms=query_timeout_ms))
 
 

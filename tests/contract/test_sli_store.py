@@ -20,9 +20,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from eventsapi.slo.records import LATENCY_BOUNDS_MS, AlertTransition, MinuteTotals, SLIRow
+from eventsapi.domain.sli import LATENCY_BOUNDS_MS, AlertTransition, MinuteTotals, SLIRow
 from eventsapi.slo.spec import RouteMatch, Routes
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from eventsapi.storage.postgres import PostgresStore
 from eventsapi.storage.sqlite import SQLiteStore
 from tests.support import postgres_schema
@@ -60,7 +60,7 @@ def totals(
     return MinuteTotals(at(minute), total, errors, (total,) * BOUNDS if within is None else within)
 
 
-async def everything(store: EventStore, routes: Routes = "all") -> list[MinuteTotals]:
+async def everything(store: Backend, routes: Routes = "all") -> list[MinuteTotals]:
     """Every stored minute (a day around ``T0``)."""
     return await store.sli_minutes(at(-1440), at(1440), routes)
 
@@ -89,28 +89,28 @@ def transition(
 # -- record_sli and sli_minutes ---------------------------------------------------------
 
 
-async def test_counts_read_back_with_latency_counts_in_bound_order(opened: EventStore) -> None:
+async def test_counts_read_back_with_latency_counts_in_bound_order(opened: Backend) -> None:
     within = tuple(range(10, 10 + BOUNDS))  # a different count for every bound
     await opened.record_sli([sli(total=40, errors=3, within=within)])
 
     assert await everything(opened) == [totals(0, 40, 3, within)]
 
 
-async def test_recording_adds_to_what_is_stored(opened: EventStore) -> None:
+async def test_recording_adds_to_what_is_stored(opened: Backend) -> None:
     await opened.record_sli([sli(total=5, errors=1)])
     await opened.record_sli([sli(total=7, errors=2)])
 
     assert await everything(opened) == [totals(0, 12, 3)]
 
 
-async def test_rows_with_one_key_in_one_call_add_up(opened: EventStore) -> None:
+async def test_rows_with_one_key_in_one_call_add_up(opened: Backend) -> None:
     slow = (0,) * BOUNDS
     await opened.record_sli([sli(total=2, errors=1), sli(total=3, within=slow), sli(total=4)])
 
     assert await everything(opened) == [totals(0, 9, 1, (6,) * BOUNDS)]
 
 
-async def test_concurrent_recording_sums_exactly(opened: EventStore) -> None:
+async def test_concurrent_recording_sums_exactly(opened: Backend) -> None:
     within = (1,) * (BOUNDS - 1) + (2,)
 
     async def worker(number: int) -> None:
@@ -128,7 +128,7 @@ async def test_concurrent_recording_sums_exactly(opened: EventStore) -> None:
     ]
 
 
-async def test_a_malformed_row_stores_nothing_of_its_call(opened: EventStore) -> None:
+async def test_a_malformed_row_stores_nothing_of_its_call(opened: Backend) -> None:
     for bad in (sli(within=(1,) * (BOUNDS - 1)), sli(total=-1)):
         with pytest.raises(ValueError, match="SLI"):
             await opened.record_sli([sli(minute=1), bad])
@@ -136,18 +136,18 @@ async def test_a_malformed_row_stores_nothing_of_its_call(opened: EventStore) ->
     assert await everything(opened) == []
 
 
-async def test_recording_nothing_stores_nothing(opened: EventStore) -> None:
+async def test_recording_nothing_stores_nothing(opened: Backend) -> None:
     await opened.record_sli([])
 
     assert await everything(opened) == []
 
 
-async def test_nothing_stored_reads_as_no_minutes(opened: EventStore) -> None:
+async def test_nothing_stored_reads_as_no_minutes(opened: Backend) -> None:
     assert await opened.sli_minutes(at(0), at(60)) == []
     assert await opened.sli_minutes(at(0), at(60), (RouteMatch(ITEM),)) == []
 
 
-async def test_minutes_from_start_included_to_end_excluded(opened: EventStore) -> None:
+async def test_minutes_from_start_included_to_end_excluded(opened: Backend) -> None:
     await opened.record_sli([sli(minute, total=minute + 1) for minute in range(5)])
 
     assert await opened.sli_minutes(at(1), at(4)) == [totals(1, 2), totals(2, 3), totals(3, 4)]
@@ -156,7 +156,7 @@ async def test_minutes_from_start_included_to_end_excluded(opened: EventStore) -
 
 
 async def test_bounds_between_whole_minutes_select_the_minutes_starting_within(
-    opened: EventStore,
+    opened: Backend,
 ) -> None:
     await opened.record_sli([sli(minute, total=minute + 1) for minute in range(5)])
     half = timedelta(seconds=30)
@@ -166,7 +166,7 @@ async def test_bounds_between_whole_minutes_select_the_minutes_starting_within(
 
 
 async def test_minutes_come_oldest_first_and_empty_minutes_are_left_out(
-    opened: EventStore,
+    opened: Backend,
 ) -> None:
     for minute in (7, 0, 3, 5):
         await opened.record_sli([sli(minute, total=minute + 1)])
@@ -197,16 +197,14 @@ ROUTE_TOTALS = {
         pytest.param((RouteMatch(ITEM), RouteMatch(ITEM, frozenset({"GET"}))), 7, id="overlap"),
     ],
 )
-async def test_routes_select_what_is_summed(
-    opened: EventStore, routes: Routes, expected: int
-) -> None:
+async def test_routes_select_what_is_summed(opened: Backend, routes: Routes, expected: int) -> None:
     rows = [sli(route=route, method=method, total=n) for (route, method), n in ROUTE_TOTALS.items()]
     await opened.record_sli(rows)
 
     assert await everything(opened, routes) == [totals(0, expected)]
 
 
-async def test_routes_that_select_no_stored_row_give_no_minutes(opened: EventStore) -> None:
+async def test_routes_that_select_no_stored_row_give_no_minutes(opened: Backend) -> None:
     await opened.record_sli([sli(route="/events", method="GET")])
 
     assert await everything(opened, (RouteMatch("/events/{id}"),)) == []
@@ -214,7 +212,7 @@ async def test_routes_that_select_no_stored_row_give_no_minutes(opened: EventSto
     assert await everything(opened, ()) == []
 
 
-async def test_minutes_are_utc_whatever_zone_they_were_given_in(opened: EventStore) -> None:
+async def test_minutes_are_utc_whatever_zone_they_were_given_in(opened: Backend) -> None:
     paris = timezone(timedelta(hours=1))
     await opened.record_sli([SLIRow(at(0).astimezone(paris), ITEM, "GET", 1, 0, (1,) * BOUNDS)])
 
@@ -224,7 +222,7 @@ async def test_minutes_are_utc_whatever_zone_they_were_given_in(opened: EventSto
     assert found.minute.tzinfo == UTC
 
 
-async def test_prune_forgets_earlier_minutes_and_counts_rows(opened: EventStore) -> None:
+async def test_prune_forgets_earlier_minutes_and_counts_rows(opened: Backend) -> None:
     await opened.record_sli([sli(m, route) for m in range(5) for route in ("/a", "/b")])
 
     assert await opened.prune_sli(at(2)) == 4
@@ -238,7 +236,7 @@ async def test_prune_forgets_earlier_minutes_and_counts_rows(opened: EventStore)
 # -- alert transitions -----------------------------------------------------------------
 
 
-async def test_a_transition_is_stored_once(opened: EventStore) -> None:
+async def test_a_transition_is_stored_once(opened: Backend) -> None:
     first = transition(firing=True, rates=(15.5, None))
     assert await opened.add_alert_transition(first) is True
 
@@ -247,7 +245,7 @@ async def test_a_transition_is_stored_once(opened: EventStore) -> None:
     assert await opened.alert_transitions(at(-60)) == [first]
 
 
-async def test_transitions_of_other_keys_are_stored(opened: EventStore) -> None:
+async def test_transitions_of_other_keys_are_stored(opened: Backend) -> None:
     added = [
         await opened.add_alert_transition(t)
         for t in (
@@ -262,7 +260,7 @@ async def test_transitions_of_other_keys_are_stored(opened: EventStore) -> None:
     assert len(await opened.alert_transitions(at(-60))) == 4
 
 
-async def test_transitions_newest_first_then_by_slo_and_rule(opened: EventStore) -> None:
+async def test_transitions_newest_first_then_by_slo_and_rule(opened: Backend) -> None:
     stored = [
         transition("latency", "page-fast", 0),
         transition("availability", "ticket-slow", 5, severity="ticket", rates=(None, None)),
@@ -289,7 +287,7 @@ async def test_transitions_newest_first_then_by_slo_and_rule(opened: EventStore)
     assert await opened.alert_transitions(at(10)) == []
 
 
-async def test_transitions_read_back_at_their_minute_in_utc(opened: EventStore) -> None:
+async def test_transitions_read_back_at_their_minute_in_utc(opened: Backend) -> None:
     tokyo = timezone(timedelta(hours=9))
     given = transition()
     await opened.add_alert_transition(
@@ -309,7 +307,7 @@ async def test_transitions_read_back_at_their_minute_in_utc(opened: EventStore) 
     assert found.at.tzinfo == UTC
 
 
-async def test_a_negative_limit_is_refused(opened: EventStore) -> None:
+async def test_a_negative_limit_is_refused(opened: Backend) -> None:
     with pytest.raises(ValueError, match="limit"):
         await opened.alert_transitions(at(0), limit=-1)
 
@@ -321,7 +319,7 @@ async def test_a_negative_limit_is_refused(opened: EventStore) -> None:
 class Database:
     """One SQLite file or PostgreSQL schema, and how to open a store on it."""
 
-    new_store: Callable[[], EventStore]
+    new_store: Callable[[], Backend]
     columns: Callable[[str], list[str]]
     """The columns of a table, in order, as the migrations made them."""
 
@@ -354,7 +352,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 
 
 @contextlib.asynccontextmanager
-async def opened_on(database: Database) -> AsyncIterator[EventStore]:
+async def opened_on(database: Database) -> AsyncIterator[Backend]:
     store = database.new_store()
     await store.open()
     try:
@@ -385,7 +383,7 @@ async def test_two_stores_recording_at_once_sum_exactly(
 ) -> None:
     async with opened_on(database) as one, opened_on(database) as two:
 
-        async def worker(store: EventStore) -> None:
+        async def worker(store: Backend) -> None:
             for _ in range(50):
                 await store.record_sli([sli(route="/a", total=2, errors=1), sli(route="/b")])
 

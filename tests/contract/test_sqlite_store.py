@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventFilter, EventQuery
 from eventsapi.errors import AlreadyExists, ConfigurationError, FieldError, ValidationFailed
-from eventsapi.storage import migrations, sqlite
-from eventsapi.storage.sqlite import SQLiteStore
+from eventsapi.storage import migrations
+from eventsapi.storage.sqlite import SQLiteStore, connection, writer
+from eventsapi.storage.sqlite import migrations as sqlite_migrations
 from tests.contract.test_event_store import all_ids, event, next_version
 
 pytestmark = pytest.mark.anyio
@@ -71,13 +75,13 @@ async def test_concurrent_creates_are_grouped_and_all_committed(
     db: SQLiteStore, path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     batch_sizes: list[int] = []
-    commit = sqlite._Writer._commit
+    commit = writer.Writer._commit
 
     def counting_commit(writer: Any, batch: list[Any]) -> list[tuple[bool, Any]]:
         batch_sizes.append(len(batch))
         return commit(writer, batch)
 
-    monkeypatch.setattr(sqlite._Writer, "_commit", counting_commit)
+    monkeypatch.setattr(writer.Writer, "_commit", counting_commit)
     ids = [f"c{n:03d}" for n in range(200)]
 
     created = await asyncio.gather(*(db.create(event(i)) for i in ids))
@@ -152,7 +156,7 @@ async def test_reopening_does_not_apply_migrations_again(db: SQLiteStore, path: 
     finally:
         await again.close()
     with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-        assert sqlite.apply_migrations(conn) == []
+        assert await sqlite_migrations.apply_migrations(conn) == []
         rows = conn.execute("SELECT count(*) FROM schema_migrations").fetchone()
     assert rows == (len(migrations.scripts("sqlite")),)
 
@@ -198,9 +202,9 @@ async def test_migration_0002_indexes_the_events_a_0001_database_already_holds(
 ) -> None:
     # A database as version 0.1.0 left it: only migration 0001, events stored.
     first = migrations.scripts("sqlite")[0]
-    with closing(sqlite.connect(path, busy_timeout_ms=1000)) as conn:
-        conn.execute(sqlite._MIGRATIONS_TABLE)
-        for statement in sqlite._statements(first.sql):
+    with closing(connection.connect(path, busy_timeout_ms=1000)) as conn:
+        conn.execute(sqlite_migrations._MIGRATIONS_TABLE)
+        for statement in sqlite_migrations._statements(first.sql):
             conn.execute(statement)
         conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (1, first.name))
         old = event("old", "Café crème", tags=("paris", "coffee"), location="Lyon")
@@ -211,7 +215,7 @@ async def test_migration_0002_indexes_the_events_a_0001_database_already_holds(
                 old.title,
                 old.created_at.isoformat(),
                 old.updated_at.isoformat(),
-                sqlite._encode(old),
+                msgspec.json.encode(old),
                 old.id,
             ),
         )
@@ -230,3 +234,40 @@ async def test_migration_0002_indexes_the_events_a_0001_database_already_holds(
     assert [e.id for e in by_word.events] == ["old"]
     assert [e.id for e in after_tag.events] == ["old"]
     assert after_word.events == []
+
+
+def test_a_process_that_never_closes_its_store_still_exits(path: Path) -> None:
+    """The writer thread must not keep the interpreter alive: a command that fails before
+    it closes the store would otherwise hang instead of exiting with its error."""
+    script = (
+        "import asyncio, sys\n"
+        "from eventsapi import storage\n"
+        "from eventsapi.settings import Settings\n"
+        "async def main():\n"
+        "    settings = Settings(database=sys.argv[1])\n"
+        "    store = storage.load(settings.database, settings)\n"
+        "    await store.open()\n"
+        "    await store.check()\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert path.exists()
+
+
+async def test_a_write_whose_caller_gave_up_does_not_hold_up_the_rest_of_its_group(
+    db: SQLiteStore,
+) -> None:
+    """A caller that goes away (its request cancelled) leaves its write to the group; the
+    other writes of the group are still answered."""
+    writes = [asyncio.ensure_future(db.create(event(f"e{n}"))) for n in range(40)]
+    await asyncio.sleep(0)  # every write is queued for the writer
+    for write in writes[::2]:
+        write.cancel()
+
+    answered = await asyncio.wait_for(asyncio.gather(*writes[1::2]), timeout=30)
+
+    assert [created.id for created in answered] == [f"e{n}" for n in range(1, 40, 2)]
+    assert set(await all_ids(db)) >= {f"e{n}" for n in range(1, 40, 2)}

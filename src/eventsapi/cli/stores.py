@@ -1,22 +1,79 @@
-"""Opening the configured store from a command that works on an existing database."""
+"""What the CLI needs of a store (``Store``: the CLI owns this protocol, every backend
+satisfies it), and opening the configured store from a command."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
+from typing import Protocol
 
 import click
 
 from eventsapi import storage
+from eventsapi.domain.events import Event
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore
+from eventsapi.storage.migrations import Migration
 from eventsapi.storage.sqlite import SQLiteStore
+from eventsapi.storage.transfer import ImportResult, OnConflict
 
-__all__ = ["opened_store"]
+__all__ = ["Store", "opened_store"]
+
+
+class Store(Protocol):
+    """A store's life (open, close), its schema, and its events in bulk."""
+
+    async def open(self, *, migrate: bool = True) -> None:
+        """Connect, and apply pending migrations unless told not to.
+
+        Called once before any other method."""
+
+    async def close(self) -> None:
+        """Finish writes in flight and release connections."""
+
+    async def migrations(self) -> list[Migration]:
+        """Every migration this version knows, with when it was applied (or ``None``)."""
+
+    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
+        """The event as its JSON document and its version (a copy's check reads it back)."""
+
+    async def import_events(
+        self,
+        events: Iterable[Event],
+        *,
+        on_conflict: OnConflict = "error",
+        keep: Callable[[ImportResult], bool] | None = None,
+    ) -> ImportResult:
+        """Store ``events`` as they are (ids, times and versions too): all of them, or none.
+
+        One transaction. ``events`` is read inside it, one event at a time, so it
+        can be a generator over a file larger than memory; if reading it raises,
+        nothing is stored and the exception propagates. New events go after every
+        stored one in creation order, in the order read.
+
+        An event whose id is taken (by a stored event, or by one read before it)
+        is a conflict. ``"error"``: if there is any, nothing is stored, and the
+        result lists every one. ``"skip"``: the event already there stays as it
+        is. ``"replace"``: the imported event takes its place, as ``put`` does.
+
+        ``keep``, when given, is called with the result once ``events`` is read to
+        the end, still inside the transaction; if it returns false, nothing is
+        stored (a dry run, or a caller that found bad input on the way).
+        """
+
+    def export_documents(self, *, batch_size: int = 1000) -> AsyncGenerator[list[bytes], None]:
+        """Every event's JSON document (what ``get_json`` gives), oldest first.
+
+        An async generator of lists of up to ``batch_size`` documents, read from
+        one consistent snapshot, so memory holds one batch whatever the number of
+        events and writes made meanwhile do not tear the export. Close it
+        (``contextlib.aclosing``) when not reading it to the end.
+        """
 
 
 @contextlib.asynccontextmanager
-async def opened_store(settings: Settings, *, create: bool = False) -> AsyncIterator[EventStore]:
+async def opened_store(
+    settings: Settings, *, create: bool = False
+) -> AsyncIterator[storage.Backend]:
     """The store of ``settings``, open; closed at the end.
 
     Without ``create`` the database must exist and its schema is left as it is (a command

@@ -1,5 +1,11 @@
 """Storage backends. ``load(url)`` picks one from a database URL, as Radicale does by name.
 
+Each backend is a package with a module per concern (events, idempotency keys, import and
+export, migrations, SLIs, accounts); what is the same on every backend (value types, pure
+rules, SQL per placeholder style) is in this package's module of that concern. Each consumer
+owns the protocol it needs (``api/store.py``, ``auth/store.py``, ``slo/store.py``,
+``cli/stores.py``); every backend satisfies all of them.
+
 - ``eventsapi.db``, ``sqlite:///eventsapi.db``, ``sqlite:////abs/path.db``: SQLite (the default)
 - ``postgresql://user@host:5432/dbname`` (or ``postgres://``): PostgreSQL, with the pool
   settings (``pool_min_size`` ...) of the ``settings`` given
@@ -9,18 +15,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from eventsapi.errors import ConfigurationError
-from eventsapi.storage.base import EventStore, Page
 
 if TYPE_CHECKING:
     from eventsapi.settings import Settings
+    from eventsapi.storage.memory import MemoryStore
+    from eventsapi.storage.postgres import PostgresStore
+    from eventsapi.storage.sqlite import SQLiteStore
 
-__all__ = ["EventStore", "Page", "describe", "load"]
+__all__ = ["Backend", "describe", "load"]
+
+Backend: TypeAlias = "MemoryStore | SQLiteStore | PostgresStore"
+"""What ``load`` gives: any backend (each module imported only when chosen)."""
 
 
-def load(url: str, settings: Settings | None = None) -> EventStore:
+def load(url: str, settings: Settings | None = None) -> Backend:
     """The backend for ``url``, not yet opened; ``settings`` tune it (defaults if none)."""
     scheme, _, rest = url.partition(":")
     if url in ("memory:", ":memory:"):

@@ -3,7 +3,7 @@
 A mixin of ``SQLiteStore``, which gives it its two connections: reads run on the shared
 read-only connection (WAL: each sees every commit made before it, by any process on the
 file, so a revocation holds at once), writes are jobs of the writer thread. Each write job
-makes one statement that can fail on its own, as ``_Job`` in ``sqlite.py`` requires; a
+makes one statement that can fail on its own, as ``writer.Job`` requires; a
 collision (``ON CONFLICT DO NOTHING``) changes no row and raises after it.
 """
 
@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from abc import abstractmethod
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Role, Session, User
 from eventsapi.domain.query import utc_text
 from eventsapi.errors import AlreadyExists, NotFound
-from eventsapi.storage import account_tables as tables
-
-T = TypeVar("T")
+from eventsapi.storage import account_rows as rows
+from eventsapi.storage import accounts as tables
+from eventsapi.storage.sqlite.connection import Connections
 
 _SQL: Final = tables.statements("?")
 
@@ -45,10 +44,10 @@ def _update_user(
         row = conn.execute(_SQL.user_by_id, (user_id,)).fetchone()
         if row is None:
             raise NotFound(f"No user with id {user_id!r}.")
-        updated = change(tables.user(row))
+        updated = change(rows.user(row))
         if updated.id != user_id:
             raise ValueError("update_user cannot change a user's id")
-        params = tables.user_params(updated)
+        params = rows.user_params(updated)
         try:
             conn.execute(_SQL.update_user, (*params[1:], user_id))
         except sqlite3.IntegrityError:
@@ -63,7 +62,7 @@ def _change_role(user_id: str, role: Role) -> Callable[[sqlite3.Connection], Use
         row = conn.execute(_SQL.user_by_id, (user_id,)).fetchone()
         if row is None:
             raise NotFound(f"No user with id {user_id!r}.")
-        current = tables.user(row)
+        current = rows.user(row)
         admins = len(conn.execute(_SQL.admin_ids).fetchall())
         tables.check_not_last_admin(current.role, role, admins)
         conn.execute(_SQL.set_role, (role.value, user_id))
@@ -78,7 +77,7 @@ def _update_unknown_login(
     def work(conn: sqlite3.Connection) -> LoginFailures:
         conn.execute(_SQL.forget_unknown_logins, (utc_text(forget_before),))
         row = conn.execute(_SQL.unknown_login, (name,)).fetchone()
-        updated = change(tables.login_failures(row, forget_before))
+        updated = change(rows.login_failures(row, forget_before))
         if updated.last_failed_at is None:
             raise ValueError("update_unknown_login needs the time of the failure")
         params = (name, updated.failures, utc_text(updated.last_failed_at))
@@ -98,9 +97,9 @@ def _update_client_logins(
     def work(conn: sqlite3.Connection) -> tuple[datetime, ...]:
         conn.execute(_SQL.forget_client_logins, (utc_text(forget_before),))
         row = conn.execute(_SQL.client_logins, (client,)).fetchone()
-        updated = tuple(sorted(change(tables.client_logins(row, forget_before))))
+        updated = tuple(sorted(change(rows.client_logins(row, forget_before))))
         if updated:
-            conn.execute(_SQL.set_client_logins, tables.client_logins_params(client, updated))
+            conn.execute(_SQL.set_client_logins, rows.client_logins_params(client, updated))
         else:
             conn.execute(_SQL.drop_client_logins, (client,))
         return updated
@@ -108,16 +107,10 @@ def _update_client_logins(
     return work
 
 
-class SQLiteAccounts(tables.OneStatementWrites):
+class SQLiteAccounts(tables.OneStatementWrites, Connections):
     """Account methods of the SQLite store."""
 
     sql = _SQL
-
-    @abstractmethod
-    def _read(self) -> sqlite3.Connection: ...
-
-    @abstractmethod
-    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T: ...
 
     async def _change(self, sql: str, params: tuple[Any, ...]) -> int:
         """Run one UPDATE on the writer thread; how many rows it changed."""
@@ -126,22 +119,22 @@ class SQLiteAccounts(tables.OneStatementWrites):
     # -- users ---------------------------------------------------------------------
 
     async def create_user(self, user: User) -> None:
-        params = tables.user_params(user)
+        params = rows.user_params(user)
         await self._write(lambda conn: _inserted(conn, _SQL.insert_user, params, "user"))
 
     async def user_by_id(self, user_id: str) -> User | None:
         row = self._read().execute(_SQL.user_by_id, (user_id,)).fetchone()
-        return None if row is None else tables.user(row)
+        return None if row is None else rows.user(row)
 
     async def user_by_name(self, username: str) -> User | None:
         row = self._read().execute(_SQL.user_by_name, (username,)).fetchone()
-        return None if row is None else tables.user(row)
+        return None if row is None else rows.user(row)
 
     async def count_users(self) -> int:
         return int(self._read().execute(_SQL.count_users).fetchone()[0])
 
     async def list_users(self) -> list[User]:
-        return [tables.user(row) for row in self._read().execute(_SQL.list_users)]
+        return [rows.user(row) for row in self._read().execute(_SQL.list_users)]
 
     async def update_user(self, user_id: str, change: Callable[[User], User]) -> User:
         return await self._write(_update_user(user_id, change))
@@ -171,28 +164,28 @@ class SQLiteAccounts(tables.OneStatementWrites):
     # -- sessions ------------------------------------------------------------------
 
     async def add_session(self, session: Session) -> None:
-        params = tables.session_params(session)
+        params = rows.session_params(session)
         await self._write(lambda conn: _inserted(conn, _SQL.insert_session, params, "session"))
 
     async def session_by_token(self, token_hash: bytes) -> tuple[Session, User] | None:
         row = self._read().execute(_SQL.session_by_token, (token_hash,)).fetchone()
-        return None if row is None else tables.session_and_user(row)
+        return None if row is None else rows.session_and_user(row)
 
     async def sessions_of(self, user_id: str) -> list[Session]:
-        return [tables.session(row) for row in self._read().execute(_SQL.sessions_of, (user_id,))]
+        return [rows.session(row) for row in self._read().execute(_SQL.sessions_of, (user_id,))]
 
     # -- API tokens ----------------------------------------------------------------
 
     async def add_token(self, token: ApiToken) -> None:
-        params = tables.token_params(token)
+        params = rows.token_params(token)
         await self._write(lambda conn: _inserted(conn, _SQL.insert_token, params, "API token"))
 
     async def token_by_hash(self, token_hash: bytes) -> tuple[ApiToken, User] | None:
         row = self._read().execute(_SQL.token_by_hash, (token_hash,)).fetchone()
-        return None if row is None else tables.token_and_user(row)
+        return None if row is None else rows.token_and_user(row)
 
     async def tokens_of(self, user_id: str) -> list[ApiToken]:
-        return [tables.token(row) for row in self._read().execute(_SQL.tokens_of, (user_id,))]
+        return [rows.token(row) for row in self._read().execute(_SQL.tokens_of, (user_id,))]
 
     async def prune_ended(self, before: datetime) -> tuple[int, int]:
         limit = (utc_text(before), utc_text(before))
@@ -206,7 +199,7 @@ class SQLiteAccounts(tables.OneStatementWrites):
     # -- audit log -----------------------------------------------------------------
 
     async def append_audit(self, entry: AuditEntry) -> None:
-        params = tables.audit_params(entry)
+        params = rows.audit_params(entry)
         await self._write(lambda conn: _inserted(conn, _SQL.insert_audit, params, "audit entry"))
 
     async def audit_of(
@@ -217,4 +210,4 @@ class SQLiteAccounts(tables.OneStatementWrites):
             found = self._read().execute(_SQL.audit_of, (user_id, limit))
         else:
             found = self._read().execute(_SQL.audit_of_before, (user_id, before, limit))
-        return [tables.audit_entry(row) for row in found]
+        return [rows.audit_entry(row) for row in found]

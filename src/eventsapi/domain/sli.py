@@ -1,9 +1,10 @@
 """What the service records about its own requests, and what it stores about its alerts.
 
 The recorder (:mod:`eventsapi.slo.recorder`) counts requests per minute, route template and
-method; the store adds those counts up across workers and replicas (``EventStore.record_sli``)
-and reads them back summed per minute over a selection of routes (``EventStore.sli_minutes``).
-Nothing here does I/O.
+method; the store adds those counts up across workers and replicas (``SLIStore.record_sli``,
+``slo/store.py``) and reads them back summed per minute over a selection of routes
+(``SLIStore.sli_minutes``). Nothing here does I/O: the SLO engine and the stores share these
+types, and neither imports the other.
 
 Latency is kept as a cumulative histogram over :data:`LATENCY_BOUNDS_MS`: ``within[i]`` is the
 number of requests that took at most ``LATENCY_BOUNDS_MS[i]`` milliseconds. A latency SLO's
@@ -22,10 +23,13 @@ __all__ = [
     "LATENCY_BOUNDS_MS",
     "AlertTransition",
     "MinuteTotals",
+    "RouteMatch",
+    "Routes",
     "SLIRow",
     "bound_index",
     "epoch_minute",
     "from_epoch_minute",
+    "selects",
 ]
 
 LATENCY_BOUNDS_MS: Final[tuple[int, ...]] = (
@@ -110,3 +114,34 @@ class AlertTransition:
     """True: started firing; false: resolved."""
     long_burn_rate: float | None
     short_burn_rate: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    """A route template (as the router spells it, e.g. ``/events/{id}``) and its methods.
+
+    ``methods`` empty means every method. Methods are compared upper-cased.
+    """
+
+    template: str
+    methods: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.template.startswith("/"):
+            raise ValueError(f"a route template starts with '/', not {self.template!r}")
+        object.__setattr__(self, "methods", frozenset(m.upper() for m in self.methods))
+
+
+Routes = Literal["all"] | tuple[RouteMatch, ...]
+"""Which requests an SLO measures: ``"all"`` or the routes listed."""
+
+
+def selects(routes: Routes, template: str, method: str) -> bool:
+    """Whether a request to ``template`` with ``method`` belongs to the selection ``routes``."""
+    if routes == "all":
+        return True
+    method = method.upper()
+    return any(
+        match.template == template and (not match.methods or method in match.methods)
+        for match in routes
+    )

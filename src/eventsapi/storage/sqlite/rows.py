@@ -7,8 +7,8 @@ pending terms at each one), which cut durable creates by half.
 
 Within a job, the event's own statement comes first and is the only one that
 can fail on its own (a taken id); the tag and index statements after it fail
-only with a database error, which rolls back the whole group (see ``_Job`` in
-``sqlite.py``), so the three always commit together.
+only with a database error, which rolls back the whole group (see ``Job`` in
+``writer.py``), so the three always commit together.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ _UPDATE = (
     "UPDATE events SET version = ?, title = ?, status = ?, starts_at = ?, created_at = ?,"
     " updated_at = ?, description = ?, location = ?, tags = ?, doc = ? WHERE id = ?"
 )
+_DOC = -2
+"""The document's place in ``row_values``."""
 _INDEX_TEXT = "INSERT INTO events_fts (rowid, title, description, location) VALUES (?, ?, ?, ?)"
 _UNINDEX_TEXT = (
     "INSERT INTO events_fts (events_fts, rowid, title, description, location)"
@@ -84,16 +86,21 @@ def _index(conn: sqlite3.Connection, seq: int, event: Event, *, tags: bool, text
         conn.execute(_INDEX_TEXT, (seq, *_text(event)))
 
 
-def insert(conn: sqlite3.Connection, event: Event) -> None:
-    """Store a new event; ``sqlite3.IntegrityError`` (nothing changed) if its id is taken."""
-    seq = conn.execute(_INSERT, row_values(event)).lastrowid
+def insert(conn: sqlite3.Connection, event: Event) -> bytes:
+    """Store a new event and return its document; ``sqlite3.IntegrityError`` (nothing
+    changed) if its id is taken."""
+    values = row_values(event)
+    seq = conn.execute(_INSERT, values).lastrowid
     assert seq is not None  # noqa: S101 - an INSERT that returned sets it
     _index(conn, seq, event, tags=True, text=True)
+    document: bytes = values[_DOC]
+    return document
 
 
-def replace(conn: sqlite3.Connection, stored: Stored, event: Event) -> None:
-    """Store ``event`` in the place of ``stored`` (same id, same position)."""
-    conn.execute(_UPDATE, row_values(event))
+def replace(conn: sqlite3.Connection, stored: Stored, event: Event) -> bytes:
+    """Store ``event`` in the place of ``stored`` (same id, same position); its document."""
+    values = row_values(event)
+    conn.execute(_UPDATE, values)
     old = stored.event
     tags = old.tags != event.tags
     text = _text(old) != _text(event)
@@ -102,6 +109,8 @@ def replace(conn: sqlite3.Connection, stored: Stored, event: Event) -> None:
     if text:
         conn.execute(_UNINDEX_TEXT, (stored.seq, *_text(old)))
     _index(conn, stored.seq, event, tags=tags, text=text)
+    document: bytes = values[_DOC]
+    return document
 
 
 def remove(conn: sqlite3.Connection, event_id: str) -> bool:

@@ -1,6 +1,6 @@
 """``EventQuery`` to PostgreSQL SQL: filters, keyset pagination, full-text search.
 
-The rules are those of ``sqlite_query``: every sort order has a B-tree index
+The rules are those of ``sqlite/query.py``: every sort order has a B-tree index
 that ends with the tie-break (migration postgres/0002), and the page condition
 is a row-value comparison on exactly those columns, so PostgreSQL walks the
 index from the cursor. Tags are an array (``@>`` on a GIN index), text search a
@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import NO_START, EventQuery, Position, utc_text, words
-from eventsapi.storage.base import SORT_COLUMNS
+from eventsapi.storage.events import SORT_COLUMNS
 
 # Weights of the D, C, B and A parts of the tsvector: description (D) 1, location
 # (B) 3, title (A) 10, as domain.query.FIELD_WEIGHTS (scaled to ts_rank's 0..1).

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from eventsapi.domain.query import NO_START, EventQuery, utc_text
-from eventsapi.storage.base import SORT_COLUMNS
+from eventsapi.storage.events import SORT_COLUMNS
 
 # Weights of title, description and location in bm25() (see domain.query.FIELD_WEIGHTS).
 _RANK: Final = "bm25(events_fts, 10.0, 1.0, 3.0)"

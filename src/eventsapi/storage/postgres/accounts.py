@@ -10,21 +10,18 @@ made before it, so a revocation holds on every replica at once.
 from __future__ import annotations
 
 import dataclasses
-from abc import abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import psycopg
-from psycopg.rows import TupleRow
 
 from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Role, Session, User
 from eventsapi.domain.query import utc_text
 from eventsapi.errors import AlreadyExists, NotFound
-from eventsapi.storage import account_tables as tables
-
-T = TypeVar("T")
-Connection = psycopg.AsyncConnection[TupleRow]
+from eventsapi.storage import account_rows as rows
+from eventsapi.storage import accounts as tables
+from eventsapi.storage.postgres.connection import Connection, Connections
 
 _SQL: Final = tables.statements("%s")
 _USER_FOR_UPDATE: Final = _SQL.user_by_id + " FOR UPDATE"
@@ -47,16 +44,10 @@ async def _one(conn: Connection, sql: str, params: tuple[Any, ...]) -> tuple[Any
     return await (await conn.execute(sql, params)).fetchone()
 
 
-class PostgresAccounts(tables.OneStatementWrites):
+class PostgresAccounts(tables.OneStatementWrites, Connections):
     """Account methods of the PostgreSQL store."""
 
     sql = _SQL
-
-    @abstractmethod
-    async def _read(self, work: Callable[[Connection], Awaitable[T]]) -> T: ...
-
-    @abstractmethod
-    async def _write(self, work: Callable[[Connection], Awaitable[T]]) -> T: ...
 
     async def _row(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         async def work(conn: Connection) -> tuple[Any, ...] | None:
@@ -87,32 +78,32 @@ class PostgresAccounts(tables.OneStatementWrites):
     # -- users ---------------------------------------------------------------------
 
     async def create_user(self, user: User) -> None:
-        await self._insert(_SQL.insert_user, tables.user_params(user), "user")
+        await self._insert(_SQL.insert_user, rows.user_params(user), "user")
 
     async def user_by_id(self, user_id: str) -> User | None:
         row = await self._row(_SQL.user_by_id, (user_id,))
-        return None if row is None else tables.user(row)
+        return None if row is None else rows.user(row)
 
     async def user_by_name(self, username: str) -> User | None:
         row = await self._row(_SQL.user_by_name, (username,))
-        return None if row is None else tables.user(row)
+        return None if row is None else rows.user(row)
 
     async def count_users(self) -> int:
         row = await self._row(_SQL.count_users)
         return 0 if row is None else int(row[0])
 
     async def list_users(self) -> list[User]:
-        return [tables.user(row) for row in await self._rows(_SQL.list_users)]
+        return [rows.user(row) for row in await self._rows(_SQL.list_users)]
 
     async def update_user(self, user_id: str, change: Callable[[User], User]) -> User:
         async def work(conn: Connection) -> User:
             row = await _one(conn, _USER_FOR_UPDATE, (user_id,))
             if row is None:
                 raise NotFound(f"No user with id {user_id!r}.")
-            updated = change(tables.user(row))
+            updated = change(rows.user(row))
             if updated.id != user_id:
                 raise ValueError("update_user cannot change a user's id")
-            params = tables.user_params(updated)
+            params = rows.user_params(updated)
             try:
                 await conn.execute(_SQL.update_user, (*params[1:], user_id))
             except psycopg.errors.UniqueViolation:
@@ -129,7 +120,7 @@ class PostgresAccounts(tables.OneStatementWrites):
             row = await _one(conn, _USER_FOR_UPDATE, (user_id,))
             if row is None:
                 raise NotFound(f"No user with id {user_id!r}.")
-            current = tables.user(row)
+            current = rows.user(row)
             tables.check_not_last_admin(current.role, role, admins)
             await conn.execute(_SQL.set_role, (role.value, user_id))
             return dataclasses.replace(current, role=role)
@@ -150,7 +141,7 @@ class PostgresAccounts(tables.OneStatementWrites):
             # A row to lock, so that concurrent failures of one name queue as an account's.
             await conn.execute(_SQL.hold_unknown_login, (name, before))
             row = await _one(conn, _UNKNOWN_LOGIN_FOR_UPDATE, (name,))
-            updated = change(tables.login_failures(row, forget_before))
+            updated = change(rows.login_failures(row, forget_before))
             if updated.last_failed_at is None:
                 raise ValueError("update_unknown_login needs the time of the failure")
             params = (name, updated.failures, utc_text(updated.last_failed_at))
@@ -174,9 +165,9 @@ class PostgresAccounts(tables.OneStatementWrites):
             # it, and each decides on the reservations committed before it.
             await conn.execute(_SQL.hold_client_logins, (client, before))
             row = await _one(conn, _CLIENT_LOGINS_FOR_UPDATE, (client,))
-            updated = tuple(sorted(change(tables.client_logins(row, forget_before))))
+            updated = tuple(sorted(change(rows.client_logins(row, forget_before))))
             if updated:
-                params = tables.client_logins_params(client, updated)
+                params = rows.client_logins_params(client, updated)
                 await conn.execute(_SQL.set_client_logins, params)
             else:
                 await conn.execute(_SQL.drop_client_logins, (client,))
@@ -187,26 +178,26 @@ class PostgresAccounts(tables.OneStatementWrites):
     # -- sessions ------------------------------------------------------------------
 
     async def add_session(self, session: Session) -> None:
-        await self._insert(_SQL.insert_session, tables.session_params(session), "session")
+        await self._insert(_SQL.insert_session, rows.session_params(session), "session")
 
     async def session_by_token(self, token_hash: bytes) -> tuple[Session, User] | None:
         row = await self._row(_SQL.session_by_token, (token_hash,))
-        return None if row is None else tables.session_and_user(row)
+        return None if row is None else rows.session_and_user(row)
 
     async def sessions_of(self, user_id: str) -> list[Session]:
-        return [tables.session(row) for row in await self._rows(_SQL.sessions_of, (user_id,))]
+        return [rows.session(row) for row in await self._rows(_SQL.sessions_of, (user_id,))]
 
     # -- API tokens ----------------------------------------------------------------
 
     async def add_token(self, token: ApiToken) -> None:
-        await self._insert(_SQL.insert_token, tables.token_params(token), "API token")
+        await self._insert(_SQL.insert_token, rows.token_params(token), "API token")
 
     async def token_by_hash(self, token_hash: bytes) -> tuple[ApiToken, User] | None:
         row = await self._row(_SQL.token_by_hash, (token_hash,))
-        return None if row is None else tables.token_and_user(row)
+        return None if row is None else rows.token_and_user(row)
 
     async def tokens_of(self, user_id: str) -> list[ApiToken]:
-        return [tables.token(row) for row in await self._rows(_SQL.tokens_of, (user_id,))]
+        return [rows.token(row) for row in await self._rows(_SQL.tokens_of, (user_id,))]
 
     async def prune_ended(self, before: datetime) -> tuple[int, int]:
         limit = (utc_text(before), utc_text(before))
@@ -220,7 +211,7 @@ class PostgresAccounts(tables.OneStatementWrites):
     # -- audit log -----------------------------------------------------------------
 
     async def append_audit(self, entry: AuditEntry) -> None:
-        await self._insert(_SQL.insert_audit, tables.audit_params(entry), "audit entry")
+        await self._insert(_SQL.insert_audit, rows.audit_params(entry), "audit entry")
 
     async def audit_of(
         self, user_id: str, *, limit: int = 100, before: str | None = None
@@ -230,4 +221,4 @@ class PostgresAccounts(tables.OneStatementWrites):
             found = await self._rows(_SQL.audit_of, (user_id, limit))
         else:
             found = await self._rows(_SQL.audit_of_before, (user_id, before, limit))
-        return [tables.audit_entry(row) for row in found]
+        return [rows.audit_entry(row) for row in found]

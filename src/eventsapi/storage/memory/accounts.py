@@ -16,7 +16,7 @@ import msgspec
 
 from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Role, Session, User
 from eventsapi.errors import AlreadyExists, NotFound
-from eventsapi.storage.account_tables import check_limit, check_not_last_admin
+from eventsapi.storage.accounts import check_limit, check_not_last_admin
 
 _encode = msgspec.json.Encoder().encode
 _decode_detail = msgspec.json.Decoder(dict[str, Any]).decode
@@ -34,6 +34,7 @@ class MemoryAccounts:
     """Accounts in dicts, indexed by id and by username or token hash."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._users: dict[str, User] = {}
         self._user_ids: dict[str, str] = {}  # by username
         self._sessions: dict[str, Session] = {}

@@ -3,7 +3,7 @@
 A listing can take from microseconds (a page from an index) to seconds (a search that
 matches a million events, sorted by title, and counted). On the event loop, a dear one
 stalls every request of the process meanwhile; in a thread it does not, because sqlite3
-lets go of the GIL while SQLite works. Primary-key reads stay on the loop (``sqlite.py``):
+lets go of the GIL while SQLite works. Primary-key reads stay on the loop (``events.py``):
 they take microseconds, less than the hop to a thread.
 
 Every read has a deadline, counted from when it was asked for, so the wait for a thread

@@ -1,11 +1,11 @@
 """The SLI and alert-transition tables (migration 0003), as every backend reads and writes them.
 
 The SQL is the same for SQLite and PostgreSQL but for the placeholder (``?`` or ``%s``), so it
-is built here once from :data:`~eventsapi.slo.records.LATENCY_BOUNDS_MS`: the latency columns
+is built here once from :data:`~eventsapi.domain.sli.LATENCY_BOUNDS_MS`: the latency columns
 are ``within_<bound>``, one per bound, in bound order. The memory backend shares the input
 checks and the minute arithmetic, so all three answer alike.
 
-Minutes are stored as :func:`~eventsapi.slo.records.epoch_minute` integers. A time bound given
+Minutes are stored as :func:`~eventsapi.domain.sli.epoch_minute` integers. A time bound given
 between two whole minutes is rounded up (:func:`minute_at_or_after`), so that "minutes ``m``
 with ``start <= m < end``" is exact whatever instant the caller passes.
 """
@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
-from eventsapi.slo.records import (
+from eventsapi.domain.sli import (
     LATENCY_BOUNDS_MS,
     AlertTransition,
     MinuteTotals,
+    Routes,
     SLIRow,
     epoch_minute,
     from_epoch_minute,
 )
-from eventsapi.slo.spec import Routes
 
 __all__ = [
     "COUNT_COLUMNS",

@@ -1,0 +1,98 @@
+"""Events, as every backend stores them: a page of a listing, and the pure functions of writes.
+
+A backend stores events and answers by id and by query (filtered, sorted, keyset
+pages). Writes that depend on the current state (``update``, ``put``, a guarded
+``delete``) take a pure function and run it inside the backend's transaction, so
+the read-modify-write is atomic whatever the backend: a precondition checked
+there cannot be raced. The API's protocol (``api/store.py``) says what it needs of
+them; ``tests/contract`` is the executable form and runs against every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+import msgspec
+
+from eventsapi.domain.events import Event
+from eventsapi.domain.query import EventQuery, Position, SortName
+
+_decode_event = msgspec.json.Decoder(Event).decode
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a listing, as the events' JSON documents.
+
+    ``next`` is the position to pass as ``after`` for the following page, or
+    ``None`` when this page is the last; ``prev`` the one to pass as ``before``
+    for the page before, or ``None`` when this page is the first. ``total``
+    counts every match when the query asked for it. Documents stay encoded
+    because the usual reader sends them on as they are.
+    """
+
+    documents: list[bytes] = field(default_factory=list)
+    next: Position | None = None
+    prev: Position | None = None
+    total: int | None = None
+
+    @property
+    def events(self) -> list[Event]:
+        return [_decode_event(document) for document in self.documents]
+
+    def to_json(self) -> bytes:
+        """The page as a JSON array, without decoding a document."""
+        return b"[" + b",".join(self.documents) + b"]"
+
+
+def page_of(
+    documents: list[bytes],
+    positions: list[Position],
+    query: EventQuery,
+    *,
+    more: bool,
+    total: int | None,
+) -> Page:
+    """A page of results in page order, with its links, for any backend.
+
+    ``more`` says whether the backend found a row beyond the page in the
+    direction it read. Going forward from a cursor implies a page before; coming
+    back from one implies a page after. (Those events may since have been
+    deleted: an empty neighbour page is possible, a skipped event is not.)
+    """
+    if not documents:
+        return Page(total=total)
+    if query.before is not None:
+        return Page(documents, next=positions[-1], prev=positions[0] if more else None, total=total)
+    return Page(
+        documents,
+        next=positions[-1] if more else None,
+        prev=positions[0] if query.after is not None else None,
+        total=total,
+    )
+
+
+Change = Callable[[Event], Event]
+"""Turns the current event into its next version; may raise a domain error."""
+
+Build = Callable[[Event | None], Event]
+"""Builds the event to store from the current one, or from nothing (a create)."""
+
+SORT_COLUMNS: Final[dict[SortName, tuple[str, ...]]] = {
+    "created": ("seq",),
+    "relevance": ("rank", "seq"),
+    "starts_at": ("starts_key", "id"),
+    "-starts_at": ("starts_key", "id"),
+    "created_at": ("created_at", "id"),
+    "-created_at": ("created_at", "id"),
+    "updated_at": ("updated_at", "id"),
+    "title": ("title", "id"),
+}
+"""For SQL backends: the columns of each order's key, tie-break last, as stored
+(``seq`` is the order of creation; ``rank`` is computed per search). Each has an
+index, and a page's position is the values of these columns."""
+
+Guard = Callable[[Event], None]
+"""Checks the current event before a delete; raises (e.g. a failed precondition) to stop it."""

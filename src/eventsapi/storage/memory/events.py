@@ -1,0 +1,144 @@
+"""Events and idempotency keys in memory: a dict of events and a sorted list of positions."""
+
+from __future__ import annotations
+
+import bisect
+from datetime import datetime
+
+import msgspec
+
+from eventsapi.domain.events import Event
+from eventsapi.domain.query import EventQuery, Position, matches, relevance, sort_position
+from eventsapi.errors import AlreadyExists, NotFound
+from eventsapi.storage import idempotency
+from eventsapi.storage.events import Build, Change, Guard, Page, page_of
+from eventsapi.storage.idempotency import IdempotencyKey, SavedKey
+
+_encode = msgspec.json.Encoder().encode
+
+
+class MemoryEvents:
+    """The event and idempotency-key methods of the memory store."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._events: dict[str, tuple[int, Event]] = {}
+        self._positions: list[int] = []
+        self._ids_by_position: dict[int, str] = {}
+        self._last_position = 0
+        self._saved: dict[tuple[str, str], tuple[datetime, SavedKey]] = {}
+
+    async def get(self, event_id: str) -> Event | None:
+        found = self._events.get(event_id)
+        return found[1] if found else None
+
+    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
+        found = self._events.get(event_id)
+        return (_encode(found[1]), found[1].version) if found else None
+
+    async def list_page(self, query: EventQuery) -> Page:
+        found: list[tuple[Position, Event]] = []
+        for position in self._positions:
+            event = self._events[self._ids_by_position[position]][1]
+            if matches(event, query.filter):
+                rank = relevance(event, query.filter.terms) if query.filter.terms else 0.0
+                found.append((sort_position(event, query.sort, seq=position, rank=rank), event))
+        found.sort(key=lambda item: item[0], reverse=query.descending)
+        if query.after is not None:
+            found = [item for item in found if self._beyond(item[0], query.after, query)]
+        if query.before is not None:
+            found = [item for item in found if self._beyond(query.before, item[0], query)]
+            found = found[-query.limit - 1 :]
+            more = len(found) > query.limit
+            window = found[-query.limit :] if more else found
+        else:
+            more = len(found) > query.limit
+            window = found[: query.limit]
+        return page_of(
+            [_encode(event) for _, event in window],
+            [position for position, _ in window],
+            query,
+            more=more,
+            total=self._count(query) if query.count else None,
+        )
+
+    @staticmethod
+    def _beyond(position: Position, mark: Position, query: EventQuery) -> bool:
+        """Whether ``position`` comes after ``mark`` in the query's order."""
+        return position < mark if query.descending else position > mark
+
+    def _count(self, query: EventQuery) -> int:
+        found = sum(1 for _, event in self._events.values() if matches(event, query.filter))
+        ceiling = query.count_ceiling
+        return found if ceiling is None else min(found, ceiling + 1)
+
+    def _claim(self, once: IdempotencyKey | None) -> None:
+        if once is not None:
+            idempotency.claimed(self._saved_key(once.scope, once.key, once.now), once)
+
+    def _save(self, once: IdempotencyKey | None, event: Event) -> None:
+        if once is not None:
+            saved = SavedKey(once.fingerprint, _encode(event))
+            self._saved[(once.scope, once.key)] = (once.expires_at, saved)
+
+    def _saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
+        found = self._saved.get((scope, key))
+        return found[1] if found is not None and found[0] > now else None
+
+    async def create(self, event: Event, *, once: IdempotencyKey | None = None) -> Event:
+        self._claim(once)
+        if event.id in self._events:
+            raise AlreadyExists(f"An event with id {event.id!r} already exists.")
+        self._save(once, event)
+        self._insert(event)
+        return event
+
+    async def update(
+        self, event_id: str, change: Change, *, once: IdempotencyKey | None = None
+    ) -> Event:
+        self._claim(once)
+        found = self._events.get(event_id)
+        if found is None:
+            raise NotFound(f"No event with id {event_id!r}.")
+        position, current = found
+        updated = change(current)
+        self._save(once, updated)
+        self._events[event_id] = (position, updated)
+        return updated
+
+    async def put(self, event_id: str, build: Build) -> tuple[Event, bool]:
+        found = self._events.get(event_id)
+        if found is None:
+            event = build(None)
+            self._insert(event)
+            return event, True
+        position, current = found
+        event = build(current)
+        self._events[event_id] = (position, event)
+        return event, False
+
+    async def delete(self, event_id: str, *, guard: Guard | None = None) -> None:
+        found = self._events.get(event_id)
+        if found is None:
+            raise NotFound(f"No event with id {event_id!r}.")
+        if guard is not None:
+            guard(found[1])
+        del self._events[event_id]
+        position = found[0]
+        del self._positions[bisect.bisect_left(self._positions, position)]
+        del self._ids_by_position[position]
+
+    async def saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
+        return self._saved_key(scope, key, now)
+
+    async def prune_keys(self, now: datetime) -> int:
+        expired = [name for name, (expires_at, _) in self._saved.items() if expires_at <= now]
+        for name in expired:
+            del self._saved[name]
+        return len(expired)
+
+    def _insert(self, event: Event) -> None:
+        self._last_position += 1
+        self._events[event.id] = (self._last_position, event)
+        self._positions.append(self._last_position)
+        self._ids_by_position[self._last_position] = event.id

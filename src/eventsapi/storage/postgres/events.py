@@ -1,0 +1,155 @@
+"""Events in PostgreSQL: each write one transaction that locks the event's row.
+
+Writes that depend on the current state lock the row (``SELECT ... FOR UPDATE``) and run the
+caller's pure function inside the transaction, as SQLite runs it under its write lock; a keyed
+write claims and saves its idempotency key in that same transaction (``idempotency.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+
+from eventsapi.domain.events import Event
+from eventsapi.domain.query import EventQuery
+from eventsapi.errors import AlreadyExists, NotFound, QueryTooExpensive
+from eventsapi.storage.events import Build, Change, Guard, Page, page_of
+from eventsapi.storage.idempotency import IdempotencyKey
+from eventsapi.storage.postgres import idempotency, rows
+from eventsapi.storage.postgres import query as sql
+from eventsapi.storage.postgres.connection import Connection, Connections
+
+_DOC = -2
+"""The document's place in ``rows.row_values``."""
+
+
+class PostgresEvents(Connections):
+    """The event methods of the PostgreSQL store."""
+
+    query_timeout: float
+    _listings: asyncio.Semaphore
+
+    async def get(self, event_id: str) -> Event | None:
+        async def work(conn: Connection) -> Event | None:
+            return await rows.current(conn, event_id)
+
+        return await self._read(work)
+
+    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
+        async def work(conn: Connection) -> tuple[bytes, int] | None:
+            cursor = await conn.execute(
+                "SELECT doc, version FROM events WHERE id = %s", (event_id,), binary=True
+            )
+            row = await cursor.fetchone()
+            return None if row is None else (bytes(row[0]), int(row[1]))
+
+        return await self._read(work)
+
+    async def list_page(self, query: EventQuery) -> Page:
+        select = sql.page(query)
+        # The budget counts from now: a listing that waited for a connection has less left.
+        deadline = asyncio.get_running_loop().time() + self.query_timeout
+
+        async def work(conn: Connection) -> Page:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise QueryTooExpensive.past_budget(self.query_timeout, waited=True)
+            try:
+                async with conn.transaction():
+                    return await budgeted(conn, round(left * 1000))
+            except psycopg.errors.QueryCanceled:
+                raise QueryTooExpensive.past_budget(self.query_timeout, waited=False) from None
+
+        async def budgeted(conn: Connection, milliseconds: int) -> Page:
+            # Local to the transaction: the pool's connections keep statement_timeout.
+            await conn.execute(
+                "SELECT set_config('statement_timeout', %s, true)", (str(milliseconds),)
+            )
+            cursor = await conn.execute(select.sql, select.params, binary=True)
+            found = await cursor.fetchall()
+            more = len(found) > query.limit
+            found = found[: query.limit]
+            if select.reversed:
+                found.reverse()
+            positions = [select.position(row) for row in found]
+            total = None
+            if query.count:
+                counting = sql.count(query)
+                counted = await (await conn.execute(counting.sql, counting.params)).fetchone()
+                total = int(counted[0]) if counted is not None else 0
+            documents = [bytes(row[1]) for row in found]
+            return page_of(documents, positions, query, more=more, total=total)
+
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._listings.acquire()
+        except TimeoutError:
+            raise QueryTooExpensive.past_budget(self.query_timeout, waited=True) from None
+        try:
+            return await self._read(work)
+        finally:
+            self._listings.release()
+
+    async def create(self, event: Event, *, once: IdempotencyKey | None = None) -> Event:
+        async def work(conn: Connection) -> Event:
+            await idempotency.claim(conn, self._schema, once)
+            values = rows.row_values(event)
+            inserted = await conn.execute(rows.INSERT, values)
+            if inserted.rowcount == 0:
+                raise AlreadyExists(f"An event with id {event.id!r} already exists.")
+            await idempotency.save(conn, once, _document(values))
+            return event
+
+        return await self._write(work)
+
+    async def update(
+        self, event_id: str, change: Change, *, once: IdempotencyKey | None = None
+    ) -> Event:
+        async def work(conn: Connection) -> Event:
+            await idempotency.claim(conn, self._schema, once)
+            current = await rows.current(conn, event_id, lock=True)
+            if current is None:
+                raise NotFound(f"No event with id {event_id!r}.")
+            updated = change(current)
+            values = rows.row_values(updated)
+            await conn.execute(rows.UPDATE, values)
+            await idempotency.save(conn, once, _document(values))
+            return updated
+
+        return await self._write(work)
+
+    async def put(self, event_id: str, build: Build) -> tuple[Event, bool]:
+        async def work(conn: Connection) -> tuple[Event, bool] | None:
+            current = await rows.current(conn, event_id, lock=True)
+            event = build(current)
+            if current is not None:
+                await conn.execute(rows.UPDATE, rows.row_values(event))
+                return event, False
+            if (await conn.execute(rows.INSERT, rows.row_values(event))).rowcount == 0:
+                return None  # created meanwhile by another transaction: build on it
+            return event, True
+
+        while True:
+            done = await self._write(work)
+            if done is not None:
+                return done
+
+    async def delete(self, event_id: str, *, guard: Guard | None = None) -> None:
+        async def work(conn: Connection) -> None:
+            if guard is not None:
+                current = await rows.current(conn, event_id, lock=True)
+                if current is None:
+                    raise NotFound(f"No event with id {event_id!r}.")
+                guard(current)
+            deleted = await conn.execute("DELETE FROM events WHERE id = %s", (event_id,))
+            if deleted.rowcount == 0:
+                raise NotFound(f"No event with id {event_id!r}.")
+
+        await self._write(work)
+
+
+def _document(values: tuple[Any, ...]) -> bytes:
+    document: bytes = values[_DOC]
+    return document

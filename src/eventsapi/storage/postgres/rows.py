@@ -1,0 +1,53 @@
+"""Writing and reading one event's row in PostgreSQL (the events and import parts share it)."""
+
+# Every fragment joined into SQL here is a constant of this module or of query.py; values
+# are always bound parameters.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+from eventsapi.domain.events import Event
+from eventsapi.domain.query import starts_key, utc_text
+from eventsapi.storage.postgres import query
+from eventsapi.storage.postgres.connection import Connection
+
+_encode = msgspec.json.Encoder().encode
+_decode_event = msgspec.json.Decoder(Event).decode
+
+_COLUMNS: Final = "version, title, status, starts_key, created_at, updated_at, tags, search, doc"
+INSERT: Final = (
+    f"INSERT INTO events ({_COLUMNS}, id) VALUES"
+    f" (%s, %s, %s, %s, %s, %s, %s::text[], {query.SEARCH}, %s, %s)"
+    " ON CONFLICT (id) DO NOTHING"
+)
+UPDATE: Final = (
+    "UPDATE events SET version = %s, title = %s, status = %s, starts_key = %s,"
+    " created_at = %s, updated_at = %s, tags = %s::text[],"
+    f" search = {query.SEARCH}, doc = %s WHERE id = %s"
+)
+
+
+def row_values(event: Event) -> tuple[Any, ...]:
+    """The parameters of ``INSERT`` and ``UPDATE`` (same order)."""
+    return (
+        event.version,
+        query.text(event.title),
+        event.status,
+        starts_key(event),
+        utc_text(event.created_at),
+        utc_text(event.updated_at),
+        [query.text(tag) for tag in event.tags],
+        *query.search_text(event),
+        _encode(event),
+        event.id,
+    )
+
+
+async def current(conn: Connection, event_id: str, *, lock: bool = False) -> Event | None:
+    sql = "SELECT doc FROM events WHERE id = %s" + (" FOR UPDATE" if lock else "")
+    row = await (await conn.execute(sql, (event_id,), binary=True)).fetchone()
+    return None if row is None else _decode_event(row[0])

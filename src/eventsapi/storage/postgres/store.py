@@ -1,0 +1,227 @@
+"""The PostgreSQL backend: one database shared by any number of replicas, one part per concern.
+
+Connections: psycopg 3 with an ``AsyncConnectionPool`` per process (sizes and
+timeouts are settings). No connection within ``pool_timeout`` seconds, a lost
+connection, a server shutting down, a statement over ``statement_timeout``: all
+raise ``StorageUnavailable`` (503 with ``Retry-After``), never a 500. A broken
+connection is discarded by the pool, which connects again by itself when the
+server is back; a read that met a broken connection is tried again on another,
+since reading twice cannot do harm (a write is not retried: it may have
+committed).
+
+Writes: each is one transaction (``events.py``; idempotency keys under an advisory
+lock, ``idempotency.py``).
+
+Schema: migrations ``migrations/postgres/NNNN_name.sql`` (``migrations.py``), recorded in a
+``schema_migrations`` table and applied under an advisory lock (per schema), so
+replicas that start together apply each one once.
+
+Parity with SQLite: documents are stored as the bytes msgspec encoded (ETags
+are digests of them); sort keys are the same text (``domain.query.utc_text``,
+``NO_START``), compared by code point (``COLLATE "C"``), so that a page position
+means the same on both backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import AsyncConnectionPool
+
+from eventsapi.errors import ConfigurationError, StorageUnavailable
+from eventsapi.storage.migrations import Migration
+from eventsapi.storage.postgres.accounts import PostgresAccounts
+from eventsapi.storage.postgres.connection import (
+    CHECK_TIMEOUT,
+    RECONNECT_TIMEOUT,
+    UNAVAILABLE,
+    BrokenConnection,
+    Connection,
+    current_schema,
+    describe,
+    reason,
+    unavailable,
+)
+from eventsapi.storage.postgres.events import PostgresEvents
+from eventsapi.storage.postgres.idempotency import PostgresKeys
+from eventsapi.storage.postgres.migrations import apply_migrations, migration_status
+from eventsapi.storage.postgres.sli import PostgresSLI
+from eventsapi.storage.postgres.transfer import PostgresTransfer
+
+T = TypeVar("T")
+
+
+class PostgresStore(PostgresEvents, PostgresKeys, PostgresTransfer, PostgresSLI, PostgresAccounts):
+    """Events, idempotency keys, SLIs and accounts in a PostgreSQL database (the schema first
+    on the URL's search_path), a part per concern."""
+
+    name = "postgres"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_min_size: int = 1,
+        pool_max_size: int = 10,
+        pool_timeout: float = 5.0,
+        statement_timeout: float = 30.0,
+        query_timeout: float = 2.0,
+        max_listings: int = 1,
+    ) -> None:
+        self.url = url
+        self.pool_min_size = pool_min_size
+        self.pool_max_size = max(pool_max_size, pool_min_size)
+        self.pool_timeout = pool_timeout
+        self.statement_timeout = statement_timeout
+        self.query_timeout = query_timeout
+        # Listings at once: a few dear ones must leave the server's CPU to everyone else.
+        self._listings = asyncio.Semaphore(max_listings)
+        self._pool: AsyncConnectionPool[Connection] | None = None
+        self._schema = ""
+        self._checking: asyncio.Task[None] | None = None
+
+    # -- connections ---------------------------------------------------------------
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        # libpq's connect_timeout is whole seconds, and at least 2.
+        return {"autocommit": True, "connect_timeout": max(2, math.ceil(self.pool_timeout))}
+
+    async def _configure(self, conn: Connection) -> None:
+        """Run on every new connection of the pool."""
+        milliseconds = round(self.statement_timeout * 1000)
+        await conn.execute(
+            "SELECT set_config('statement_timeout', %s, false)", (str(milliseconds),)
+        )
+
+    async def open(self, *, migrate: bool = True) -> None:
+        try:
+            conninfo_to_dict(self.url)
+        except psycopg.ProgrammingError as exc:
+            raise ConfigurationError(f"Invalid PostgreSQL URL: {exc}") from None
+        # Migrate on a connection of its own, before the pool: a server that cannot be
+        # reached is reported with libpq's own reason, not as a pool timeout.
+        try:
+            conn = await psycopg.AsyncConnection.connect(self.url, **self._connect_kwargs())
+            async with conn:
+                self._schema = await current_schema(conn)
+                if migrate:
+                    await apply_migrations(conn, self._schema)
+        except UNAVAILABLE as exc:
+            raise StorageUnavailable(
+                f"Cannot connect to the {describe(self.url)}: {reason(exc)}"
+            ) from exc
+        except psycopg.Error as exc:
+            raise ConfigurationError(
+                f"Cannot prepare the {describe(self.url)}: {reason(exc)}"
+            ) from exc
+        pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+            self.url,
+            kwargs=self._connect_kwargs(),
+            min_size=self.pool_min_size,
+            max_size=self.pool_max_size,
+            timeout=self.pool_timeout,
+            configure=self._configure,
+            name="eventsapi",
+            reconnect_timeout=RECONNECT_TIMEOUT,
+            open=False,
+        )
+        await pool.open()
+        self._pool = pool
+
+    async def close(self) -> None:
+        if self._checking is not None:
+            self._checking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checking
+            self._checking = None
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    def _require_pool(self) -> AsyncConnectionPool[Connection]:
+        if self._pool is None:
+            raise StorageUnavailable("The store is not open.")
+        return self._pool
+
+    def _broken(self) -> None:
+        """A connection was found broken: have the pool test its idle ones (in the
+        background, once at a time), so that after a server restart every stale
+        connection is replaced at once rather than failing one request each."""
+        if self._pool is None or (self._checking is not None and not self._checking.done()):
+            return
+        self._checking = asyncio.create_task(self._check_pool(self._pool), name="pool-check")
+
+    @staticmethod
+    async def _check_pool(pool: AsyncConnectionPool[Connection]) -> None:
+        with contextlib.suppress(*UNAVAILABLE):
+            await pool.check()
+
+    @contextlib.asynccontextmanager
+    async def _connection(self, *, wait: float | None = None) -> AsyncIterator[Connection]:
+        """A connection of the pool (waiting ``wait`` seconds at most, else ``pool_timeout``);
+        connection and server failures become StorageUnavailable."""
+        pool = self._require_pool()
+        conn: Connection | None = None
+        try:
+            async with pool.connection(timeout=wait) as conn:
+                yield conn
+        except UNAVAILABLE as exc:
+            if conn is not None and conn.broken:
+                self._broken()
+                raise BrokenConnection(f"The database connection was lost: {reason(exc)}") from exc
+            raise unavailable(exc) from exc
+
+    async def _read(
+        self, work: Callable[[Connection], Awaitable[T]], *, wait: float | None = None
+    ) -> T:
+        """Run a read; again on another connection while the one given was broken.
+
+        After a server restart every idle connection of the pool is stale, and each
+        fails at once: at most that many tries, then one on a new connection. ``wait``:
+        as in ``_connection``.
+        """
+        for _ in range(self.pool_max_size):
+            try:
+                async with self._connection(wait=wait) as conn:
+                    return await work(conn)
+            except BrokenConnection:
+                continue
+        async with self._connection(wait=wait) as conn:
+            return await work(conn)
+
+    async def _write(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run a write in one transaction (rolled back if ``work`` raises)."""
+        async with self._connection() as conn, conn.transaction():
+            return await work(conn)
+
+    # -- reads ---------------------------------------------------------------------
+
+    async def check(self) -> None:
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                wait = min(self.pool_timeout, CHECK_TIMEOUT)
+                async with self._connection(wait=wait) as conn:
+                    await conn.execute("SELECT 1 FROM schema_migrations LIMIT 1")
+        except TimeoutError as exc:
+            raise StorageUnavailable("The database did not answer in time.") from exc
+        except psycopg.Error as exc:
+            raise unavailable(exc) from exc
+
+    async def instance_key(self) -> bytes:
+        async def work(conn: Connection) -> bytes:
+            cursor = await conn.execute("SELECT value FROM meta WHERE key = 'instance_key'")
+            row = await cursor.fetchone()
+            if row is None:
+                raise ConfigurationError("The database has no instance key: run its migrations.")
+            return bytes.fromhex(row[0])
+
+        return await self._read(work)
+
+    async def migrations(self) -> list[Migration]:
+        return await self._read(migration_status)

@@ -1,0 +1,47 @@
+"""Import and export in PostgreSQL: an import is one transaction, an export one snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Iterable
+
+import psycopg
+
+from eventsapi.domain.events import Event
+from eventsapi.storage.postgres import rows
+from eventsapi.storage.postgres.connection import Connections
+from eventsapi.storage.transfer import ImportResult, OnConflict, Tally
+
+
+class PostgresTransfer(Connections):
+    """The import and export methods of the PostgreSQL store."""
+
+    async def import_events(
+        self,
+        events: Iterable[Event],
+        *,
+        on_conflict: OnConflict = "error",
+        keep: Callable[[ImportResult], bool] | None = None,
+    ) -> ImportResult:
+        async with self._connection() as conn, conn.transaction():
+            tally = Tally(on_conflict)
+            for event in events:
+                inserted = await conn.execute(rows.INSERT, rows.row_values(event))
+                step = tally.take(event.id, taken=inserted.rowcount != 1)
+                if step == "replace":
+                    await conn.execute(rows.UPDATE, rows.row_values(event))
+            result = tally.keeps(keep)
+            if not result.committed:
+                raise psycopg.Rollback
+        return result
+
+    async def export_documents(
+        self, *, batch_size: int = 1000
+    ) -> AsyncGenerator[list[bytes], None]:
+        # One repeatable-read transaction: one snapshot for the whole export. The
+        # server-side cursor sends one batch per fetch, so memory holds one batch.
+        async with self._connection() as conn, conn.transaction():
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            async with conn.cursor(name="eventsapi_export", binary=True) as cursor:
+                await cursor.execute("SELECT doc FROM events ORDER BY seq")
+                while batch := await cursor.fetchmany(batch_size):
+                    yield [bytes(doc) for (doc,) in batch]

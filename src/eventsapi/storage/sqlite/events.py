@@ -1,0 +1,137 @@
+"""Events in SQLite: reads by id on the loop, listings in reader threads, writes as jobs.
+
+Each write is a job of the writer thread (``writer.Job``): the caller's pure function runs
+inside the group's transaction, under the write lock, and a keyed write claims and saves its
+idempotency key in that same transaction (``idempotency.py``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from eventsapi.domain.events import Event
+from eventsapi.domain.query import EventQuery
+from eventsapi.errors import AlreadyExists, NotFound
+from eventsapi.storage.events import Build, Change, Guard, Page, page_of
+from eventsapi.storage.idempotency import IdempotencyKey
+from eventsapi.storage.sqlite import idempotency, query, rows
+from eventsapi.storage.sqlite.connection import Connections
+
+
+def _create(event: Event, once: IdempotencyKey | None) -> Callable[[sqlite3.Connection], Event]:
+    def work(conn: sqlite3.Connection) -> Event:
+        idempotency.claim(conn, once)
+        try:
+            document = rows.insert(conn, event)
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(f"An event with id {event.id!r} already exists.") from None
+        # The key's row cannot collide (it was looked up under the write lock just
+        # now), so the only way it fails is a database error, and that undoes the
+        # whole group: the event and its key commit together or not at all.
+        idempotency.save(conn, once, document)
+        return event
+
+    return work
+
+
+def _update(
+    event_id: str, change: Change, once: IdempotencyKey | None
+) -> Callable[[sqlite3.Connection], Event]:
+    def work(conn: sqlite3.Connection) -> Event:
+        idempotency.claim(conn, once)
+        stored = rows.current(conn, event_id)
+        if stored is None:
+            raise NotFound(f"No event with id {event_id!r}.")
+        updated = change(stored.event)
+        document = rows.replace(conn, stored, updated)
+        idempotency.save(conn, once, document)  # as in _create: fails only with the whole group
+        return updated
+
+    return work
+
+
+def _put(event_id: str, build: Build) -> Callable[[sqlite3.Connection], tuple[Event, bool]]:
+    def work(conn: sqlite3.Connection) -> tuple[Event, bool]:
+        stored = rows.current(conn, event_id)
+        event = build(None if stored is None else stored.event)
+        if stored is None:
+            rows.insert(conn, event)
+        else:
+            rows.replace(conn, stored, event)
+        return event, stored is None
+
+    return work
+
+
+def _delete(event_id: str, guard: Guard | None) -> Callable[[sqlite3.Connection], None]:
+    def work(conn: sqlite3.Connection) -> None:
+        if guard is not None:
+            stored = rows.current(conn, event_id)
+            if stored is None:
+                raise NotFound(f"No event with id {event_id!r}.")
+            guard(stored.event)
+        if not rows.remove(conn, event_id):
+            raise NotFound(f"No event with id {event_id!r}.")
+
+    return work
+
+
+def _list_page(conn: sqlite3.Connection, request: EventQuery) -> Page:
+    select = query.page(request, rare_tag=_rarest_tag(conn, request))
+    found = conn.execute(select.sql, select.params).fetchall()
+    more = len(found) > request.limit
+    found = found[: request.limit]
+    if select.reversed:
+        found.reverse()
+    positions = [tuple(row[2 : 2 + select.width]) for row in found]
+    total = None
+    if request.count:
+        counting = query.count(request)
+        total = conn.execute(counting.sql, counting.params).fetchone()[0]
+    return page_of([row[1] for row in found], positions, request, more=more, total=total)
+
+
+def _rarest_tag(conn: sqlite3.Connection, request: EventQuery) -> str | None:
+    """The query's rarest tag if it is rare enough to drive the query (see query.py)."""
+    counted = []
+    for tag in request.filter.tags:
+        frequency = query.tag_frequency(tag)
+        counted.append((conn.execute(frequency.sql, frequency.params).fetchone()[0], tag))
+    if not counted:
+        return None
+    events, tag = min(counted)
+    return tag if events < query.RARE_TAG_EVENTS else None
+
+
+class SQLiteEvents(Connections):
+    """The event methods of the SQLite store."""
+
+    async def get(self, event_id: str) -> Event | None:
+        stored = rows.current(self._read(), event_id)
+        return None if stored is None else stored.event
+
+    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
+        row: tuple[bytes, int] | None = (
+            self._read()
+            .execute("SELECT doc, version FROM events WHERE id = ?", (event_id,))
+            .fetchone()
+        )
+        return row
+
+    async def list_page(self, query: EventQuery) -> Page:
+        return await self._read_off_loop(lambda conn: _list_page(conn, query))
+
+    async def create(self, event: Event, *, once: IdempotencyKey | None = None) -> Event:
+        return await self._write(_create(event, once))
+
+    async def update(
+        self, event_id: str, change: Change, *, once: IdempotencyKey | None = None
+    ) -> Event:
+        return await self._write(_update(event_id, change, once))
+
+    async def put(self, event_id: str, build: Build) -> tuple[Event, bool]:
+        return await self._write(_put(event_id, build))
+
+    async def delete(self, event_id: str, *, guard: Guard | None = None) -> None:
+        await self._write(_delete(event_id, guard))
