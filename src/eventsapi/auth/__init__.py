@@ -13,5 +13,10 @@
 - ``principal``: who makes a request (user, session or API token) and their scopes.
 - ``second_factor``: a TOTP or recovery code checked, then spent by compare-and-set.
 - ``ownership``: who may change which event (admins any, members their own).
-- ``service``: ``AccountService``, the orchestration of all of the above over a store.
+- ``core``: what the account rules share: the store, ids, the audit log, hashing, a session.
+- ``attempts``: a password check counted and throttled, at login and when proven again.
+- ``signin``: logging in and out, and who sends a token (sessions and API tokens).
+- ``own_account``: a signed-in user's own sessions, password, 2FA, API tokens, audit log.
+- ``administration``: accounts created, listed, unlocked, given roles, by an ``Actor``.
+- ``service``: ``AccountService``, the three parts over one store.
 """

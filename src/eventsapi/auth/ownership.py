@@ -13,7 +13,7 @@ from eventsapi.auth.principal import Principal
 from eventsapi.domain.accounts import Scope
 from eventsapi.domain.events import UNSET, Event, UnsetType
 from eventsapi.errors import NotFound
-from eventsapi.storage.base import Guard
+from eventsapi.storage.events import Guard
 
 __all__ = ["new_owner", "ownership_guard"]
 

@@ -1,4 +1,5 @@
-"""Who is making a request: the user, how they proved it, and what they may do.
+"""Who is making a request: the user, how they proved it, and what they may do; and who
+administers accounts (an ``Actor``: an admin's principal, or the operator).
 
 A session (a login) carries every scope of its user's role. An API token carries the
 scopes it was created with, but never more than its user's role has now: a token made by
@@ -8,10 +9,11 @@ an admin who is later demoted loses ``admin`` at once, without being revoked.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final, TypeAlias
 
 from eventsapi.domain.accounts import ApiToken, Role, Scope, Session, User
 
-__all__ = ["Principal", "role_scopes"]
+__all__ = ["OPERATOR", "Actor", "Operator", "Principal", "role_scopes"]
 
 _ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
@@ -45,3 +47,17 @@ class Principal:
     def can(self, scope: Scope) -> bool:
         """Whether this caller may act with ``scope``."""
         return scope in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """The operator on the machine (the command line), who needs no account: whoever can
+    run commands there can open the database anyway. Audited with no ``by`` and no client
+    address."""
+
+
+OPERATOR: Final = Operator()
+
+Actor: TypeAlias = Principal | Operator
+"""Who administers accounts: an admin over the API (a principal, which needs the
+``admin`` scope), or the operator on the command line."""

@@ -104,16 +104,23 @@ def session_state(session: Session, now: datetime, policy: SessionPolicy) -> Ses
     return "active"
 
 
-def should_touch(session: Session, now: datetime, policy: SessionPolicy | None = None) -> bool:
-    """Whether to write ``last_seen_at = now`` after an authenticated request.
+def should_touch(
+    last_seen: datetime | None, now: datetime, policy: SessionPolicy | None = None
+) -> bool:
+    """Whether to write ``now`` as the last activity (a session's ``last_seen_at``, an API
+    token's ``last_used_at``; ``None``: never recorded) after an authenticated request.
 
     At most once a ``TOUCH_INTERVAL``. The stored ``last_seen_at`` then lags the last
     request by up to that interval, which shortens the effective idle timeout by as much;
-    with ``policy`` given, the interval is also at most a tenth of its idle timeout, so a
-    1-minute idle timeout still gives an active user at least 54 seconds between requests.
+    with ``policy`` given (a session's), the interval is also at most a tenth of its idle
+    timeout, so a 1-minute idle timeout still gives an active user at least 54 seconds
+    between requests. The store never moves the time back (touches can arrive out of
+    order).
     """
+    if last_seen is None:
+        return True
     interval = TOUCH_INTERVAL if policy is None else min(TOUCH_INTERVAL, policy.idle / 10)
-    return now - session.last_seen_at >= interval
+    return now - last_seen >= interval
 
 
 def cookie_name(secure: bool) -> str:

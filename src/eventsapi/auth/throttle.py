@@ -27,10 +27,10 @@ one account.
   address (an IPv6 client's whole /64), then 429 until the oldest of them is 5 minutes
   old. This slows one client spraying guesses over many accounts (credential stuffing),
   which no per-account counter sees. The times are kept in the database
-  (``EventStore.update_client_logins``), so every replica spends the same budget. A
+  (``AccountStore.update_client_logins``), so every replica spends the same budget. A
   success does not clear it, or an attacker could log in to their own account between
   guesses to reset their budget.
-- **Per unknown username** (``EventStore.update_unknown_login``): a login for a name with
+- **Per unknown username** (``AccountStore.update_unknown_login``): a login for a name with
   no account must be throttled exactly like a real one, or a 429 after 6 tries would tell
   an attacker which names exist. Its count is in the database too, so that every replica
   sees it, and so that it costs the same write an account's count costs (the same time).
@@ -137,7 +137,7 @@ class ClientBudget:
     """Failed logins per client address in a sliding window: the rule, not the storage.
 
     The times of a client's latest attempts live in the database
-    (``EventStore.update_client_logins``), so that every replica spends one budget, and
+    (``AccountStore.update_client_logins``), so that every replica spends one budget, and
     the store runs ``reserve`` and ``release`` inside its atomic update: concurrent
     attempts queue on the client's row and each sees the others' reservations.
     """
@@ -191,4 +191,4 @@ class ClientBudget:
 
 UNKNOWN_NAMES_FORGOTTEN_AFTER: Final = timedelta(days=365)
 """How long the failed logins of a username with no account are kept after the last one
-(``EventStore.update_unknown_login``); a real account's are kept until its next success."""
+(``AccountStore.update_unknown_login``); a real account's are kept until its next success."""
