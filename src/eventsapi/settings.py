@@ -4,38 +4,51 @@ Each field of :class:`Settings` is a setting: its name, type, default and help
 text (the ``Meta`` description) are declared once, here. Values come from, in
 order of precedence: command-line options > ``EVENTSAPI_<NAME>`` environment
 variables > a TOML settings file (``--config`` or ``EVENTSAPI_CONFIG``) > the
-defaults. ``docs/settings.md`` documents every field; a test keeps them in step.
+defaults (:func:`eventsapi.settings_load.load_settings`). ``docs/settings.md`` documents
+every field; a test keeps them in step. The parsers of values that are lists of things
+(statuses, networks, rate limits) and the rules between settings are
+:mod:`eventsapi.settings_values`.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import logging
-import re
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Any, Final, Literal, TypeAlias, get_args, get_origin
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Final, Literal, get_args, get_origin
 
 import msgspec
 
-from eventsapi.errors import ConfigurationError
+from eventsapi.settings_values import (
+    RATE_LIMIT_GROUPS,
+    IPNetwork,
+    check_settings,
+    parse_networks,
+    parse_rate_limits,
+    parse_statuses,
+)
+
+__all__ = [
+    "CONFIG_ENV",
+    "ENV_PREFIX",
+    "RATE_LIMIT_GROUPS",
+    "RESOLVED_SETTINGS_ENV",
+    "IPNetwork",
+    "LogLevel",
+    "SettingInfo",
+    "Settings",
+    "decode",
+    "encode",
+    "parse_networks",
+    "parse_rate_limits",
+    "parse_statuses",
+    "schema",
+]
 
 ENV_PREFIX: Final = "EVENTSAPI_"
 CONFIG_ENV: Final = "EVENTSAPI_CONFIG"
 RESOLVED_SETTINGS_ENV: Final = "EVENTSAPI_RESOLVED_SETTINGS_JSON"
 """How ``eventsapi serve`` hands its resolved settings to worker processes."""
-_NOT_SETTINGS: Final = (CONFIG_ENV, RESOLVED_SETTINGS_ENV)
-
-logger = logging.getLogger("eventsapi")
 
 LogLevel = Literal["debug", "info", "warning", "error"]
-IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-# A serialized origin as browsers send it: lower case, no path, no trailing slash.
-_ORIGIN: Final = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#@\sA-Z]+").fullmatch
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -438,106 +451,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def __post_init__(self) -> None:
         # Raised as is by msgspec (it wraps only ValueError and TypeError), so loading,
         # decoding in a worker and Settings(...) all refuse these with one clear message.
-        for origin in self.cors_origins:
-            if origin != "*" and _ORIGIN(origin) is None:
-                raise ConfigurationError(
-                    f"Invalid setting: cors_origins: {origin!r} is not an origin; write "
-                    "scheme://host[:port] in lower case without a path or a trailing slash "
-                    "(https://app.example.com), or * for any origin."
-                )
-        if self.public_url and not _is_public_url(self.public_url):
-            raise ConfigurationError(
-                f"Invalid setting: public_url: {self.public_url!r} is not the service's "
-                "address; write http:// or https:// then the host name in lower case and an "
-                "optional port, with no path, query or trailing slash "
-                "(https://events.example.com)."
-            )
-        if self.pool_max_size < self.pool_min_size:
-            raise ConfigurationError(
-                f"Invalid setting: pool_max_size ({self.pool_max_size}) is less than "
-                f"pool_min_size ({self.pool_min_size})."
-            )
-        parse_statuses(self.sli_error_statuses)
-        parse_networks(self.trusted_proxies)
-        parse_rate_limits(self.rate_limits)
-        if self.session_idle_minutes > self.session_hours * 60:
-            raise ConfigurationError(
-                f"Invalid setting: session_idle_minutes ({self.session_idle_minutes}) is "
-                f"longer than the whole session (session_hours: {self.session_hours})."
-            )
-        if self.cors_credentials and "*" in self.cors_origins:
-            raise ConfigurationError(
-                "Invalid setting: cors_credentials needs cors_origins to list the origins "
-                "allowed; browsers refuse credentials with any origin (*)."
-            )
-
-
-def _is_public_url(url: str) -> bool:
-    """An http(s) origin, as ``public_url`` needs: no user, path, query or fragment."""
-    if _ORIGIN(url) is None:
-        return False
-    parts = urlsplit(url)
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.username
-
-
-RATE_LIMIT_GROUPS: Final = ("read", "write", "auth", "other")
-
-
-def parse_rate_limits(items: list[str]) -> dict[str, tuple[int, int]]:
-    """``{group: (requests, seconds)}`` from ``group=requests/seconds`` items."""
-    limits: dict[str, tuple[int, int]] = {}
-    for item in items:
-        group, _, rate = item.strip().partition("=")
-        count, _, seconds = rate.partition("/")
-        group = group.strip()
-        if group not in RATE_LIMIT_GROUPS or not (count.isdigit() and seconds.isdigit()):
-            raise ConfigurationError(
-                f"Invalid setting: rate_limits: {item!r} is not group=requests/seconds with "
-                f"a group among {', '.join(RATE_LIMIT_GROUPS)} (read=1200/60)."
-            )
-        if int(count) < 1 or not 1 <= int(seconds) <= 86_400:
-            raise ConfigurationError(
-                f"Invalid setting: rate_limits: {item!r} needs at least 1 request and a "
-                "window of 1 to 86400 seconds."
-            )
-        limits[group] = (int(count), int(seconds))
-    return limits
-
-
-def parse_networks(items: list[str]) -> tuple[IPNetwork, ...]:
-    """The networks of ``trusted_proxies`` (an address is a network of one)."""
-    networks: list[IPNetwork] = []
-    for item in items:
-        try:
-            networks.append(ipaddress.ip_network(item.strip()))
-        except ValueError as exc:
-            raise ConfigurationError(
-                f"Invalid setting: trusted_proxies: {item!r} is not an IP address or a "
-                f"network (10.0.0.0/8, fd00::/8): {exc}."
-            ) from None
-    return tuple(networks)
-
-
-def parse_statuses(items: list[str]) -> frozenset[int]:
-    """The statuses ``items`` names (``"503"``, ``"500-599"``); ``ConfigurationError`` if bad."""
-    statuses: set[int] = set()
-    for item in items:
-        low, dash, high = item.strip().partition("-")
-        try:
-            first, last = int(low), int(high if dash else low)
-        except ValueError:
-            first = last = 0
-        if not 100 <= first <= last <= 599:
-            raise ConfigurationError(
-                f"Invalid setting: sli_error_statuses: {item!r} is not a status (503) or a "
-                "range of statuses (500-599) between 100 and 599."
-            )
-        statuses.update(range(first, last + 1))
-    return frozenset(statuses)
+        check_settings(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -573,56 +487,6 @@ def schema() -> list[SettingInfo]:
         default = field.default if factory is msgspec.NODEFAULT else factory()
         infos.append(SettingInfo(field.name, type_name, default, (meta and meta.description) or ""))
     return infos
-
-
-def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    infos = schema()
-    names = {info.name for info in infos}
-    lists = {info.name for info in infos if info.type_name.startswith("list[")}
-    found: dict[str, Any] = {}
-    for key, value in environ.items():
-        if key.startswith(ENV_PREFIX) and key not in _NOT_SETTINGS:
-            name = key.removeprefix(ENV_PREFIX).lower()
-            if name not in names:
-                # Not an error: platforms add variables with our prefix (Kubernetes
-                # service links add EVENTSAPI_SERVICE_HOST for a service named eventsapi).
-                logger.warning("ignoring %s: eventsapi has no setting %r", key, name)
-                continue
-            if name in lists:  # comma-separated: a,b
-                found[name] = [part.strip() for part in value.split(",") if part.strip()]
-            else:
-                found[name] = value
-    return found
-
-
-def _from_file(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigurationError(f"Cannot read the settings file {path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"The settings file {path} is not valid TOML: {exc}") from None
-
-
-def load_settings(
-    cli: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
-    config_file: Path | None = None,
-) -> Settings:
-    """Resolve settings: CLI > environment > file > defaults. ``None`` CLI values are unset."""
-    environ = environ if environ is not None else {}
-    if config_file is None and environ.get(CONFIG_ENV):
-        config_file = Path(environ[CONFIG_ENV])
-    merged: dict[str, Any] = {}
-    if config_file is not None:
-        merged.update(_from_file(config_file))
-    merged.update(_from_env(environ))
-    merged.update({k: v for k, v in (cli or {}).items() if v is not None})
-    try:
-        return msgspec.convert(merged, Settings, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ConfigurationError(f"Invalid setting: {exc}") from None
 
 
 def encode(settings: Settings) -> str:

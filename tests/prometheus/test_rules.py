@@ -16,7 +16,6 @@ fail rather than skip, since the rules would otherwise ship unchecked.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -55,14 +54,6 @@ POLICY = DEFAULT_ALERT_POLICY
 ROUTE = 'route="/events/{id}",method="GET"'
 REQUESTS = 10_000
 """Requests per step in the alert scenarios: 1.44 % of it is a whole number."""
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail("promtool is not installed: apt-get install prometheus (.ci/run does)")
-    return path
 
 
 def run_promtool(promtool: str, *args: str | Path) -> None:

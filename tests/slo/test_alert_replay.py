@@ -16,9 +16,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from eventsapi.app import create_app
+from eventsapi.domain.sli import AlertTransition
 from eventsapi.settings import Settings
 from eventsapi.slo.drill import Drill
-from eventsapi.slo.records import AlertTransition
 from eventsapi.slo.service import SLOService
 from tests.support import FakeClock, make_store
 

@@ -18,14 +18,14 @@ order of labels, with ``job`` and ``instance`` labels ignored, ``good`` or ``bad
 ``total``), one objective, Occurrences, a rolling window of whole days or a UTC calendar month
 or quarter. Anything else, a foreign SLO, is refused with a message naming its document:
 guessing what another system's query means would measure something else under the same name.
+The queries are read by :mod:`eventsapi.slo.openslo_queries`, the documents here.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from fractions import Fraction
 from typing import Any, Final, Literal
@@ -34,11 +34,18 @@ import yaml
 
 from eventsapi.errors import ConfigurationError
 from eventsapi.slo.config import SLOConfig, check_slo_name, read_yaml
-from eventsapi.slo.records import LATENCY_BOUNDS_MS
+from eventsapi.slo.openslo_queries import Unreadable, read_ratio
+from eventsapi.slo.promql import (
+    DURATION_METRIC,
+    REQUESTS_METRIC,
+    code_matcher,
+    le_matcher,
+    route_matchers,
+    sum_of,
+)
 from eventsapi.slo.spec import (
     CalendarWindow,
     RollingWindow,
-    RouteMatch,
     Routes,
     SLIKind,
     SLOSpec,
@@ -48,83 +55,24 @@ from eventsapi.slo.spec import (
 __all__ = [
     "API_VERSION",
     "DEFAULT_ERROR_STATUSES",
-    "DURATION_METRIC",
-    "REQUESTS_METRIC",
     "config_from_openslo",
     "from_openslo",
-    "status_regex",
     "to_openslo",
 ]
 
 API_VERSION: Final = "openslo/v1"
-REQUESTS_METRIC: Final = "eventsapi_http_requests_total"
-"""Counter of answered requests, labels ``route``, ``method`` and ``code``."""
-DURATION_METRIC: Final = "eventsapi_http_request_duration_seconds"
-"""Histogram of request durations, labels ``route`` and ``method``."""
 DEFAULT_ERROR_STATUSES: Final = frozenset(range(500, 600))
 """The default of the setting ``sli_error_statuses``: every 5xx status."""
 
 _CALENDAR_START = "2020-01-01 00:00:00"  # the first minute of a year: of a month and a quarter
-_IGNORED_LABELS = frozenset({"job", "instance"})  # where Prometheus scraped, not what
 
 
 # -- export ---------------------------------------------------------------------------------
 
 
-def status_regex(statuses: Iterable[int]) -> str:
-    """A Prometheus regex matching exactly ``statuses`` as status strings: ``5..`` for 5xx."""
-    wanted = sorted(set(statuses))
-    parts: list[str] = []
-    done: set[int] = set()
-    for code in wanted:
-        if code in done:
-            continue
-        hundred = range(code - code % 100, code - code % 100 + 100)
-        if 100 <= code <= 999 and all(c in wanted for c in hundred):
-            parts.append(f"{code // 100}..")
-            done.update(hundred)
-            continue
-        ten = range(code - code % 10, code - code % 10 + 10)
-        if 100 <= code <= 999 and all(c in wanted for c in ten):
-            parts.append(f"{code // 10}.")
-            done.update(ten)
-            continue
-        parts.append(str(code))
-        done.add(code)
-    return "|".join(parts)
-
-
-def _string(value: str) -> str:
-    """A PromQL string literal."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
-def _query(metric: str, routes: Routes, extra: str = "") -> str:
-    """``sum(...)`` of ``metric`` over the routes selected, ``extra`` matchers on each."""
-    if routes == "all":
-        selectors = [f"{metric}{{{extra}}}" if extra else metric]
-    else:
-        selectors = []
-        for route in routes:
-            matchers = [f"route={_string(route.template)}"]
-            methods = sorted(route.methods)
-            if len(methods) == 1:
-                matchers.append(f"method={_string(methods[0])}")
-            elif methods:
-                matchers.append(f"method=~{_string('|'.join(methods))}")
-            if extra:
-                matchers.append(extra)
-            selectors.append(f"{metric}{{{','.join(matchers)}}}")
-    return f"sum({' or '.join(selectors)})"
-
-
-def _le(threshold_ms: float) -> str:
-    """The ``le`` label of the bucket for ``threshold_ms``, as prometheus_client writes it.
-
-    Its ``floatToGoString`` is ``repr`` for every bound we have (``0.3``, ``1.0``, ``10.0``).
-    """
-    return repr(float(Fraction(threshold_ms) / 1000))
+def _query(metric: str, routes: Routes, *matchers: str) -> str:
+    """``sum(...)`` of ``metric`` over the routes selected, one selector per route as listed."""
+    return sum_of(metric, route_matchers(routes, per_route=True), *matchers)
 
 
 def _source(query: str) -> dict[str, Any]:
@@ -133,14 +81,11 @@ def _source(query: str) -> dict[str, Any]:
 
 def _ratio_metric(slo: SLOSpec, error_statuses: frozenset[int]) -> dict[str, Any]:
     if slo.kind is SLIKind.AVAILABILITY:
-        errors = f"code!~{_string(status_regex(error_statuses))}"
-        good = _query(REQUESTS_METRIC, slo.routes, errors)
+        good = _query(REQUESTS_METRIC, slo.routes, code_matcher(error_statuses, negate=True))
         total = _query(REQUESTS_METRIC, slo.routes)
     else:
         assert slo.threshold_ms is not None  # noqa: S101  # SLOSpec guarantees it
-        good = _query(
-            f"{DURATION_METRIC}_bucket", slo.routes, f"le={_string(_le(slo.threshold_ms))}"
-        )
+        good = _query(f"{DURATION_METRIC}_bucket", slo.routes, le_matcher(slo.threshold_ms))
         total = _query(f"{DURATION_METRIC}_count", slo.routes)
     return {"counter": True, "good": _source(good), "total": _source(total)}
 
@@ -205,13 +150,6 @@ def to_openslo(
 
 # -- import ---------------------------------------------------------------------------------
 
-_SUM = re.compile(r"\s*sum\s*\((.*)\)\s*", re.DOTALL)
-_SELECTOR = re.compile(
-    r'\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{((?:[^{}"]|"(?:[^"\\]|\\.)*")*)\})?\s*'
-)
-_MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*')
-_OR = re.compile(r"or\b\s*")
-_ESCAPE = re.compile(r"\\(.)")
 _SHORTHAND = re.compile(r"([0-9]+)([mhdwMQY])")
 _SHORTHAND_DAYS = {"m": Fraction(1, 1440), "h": Fraction(1, 24), "d": Fraction(1), "w": Fraction(7)}
 _SKIPPED_KINDS = frozenset(
@@ -219,184 +157,17 @@ _SKIPPED_KINDS = frozenset(
 )
 
 
-class _Unreadable(ValueError):
-    """Something in an OpenSLO document that eventsapi cannot measure."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Selector:
-    metric: str
-    labels: Mapping[str, tuple[str, str]]
-    """label -> (operator, value)"""
-
-
-def _unescape(value: str) -> str:
-    return _ESCAPE.sub(lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), value)
-
-
-def _matchers(text: str) -> dict[str, tuple[str, str]]:
-    labels: dict[str, tuple[str, str]] = {}
-    pos = 0
-    while text[pos:].strip():
-        match = _MATCHER.match(text, pos)
-        if match is None:
-            raise _Unreadable(f"cannot read the label matchers {{{text}}}")
-        if match[1] in labels:
-            raise _Unreadable(f"the label {match[1]} is matched twice")
-        labels[match[1]] = (match[2], _unescape(match[3]))
-        pos = match.end()
-        if pos < len(text):
-            if text[pos] != ",":
-                raise _Unreadable(f"cannot read the label matchers {{{text}}}")
-            pos += 1
-    return labels
-
-
-def _selectors(query: str) -> list[_Selector]:
-    """The vector selectors of ``sum(a{...} or b{...} ...)``, the only shape we read."""
-    whole = _SUM.fullmatch(query)
-    if whole is None:
-        raise _Unreadable(f"eventsapi reads queries like sum(metric{{labels}}), not {query!r}")
-    body, pos, found = whole[1], 0, []
-    while True:
-        selector = _SELECTOR.match(body, pos)
-        if selector is None or selector.end() == pos:
-            raise _Unreadable(f"eventsapi reads queries like sum(metric{{labels}}), not {query!r}")
-        found.append(_Selector(selector[1], _matchers(selector[2] or "")))
-        pos = selector.end()
-        if pos == len(body):
-            return found
-        joined = _OR.match(body, pos)
-        if joined is None:
-            raise _Unreadable(f"eventsapi reads queries like sum(metric{{labels}}), not {query!r}")
-        pos = joined.end()
-
-
-def _route_of(selector: _Selector) -> RouteMatch | None:
-    """The route a selector selects (``None``: every route), from its route and method."""
-    route = selector.labels.get("route")
-    method = selector.labels.get("method")
-    if route is None:
-        if method is not None:
-            raise _Unreadable("a method is selected without a route; eventsapi cannot measure it")
-        return None
-    if route[0] != "=":
-        raise _Unreadable(f"route{route[0]}{_string(route[1])}: eventsapi selects routes by =")
-    methods: frozenset[str] = frozenset()
-    if method is not None:
-        if method[0] not in ("=", "=~") or not re.fullmatch(r"[A-Z]+(\|[A-Z]+)*", method[1]):
-            raise _Unreadable(
-                f"method{method[0]}{_string(method[1])}: eventsapi selects methods by "
-                '= "GET" or =~ "GET|HEAD"'
-            )
-        methods = frozenset(method[1].split("|"))
-    return RouteMatch(route[1], methods)
-
-
-def _selection(
-    selectors: list[_Selector], metric: str, own_labels: frozenset[str]
-) -> tuple[Routes, list[Mapping[str, tuple[str, str]]]]:
-    """The routes selected, and each selector's labels other than route, method and those
-    ignored. Every selector must be of ``metric`` with no labels but those and ``own_labels``.
-    """
-    routes: list[RouteMatch | None] = []
-    rest: list[Mapping[str, tuple[str, str]]] = []
-    for selector in selectors:
-        if selector.metric != metric:
-            raise _Unreadable(f"eventsapi reads {metric} here, not {selector.metric}")
-        others = {
-            label: matcher
-            for label, matcher in selector.labels.items()
-            if label not in {"route", "method"} | _IGNORED_LABELS
-        }
-        for label in others.keys() - own_labels:
-            raise _Unreadable(f"{metric} has no label {label!r} that eventsapi can select by")
-        routes.append(_route_of(selector))
-        rest.append(others)
-    if None in routes:
-        if len(routes) > 1:
-            raise _Unreadable("a selector of every route is joined with others")
-        return "all", rest
-    return tuple(r for r in routes if r is not None), rest
-
-
-def _same_routes(left: Routes, right: Routes) -> bool:
-    if left == "all" or right == "all":
-        return left == right
-    return set(left) == set(right)
-
-
-def _matched_statuses(regex: str) -> frozenset[int]:
-    try:
-        pattern = re.compile(regex)
-    except re.error as exc:
-        raise _Unreadable(f"the regex {regex!r} is not one eventsapi can read: {exc}") from None
-    return frozenset(code for code in range(100, 1000) if pattern.fullmatch(str(code)))
-
-
 def _query_of(part: Any, where: str) -> str:
     if not isinstance(part, dict) or not isinstance(part.get("metricSource"), dict):
-        raise _Unreadable(f"{where}: a metricSource is needed")
+        raise Unreadable(f"{where}: a metricSource is needed")
     source = part["metricSource"]
     kind = source.get("type")
     if kind is not None and str(kind).lower() != "prometheus":
-        raise _Unreadable(f"{where}: eventsapi reads Prometheus metrics, not {kind}")
+        raise Unreadable(f"{where}: eventsapi reads Prometheus metrics, not {kind}")
     query = source.get("spec", {}).get("query") if isinstance(source.get("spec"), dict) else None
     if not isinstance(query, str):
-        raise _Unreadable(f"{where}: metricSource.spec.query is needed")
+        raise Unreadable(f"{where}: metricSource.spec.query is needed")
     return query
-
-
-def _availability(numerator: str, role: str, total: str, error_statuses: frozenset[int]) -> Routes:
-    total_routes, _ = _selection(_selectors(total), REQUESTS_METRIC, frozenset())
-    routes, rest = _selection(_selectors(numerator), REQUESTS_METRIC, frozenset({"code"}))
-    expected = "!~" if role == "good" else "=~"
-    for labels in rest:
-        operator, regex = labels.get("code", ("", ""))
-        if operator != expected:
-            raise _Unreadable(
-                f'the {role} query selects codes by code{expected}"...", the statuses that '
-                "are errors"
-            )
-        if _matched_statuses(regex) != error_statuses:
-            raise _Unreadable(
-                f"the {role} query counts the statuses {regex!r} as errors, but eventsapi counts "
-                f"{status_regex(error_statuses)!r} (the setting sli_error_statuses)"
-            )
-    if not _same_routes(routes, total_routes):
-        raise _Unreadable(f"the {role} and total queries select different routes")
-    return total_routes
-
-
-def _latency(numerator: str, role: str, total: str) -> tuple[Routes, float]:
-    if role != "good":
-        raise _Unreadable(
-            "a latency SLI is read as good (a duration bucket) over total, not bad over total"
-        )
-    total_selectors = _selectors(total)
-    if total_selectors[0].metric == f"{DURATION_METRIC}_bucket":
-        total_routes, total_rest = _selection(
-            total_selectors, f"{DURATION_METRIC}_bucket", frozenset({"le"})
-        )
-        if any(labels.get("le") != ("=", "+Inf") for labels in total_rest):
-            raise _Unreadable('the total query counts every request: le="+Inf" or _count')
-    else:
-        total_routes, _ = _selection(total_selectors, f"{DURATION_METRIC}_count", frozenset())
-    routes, rest = _selection(_selectors(numerator), f"{DURATION_METRIC}_bucket", frozenset({"le"}))
-    bounds = {labels.get("le", ("", "")) for labels in rest}
-    if len(bounds) != 1 or next(iter(bounds))[0] != "=":
-        raise _Unreadable('the good query selects one bucket, le="<seconds>", on every selector')
-    le = next(iter(bounds))[1]
-    try:
-        milliseconds = Fraction(le) * 1000
-    except ValueError:
-        raise _Unreadable(f'le="{le}" is not a bucket of {DURATION_METRIC}') from None
-    bounds_text = ", ".join(str(b / 1000) for b in LATENCY_BOUNDS_MS)
-    if milliseconds.denominator != 1 or int(milliseconds) not in LATENCY_BOUNDS_MS:
-        raise _Unreadable(f'le="{le}" is not one of the buckets ({bounds_text} s)')
-    if not _same_routes(routes, total_routes):
-        raise _Unreadable("the good and total queries select different routes")
-    return total_routes, float(milliseconds)
 
 
 def _window(spec: Mapping[str, Any]) -> Window:
@@ -404,25 +175,25 @@ def _window(spec: Mapping[str, Any]) -> Window:
     if windows is None:
         return RollingWindow()
     if not isinstance(windows, list) or len(windows) != 1 or not isinstance(windows[0], dict):
-        raise _Unreadable("spec.timeWindow: one window is needed")
+        raise Unreadable("spec.timeWindow: one window is needed")
     window = windows[0]
     duration = str(window.get("duration", ""))
     match = _SHORTHAND.fullmatch(duration)
     if match is None or int(match[1]) < 1:
-        raise _Unreadable(f"spec.timeWindow: the duration {duration!r} is not like 30d or 1M")
+        raise Unreadable(f"spec.timeWindow: the duration {duration!r} is not like 30d or 1M")
     count, unit = int(match[1]), match[2]
     calendar = window.get("calendar")
     rolling = window.get("isRolling", calendar is None)
     if rolling:
         days = count * _SHORTHAND_DAYS[unit] if unit in _SHORTHAND_DAYS else None
         if days is None or days.denominator != 1:
-            raise _Unreadable(
+            raise Unreadable(
                 f"spec.timeWindow: a rolling window of {duration} is not whole days; "
                 "eventsapi's rolling windows are <N>d"
             )
         return RollingWindow(int(days))
     if (count, unit) not in ((1, "M"), (1, "Q")):
-        raise _Unreadable(
+        raise Unreadable(
             f"spec.timeWindow: a calendar window of {duration}; eventsapi's are 1M and 1Q"
         )
     period: Literal["month", "quarter"] = "month" if unit == "M" else "quarter"
@@ -433,19 +204,19 @@ def _window(spec: Mapping[str, Any]) -> Window:
 
 def _check_calendar(calendar: Any, period: str) -> None:
     if not isinstance(calendar, dict):
-        raise _Unreadable("spec.timeWindow.calendar: startTime and timeZone are needed")
+        raise Unreadable("spec.timeWindow.calendar: startTime and timeZone are needed")
     zone = calendar.get("timeZone", "UTC")
     if zone not in ("UTC", "Etc/UTC"):
-        raise _Unreadable(f"spec.timeWindow.calendar: eventsapi's periods are in UTC, not {zone}")
+        raise Unreadable(f"spec.timeWindow.calendar: eventsapi's periods are in UTC, not {zone}")
     start = calendar.get("startTime", _CALENDAR_START)
     if not isinstance(start, datetime):
         try:
             start = datetime.fromisoformat(str(start))
         except ValueError:
-            raise _Unreadable(f"spec.timeWindow.calendar.startTime: not a time: {start}") from None
+            raise Unreadable(f"spec.timeWindow.calendar.startTime: not a time: {start}") from None
     first_months = range(1, 13) if period == "month" else (1, 4, 7, 10)
     if (start.day, start.time()) != (1, datetime.min.time()) or start.month not in first_months:
-        raise _Unreadable(
+        raise Unreadable(
             f"spec.timeWindow.calendar.startTime: eventsapi's {period}s start at 00:00 on the "
             f"first of a {period}, not {start}"
         )
@@ -454,20 +225,20 @@ def _check_calendar(calendar: Any, period: str) -> None:
 def _target(spec: Mapping[str, Any]) -> float:
     objectives = spec.get("objectives")
     if not isinstance(objectives, list) or len(objectives) != 1:
-        raise _Unreadable("spec.objectives: eventsapi reads exactly one objective per SLO")
+        raise Unreadable("spec.objectives: eventsapi reads exactly one objective per SLO")
     objective = objectives[0]
     if not isinstance(objective, dict):
-        raise _Unreadable("spec.objectives[0]: an objective is a mapping")
+        raise Unreadable("spec.objectives[0]: an objective is a mapping")
     if "target" in objective and "targetPercent" in objective:
-        raise _Unreadable("spec.objectives[0]: target or targetPercent, not both")
+        raise Unreadable("spec.objectives[0]: target or targetPercent, not both")
     if "targetPercent" in objective:
         value = objective["targetPercent"]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _Unreadable(f"spec.objectives[0].targetPercent: a number, not {value!r}")
+            raise Unreadable(f"spec.objectives[0].targetPercent: a number, not {value!r}")
         return float(Fraction(repr(value)) / 100)
     value = objective.get("target")
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Unreadable(f"spec.objectives[0].target: a number, not {value!r}")
+        raise Unreadable(f"spec.objectives[0].target: a number, not {value!r}")
     return float(value)
 
 
@@ -477,11 +248,11 @@ def _indicator(spec: Mapping[str, Any], slis: Mapping[str, Any]) -> Mapping[str,
     elif "indicatorRef" in spec:
         indicator = slis.get(spec["indicatorRef"])
         if indicator is None:
-            raise _Unreadable(f"spec.indicatorRef: no SLI called {spec['indicatorRef']!r} here")
+            raise Unreadable(f"spec.indicatorRef: no SLI called {spec['indicatorRef']!r} here")
     else:
-        raise _Unreadable("spec.indicator (or indicatorRef) is needed")
+        raise Unreadable("spec.indicator (or indicatorRef) is needed")
     if not isinstance(indicator, dict) or not isinstance(indicator.get("spec"), dict):
-        raise _Unreadable("spec.indicator.spec is needed")
+        raise Unreadable("spec.indicator.spec is needed")
     sli: dict[str, Any] = indicator["spec"]
     return sli
 
@@ -492,38 +263,27 @@ def _slo_from(
     name = check_slo_name(str(obj["metadata"]["name"]))
     spec = obj.get("spec")
     if not isinstance(spec, dict):
-        raise _Unreadable("spec is needed")
+        raise Unreadable("spec is needed")
     method = spec.get("budgetingMethod", "Occurrences")
     if method != "Occurrences":
-        raise _Unreadable(
+        raise Unreadable(
             f"spec.budgetingMethod: eventsapi weighs every request (Occurrences), not {method}"
         )
     sli = _indicator(spec, slis)
     if "ratioMetric" not in sli:
-        raise _Unreadable("eventsapi reads a ratioMetric SLI, not a thresholdMetric")
+        raise Unreadable("eventsapi reads a ratioMetric SLI, not a thresholdMetric")
     ratio = sli["ratioMetric"]
     if not isinstance(ratio, dict) or "raw" in ratio:
-        raise _Unreadable("eventsapi reads a ratioMetric of good (or bad) over total, not raw")
+        raise Unreadable("eventsapi reads a ratioMetric of good (or bad) over total, not raw")
     if ratio.get("counter", True) is not True:
-        raise _Unreadable("ratioMetric.counter: eventsapi's metrics are counters")
+        raise Unreadable("ratioMetric.counter: eventsapi's metrics are counters")
     roles = [role for role in ("good", "bad") if role in ratio]
     if len(roles) != 1 or "total" not in ratio:
-        raise _Unreadable("ratioMetric: good or bad, and total, are needed")
+        raise Unreadable("ratioMetric: good or bad, and total, are needed")
     role = roles[0]
     numerator = _query_of(ratio[role], f"ratioMetric.{role}")
     total = _query_of(ratio["total"], "ratioMetric.total")
-    metric = _selectors(total)[0].metric
-    threshold: float | None = None
-    if metric == REQUESTS_METRIC:
-        kind, routes = SLIKind.AVAILABILITY, _availability(numerator, role, total, error_statuses)
-    elif metric.startswith(DURATION_METRIC):
-        kind = SLIKind.LATENCY
-        routes, threshold = _latency(numerator, role, total)
-    else:
-        raise _Unreadable(
-            f"the total query reads {metric}; eventsapi measures {REQUESTS_METRIC} and "
-            f"{DURATION_METRIC}"
-        )
+    kind, routes, threshold = read_ratio(numerator, role, total, error_statuses)
     slo = SLOSpec(name, kind, _target(spec), _window(spec), routes, threshold)
     description = spec.get("description") or ""
     return slo, str(description)

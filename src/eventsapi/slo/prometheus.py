@@ -4,7 +4,7 @@ The two metrics the generated rules (:mod:`eventsapi.slo.rules`) read:
 
 - ``eventsapi_http_requests_total{route, method, code}``, a counter;
 - ``eventsapi_http_request_duration_seconds{route, method}``, a histogram whose ``le``
-  bounds are :data:`~eventsapi.slo.records.LATENCY_BOUNDS_MS` in seconds;
+  bounds are :data:`~eventsapi.domain.sli.LATENCY_BOUNDS_MS` in seconds;
 
 and ``eventsapi_password_hashes_total{operation}``, a counter of argon2 computations
 (``verify``: a password checked, an unknown user's dummy check included; ``hash``: a new
@@ -24,8 +24,8 @@ from typing import Final
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from eventsapi.domain.sli import LATENCY_BOUNDS_MS
 from eventsapi.slo.recorder import Counted
-from eventsapi.slo.records import LATENCY_BOUNDS_MS
 
 __all__ = ["CONTENT_TYPE", "MULTIPROCESS_ENV", "PrometheusExport"]
 

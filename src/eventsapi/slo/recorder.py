@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from eventsapi.slo.records import LATENCY_BOUNDS_MS, SLIRow, from_epoch_minute
+from eventsapi.domain.sli import LATENCY_BOUNDS_MS, SLIRow, from_epoch_minute
 
 __all__ = ["UNMATCHED_ROUTE", "UNRECORDED_ROUTES", "Counted", "Recorder", "sli_rows"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from eventsapi.slo.records import MinuteTotals, bound_index
+from eventsapi.domain.sli import MinuteTotals, bound_index
 from eventsapi.slo.spec import SLIKind, SLOSpec
 from eventsapi.slo.windows import MinuteBucket
 
@@ -18,7 +18,7 @@ __all__ = ["slo_buckets"]
 def slo_buckets(slo: SLOSpec, minutes: Iterable[MinuteTotals]) -> list[MinuteBucket]:
     """One :class:`MinuteBucket` per minute, ``bad`` counted as ``slo``'s kind says.
 
-    ``minutes`` must already be restricted to ``slo.routes`` (``EventStore.sli_minutes``).
+    ``minutes`` must already be restricted to ``slo.routes`` (``SLIStore.sli_minutes``).
     """
     if slo.kind is SLIKind.AVAILABILITY:
         return [MinuteBucket(m.minute, m.total, m.errors) for m in minutes]

@@ -2,7 +2,7 @@
 
 Each worker of each replica runs one. Once a second it drains its :class:`Recorder` into
 ``/metrics``; every few seconds it adds the drained counts to the database
-(``EventStore.record_sli``), where every worker's and replica's counts for a minute add up;
+(``SLIStore.record_sli``), where every worker's and replica's counts for a minute add up;
 once a minute, after every worker has had time to flush the minute that just ended, it
 evaluates the alert policy for every SLO over the database's counts. A change of state is
 stored once per ``(slo, rule, minute)`` (``add_alert_transition``), and only the worker that
@@ -20,28 +20,41 @@ import logging
 import urllib.request
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final, Literal
 
 import msgspec
 
 from eventsapi.clock import Clock
+from eventsapi.domain.sli import AlertTransition
 from eventsapi.errors import StorageUnavailable
 from eventsapi.slo.alerts import AlertEvaluation, evaluate_alerts
 from eventsapi.slo.config import SLOConfig
 from eventsapi.slo.math import burn_rates, error_budget, sli
 from eventsapi.slo.prometheus import PrometheusExport
 from eventsapi.slo.recorder import Counted, Recorder, sli_rows
-from eventsapi.slo.records import AlertTransition
 from eventsapi.slo.series import slo_buckets
 from eventsapi.slo.sla import SLAContract, SLAReport, sla_report
 from eventsapi.slo.spec import CalendarWindow, SLOSpec
+from eventsapi.slo.store import SLIStore
 from eventsapi.slo.windows import BURN_RATE_WINDOWS, MINUTE, floor_minute, window_bounds
 from eventsapi.slo.windows import window_counts as counts_between
-from eventsapi.storage.base import EventStore
+from eventsapi.slo.wire import (
+    SLOAlert,
+    SLOAlertTransition,
+    SLOCalendarWindow,
+    SLOErrorBudget,
+    SLOReport,
+    SLORequests,
+    SLORollingWindow,
+    SLORoute,
+    SLOState,
+)
 
 __all__ = ["SLOService", "duration_label", "sla_reports"]
 
 logger = logging.getLogger("eventsapi.slo")
+
+SLOWindow = SLORollingWindow | SLOCalendarWindow
 
 METRICS_EVERY: Final = 1.0
 """Seconds between drains of the recorder into /metrics (a scrape also drains first)."""
@@ -69,28 +82,28 @@ def duration_label(length: timedelta) -> str:
     return f"{minutes}m"
 
 
-def _window_json(slo: SLOSpec) -> dict[str, Any]:
+def _window(slo: SLOSpec, start: datetime, end: datetime) -> SLOWindow:
     if isinstance(slo.window, CalendarWindow):
-        return {"type": "calendar", "period": slo.window.period}
-    return {"type": "rolling", "length": f"{slo.window.days}d"}
+        return SLOCalendarWindow(period=slo.window.period, start=start, end=end)
+    return SLORollingWindow(length=f"{slo.window.days}d", start=start, end=end)
 
 
-def _routes_json(slo: SLOSpec) -> Any:
+def _routes(slo: SLOSpec) -> Literal["all"] | list[SLORoute]:
     if slo.routes == "all":
         return "all"
-    return [{"route": r.template, "methods": sorted(r.methods)} for r in slo.routes]
+    return [SLORoute(route=r.template, methods=sorted(r.methods)) for r in slo.routes]
 
 
-def _transition_json(transition: AlertTransition) -> dict[str, Any]:
-    return {
-        "slo": transition.slo,
-        "alert": transition.rule,
-        "severity": transition.severity,
-        "state": "firing" if transition.firing else "resolved",
-        "at": transition.at,
-        "long_burn_rate": transition.long_burn_rate,
-        "short_burn_rate": transition.short_burn_rate,
-    }
+def _transition(transition: AlertTransition) -> SLOAlertTransition:
+    return SLOAlertTransition(
+        slo=transition.slo,
+        alert=transition.rule,
+        severity=transition.severity,
+        state="firing" if transition.firing else "resolved",
+        at=transition.at,
+        long_burn_rate=transition.long_burn_rate,
+        short_burn_rate=transition.short_burn_rate,
+    )
 
 
 def _merge(into: Counted, counted: Counted) -> None:
@@ -108,7 +121,7 @@ class SLOService:
 
     def __init__(
         self,
-        store: EventStore,
+        store: SLIStore,
         clock: Clock,
         *,
         config: SLOConfig,
@@ -131,7 +144,7 @@ class SLOService:
         self._post = post or _post_json
         self._pending: Counted = {}
         self._firing: dict[tuple[str, str], bool] = {}
-        self._status: tuple[float, dict[str, Any]] | None = None
+        self._status: tuple[float, SLOReport] | None = None
         self._task: asyncio.Task[None] | None = None
         self._evaluated: datetime | None = None
         self._pruned: datetime | None = None
@@ -269,7 +282,8 @@ class SLOService:
                 transition.slo, rule.name, rule.severity, rates, windows,
             )  # fmt: skip
         if self.webhook:
-            body = _encode({"service": "eventsapi", **_transition_json(transition)})
+            notice = {"service": "eventsapi", **msgspec.structs.asdict(_transition(transition))}
+            body = _encode(notice)
             try:
                 await asyncio.to_thread(self._post, self.webhook, body)
             except Exception as exc:  # noqa: BLE001 - a dead webhook must not stop alerting
@@ -278,25 +292,25 @@ class SLOService:
 
     # -- reporting ---------------------------------------------------------------------
 
-    async def status(self) -> dict[str, Any]:
+    async def status(self) -> SLOReport:
         """Every SLO's numbers and alerts at the last completed minute, and the history."""
         loop = asyncio.get_running_loop()
         if self._status is not None and loop.time() - self._status[0] < STATUS_TTL:
             return self._status[1]
         now = self.clock()
         at = floor_minute(now)
-        report = {
-            "evaluated_at": at,
-            "slos": [await self._slo_status(slo, at) for slo in self.slos],
-            "history": [
-                _transition_json(t)
+        report = SLOReport(
+            evaluated_at=at,
+            slos=[await self._slo_status(slo, at) for slo in self.slos],
+            history=[
+                _transition(t)
                 for t in await self.store.alert_transitions(at - timedelta(days=HISTORY_DAYS))
             ],
-        }
+        )
         self._status = (loop.time(), report)
         return report
 
-    async def _slo_status(self, slo: SLOSpec, at: datetime) -> dict[str, Any]:
+    async def _slo_status(self, slo: SLOSpec, at: datetime) -> SLOState:
         start, end = window_bounds(slo.window, at)
         first = min(start, end - max(BURN_RATE_WINDOWS), end - self._longest_alert_window())
         buckets = slo_buckets(slo, await self.store.sli_minutes(first, end, slo.routes))
@@ -304,44 +318,44 @@ class SLOService:
         budget = error_budget(counts, slo.target)
         rates = burn_rates(buckets, slo.target, at)
         evaluations = evaluate_alerts(buckets, slo.target, at, self.policy)
-        return {
-            "name": slo.name,
-            "kind": slo.kind.value,
-            "target": slo.target,
-            "threshold_ms": slo.threshold_ms,
-            "window": {**_window_json(slo), "start": start, "end": end},
-            "routes": _routes_json(slo),
-            "sli": sli(counts),
-            "requests": {"total": counts.total, "bad": counts.bad},
-            "error_budget": {
-                "allowed_ratio": budget.allowed_error_ratio,
-                "total_requests": budget.budget_requests,
-                "consumed_requests": budget.consumed_requests,
-                "remaining_requests": budget.remaining_requests,
-                "consumed": budget.consumed_fraction,
-                "remaining": budget.remaining_fraction,
-            },
-            "burn_rates": {duration_label(w): rate for w, rate in rates.items()},
-            "alerts": [
-                {
-                    "name": e.rule.name,
-                    "severity": e.rule.severity,
-                    "firing": e.firing,
-                    "burn_rate_threshold": e.rule.burn_rate,
-                    "long_window": duration_label(e.rule.long_window),
-                    "short_window": duration_label(e.rule.short_window),
-                    "long_burn_rate": e.long_burn_rate,
-                    "short_burn_rate": e.short_burn_rate,
-                    "long_requests": e.long.total,
-                    "enough_traffic": e.traffic_ok,
-                }
+        return SLOState(
+            name=slo.name,
+            kind=slo.kind.value,
+            target=slo.target,
+            threshold_ms=slo.threshold_ms,
+            window=_window(slo, start, end),
+            routes=_routes(slo),
+            sli=sli(counts),
+            requests=SLORequests(total=counts.total, bad=counts.bad),
+            error_budget=SLOErrorBudget(
+                allowed_ratio=budget.allowed_error_ratio,
+                total_requests=budget.budget_requests,
+                consumed_requests=budget.consumed_requests,
+                remaining_requests=budget.remaining_requests,
+                consumed=budget.consumed_fraction,
+                remaining=budget.remaining_fraction,
+            ),
+            burn_rates={duration_label(w): rate for w, rate in rates.items()},
+            alerts=[
+                SLOAlert(
+                    name=e.rule.name,
+                    severity=e.rule.severity,
+                    firing=e.firing,
+                    burn_rate_threshold=e.rule.burn_rate,
+                    long_window=duration_label(e.rule.long_window),
+                    short_window=duration_label(e.rule.short_window),
+                    long_burn_rate=e.long_burn_rate,
+                    short_burn_rate=e.short_burn_rate,
+                    long_requests=e.long.total,
+                    enough_traffic=e.traffic_ok,
+                )
                 for e in evaluations
             ],
-        }
+        )
 
 
 async def sla_reports(
-    store: EventStore,
+    store: SLIStore,
     config: SLOConfig,
     contracts: Sequence[SLAContract],
     start: datetime,

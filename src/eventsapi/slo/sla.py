@@ -20,24 +20,32 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import msgspec
+
+from eventsapi.errors import NotFound
 from eventsapi.slo.spec import CalendarWindow, SLOSpec, exact
 from eventsapi.slo.windows import MinuteBucket, calendar_period_bounds, floor_minute
 
 __all__ = [
     "CreditTier",
+    "NoSuchSLA",
     "SLAContract",
     "SLAReport",
     "parse_period",
+    "period_kind",
     "period_label",
     "render_csv",
     "render_json",
     "render_table",
+    "select_contracts",
     "sla_report",
 ]
 
 Period = Literal["month", "quarter"]
+_Instant = Annotated[datetime, msgspec.Meta(tz=True)]  # documented as format: date-time
+_Count = Annotated[int, msgspec.Meta(ge=0)]
 
 
 def _check_share(name: str, value: float) -> None:
@@ -135,8 +143,40 @@ def period_label(start: datetime, end: datetime) -> str:
     raise ValueError(f"{start.isoformat()} to {end.isoformat()} is not a calendar month or quarter")
 
 
-@dataclass(frozen=True, slots=True)
-class SLAReport:
+def period_kind(label: str) -> Period:
+    """Whether a period label (``2026-11``, ``2026-Q4``) is a month or a quarter."""
+    return "quarter" if "q" in label.lower() else "month"
+
+
+class NoSuchSLA(NotFound):
+    """No SLA, of any period, measures the SLO asked for (a name mistyped, most likely)."""
+
+    def __init__(self, slo: str, contracts: Sequence[SLAContract]) -> None:
+        self.slo = slo
+        self.measured = tuple(dict.fromkeys(c.slo for c in contracts))
+        """The SLOs that have an SLA, each once, in the order of the contracts."""
+        names = ", ".join(sorted(self.measured)) or "none"
+        super().__init__(f"No SLA measures an SLO named {slo!r} (SLAs: {names}).")
+
+
+def select_contracts(
+    contracts: Sequence[SLAContract], period: str, only: str | None = None
+) -> list[SLAContract]:
+    """The contracts a report of ``period`` (``2026-11``, ``2026-Q4``) covers: those of its
+    kind, monthly or quarterly, and only the one of the SLO ``only`` if given.
+
+    :class:`NoSuchSLA` when no contract of any period measures ``only``; an SLO whose SLA is
+    of the other period's kind selects nothing, without an error.
+    """
+    kind = period_kind(period)
+    if only is not None and not any(c.slo == only for c in contracts):
+        raise NoSuchSLA(only, contracts)
+    return [c for c in contracts if c.period == kind and (only is None or c.slo == only)]
+
+
+# The body of GET /sla and of `sla report --format json`: its OpenAPI schema is generated
+# from this struct, docstring included.
+class SLAReport(msgspec.Struct, frozen=True):
     """One SLA measured over one period.
 
     - ``complete``: the period is over (``now >= end``); otherwise the numbers are the period
@@ -153,19 +193,22 @@ class SLAReport:
     """
 
     slo: str
-    period: str
-    start: datetime
-    end: datetime
-    complete: bool
-    total_requests: int
-    bad_requests: int
-    compliance: float | None
+    period: Annotated[str, msgspec.Meta(examples=["2026-11", "2026-Q4"])]
+    start: _Instant
+    end: _Instant
+    complete: Annotated[bool, msgspec.Meta(description="The period is over")]
+    total_requests: _Count
+    bad_requests: _Count
+    compliance: Annotated[
+        Annotated[float, msgspec.Meta(ge=0, le=1)] | None,
+        msgspec.Meta(description="Good / total; null without traffic"),
+    ]
     target: float
     met: bool
-    bad_minutes: int
-    budget_requests: float
-    budget_used: float | None
-    credit_percent: float
+    bad_minutes: _Count
+    budget_requests: Annotated[float, msgspec.Meta(ge=0)]
+    budget_used: Annotated[float, msgspec.Meta(ge=0)] | None
+    credit_percent: Annotated[float, msgspec.Meta(ge=0, le=100)]
 
 
 def sla_report(
@@ -228,31 +271,14 @@ def sla_report(
 
 # -- rendering ------------------------------------------------------------------------------
 
-_COLUMNS = (
-    "slo",
-    "period",
-    "start",
-    "end",
-    "complete",
-    "total_requests",
-    "bad_requests",
-    "compliance",
-    "target",
-    "met",
-    "bad_minutes",
-    "budget_requests",
-    "budget_used",
-    "credit_percent",
-)
+_COLUMNS = SLAReport.__struct_fields__
 
 
 def report_record(report: SLAReport) -> dict[str, Any]:
-    """One report as a JSON-ready object (what ``GET /sla`` and ``--format json`` give)."""
-    return {
-        # Times as the API writes them everywhere: UTC with a Z.
-        name: value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
-        for name, value in ((name, getattr(report, name)) for name in _COLUMNS)
-    }
+    """One report as a JSON-ready object (what ``--format json`` and CSV give), times as the
+    API writes them everywhere: UTC with a Z."""
+    record: dict[str, Any] = msgspec.to_builtins(report)
+    return record
 
 
 def render_json(reports: Sequence[SLAReport]) -> str:

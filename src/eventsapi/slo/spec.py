@@ -14,6 +14,8 @@ from datetime import timedelta
 from fractions import Fraction
 from typing import Literal
 
+from eventsapi.domain.sli import RouteMatch, Routes, selects
+
 __all__ = [
     "DEFAULT_ALERT_POLICY",
     "DEFAULT_MIN_REQUESTS",
@@ -86,37 +88,6 @@ class CalendarWindow:
 
 Window = RollingWindow | CalendarWindow
 """The time window an SLO's target applies to."""
-
-
-@dataclass(frozen=True, slots=True)
-class RouteMatch:
-    """A route template (as the router spells it, e.g. ``/events/{id}``) and its methods.
-
-    ``methods`` empty means every method. Methods are compared upper-cased.
-    """
-
-    template: str
-    methods: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        if not self.template.startswith("/"):
-            raise ValueError(f"a route template starts with '/', not {self.template!r}")
-        object.__setattr__(self, "methods", frozenset(m.upper() for m in self.methods))
-
-
-Routes = Literal["all"] | tuple[RouteMatch, ...]
-"""Which requests an SLO measures: ``"all"`` or the routes listed."""
-
-
-def selects(routes: Routes, template: str, method: str) -> bool:
-    """Whether a request to ``template`` with ``method`` belongs to the selection ``routes``."""
-    if routes == "all":
-        return True
-    method = method.upper()
-    return any(
-        match.template == template and (not match.methods or method in match.methods)
-        for match in routes
-    )
 
 
 def _check_fraction(name: str, value: float) -> None:
