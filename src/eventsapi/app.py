@@ -19,12 +19,16 @@ from starlette.exceptions import HTTPException
 from eventsapi import settings as settings_module
 from eventsapi import storage
 from eventsapi.api import problems
+from eventsapi.api.account_tokens import TokensAPI
+from eventsapi.api.accounts import AccountsAPI
 from eventsapi.api.authn import Authn
 from eventsapi.api.events import EventsAPI
 from eventsapi.api.hotpath import EventsApp
 from eventsapi.api.identities import RecentIdentities
 from eventsapi.api.ratelimits import RateLimits
-from eventsapi.api.routes import routes
+from eventsapi.api.route_table import TABLE
+from eventsapi.api.routes import BoundTable, Services
+from eventsapi.api.users import UsersAPI
 from eventsapi.auth.hashing import HashingGate
 from eventsapi.auth.ratelimit import RedisRateLimiter, redis_client
 from eventsapi.auth.service import AccountService
@@ -32,19 +36,19 @@ from eventsapi.auth.sessions import SessionPolicy
 from eventsapi.clock import Clock, system_clock
 from eventsapi.errors import ConfigurationError, EventsAPIError
 from eventsapi.settings import Settings, parse_statuses
+from eventsapi.settings_load import load_settings
 from eventsapi.slo.config import SLOConfig, load_slo_config
 from eventsapi.slo.drill import Drill
 from eventsapi.slo.prometheus import PrometheusExport
 from eventsapi.slo.recorder import Recorder
 from eventsapi.slo.service import SLOService
 from eventsapi.slo.spec import CalendarWindow
-from eventsapi.storage.base import EventStore
 
 logger = logging.getLogger("eventsapi")
 
 
 def create_app(
-    settings: Settings, *, store: EventStore | None = None, clock: Clock | None = None
+    settings: Settings, *, store: storage.Backend | None = None, clock: Clock | None = None
 ) -> Starlette:
     """The ASGI application. ``store`` and ``clock`` replace the configured ones (tests)."""
     store = store if store is not None else storage.load(settings.database, settings)
@@ -68,7 +72,22 @@ def create_app(
     authn = Authn(accounts, settings, identities)
     events = EventsAPI(store, settings, clock or system_clock, authn)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
-    rate_limits = RateLimits(settings, clock=clock, identities=identities)  # may move to Redis
+    limit = settings.max_body_bytes
+    table = BoundTable(
+        TABLE,
+        Services(
+            events=events,
+            accounts=AccountsAPI(authn, max_body_bytes=limit),
+            tokens=TokensAPI(authn, max_body_bytes=limit),
+            users=UsersAPI(authn, max_body_bytes=limit),
+            store=store,
+            slos=slo,
+            drill=drill,
+        ),
+    )
+    rate_limits = RateLimits(  # may move to Redis
+        settings, routes=table.groups, clock=clock, identities=identities
+    )
     rate_limits.verify = authn.verify
 
     @contextlib.asynccontextmanager
@@ -107,12 +126,11 @@ def create_app(
                 await redis.aclose()
 
     app = EventsApp(
-        events,
+        table,
         settings,
         recorder=slo.recorder,
         drill=drill,
         rate_limits=rate_limits,
-        routes=routes(events, store, slo, drill, authn),
         lifespan=lifespan,
         exception_handlers={
             EventsAPIError: problems.from_error,
@@ -149,7 +167,7 @@ async def _prune_daily(accounts: AccountService) -> None:
 
 
 def _slo_service(
-    settings: Settings, store: EventStore, clock: Clock | None, export: PrometheusExport | None
+    settings: Settings, store: storage.Backend, clock: Clock | None, export: PrometheusExport | None
 ) -> SLOService:
     config = load_slo_config(Path(settings.slo_file) if settings.slo_file else None)
     _check_retention(settings, config)
@@ -202,10 +220,7 @@ def _leave_interrupts_to_the_main_process() -> None:
 def app_from_environment() -> Starlette:
     """The application a worker process serves (granian imports it as a factory)."""
     resolved = os.environ.get(settings_module.RESOLVED_SETTINGS_ENV)
-    if resolved:
-        settings = settings_module.decode(resolved)
-    else:
-        settings = settings_module.load_settings(environ=os.environ)
+    settings = settings_module.decode(resolved) if resolved else load_settings(environ=os.environ)
     app = create_app(settings)
     app.state.worker_process = True
     return app

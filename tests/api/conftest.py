@@ -15,12 +15,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from eventsapi.errors import StorageUnavailable
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 
 _NEVER: tuple[bytes, ...] = (b"$argon2", b'"password_hash"', b'"token_hash"', b'"totp_secret"')
 
 
-async def _secrets(store: EventStore) -> list[bytes]:
+async def _secrets(store: Backend) -> list[bytes]:
     found: list[bytes] = []
     for user in await store.list_users():
         found.extend(code.encode() for code in user.recovery_codes)

@@ -26,7 +26,7 @@ from starlette.testclient import TestClient
 from eventsapi.auth.throttle import FREE_FAILURES
 from eventsapi.domain.accounts import Role
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from tests.api.asserts import PROBLEM_JSON, assert_problem, send_json
 from tests.api.test_auth_endpoints import PASSWORD, add_user, bearer, fast_app, token_of
 from tests.support import FakeClock
@@ -36,7 +36,7 @@ NEW_PASSWORD = "saffron lighthouse carousel ninety"  # noqa: S105 - a test accou
 
 
 @pytest.fixture
-def app(settings: Settings, store: EventStore, clock: FakeClock) -> Starlette:
+def app(settings: Settings, store: Backend, clock: FakeClock) -> Starlette:
     return fast_app(Settings(database=settings.database, rate_limits=[]), store, clock)
 
 

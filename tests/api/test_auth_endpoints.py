@@ -1,10 +1,10 @@
 """The account API over HTTP (issue 6): login and logout, the session cookie, sessions,
 password change, two-step verification, API tokens, the audit log, user management.
 
-The rules themselves are tested on ``AccountService`` (tests/unit/test_account_service.py);
-these tests check what a client sees: statuses, problem types, headers, cookies, and that
-no secret ever leaves the server. Every response of every test here passes through
-``Recorder``, and after each test:
+The rules themselves are tested on ``AccountService`` (tests/unit/test_signin.py,
+test_own_account.py and test_administration.py); these tests check what a client sees:
+statuses, problem types, headers, cookies, and that no secret ever leaves the server.
+Every response of every test here passes through ``Recorder``, and after each test:
 
 - no response body holds an argon2 hash (``$argon2``), a password, a token's hash (hex or
   base64), or a TOTP secret outside the one response that enrols it;
@@ -39,15 +39,16 @@ from starlette.datastructures import State
 from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
-from eventsapi.api.openapi import openapi_document
+from eventsapi.api.route_table import document as openapi_document
 from eventsapi.app import create_app
 from eventsapi.auth.passwords import Hasher
+from eventsapi.auth.principal import OPERATOR
 from eventsapi.auth.service import AccountService
 from eventsapi.auth.throttle import FREE_FAILURES
 from eventsapi.auth.tokens import token_hash
 from eventsapi.domain.accounts import Role
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from tests.api.asserts import assert_problem, send_json
 from tests.support import FakeClock
 
@@ -61,7 +62,7 @@ TOKEN_VALUE = re.compile(r"ea[st]_[A-Za-z0-9_-]{43}")
 # -- fixtures: a cheap hasher, and every response recorded -----------------------------
 
 
-def fast_app(settings: Settings, store: EventStore, clock: FakeClock) -> Starlette:
+def fast_app(settings: Settings, store: Backend, clock: FakeClock) -> Starlette:
     """``create_app``, with the account service hashing passwords in microseconds."""
     app = create_app(settings, store=store, clock=clock.now)
     fast = AccountService(
@@ -83,7 +84,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, store: EventStore, clock: FakeClock) -> Starlette:
+def app(settings: Settings, store: Backend, clock: FakeClock) -> Starlette:
     return fast_app(settings, store, clock)
 
 
@@ -223,7 +224,9 @@ def add_user(
 ) -> None:
     """An account made by the operator (the command line's way)."""
     accounts: AccountService = app.state.accounts
-    create = functools.partial(accounts.create_user, name, PASSWORD, role=role, actor=None)
+    create = functools.partial(
+        accounts.admin.create_user, name, PASSWORD, role=role, actor=OPERATOR
+    )
     client.portal.call(create)  # type: ignore[union-attr]
 
 
@@ -303,7 +306,7 @@ def test_login_sets_an_httponly_samesite_strict_session_cookie(
 
 
 def test_off_loopback_the_cookie_is_secure_and_host_prefixed(
-    settings: Settings, store: EventStore, clock: FakeClock
+    settings: Settings, store: Backend, clock: FakeClock
 ) -> None:
     app = fast_app(msgspec.structs.replace(settings, host="0.0.0.0"), store, clock)  # noqa: S104
     with TestClient(app) as client:
@@ -340,7 +343,7 @@ def test_the_cookie_and_the_bearer_token_both_authenticate(
 
 
 def test_with_public_url_a_cookie_write_must_come_from_that_origin(
-    settings: Settings, store: EventStore, clock: FakeClock
+    settings: Settings, store: Backend, clock: FakeClock
 ) -> None:
     public = "https://events.example.com"
     app = fast_app(msgspec.structs.replace(settings, public_url=public), store, clock)

@@ -28,6 +28,7 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from eventsapi.auth.password_policy import common_passwords
+from eventsapi.auth.principal import OPERATOR
 from eventsapi.auth.service import AccountService
 from eventsapi.auth.throttle import FREE_FAILURES, LOCK_AFTER
 from eventsapi.settings import Settings
@@ -64,7 +65,7 @@ def app(tmp_path: Path, clock: FakeClock) -> Starlette:
     settings = Settings(database=str(tmp_path / "events.db"), rate_limits=[])
     app = fast_app(settings, make_store("memory", tmp_path), clock)
     accounts: AccountService = app.state.accounts
-    create = functools.partial(accounts.create_user, "alice", PASSWORD, actor=None)
+    create = functools.partial(accounts.admin.create_user, "alice", PASSWORD, actor=OPERATOR)
     with TestClient(app) as client:
         client.portal.call(create)  # type: ignore[union-attr]
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from starlette.testclient import TestClient
 
 from eventsapi.app import create_app
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from tests.api.asserts import MERGE_PATCH_HEADERS, assert_problem, create, get, send_json
 from tests.support import FakeClock
 
@@ -35,8 +36,8 @@ def test_every_event_response_carries_the_same_strong_etag(client: TestClient) -
     head = client.head("/events/e1")
 
     tag = created.headers["etag"]
-    assert tag.startswith('"1-'), "strong (no W/), from the version"
-    assert tag.endswith('"')
+    # strong (no W/): the version, then a 64-bit digest of the JSON, as docs/http.md shows
+    assert re.fullmatch(r'"1-[0-9a-f]{16}"', tag), tag
     assert fetched.headers["etag"] == head.headers["etag"] == tag
 
 
@@ -103,7 +104,11 @@ def test_if_match_with_a_stale_etag_is_412_and_changes_nothing(
         headers={"If-Match": stale, "Content-Type": "application/json"},
     )
 
-    assert assert_problem(response, 412)["type"] == "/problems/precondition-failed"
+    problem = assert_problem(response, 412)
+    assert problem["type"] == "/problems/precondition-failed"
+    assert problem["detail"] == (
+        "If-Match does not hold: the event has changed since you read it. Nothing was changed."
+    )
     assert get(client, "e1") == before
 
 
@@ -146,8 +151,36 @@ def test_put_with_if_match_on_a_missing_event_is_412_and_creates_nothing(
 ) -> None:
     response = send_json(client, "PUT", "/events/ghost", {"title": "A"}, {"If-Match": "*"})
 
-    assert_problem(response, 412)
+    assert assert_problem(response, 412)["detail"] == (
+        "If-Match does not hold: there is no such event. Nothing was changed."
+    )
     assert client.get("/events/ghost").status_code == 404
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("weak", [False, True])
+def test_if_none_match_on_a_write_compares_weakly_and_fails_on_the_current_version(
+    client: TestClient, method: str, weak: bool
+) -> None:
+    """RFC 9110 §13.1.2: If-None-Match uses the weak comparison, on writes too."""
+    create(client, id="e1")
+    before = get(client, "e1")
+    tag = etag_of(client, "e1")
+
+    for value, detail in [
+        (f"W/{tag}" if weak else tag, "the event exists in that version."),
+        ("*", "the event exists."),
+    ]:
+        response = client.request(
+            method,
+            "/events/e1",
+            content=msgspec.json.encode({"title": "Mine"}) if method != "DELETE" else None,
+            headers={"If-None-Match": value, "Content-Type": "application/json"},
+        )
+        assert assert_problem(response, 412)["detail"] == (
+            f"If-None-Match does not hold: {detail} Nothing was changed."
+        )
+        assert get(client, "e1") == before
 
 
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
@@ -160,18 +193,37 @@ def test_a_missing_event_is_404_whatever_the_preconditions(client: TestClient, m
     assert_problem(response, 404)
 
 
-@pytest.mark.parametrize("value", ["1-abc", '"unterminated', '"a" "b"', 'W/"a",,', "", '"a", nope'])
-def test_a_malformed_precondition_is_400(client: TestClient, value: str) -> None:
+MALFORMED = (
+    '{} must be "*" or a list of entity tags such as "3-1a2b", as the ETag header gives them.'
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "detail"),
+    [
+        ("1-abc", MALFORMED),
+        ('"unterminated', MALFORMED),
+        ('"a" "b"', MALFORMED),
+        ('W/"a",,', MALFORMED),
+        ("", "{} is empty."),
+        ('"a", nope', MALFORMED),
+    ],
+)
+@pytest.mark.parametrize("header", ["If-Match", "If-None-Match"])
+def test_a_malformed_precondition_is_400(
+    client: TestClient, value: str, detail: str, header: str
+) -> None:
     create(client, id="e1")
 
-    response = patch(client, "e1", {"title": "x"}, **{"If-Match": value})
+    response = patch(client, "e1", {"title": "x"}, **{header: value})
 
-    assert_problem(response, 400)  # type: ignore[arg-type]
+    problem = assert_problem(response, 400)  # type: ignore[arg-type]
+    assert problem["detail"] == detail.format(header)
     assert get(client, "e1")["title"] == "Launch"
 
 
 @pytest.fixture
-def strict_client(tmp_path: Path, store: EventStore, clock: FakeClock) -> Iterator[TestClient]:
+def strict_client(tmp_path: Path, store: Backend, clock: FakeClock) -> Iterator[TestClient]:
     settings = Settings(database=str(tmp_path / "events.db"), require_preconditions=True)
     with TestClient(create_app(settings, store=store, clock=clock.now)) as test_client:
         yield test_client
@@ -192,6 +244,10 @@ def test_with_required_preconditions_an_unconditional_write_is_428(
 
     problem = assert_problem(response, 428)
     assert problem["type"] == "/problems/precondition-required"
+    assert problem["detail"] == (
+        "This service requires If-Match on every PUT, PATCH and DELETE "
+        "(or If-None-Match: * to create with PUT). GET the event for its ETag."
+    )
     assert get(strict_client, "e1")["title"] == "Launch"
 
 

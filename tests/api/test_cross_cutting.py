@@ -24,7 +24,7 @@ from starlette.types import Message
 from eventsapi.app import create_app
 from eventsapi.errors import StorageUnavailable
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from eventsapi.storage.memory import MemoryStore
 from tests.api.asserts import assert_problem, create
 from tests.support import FakeClock
@@ -86,7 +86,7 @@ ClientMaker = Callable[..., TestClient]
 
 
 @pytest.fixture
-def make_client(settings: Settings, store: EventStore, clock: FakeClock) -> Iterator[ClientMaker]:
+def make_client(settings: Settings, store: Backend, clock: FakeClock) -> Iterator[ClientMaker]:
     """``make_client(**changes)``: a client of an app whose settings have ``changes``."""
     with ExitStack() as stack:
 

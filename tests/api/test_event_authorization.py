@@ -20,11 +20,11 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from eventsapi.auth.passwords import Hasher
-from eventsapi.auth.principal import Principal
+from eventsapi.auth.principal import OPERATOR, Principal
 from eventsapi.auth.service import AccountService
 from eventsapi.domain.accounts import Role, Scope
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from tests.api.asserts import PROBLEM_JSON, assert_problem
 from tests.support import FakeClock
 
@@ -55,7 +55,7 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
 
 
 @pytest.fixture
-def accounts(app: Starlette, store: EventStore, clock: FakeClock) -> AccountService:
+def accounts(app: Starlette, store: Backend, clock: FakeClock) -> AccountService:
     """The app's accounts with a cheap password hasher (argon2 at OWASP cost: ~50 ms)."""
     service = AccountService(store, clock.now, hasher=Hasher.for_tests())
     app.state.accounts = service
@@ -67,17 +67,19 @@ def accounts(app: Starlette, store: EventStore, clock: FakeClock) -> AccountServ
 def people(client: TestClient, accounts: AccountService) -> People:
     async def sign_up(name: str, role: Role) -> tuple[Person, str]:
         password = "violet tractor humming seashell"  # noqa: S105 - test accounts'
-        user = await accounts.create_user(name, password, role=role, actor=None)
-        _, _, token = await accounts.login(name, password, client="test", user_agent="pytest")
+        user = await accounts.admin.create_user(name, password, role=role, actor=OPERATOR)
+        _, _, token = await accounts.signin.login(
+            name, password, client="test", user_agent="pytest"
+        )
         return Person(user.id, {"Authorization": f"Bearer {token}"}), token
 
     async def make() -> People:
         alice, token = await sign_up("alice", Role.MEMBER)
         bob, _ = await sign_up("bob", Role.MEMBER)
         root, _ = await sign_up("root", Role.ADMIN)
-        principal = await accounts.authenticate(token)
+        principal = await accounts.signin.authenticate(token)
         assert isinstance(principal, Principal)
-        _, value = await accounts.create_token(principal, "reader", [Scope.EVENTS_READ], None)
+        _, value = await accounts.own.create_token(principal, "reader", [Scope.EVENTS_READ], None)
         return People(alice, bob, root, {"Authorization": f"Bearer {value}"})
 
     return client.portal.call(make)  # type: ignore[union-attr]
@@ -186,13 +188,13 @@ def test_a_read_does_not_authenticate_and_a_write_authenticates_once(
     """Reads pay nothing for accounts; a write pays one lookup, and only with credentials."""
     event = create(client, people.alice)
     calls: list[str] = []
-    authenticate = accounts.authenticate
+    authenticate = accounts.signin.authenticate
 
     async def counted(token: str, **kwargs: Any) -> Principal | None:
         calls.append(token)
         return await authenticate(token, **kwargs)
 
-    accounts.authenticate = counted  # type: ignore[method-assign,assignment]
+    accounts.signin.authenticate = counted  # type: ignore[method-assign,assignment]
     client.get(f"/events/{event['id']}", headers=people.alice.headers)
     client.get("/events", headers=people.alice.headers)
     assert calls == []
@@ -234,6 +236,33 @@ def test_a_member_changes_and_deletes_their_own_events(client: TestClient, peopl
     assert stored(client) == []
 
 
+@pytest.mark.parametrize("settings", ["auto"], indirect=True)
+def test_in_local_mode_a_member_cannot_change_an_event_that_has_no_owner(
+    client: TestClient, people: People
+) -> None:
+    """An event made anonymously (local mode) has no owner, so it is no member's own."""
+    made = send(client, "POST", "/events", {"title": "Nobody's"})
+    assert made.status_code == 201
+    assert "owner" not in made.json()
+    url = f"/events/{made.json()['id']}"
+    before = client.get(url).content
+    headers = people.alice.headers
+    missing = client.delete("/events/free", headers=headers).json()
+    writes = [
+        ("PATCH", {"title": "Mine now"}, MERGE_PATCH),
+        ("PATCH", [{"op": "replace", "path": "/title", "value": "Mine now"}], JSON_PATCH),
+        ("PUT", {"title": "Mine now"}, "application/json"),
+        ("DELETE", None, "application/json"),
+    ]
+
+    for method, body, media in writes:
+        response = send(client, method, url, body, headers=headers, media=media)
+        assert assert_problem(response, 404) == _same_problem(missing, "free", made.json()["id"])
+        assert client.get(url).content == before, method
+
+    assert send(client, "DELETE", url, headers=people.root.headers).status_code == 204
+
+
 def test_an_admin_changes_anyone_s_event_and_the_owner_stays(
     client: TestClient, people: People
 ) -> None:
@@ -266,9 +295,9 @@ def test_an_admin_token_without_the_admin_scope_acts_as_a_member(
     create(client, people.alice, id="e1")
 
     async def token() -> str:
-        principal = await accounts.authenticate(people.root.headers["Authorization"][7:])
+        principal = await accounts.signin.authenticate(people.root.headers["Authorization"][7:])
         assert principal is not None
-        _, value = await accounts.create_token(principal, "ci", [Scope.EVENTS_WRITE], None)
+        _, value = await accounts.own.create_token(principal, "ci", [Scope.EVENTS_WRITE], None)
         return value
 
     value = client.portal.call(token)  # type: ignore[union-attr]

@@ -19,13 +19,14 @@ from eventsapi.app import create_app
 from eventsapi.domain.query import EventQuery
 from eventsapi.errors import QueryTooExpensive
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore, Page
+from eventsapi.storage import Backend
+from eventsapi.storage.events import Page
 from tests.api.asserts import assert_problem, create
 from tests.support import FakeClock
 
 
 @pytest.fixture
-def counting(settings: Settings, store: EventStore, clock: FakeClock) -> Iterator[TestClient]:
+def counting(settings: Settings, store: Backend, clock: FakeClock) -> Iterator[TestClient]:
     app = create_app(
         msgspec.structs.replace(settings, max_exact_count=3), store=store, clock=clock.now
     )
@@ -62,7 +63,7 @@ def test_a_count_past_the_ceiling_says_more_than_the_ceiling(
 class _Stalled:
     """A store whose listings wait until released, or fail as over their budget."""
 
-    def __init__(self, store: EventStore, *, fail: bool = False) -> None:
+    def __init__(self, store: Backend, *, fail: bool = False) -> None:
         self.store = store
         self.fail = fail
         self.release = asyncio.Event()
@@ -83,7 +84,7 @@ class _Stalled:
 
 
 def test_a_listing_over_its_budget_is_a_503_that_says_so(
-    settings: Settings, store: EventStore, clock: FakeClock
+    settings: Settings, store: Backend, clock: FakeClock
 ) -> None:
     stalled: Any = _Stalled(store, fail=True)
     with TestClient(create_app(settings, store=stalled, clock=clock.now)) as client:
@@ -96,7 +97,7 @@ def test_a_listing_over_its_budget_is_a_503_that_says_so(
 
 
 def test_a_client_may_run_only_so_many_listings_at_once(
-    settings: Settings, store: EventStore, clock: FakeClock
+    settings: Settings, store: Backend, clock: FakeClock
 ) -> None:
     stalled: Any = _Stalled(store)
     app = create_app(

@@ -16,7 +16,7 @@ from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
 from eventsapi.errors import StorageUnavailable
 from eventsapi.settings import Settings
-from eventsapi.storage.base import Page
+from eventsapi.storage.events import Page
 from eventsapi.storage.memory import MemoryStore
 from tests.api.asserts import (
     JSON_HEADERS,

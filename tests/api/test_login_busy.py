@@ -11,6 +11,7 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 from eventsapi.app import create_app
+from eventsapi.auth.principal import OPERATOR
 from eventsapi.auth.service import AccountService
 from eventsapi.settings import Settings
 from tests.api.asserts import assert_problem
@@ -44,7 +45,7 @@ def test_a_full_share_of_the_queue_gets_503_with_retry_after_and_counts_nothing(
     with TestClient(app) as client:
         portal = client.portal
         assert portal is not None
-        portal.call(lambda: accounts.create_user("alice", PASSWORD, actor=None))
+        portal.call(lambda: accounts.admin.create_user("alice", PASSWORD, actor=OPERATOR))
         with accounts.hashing.admitted("testclient"):  # this client's one place is taken
             busy = client.post("/auth/login", content=LOGIN, headers=JSON)
         with accounts.hashing.admitted("192.0.2.1"), accounts.hashing.admitted("192.0.2.2"):

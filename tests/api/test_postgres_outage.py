@@ -8,7 +8,6 @@ as a server that went down would refuse and end them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from eventsapi.settings import Settings
 from eventsapi.storage.postgres import PostgresStore
 from tests.api.asserts import JSON_HEADERS, assert_problem
 from tests.support import FakeClock, postgres_role, postgres_schema, set_connection_limit
+from tests.waiting import wait_until
 
 POOL_TIMEOUT = 0.5
 
@@ -58,16 +58,12 @@ def test_requests_get_503_while_the_database_is_down_and_succeed_once_it_is_back
         ("DELETE", location, None),
         ("GET", "/readyz", None),
     ]:
-        started = time.monotonic()
         response = client.request(method, url, content=body, headers=JSON_HEADERS)
-        assert time.monotonic() - started < POOL_TIMEOUT + 2, "no hung request"
-        assert_problem(response, 503)
+        assert_problem(response, 503)  # answered, not hung (pytest-timeout catches a hang)
         assert response.headers["retry-after"] == "1"
 
     set_connection_limit(role, -1)
-    back = time.monotonic()
-    while client.get("/readyz").status_code != 200:
-        assert time.monotonic() - back < 15, "service did not resume by itself"
+    wait_until(lambda: client.get("/readyz").status_code == 200, "the service to resume by itself")
     found = client.get(location)
     assert found.status_code == 200
     assert found.json()["title"] == "Kept"

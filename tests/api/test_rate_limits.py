@@ -24,7 +24,10 @@ import redis.exceptions
 from starlette.testclient import TestClient
 
 from eventsapi.api.ratelimits import GroupLimit, RateLimits
+from eventsapi.api.route_table import TABLE
+from eventsapi.api.routes import RouteGroups
 from eventsapi.app import create_app
+from eventsapi.auth.principal import OPERATOR
 from eventsapi.auth.ratelimit import KEY_PREFIX, Decision
 from eventsapi.auth.ratelimit import headers as limiter_fields
 from eventsapi.domain.accounts import Role
@@ -94,7 +97,7 @@ def fields(response: httpx2.Response) -> tuple[str | None, str | None]:
     ],
 )
 def test_each_route_is_in_its_group(method: str, path: str, group: str | None) -> None:
-    assert RateLimits.group_of(method, path) == group
+    assert RouteGroups(TABLE).group_of(method, path) == group
 
 
 def test_the_fields_of_an_allowed_request_are_those_of_the_limiter() -> None:
@@ -249,8 +252,10 @@ def session_token(client: TestClient, name: str) -> str:
     accounts = client.app.state.accounts  # type: ignore[attr-defined]
 
     async def make() -> str:
-        await accounts.create_user(name, PASSWORD, role=Role.MEMBER, actor=None)
-        _, _, token = await accounts.login(name, PASSWORD, client="test", user_agent="pytest")
+        await accounts.admin.create_user(name, PASSWORD, role=Role.MEMBER, actor=OPERATOR)
+        _, _, token = await accounts.signin.login(
+            name, PASSWORD, client="test", user_agent="pytest"
+        )
         return str(token)
 
     portal = client.portal

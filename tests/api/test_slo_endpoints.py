@@ -10,15 +10,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
+import jsonschema_rs
 import msgspec
 import pytest
 from starlette.testclient import TestClient
 
 from eventsapi.app import create_app
+from eventsapi.domain.sli import LATENCY_BOUNDS_MS, SLIRow
 from eventsapi.settings import Settings
-from eventsapi.slo.records import LATENCY_BOUNDS_MS, SLIRow
 from eventsapi.slo.service import SLOService
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from tests.support import FakeClock
 
 
@@ -66,7 +67,30 @@ def test_metrics_count_requests_by_route_template_method_and_code(client: TestCl
     assert requests[bucket + '{le="+Inf",method="GET",route="/events/{id}"}'] == 3
 
 
-def test_metrics_can_be_turned_off(settings: Settings, store: EventStore) -> None:
+def test_scrapes_and_probes_count_neither_in_the_metrics_nor_in_the_slos(
+    client: TestClient, clock: FakeClock
+) -> None:
+    """A scraper or a probe calling every few seconds would swamp the SLIs with its own
+    requests, which say nothing of the service's users."""
+    for _ in range(5):
+        client.get("/metrics")
+        client.get("/healthz")
+        client.get("/readyz")
+    client.get("/events/nope")
+
+    lines = _metric_lines(client)
+    _next_minute(client, clock)
+    status = client.get("/slo").json()
+
+    assert not any(
+        'route="/metrics"' in line or 'route="/healthz"' in line or 'route="/readyz"' in line
+        for line in lines
+    )
+    for slo in status["slos"]:
+        assert slo["requests"]["total"] == 1, slo["name"]  # the GET /events/nope alone
+
+
+def test_metrics_can_be_turned_off(settings: Settings, store: Backend) -> None:
     app = create_app(msgspec.structs.replace(settings, metrics=False), store=store)
     with TestClient(app) as client:
         assert client.get("/metrics").status_code == 404
@@ -184,7 +208,7 @@ def webhook() -> Iterator[str]:
 
 
 def test_a_firing_alert_is_posted_to_the_webhook_once(
-    tmp_path: Path, settings: Settings, store: EventStore, clock: FakeClock, webhook: str
+    tmp_path: Path, settings: Settings, store: Backend, clock: FakeClock, webhook: str
 ) -> None:
     slo_file = tmp_path / "slo.yaml"
     slo_file.write_text(
@@ -218,3 +242,34 @@ def test_sla_of_an_slo_without_an_sla_is_404(client: TestClient) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert "'nope'" in response.json()["detail"]
+
+
+def _documented_schema(client: TestClient, path: str) -> dict[str, Any]:
+    document = client.get("/openapi.json").json()
+    ok = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    return {**ok["schema"], "components": document["components"]}
+
+
+def test_slo_and_sla_bodies_match_their_documented_schemas(
+    client: TestClient, clock: FakeClock
+) -> None:
+    # Schemas generated from the structs the bodies are encoded from: with traffic (the
+    # drill fails half of it) and alerts in the history, the members have values.
+    client.app.drill = _drill(0.5)  # type: ignore[attr-defined]
+    for _ in range(200):
+        client.get("/events/nope")
+    _next_minute(client, clock)
+    fired = client.portal.call(_slo(client).evaluate, clock.now())  # type: ignore[union-attr]
+    _next_minute(client, clock)
+    status = client.get("/slo").json()
+    reports = client.get("/sla").json()
+
+    assert fired
+    assert status["history"]
+    assert reports
+    assert all(r["total_requests"] for r in reports)
+    for path, body in (("/slo", status), ("/sla", reports)):
+        validator = jsonschema_rs.Draft202012Validator(
+            _documented_schema(client, path), validate_formats=True
+        )
+        assert not [error.message for error in validator.iter_errors(body)], path

@@ -16,7 +16,6 @@ from starlette.responses import Response
 from eventsapi.api import account_io as io
 from eventsapi.api.accounts import AccountRoutes
 from eventsapi.api.authn import identity
-from eventsapi.api.events import Handler, with_head
 from eventsapi.errors import FieldError, NotFound, ValidationFailed
 
 __all__ = ["DEFAULT_TOKEN_DAYS", "TokensAPI"]
@@ -29,12 +28,6 @@ themselves; ask for ``"expires_in_days": null`` explicitly for one that never do
 class TokensAPI(AccountRoutes):
     """Handlers for ``/auth/tokens`` and ``/auth/tokens/{id}``."""
 
-    def handlers(self) -> dict[str, dict[str, Handler]]:
-        return {
-            "/auth/tokens": with_head({"GET": self.list_tokens, "POST": self.create_token}),
-            "/auth/tokens/{id}": {"DELETE": self.revoke_token},
-        }
-
     async def create_token(self, request: Request) -> Response:
         principal = await self.authn.required(request)
         data = await self.read(request, io.TokenRequest)
@@ -43,7 +36,7 @@ class TokensAPI(AccountRoutes):
                 [FieldError("name", "A token's name is one line.")], subject="request"
             )
         days = DEFAULT_TOKEN_DAYS if data.expires_in_days is UNSET else data.expires_in_days
-        token, value = await self.accounts.create_token(
+        token, value = await self.accounts.own.create_token(
             principal, data.name, data.scopes, None if days is None else timedelta(days=int(days))
         )
         created = io.NewToken(
@@ -60,12 +53,12 @@ class TokensAPI(AccountRoutes):
 
     async def list_tokens(self, request: Request) -> Response:
         principal = await self.authn.required(request)
-        tokens = await self.accounts.tokens(principal)
+        tokens = await self.accounts.own.tokens(principal)
         return io.respond([io.token_info(token) for token in tokens])
 
     async def revoke_token(self, request: Request) -> Response:
         principal = await self.authn.required(request)
         token_id: str = request.path_params["id"]
-        if not io.is_id(token_id) or not await self.accounts.revoke_token(principal, token_id):
+        if not io.is_id(token_id) or not await self.accounts.own.revoke_token(principal, token_id):
             raise NotFound("You have no active API token with this id.")
         return io.no_content()

@@ -20,7 +20,6 @@ from starlette.responses import Response
 
 from eventsapi.api import account_io as io
 from eventsapi.api.authn import Authn, client_address, identity
-from eventsapi.api.events import Handler, with_head
 from eventsapi.api.parameters import single_values, whole_number
 from eventsapi.auth.principal import Principal
 from eventsapi.auth.service import MAX_AUDIT_PAGE, AccountService
@@ -39,7 +38,8 @@ _AUDIT_PARAMETERS: Final = frozenset({"limit", "before"})
 
 class AccountRoutes:
     """What every class of account routes holds: the gate (and through it, the service)
-    and the body size limit. ``handlers()`` maps path templates to methods to handlers."""
+    and the body size limit. The route table (``api/routes_accounts.py``) maps paths and
+    methods to their handlers."""
 
     def __init__(self, authn: Authn, *, max_body_bytes: int) -> None:
         self.authn = authn
@@ -53,28 +53,9 @@ class AccountRoutes:
         """The JSON body as ``kind`` (400, 413, 415 or 422 when it cannot be)."""
         return await io.read_json(request, kind, limit=self.max_body_bytes)
 
-    def handlers(self) -> dict[str, dict[str, Handler]]:
-        raise NotImplementedError
-
 
 class AccountsAPI(AccountRoutes):
     """Handlers for ``/auth/...``."""
-
-    def handlers(self) -> dict[str, dict[str, Handler]]:
-        """Path template, then method, then handler (HEAD is GET's)."""
-        return {
-            "/auth/login": {"POST": self.login},
-            "/auth/logout": {"POST": self.logout},
-            "/auth/me": with_head({"GET": self.me}),
-            "/auth/sessions": with_head(
-                {"GET": self.list_sessions, "DELETE": self.terminate_other_sessions}
-            ),
-            "/auth/sessions/{id}": {"DELETE": self.terminate_session},
-            "/auth/password": {"POST": self.change_password},
-            "/auth/totp": {"POST": self.start_totp, "DELETE": self.disable_totp},
-            "/auth/totp/confirm": {"POST": self.confirm_totp},
-            "/auth/audit": with_head({"GET": self.audit}),
-        }
 
     def _cookie(self, request: Request, token: str, user: User) -> tuple[bytes, bytes]:
         """The cookie of a new session, which rate limits know as ``user``'s from now on."""
@@ -94,9 +75,9 @@ class AccountsAPI(AccountRoutes):
         try:
             data = await self.read(request, io.LoginRequest)
         except ValidationFailed:
-            await self.accounts.refuse_login(client)  # 429 instead when the client must wait
+            await self.accounts.signin.refuse_login(client)  # 429 instead when the client must wait
             raise
-        user, session, token = await self.accounts.login(
+        user, session, token = await self.accounts.signin.login(
             data.username,
             data.password,
             totp=data.totp,
@@ -119,7 +100,7 @@ class AccountsAPI(AccountRoutes):
         except AuthenticationRequired:
             principal = None
         if principal is not None:
-            await self.accounts.logout(principal)  # Forbidden for an API token
+            await self.accounts.signin.logout(principal)  # Forbidden for an API token
         return io.no_content([self._clear_cookie(request)])
 
     # -- the account ------------------------------------------------------------------
@@ -133,7 +114,7 @@ class AccountsAPI(AccountRoutes):
     async def list_sessions(self, request: Request) -> Response:
         principal = await self.authn.required(request)
         current = _current_session_id(principal)
-        sessions = await self.accounts.sessions(principal)
+        sessions = await self.accounts.own.sessions(principal)
         return io.respond(
             [io.session_info(session, current=session.id == current) for session in sessions]
         )
@@ -141,7 +122,7 @@ class AccountsAPI(AccountRoutes):
     async def terminate_session(self, request: Request) -> Response:
         principal = await self.authn.required(request)
         session_id: str = request.path_params["id"]
-        if not io.is_id(session_id) or not await self.accounts.terminate_session(
+        if not io.is_id(session_id) or not await self.accounts.own.terminate_session(
             principal, session_id
         ):
             # Unknown, ended already, or another user's: one answer for all three.
@@ -151,7 +132,7 @@ class AccountsAPI(AccountRoutes):
 
     async def terminate_other_sessions(self, request: Request) -> Response:
         principal = await self.authn.required(request)
-        count = await self.accounts.terminate_other_sessions(principal)
+        count = await self.accounts.own.terminate_other_sessions(principal)
         return io.respond(io.SessionsEnded(terminated=count))
 
     # -- password and two-step verification -------------------------------------------
@@ -159,7 +140,7 @@ class AccountsAPI(AccountRoutes):
     async def change_password(self, request: Request) -> Response:
         principal = await self.authn.required(request)
         data = await self.read(request, io.PasswordChange)
-        session, token = await self.accounts.change_password(
+        session, token = await self.accounts.own.change_password(
             principal, data.current_password, data.new_password, totp=data.totp
         )
         granted = io.SessionGranted(token=token, session=io.session_info(session, current=True))
@@ -168,13 +149,13 @@ class AccountsAPI(AccountRoutes):
     async def start_totp(self, request: Request) -> Response:
         """No body is read: enrolment takes no input (a body, if sent, is ignored)."""
         principal = await self.authn.required(request)
-        secret, uri, svg = await self.accounts.start_totp(principal)
+        secret, uri, svg = await self.accounts.own.start_totp(principal)
         return io.respond(io.TotpSetup(secret=secret, otpauth_uri=uri, qr_svg=svg))
 
     async def confirm_totp(self, request: Request) -> Response:
         principal = await self.authn.required(request)
         data = await self.read(request, io.TotpConfirmation)
-        codes, session, token = await self.accounts.confirm_totp(
+        codes, session, token = await self.accounts.own.confirm_totp(
             principal, data.code, password=data.password
         )
         enabled = io.TotpEnabled(
@@ -185,7 +166,7 @@ class AccountsAPI(AccountRoutes):
     async def disable_totp(self, request: Request) -> Response:
         principal = await self.authn.required(request)
         data = await self.read(request, io.TotpRemoval)
-        await self.accounts.disable_totp(principal, data.password, data.code)
+        await self.accounts.own.disable_totp(principal, data.password, data.code)
         return io.no_content()
 
     # -- audit ------------------------------------------------------------------------
@@ -194,7 +175,7 @@ class AccountsAPI(AccountRoutes):
         """The caller's audit entries, newest first; a full page links to the next."""
         principal = await self.authn.required(request)
         limit, before = _audit_query(request)
-        entries = await self.accounts.audit(principal, limit=limit, before=before)
+        entries = await self.accounts.own.audit(principal, limit=limit, before=before)
         headers = []
         if len(entries) == limit:
             after = f"/auth/audit?limit={limit}&before={entries[-1].id}"

@@ -92,7 +92,9 @@ class Authn:
         value, by_cookie = self._credentials(request)
         principal = None
         if value is not None:
-            principal = await self.accounts.authenticate(value, client=client_address(request))
+            principal = await self.accounts.signin.authenticate(
+                value, client=client_address(request)
+            )
             if principal is None:
                 raise AuthenticationRequired(
                     "The session or API token sent is unknown, expired, idle too long or "
@@ -108,7 +110,9 @@ class Authn:
         """The rate-limit identity of the credential ``value`` (recorded in ``identities``),
         or ``None`` if it is not a live session or token: ``RateLimits.verify``."""
         try:
-            principal = await self.accounts.authenticate(value, client=client_of(scope).address)
+            principal = await self.accounts.signin.authenticate(
+                value, client=client_of(scope).address
+            )
         except EventsAPIError:
             return None  # the database is away: the request spends its address's budget
         if principal is None:

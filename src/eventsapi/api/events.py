@@ -20,10 +20,17 @@ from starlette.responses import Response
 from eventsapi.api.authn import Authn
 from eventsapi.api.body import JSON, JSON_PATCH, MERGE_PATCH, media_type, read_body
 from eventsapi.api.conditions import Preconditions, entity_tag
-from eventsapi.api.idempotency import ANONYMOUS, Idempotency, request_key, to_response
+from eventsapi.api.idempotency import (
+    ANONYMOUS,
+    Idempotency,
+    SavedResponse,
+    request_key,
+    to_response,
+)
 from eventsapi.api.inflight import InFlight
 from eventsapi.api.listing import links, parse_listing
 from eventsapi.api.responses import JSONBytes
+from eventsapi.api.store import EventStore
 from eventsapi.auth.ownership import new_owner, ownership_guard
 from eventsapi.auth.principal import Principal
 from eventsapi.clock import Clock
@@ -42,7 +49,8 @@ from eventsapi.domain.json_patch import patch_event_json
 from eventsapi.domain.merge_patch import patch_event
 from eventsapi.errors import NotFound
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore, Guard, IdempotencyKey, Page, SavedResponse
+from eventsapi.storage.events import Guard, Page
+from eventsapi.storage.idempotency import IdempotencyKey
 
 _encode = msgspec.json.Encoder().encode
 _ID_MATCH: Final = re.compile(ID_PATTERN).fullmatch
@@ -54,13 +62,9 @@ _PATCH_TYPES: Final = (MERGE_PATCH, JSON, JSON_PATCH)
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def with_head(handlers: dict[str, Handler]) -> dict[str, Handler]:
-    """``handlers`` with HEAD answered by the GET handler, when there is one."""
-    return {**handlers, "HEAD": handlers["GET"]} if "GET" in handlers else handlers
-
-
 class EventsAPI:
-    """Handlers for ``/events`` and ``/events/{id}``, bound to one store and settings."""
+    """Handlers for ``/events`` and ``/events/{id}``, bound to one store and settings (the
+    route table, ``api/routes_events.py``, maps paths and methods to them)."""
 
     def __init__(self, store: EventStore, settings: Settings, clock: Clock, authn: Authn) -> None:
         self.store = store
@@ -77,24 +81,6 @@ class EventsAPI:
 
     async def stop(self) -> None:
         """Before the store closes: nothing to stop today (kept for symmetry with start)."""
-
-    def handlers(self) -> dict[str, dict[str, Handler]]:
-        """The event routes: path template, then method, then handler (HEAD is GET's).
-
-        The router and the hot path (``api/hotpath.py``) both serve from this table.
-        """
-        return {
-            "/events/{id}": with_head(
-                {
-                    "GET": self.get_event,
-                    "PUT": self.put_event,
-                    "PATCH": self.patch_event,
-                    "DELETE": self.delete_event,
-                }
-            ),
-            "/events": with_head({"GET": self.list_events, "POST": self.create_event}),
-            "/event": {"POST": self.create_event},
-        }
 
     def _event_id(self, request: Request) -> str:
         event_id: str = request.path_params["id"]

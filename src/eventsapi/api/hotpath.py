@@ -2,13 +2,14 @@
 
 Starlette's routing and middleware cost about as much per request as the whole
 of ``GET /events/{id}`` (see docs/architecture.md). ``EventsApp`` sends
-requests for the event routes straight to the same handlers the router uses,
-and renders errors with the same ``problems.from_error``, so responses are
-identical; anything else (other paths, other methods, 405s, lifespan) goes
-through Starlette as usual.
+requests for the hot routes of the route table (``Route.hot``: the event routes)
+straight to the same handlers the router has, and renders errors with the same
+``problems.from_error``, so responses are identical; anything else (other paths,
+other methods, 405s, lifespan) goes through Starlette as usual.
 
-Features that concern every response are therefore applied here, in front of
-both paths, rather than as Starlette middleware (which the hot path skips):
+Features that concern every response are therefore applied here, in one wrapper
+(``EventsApp._answer``) in front of both paths, rather than as Starlette middleware
+(which the hot path skips):
 
 - bounds on slow clients (``api/slow_clients.py``), for every request that may have a body:
   a 429 for a client with too many such requests in flight already, and a deadline for the
@@ -20,17 +21,20 @@ both paths, rather than as Starlette middleware (which the hot path skips):
 - rate limits (``api/ratelimits.py``): a 429 instead of the answer when the client is over
   its route group's limit, else the ``RateLimit`` and ``RateLimit-Policy`` fields;
 - the access log (``api/access_log.py``), when the ``access_log`` setting is on;
-- answers to ``HEAD``: the GET's headers, no body, whatever the server does;
+- answers to ``HEAD``, on every route: answered as a GET (the handlers and the layers see
+  GET), with the GET's headers and no body, whatever the server does;
 - CORS (``api/cors.py``) and gzip (``api/compression.py``) when configured;
 - the SLI recorder (``slo/recorder.py``): route template, method, status and duration of
-  every answered request, about a microsecond each;
-- the fault-injection drill (``slo/drill.py``) on the event routes, when configured.
+  every answered request but the table's unrecorded routes, about a microsecond each;
+- the fault-injection drill (``slo/drill.py``) on the hot routes, when configured.
 
 The common case (CORS off, no ``Accept-Encoding: gzip``) of a hot-path request
 pays only for the id and the security fields: the handler's response gets its
 headers directly, with no middleware and no wrapped ``send``. Everything else goes
 through the "layered" app: CORS → gzip → dispatch (hot path or Starlette), with
-``send`` wrapped once to add the id and the security fields. Starlette's own slash
+``send`` wrapped once to add the id and the security fields. Either way a hot-path
+request is answered by one function (``_respond``: the drill, the handler or the
+problem its error makes). Starlette's own slash
 redirects are replaced (``api/redirects.py``) so that no ``Location`` names the
 request's ``Host``. Handlers must return a new ``Response`` per request, since its
 headers are extended in place (Starlette's middleware does the same).
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import Any, Final
 
 from starlette.applications import Starlette
@@ -50,16 +55,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eventsapi.api import access_log, compression, cors, problems, redirects, request_ids
 from eventsapi.api.clients import Proxies
-from eventsapi.api.events import EventsAPI, Handler
+from eventsapi.api.events import Handler
 from eventsapi.api.ratelimits import Fields, RateLimits, Verify
+from eventsapi.api.routes import BoundTable
 from eventsapi.api.security_headers import API as SECURITY_FIELDS
 from eventsapi.api.security_headers import to_add as security_fields_for
 from eventsapi.api.slow_clients import WITHOUT_BODY, SlowClients
 from eventsapi.settings import Settings
 from eventsapi.slo.drill import Drill
-from eventsapi.slo.recorder import UNMATCHED_ROUTE, UNRECORDED_ROUTES, Recorder
+from eventsapi.slo.recorder import UNMATCHED_ROUTE, Recorder
 
-_ITEM_PREFIX: Final = "/events/"
 _ID_HEADER: Final = request_ids.HEADER
 _VARY: Final = compression.VARY
 _CLOSE: Final = (b"connection", b"close")
@@ -78,11 +83,11 @@ def _route_template(scope: Scope) -> str:
 
 
 class EventsApp(Starlette):
-    """A Starlette application that serves the event routes itself, first."""
+    """A Starlette application that serves the hot routes of ``table`` itself, first."""
 
     def __init__(
         self,
-        events: EventsAPI,
+        table: BoundTable,
         settings: Settings,
         *,
         recorder: Recorder | None = None,
@@ -90,13 +95,14 @@ class EventsApp(Starlette):
         rate_limits: RateLimits | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(routes=table.starlette, **kwargs)
         redirects.install(self.router, settings.public_url)
         self.recorder = recorder
+        self.unrecorded = table.unrecorded
         self.rate_limits = rate_limits if rate_limits is not None and rate_limits.active else None
         self.drill = drill if drill is not None and drill.active else None
         self.slow_clients = SlowClients(settings)
-        self.hot_path = HotPath(events)
+        self.hot_path = HotPath(table.hot)
         self.proxies = Proxies(settings.trusted_proxies)
         self.new_request_id = request_ids.generator()
         self.access_log = settings.access_log
@@ -138,7 +144,11 @@ class EventsApp(Starlette):
     async def _answer(
         self, scope: Scope, receive: Receive, send: Send, refusal: Response | None
     ) -> None:
-        """Answer an HTTP request: with ``refusal`` if given (and no rate limit spent)."""
+        """Answer an HTTP request: with ``refusal`` if given (and no rate limit spent).
+
+        The one wrapper of every request, hot path or Starlette: the request id, the rate
+        limit, HEAD, then the answer, and its SLI and access log line.
+        """
         started = _clock()
         request_id = None
         accepts_gzip = False
@@ -171,89 +181,66 @@ class EventsApp(Starlette):
                 # Refused before its body is read: the connection is closed (RFC 9112,
                 # 9.6), so that a body still arriving, slowly or not, is not waited for.
                 limited.raw_headers.append(_CLOSE)
-
-        if self.direct and not (accepts_gzip and self.gzip):
-            handler = self.hot_path.handler(scope)
+        # HEAD is answered as a GET whose body is dropped, on every route: its headers are
+        # the GET's, even where a layer decides them from the body (gzip of a static file).
+        head = scope["method"] == "HEAD"
+        if head:
+            scope["method"] = "GET"
+        status: int | None = None
+        try:
+            handler = None
+            if self.direct and not (accepts_gzip and self.gzip):
+                handler = self.hot_path.handler(scope)
             if handler is not None:
                 # The layers' work, done on the response itself (inline: this is the
                 # benchmarked path, and each call or wrapped send costs).
-                response = None
-                try:
-                    if isinstance(limited, Response):
-                        response = limited
-                    else:
-                        if self.drill is not None:
-                            response = await self._drilled(self.drill)
-                        if response is None:
-                            response = await self.hot_path.respond(handler, scope, receive)
-                        if response is not None and limited is not None:
-                            response.raw_headers += limited
-                    if response is not None:
-                        response.raw_headers.append(id_header)
-                        response.raw_headers += SECURITY_FIELDS
-                        body = getattr(response, "body", None)  # None: streamed
-                        vary_from = self.vary_from
-                        if vary_from is not None and (body is None or len(body) >= vary_from):
-                            response.raw_headers.append(_VARY)
-                        if body and scope["method"] == "HEAD":
-                            response.body = b""  # Content-Length stays the GET body's
-                        await response(scope, receive, send)
-                finally:
-                    if response is not None and self.recorder is not None:
-                        self.recorder.record(
-                            scope[_ROUTE], scope["method"], response.status_code, _clock() - started
-                        )
-                    if self.access_log:
-                        status = None if response is None else response.status_code
-                        access_log.write(scope, status, started, request_id)
+                if isinstance(limited, Response):
+                    response: Response | None = limited
+                else:
+                    response = await self._respond(handler, scope, receive)
+                    if response is not None and limited is not None:
+                        response.raw_headers += limited
+                if response is not None:
+                    status = response.status_code
+                    response.raw_headers.append(id_header)
+                    response.raw_headers += SECURITY_FIELDS
+                    body = getattr(response, "body", None)  # None: streamed
+                    vary_from = self.vary_from
+                    if vary_from is not None and (body is None or len(body) >= vary_from):
+                        response.raw_headers.append(_VARY)
+                    if body and head:
+                        response.body = b""  # Content-Length stays the GET body's
+                    await response(scope, receive, send)
                 return
-        await self._send_layered(scope, receive, send, id_header, started, request_id, limited)
+            # The layers: CORS, gzip, then the hot path or Starlette (``_dispatch``), with
+            # ``send`` wrapped once to add the id, the security and RateLimit fields.
+            added = [id_header]
+            if isinstance(limited, Response):
+                # Answered by the innermost app, so that the layers apply to it (a
+                # cross-origin page can read the 429 and its Retry-After).
+                scope[_REFUSAL] = limited
+            elif limited is not None:
+                added += limited
 
-    async def _send_layered(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        id_header: tuple[bytes, bytes],
-        started: float,
-        request_id: str,
-        limited: Response | Fields | None,
-    ) -> None:
-        status: int | None = None
-        added = [id_header]
-        if isinstance(limited, Response):
-            # Answered by the innermost app, so that the layers apply to it (a
-            # cross-origin page can read the 429 and its Retry-After).
-            scope[_REFUSAL] = limited
-        elif limited is not None:
-            added += limited
-        head = scope["method"] == "HEAD"
-        if head:
-            # Answered as a GET whose body is dropped, so that its headers are the GET's
-            # even where a layer decides them from the body (gzip of a static file).
-            scope["method"] = "GET"
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    headers = [*message.get("headers", ()), *added]
+                    headers += security_fields_for(headers)
+                    message = {**message, "headers": headers}
+                elif head and message["type"] == "http.response.body" and message.get("body"):
+                    message = {**message, "body": b""}
+                await send(message)
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = [*message.get("headers", ()), *added]
-                headers += security_fields_for(headers)
-                message = {**message, "headers": headers}
-            elif head and message["type"] == "http.response.body" and message.get("body"):
-                message = {**message, "body": b""}
-            await send(message)
-
-        try:
             await self.layered(scope, receive, send_with_id)
         finally:
             if head:
                 scope["method"] = "HEAD"
             if status is not None and self.recorder is not None:
-                template = _route_template(scope)
-                if template not in UNRECORDED_ROUTES:
-                    duration = _clock() - started
-                    self.recorder.record(template, scope["method"], status, duration)
+                template = scope.get(_ROUTE) or _route_template(scope)
+                if template not in self.unrecorded:
+                    self.recorder.record(template, scope["method"], status, _clock() - started)
             if self.access_log:
                 access_log.write(scope, status, started, request_id)
 
@@ -269,11 +256,31 @@ class EventsApp(Starlette):
         if handler is None:
             await super().__call__(scope, receive, send)
             return
-        injected = await self._drilled(self.drill) if self.drill is not None else None
-        if injected is not None:
-            await injected(scope, receive, send)
-        else:
-            await self.hot_path.serve(handler, scope, receive, send)
+        response = await self._respond(handler, scope, receive)
+        if response is not None:
+            await response(scope, receive, send)
+
+    async def _respond(self, handler: Handler, scope: Scope, receive: Receive) -> Response | None:
+        """A hot-path request's response: the drill's failure, or the handler's, or the
+        problem its error makes; ``None`` if the client left."""
+        drill = self.drill
+        if drill is not None:
+            if drill.delays():
+                await asyncio.sleep(drill.slow_seconds)
+            if drill.fails():
+                return problems.problem(
+                    503,
+                    "This failure was injected by a fault-injection drill (setting "
+                    "drill_error_ratio); it is not a real outage.",
+                    slug="drill-injected-failure",
+                )
+        request = Request(scope, receive)
+        try:
+            return await handler(request)
+        except ClientDisconnect:
+            return None
+        except Exception as exc:  # noqa: BLE001 - every error becomes a problem response
+            return problems.from_error(request, exc)
 
     def _find_route(self, scope: Scope) -> None:
         """Leave in ``scope`` the route Starlette would have chosen, for the SLI recorder's
@@ -289,66 +296,40 @@ class EventsApp(Starlette):
         if partial is not None:
             scope["route"] = partial
 
-    @staticmethod
-    async def _drilled(drill: Drill) -> Response | None:
-        """The drill's doing to an event-route request: a delay, and a failure or ``None``."""
-        if drill.delays():
-            await asyncio.sleep(drill.slow_seconds)
-        if drill.fails():
-            return problems.problem(
-                503,
-                "This failure was injected by a fault-injection drill (setting "
-                "drill_error_ratio); it is not a real outage.",
-                slug="drill-injected-failure",
-            )
-        return None
-
 
 class HotPath:
-    """Finds the handler of ``/events``, ``/event`` and ``/events/{id}`` requests."""
+    """Finds the handler of a request for a hot route of the table (``/events``, ``/event``
+    and ``/events/{id}`` today): a path without parameters, or one whose last segment is
+    the only parameter."""
 
-    def __init__(self, events: EventsAPI) -> None:
-        handlers = events.handlers()
-        self.item = handlers["/events/{id}"]
-        self.collection = handlers["/events"]
-        self.tutorial = handlers["/event"]
+    def __init__(self, routes: Mapping[str, Mapping[str, Handler]]) -> None:
+        self.exact: dict[str, tuple[str, Mapping[str, Handler]]] = {}
+        self.items: list[tuple[str, int, str, str, Mapping[str, Handler]]] = []
+        for template, handlers in routes.items():
+            start = template.find("{")
+            if start < 0:
+                self.exact[template] = (template, handlers)
+            elif template.endswith("}") and "/" not in template[start:]:
+                name = template[start + 1 : -1]
+                self.items.append((template[:start], start, name, template, handlers))
+            else:
+                raise ValueError(f"The hot path serves no route like {template}.")
 
     def handler(self, scope: Scope) -> Handler | None:
         """The handler for this request, or ``None`` to leave it to the router."""
         path: str = scope["path"]
-        method: str = scope["method"]
-        if path.startswith(_ITEM_PREFIX):
-            event_id = path[len(_ITEM_PREFIX) :]
-            if not event_id or "/" in event_id:
-                return None
-            handler = self.item.get(method)
-            if handler is not None:
-                scope["path_params"] = {"id": event_id}
-                scope[_ROUTE] = "/events/{id}"
-            return handler
-        if path == "/events":
-            handler = self.collection.get(method)
-            scope[_ROUTE] = "/events"
-            return handler
-        if path == "/event":
-            handler = self.tutorial.get(method)
-            scope[_ROUTE] = "/event"
-            return handler
-        return None
-
-    @staticmethod
-    async def respond(handler: Handler, scope: Scope, receive: Receive) -> Response | None:
-        """The handler's response, or the problem its error makes; ``None`` if the client left."""
-        request = Request(scope, receive)
-        try:
-            return await handler(request)
-        except ClientDisconnect:
+        for prefix, length, name, template, handlers in self.items:
+            if path.startswith(prefix):
+                value = path[length:]
+                if value and "/" not in value:
+                    handler = handlers.get(scope["method"])
+                    if handler is not None:
+                        scope["path_params"] = {name: value}
+                        scope[_ROUTE] = template
+                    return handler
+        found = self.exact.get(path)
+        if found is None:
             return None
-        except Exception as exc:  # noqa: BLE001 - every error becomes a problem response
-            return problems.from_error(request, exc)
-
-    @classmethod
-    async def serve(cls, handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await cls.respond(handler, scope, receive)
-        if response is not None:
-            await response(scope, receive, send)
+        template, handlers = found
+        scope[_ROUTE] = template
+        return handlers.get(scope["method"])

@@ -1,8 +1,10 @@
 """Idempotency keys on POST and PATCH, with Stripe's semantics.
 
-The first request's response is saved under its key in the same transaction as
-its effect (the store does that, see ``storage.base.IdempotencyKey``). A retry
-with the same key and the same request gets the saved response byte for byte,
+The first request's effect is saved under its key in the same transaction (the
+store does that, see ``storage/idempotency.py``): the store keeps the document of
+the event written, and this module decides what answer it makes (``Respond``:
+the route's status, its headers, the document as body). A retry with the same
+key and the same request gets that response byte for byte,
 marked with ``Idempotent-Replayed: true``; the same key with a different
 request gets 422; a retry while the first is still running in this process gets
 409. Two first requests racing in different processes cannot both take effect:
@@ -15,16 +17,20 @@ failed precondition) changed nothing, so its retry simply runs again.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from eventsapi.api.store import EventStore
 from eventsapi.clock import Clock
 from eventsapi.domain.events import Event
 from eventsapi.errors import (
@@ -32,7 +38,7 @@ from eventsapi.errors import (
     EventsAPIError,
     IdempotencyKeyInUse,
 )
-from eventsapi.storage.base import EventStore, IdempotencyKey, Replay, SavedResponse, answer_reuse
+from eventsapi.storage.idempotency import IdempotencyKey, Replay, answer_reuse
 
 KEY_HEADER: Final = "idempotency-key"
 REPLAYED_HEADER: Final = "idempotent-replayed"
@@ -43,7 +49,21 @@ ANONYMOUS: Final = ""
 PRUNE_EVERY_SECONDS: Final = 3600.0
 logger = logging.getLogger("eventsapi")
 
+
+@dataclass(frozen=True, slots=True)
+class SavedResponse:
+    """The response to an idempotent request, as replayed byte for byte."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
 Respond = Callable[[Event], SavedResponse]
+"""The response to a keyed write, from the event written. A replay makes it again from the
+event's document as the store saved it, and sends that document as the body."""
+
+_decode_event = msgspec.json.Decoder(Event).decode
 
 
 def request_key(request: Request) -> str | None:
@@ -134,7 +154,8 @@ class Idempotency:
         *,
         scope: str = ANONYMOUS,
     ) -> Response:
-        """Replay the saved response of ``key``, or ``write`` and save ``respond(result)``.
+        """Replay the answer saved under ``key``, or ``write`` (which saves the event's document
+        under the key) and answer ``respond(result)``.
 
         A key already saved is replayed without being claimed, so any number of
         retries of a finished request run at once. A new key is claimed before
@@ -151,14 +172,19 @@ class Idempotency:
             try:
                 answer_reuse(saved, key, fingerprint(request, await read_body()))
             except Replay as replay:
-                return to_response(replay.response, replayed=True)
+                return _replay(respond, replay)
         with self.claim(scope, key):
             body = await read_body()
-            once = IdempotencyKey(
-                scope, key, fingerprint(request, body), now, now + self.retention, respond
-            )
+            once = IdempotencyKey(scope, key, fingerprint(request, body), now, now + self.retention)
             try:
                 event = await write(body, once)
             except Replay as replay:
-                return to_response(replay.response, replayed=True)
+                return _replay(respond, replay)
             return to_response(respond(event))
+
+
+def _replay(respond: Respond, replay: Replay) -> Response:
+    """The answer to a retry, made from the document saved by the first request (the body
+    the first response sent); its body is that document as stored."""
+    answer = respond(_decode_event(replay.document))
+    return to_response(dataclasses.replace(answer, body=replay.document), replayed=True)

@@ -30,7 +30,7 @@ from eventsapi.domain.query import (
 from eventsapi.domain.text import has_controls
 from eventsapi.errors import BadRequest
 from eventsapi.settings import Settings
-from eventsapi.storage.base import Page
+from eventsapi.storage.events import Page
 
 SINGLE: Final = frozenset(
     {"limit", "cursor", "starts_after", "starts_before", "status", "q", "sort", "count"}

@@ -1,4 +1,5 @@
-"""The service's own routes: welcome, probes, the OpenAPI document and its docs page."""
+"""The service's own routes: welcome, probes, the docs page and the problem types (the
+OpenAPI document is the route table's: ``api/route_table.py``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ from starlette.responses import HTMLResponse, Response
 
 from eventsapi import __version__
 from eventsapi.api.body import JSON
-from eventsapi.api.openapi import openapi_document
 from eventsapi.api.problems import PROBLEM_TYPES
 from eventsapi.api.security_headers import DOCS_PAGE_CSP
+from eventsapi.api.store import EventStore
 from eventsapi.errors import NotFound
-from eventsapi.storage.base import EventStore
 
 _encode = msgspec.json.Encoder().encode
 
@@ -64,15 +64,6 @@ def readyz_for(store: EventStore) -> Callable[[Request], Awaitable[Response]]:
         return Response(b'{"status":"ready"}', media_type=JSON)
 
     return readyz
-
-
-async def openapi(request: Request) -> Response:
-    # Whether event writes need credentials depends on where the service listens, and
-    # on whether the request is local.
-    anonymous_writes: bool = request.app.state.authn.anonymous_writes(request.scope)
-    public_url: str = request.app.state.settings.public_url
-    document = openapi_document(anonymous_writes=anonymous_writes, public_url=public_url)
-    return Response(document, media_type=JSON)
 
 
 async def docs(request: Request) -> Response:

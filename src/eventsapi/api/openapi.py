@@ -6,138 +6,62 @@ here (one of ``title``/``Title``; time zone names; the merge patch's members);
 the ones it cannot say (``ends_at >= starts_at``; an ``id`` in a PUT or PATCH
 body is the one in the URL) are stated in descriptions, and
 ``tests/schemathesis/hooks.py`` tells schemathesis about them.
+
+The ``paths`` are the route table's (``api/route_table.py``): ``operation`` makes each
+operation from its entry, adding what follows from the route (its tag, the answers
+every operation shares, the 429 of a rate-limited route) and from who may call it (its
+``security``, the 401 and 403 answers). This module keeps what cannot be derived: the
+document's info, the shared problem answers, and the rules added to the schemas.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
+from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
 
 from eventsapi import __version__
-from eventsapi.api.body import JSON, JSON_PATCH, MERGE_PATCH
-from eventsapi.api.idempotency import KEY_MAX_LENGTH
-from eventsapi.api.listing import Q_MAX, STATUSES, TAGS_MAX_IN_QUERY
-from eventsapi.api.openapi_accounts import (
-    SECURITY_SCHEMES,
-    SIGNED_IN,
-    account_paths,
-    account_schemas,
-)
-from eventsapi.api.openapi_slo import slo_paths, slo_schemas
+from eventsapi.api.openapi_accounts import SECURITY_SCHEMES, SIGNED_IN, account_schemas
+from eventsapi.api.openapi_slo import slo_schemas
 from eventsapi.api.problems import PROBLEM_JSON, PROBLEM_TYPES
+from eventsapi.api.routes import SIGNED_IN_ACCESS, Access, Limits, Op, Route
 from eventsapi.domain.events import (
-    DOT_SEGMENTS,
-    ID_PATTERN,
     LEGACY_KEYS,
     OWNER,
     SERVER_OWNED,
-    TAG_MAX,
     VERSION_STAMPS,
     Event,
     EventInput,
 )
-from eventsapi.domain.query import SORTS
-from eventsapi.domain.text import NOT_SPACE, ONE_LINE
 
 Schema = dict[str, Any]
 
 
-def _ref(name: str) -> Schema:
+def ref(target: str | type) -> Schema:
+    """A reference to a schema: one made here (by name), or a msgspec Struct's, which
+    ``schema_components`` names after its class."""
+    name = target if isinstance(target, str) else target.__name__
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _problem(description: str, headers: dict[str, Any] | None = None) -> Schema:
+def problem(description: str, headers: dict[str, Any] | None = None) -> Schema:
     response: Schema = {
         "description": description,
-        "content": {PROBLEM_JSON: {"schema": _ref("Problem")}},
+        "content": {PROBLEM_JSON: {"schema": ref("Problem")}},
     }
     if headers:
         response["headers"] = headers
     return response
 
 
-_ALLOW = {"Allow": {"description": "Methods this resource allows", "schema": {"type": "string"}}}
-_LOCATION = {
-    "Location": {
-        "description": "URL of the event",
-        "required": True,
-        "schema": {"type": "string", "format": "uri-reference"},
-    }
-}
-_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}
-_ETAG = {
-    "ETag": {
-        "description": "Strong entity tag of the event (changes with its version); send it "
-        "back in If-Match to write only if nobody else has, in If-None-Match to revalidate",
-        "required": True,
-        "schema": {"type": "string"},
-    }
-}
-_REPLAYED = {
-    "Idempotent-Replayed": {
-        "description": "`true` when this is the saved response of an earlier request with "
-        "the same Idempotency-Key",
-        "schema": {"type": "string", "enum": ["true"]},
-    }
-}
-# RFC 9110 §13.1.1: "*" or a comma-separated list of entity tags. "*" is a branch of
-# its own (not an alternative in the pattern) so that generators that build header
-# values from letters and digits still find a valid value to send.
-_ENTITY_TAG = r'(W/)?"[!#-~]*"'
-_TAG_LIST: Schema = {
-    "anyOf": [
-        {"type": "string", "const": "*"},
-        {"type": "string", "pattern": rf"^{_ENTITY_TAG}([ \t]*,[ \t]*{_ENTITY_TAG})*$"},
-    ]
-}
+ALLOW = {"Allow": {"description": "Methods this resource allows", "schema": {"type": "string"}}}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}}
 
-
-def _header(name: str, description: str, schema: Schema) -> Schema:
-    return {
-        "name": name,
-        "in": "header",
-        "required": False,
-        "description": description,
-        "schema": schema,
-    }
-
-
-_IF_MATCH = _header(
-    "If-Match",
-    "Write only if the event's current ETag is one of these (or `*`: if it exists); "
-    "else 412 and nothing changes.",
-    _TAG_LIST,
-)
-_IF_NONE_MATCH_GET = _header(
-    "If-None-Match",
-    "Answer 304 Not Modified, without a body, if the event's ETag is one of these.",
-    _TAG_LIST,
-)
-_IF_NONE_MATCH_PUT = _header(
-    "If-None-Match",
-    "`*`: create only; 412 if the event exists.",
-    _TAG_LIST,
-)
-_IDEMPOTENCY_KEY = _header(
-    "Idempotency-Key",
-    "A unique key (e.g. a UUID) that makes retries safe: a retry with the same key and "
-    "the same request gets the first response again (`Idempotent-Replayed: true`) "
-    "without a second effect; the same key with another request gets 422; a retry while "
-    "the first is running gets 409. Keys are kept at least 24 hours.",
-    {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH, "pattern": "^[ -~]+$"},
-)
-_PRECONDITION_ERRORS = {
-    "412": _problem("A precondition (If-Match / If-None-Match) does not hold; nothing changed"),
-    "428": _problem(
-        "Preconditions are required on this service (setting "
-        "require_preconditions) and the request has none"
-    ),
-}
-
-_RATE_LIMIT_FIELDS = {
+RATE_LIMIT_FIELDS = {
     "RateLimit": {
         "description": "What is left of the limit (draft-ietf-httpapi-ratelimit-headers)",
         "schema": {"type": "string"},
@@ -147,195 +71,24 @@ _RATE_LIMIT_FIELDS = {
         "schema": {"type": "string"},
     },
 }
-_COMMON_ERRORS = {
-    "405": _problem("Method not allowed here", _ALLOW),
-    "429": _problem(
+COMMON_ERRORS = {
+    "405": problem("Method not allowed here", ALLOW),
+    "429": problem(
         "Over the rate limit of this route group for this client: wait `Retry-After` "
         "seconds (`too-many-requests`)",
-        {**_RETRY_AFTER, **_RATE_LIMIT_FIELDS},
+        {**RETRY_AFTER, **RATE_LIMIT_FIELDS},
     ),
-    "500": _problem("An unexpected failure (logged; nothing changed unless a 2xx was sent)"),
-    "503": _problem("The database is unavailable", _RETRY_AFTER),
+    "500": problem("An unexpected failure (logged; nothing changed unless a 2xx was sent)"),
+    "503": problem("The database is unavailable", RETRY_AFTER),
 }
 # The probes and /metrics are never rate limited (api/ratelimits.py).
-_UNLIMITED_ERRORS = {status: r for status, r in _COMMON_ERRORS.items() if status != "429"}
-_BODY_ERRORS = {
-    "400": _problem("Malformed JSON or empty body"),
-    "413": _problem("Body over the size limit"),
-    "415": _problem("Unsupported Content-Type"),
-    "422": _problem("Invalid fields; `errors` lists each"),
+UNLIMITED_ERRORS = {status: r for status, r in COMMON_ERRORS.items() if status != "429"}
+BODY_ERRORS = {
+    "400": problem("Malformed JSON or empty body"),
+    "413": problem("Body over the size limit"),
+    "415": problem("Unsupported Content-Type"),
+    "422": problem("Invalid fields; `errors` lists each"),
 }
-
-_ID_PARAMETER = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "description": "The event's id.",
-    "schema": {
-        "type": "string",
-        "pattern": ID_PATTERN,
-        # "." and ".." are dot segments: clients resolve /events/.. to /
-        "not": {"enum": sorted(DOT_SEGMENTS)},
-    },
-    "example": "01JD7X3Q9M5T8V2W4Y6Z8A0B1C",
-}
-
-_EXAMPLE_EVENT = {
-    "title": "Go meetup",
-    "description": "Talks, then pizza.",
-    "starts_at": "2025-03-01T18:00:00+01:00",
-    "ends_at": "2025-03-01T21:00:00+01:00",
-    "timezone": "Europe/Paris",
-    "location": "Paris",
-    "tags": ["go", "meetup"],
-    "capacity": 80,
-}
-_EXAMPLE_TUTORIAL = {
-    "ID": "1",
-    "Title": "Introduction to Golang",
-    "Description": "Come join us for a chance to learn how golang works and get to "
-    "eventually try it out",
-}
-_INPUT_EXAMPLES = {
-    "event": {"summary": "An event", "value": _EXAMPLE_EVENT},
-    "tutorial": {"summary": "As the Go tutorial sends it", "value": _EXAMPLE_TUTORIAL},
-}
-_REPLACE_EXAMPLES = {
-    "event": _INPUT_EXAMPLES["event"],
-    "tutorial": {
-        "summary": "With the Go tutorial's keys (the id is the one in the URL)",
-        "value": {k: v for k, v in _EXAMPLE_TUTORIAL.items() if k != "ID"},
-    },
-}
-_PATCH_EXAMPLES = {
-    "retitle": {
-        "summary": "Change the title, clear the description",
-        "value": {"title": "Go meetup (moved)", "description": None},
-    },
-    "tutorial": {"summary": "As the Go tutorial sends it", "value": {"Title": "New title"}},
-}
-
-_JSON_PATCH_EXAMPLES = {
-    "checked": {
-        "summary": "Retitle only if still at version 1, and add a tag",
-        "value": [
-            {"op": "test", "path": "/version", "value": 1},
-            {"op": "replace", "path": "/title", "value": "Go meetup (moved)"},
-            {"op": "add", "path": "/tags/-", "value": "moved"},
-        ],
-    }
-}
-
-
-def _query(name: str, description: str, schema: Schema, **extra: Any) -> Schema:
-    return {"name": name, "in": "query", "description": description, "schema": schema, **extra}
-
-
-_INSTANT = {"type": "string", "format": "date-time"}
-_LIST_PARAMETERS = [
-    _query(
-        "limit",
-        "Events per page (default 50).",
-        {"type": "integer", "minimum": 1, "maximum": 500},
-        example=10,
-    ),
-    _query(
-        "cursor",
-        "Opaque position from a `Link` header (signed; a changed one gets 400).",
-        # base64url without padding, as the server issues it
-        {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"},
-    ),
-    _query(
-        "starts_after",
-        "Events starting at or after this instant (RFC 3339, with "
-        "an offset). Events without a start are left out.",
-        _INSTANT,
-    ),
-    _query(
-        "starts_before",
-        "Events starting before this instant (RFC 3339, with an "
-        "offset). Events without a start are left out.",
-        _INSTANT,
-    ),
-    _query(
-        "tag",
-        "Events with this tag; repeat for events with every one of them.",
-        {
-            "type": "array",
-            "maxItems": TAGS_MAX_IN_QUERY,
-            "items": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": TAG_MAX,
-                # white space and control characters as domain/text.py spells them
-                "pattern": f"^{NOT_SPACE}({ONE_LINE}*{NOT_SPACE})?$",
-            },
-        },
-        style="form",
-        explode=True,
-    ),
-    _query("status", "Events with this status.", {"type": "string", "enum": sorted(STATUSES)}),
-    _query(
-        "q",
-        "Full-text search in title, description and location: events holding "
-        "every word (case and accents ignored), best match first unless `sort` is given. "
-        "Words are runs of letters and digits; a search without one finds nothing.",
-        {"type": "string", "minLength": 1, "maxLength": Q_MAX},
-    ),
-    _query(
-        "sort",
-        "Order: by start (`starts_at`; events without a start last, or first "
-        "with `-`), creation (`created_at`), last change (`updated_at`) or `title`; "
-        "`-` for descending. Ties are broken by id.",
-        {"type": "string", "enum": list(SORTS)},
-    ),
-    _query(
-        "count",
-        "`exact`: also count the matches, in `X-Total-Count`; past the ceiling (setting "
-        "`max_exact_count`, 10,000 by default) the count stops and `X-Total-Count-Above` "
-        "says so instead.",
-        {"type": "string", "enum": ["exact"]},
-    ),
-]
-
-_EVENT_LINKS = {
-    "GetEvent": {
-        "operationId": "getEvent",
-        "parameters": {"id": "$response.body#/id"},
-    },
-    "PatchEvent": {
-        "operationId": "patchEvent",
-        "parameters": {"id": "$response.body#/id"},
-    },
-    "ReplaceEvent": {
-        "operationId": "putEvent",
-        "parameters": {"id": "$response.body#/id"},
-    },
-    "DeleteEvent": {
-        "operationId": "deleteEvent",
-        "parameters": {"id": "$response.body#/id"},
-    },
-}
-
-
-def _event_response(
-    description: str, *, location: bool = False, links: bool = False, replay: bool = False
-) -> Schema:
-    response: Schema = {
-        "description": description,
-        "headers": {**_ETAG, **(_LOCATION if location else {}), **(_REPLAYED if replay else {})},
-        "content": {JSON: {"schema": _ref("Event")}},
-    }
-    if links:
-        response["links"] = _EVENT_LINKS
-    return response
-
-
-def _input_body(media_types: tuple[str, ...], schema: str, examples: Schema) -> Schema:
-    return {
-        "required": True,
-        "content": {media: {"schema": _ref(schema), "examples": examples} for media in media_types},
-    }
 
 
 def _nullable(schema: Schema) -> Schema:
@@ -435,8 +188,16 @@ def _components() -> dict[str, Schema]:
         "anyOf": [{"required": [ours, legacy]} for legacy, ours in LEGACY_KEYS.items()]
     }
     properties = event_input["properties"]
+    zones = _time_zones()
     properties["timezone"] = {
-        "anyOf": [{"type": "string", "enum": _time_zones()}, {"type": "null"}],
+        "anyOf": [
+            {
+                "type": "string",
+                "enum": zones,
+                "x-enum-varnames": [_zone_member(z) for z in zones],
+            },
+            {"type": "null"},
+        ],
         "description": "IANA time zone name",
         "default": None,
     }
@@ -507,240 +268,91 @@ def _time_zones() -> list[str]:
     return sorted(zoneinfo.available_timezones())
 
 
-def _paths() -> dict[str, Schema]:
-    create = {
-        "summary": "Create an event",
-        "description": "Creates an event. The id is generated (a ULID) unless the body gives one.",
-        "parameters": [_IDEMPOTENCY_KEY],
-        "requestBody": _input_body((JSON,), "EventInput", _INPUT_EXAMPLES),
-        "responses": {
-            "201": _event_response("Created", location=True, links=True, replay=True),
-            **_BODY_ERRORS,
-            "409": _problem(
-                "The id is taken, or a request with this Idempotency-Key is still running"
-            ),
-            "422": _problem(
-                "Invalid fields (`errors` lists each), or the Idempotency-Key was used for "
-                "another request"
-            ),
-            **_COMMON_ERRORS,
-        },
-    }
-    return {
-        "/": {
-            "get": {
-                "operationId": "welcome",
-                "summary": "Welcome, with links to the API and its documentation",
-                "responses": {
-                    "200": {
-                        "description": "Welcome",
-                        "content": {JSON: {"schema": _ref("Welcome")}},
-                    },
-                    **_COMMON_ERRORS,
-                },
-            }
-        },
-        "/events": {
-            "get": {
-                "operationId": "listEvents",
-                "summary": "List, filter, search and sort events, a page at a time",
-                "description": (
-                    "Returns a JSON array. Without `sort`, events come in the order they "
-                    "were created (with `q`: best match first). Pages are keyset pages: "
-                    'the `Link` header has the URL of the next page (rel="next") and of '
-                    'the previous one (rel="prev"), with the same filters and sort; page '
-                    "N costs what page 1 does. A cursor only works with the filters and "
-                    "sort it was issued for."
-                ),
-                "parameters": _LIST_PARAMETERS,
-                "responses": {
-                    "200": {
-                        "description": "A page of events",
-                        "headers": {
-                            "Link": {
-                                "description": 'RFC 8288 links to the next (rel="next") and '
-                                'previous (rel="prev") pages',
-                                "schema": {"type": "string"},
-                            },
-                            "X-Total-Count": {
-                                "description": "With `count=exact`: how many events match, "
-                                "on every page",
-                                "schema": {"type": "string", "pattern": "^[0-9]+$"},
-                            },
-                            "X-Total-Count-Above": {
-                                "description": "With `count=exact`, in place of "
-                                "`X-Total-Count` when more events match than the service "
-                                "counts (setting `max_exact_count`): more than this many match",
-                                "schema": {"type": "string", "pattern": "^[0-9]+$"},
-                            },
-                        },
-                        "content": {JSON: {"schema": {"type": "array", "items": _ref("Event")}}},
-                    },
-                    "400": _problem("An invalid query parameter (`parameter` names it)"),
-                    **_COMMON_ERRORS,
-                    "429": _problem(
-                        "Over the rate limit of this route group for this client, or this "
-                        "client already has as many listings running as it may "
-                        "(`max_listings_per_client`): wait `Retry-After` seconds "
-                        "(`too-many-requests`)",
-                        {**_RETRY_AFTER, **_RATE_LIMIT_FIELDS},
-                    ),
-                    "503": _problem(
-                        "The database is unavailable, or the listing ran past its time "
-                        "budget (`query-too-expensive`: narrow it, or retry after "
-                        "`Retry-After` seconds)",
-                        _RETRY_AFTER,
-                    ),
-                },
-            },
-            "post": {"operationId": "createEvent", **create},
-        },
-        "/event": {
-            "post": {
-                "operationId": "createEventTutorial",
-                **create,
-                "summary": "Create an event (the Go tutorial's route)",
-            }
-        },
-        "/events/{id}": {
-            "parameters": [_ID_PARAMETER],
-            "get": {
-                "operationId": "getEvent",
-                "summary": "Get one event",
-                "parameters": [_IF_NONE_MATCH_GET],
-                "responses": {
-                    "200": _event_response("The event"),
-                    "304": {"description": "Not modified (If-None-Match)", "headers": _ETAG},
-                    "400": _problem("A malformed If-None-Match"),
-                    "404": _problem("No such event"),
-                    **_COMMON_ERRORS,
-                },
-            },
-            "put": {
-                "operationId": "putEvent",
-                "summary": "Replace an event, or create it with this id",
-                "parameters": [_IF_MATCH, _IF_NONE_MATCH_PUT],
-                "requestBody": _input_body((JSON,), "EventInput", _REPLACE_EXAMPLES),
-                "responses": {
-                    "200": _event_response("Replaced"),
-                    "201": _event_response("Created", location=True),
-                    "404": _problem(
-                        "No event can have this id (it breaks the id pattern), or the event "
-                        "is another member's"
-                    ),
-                    **_BODY_ERRORS,
-                    **_PRECONDITION_ERRORS,
-                    **_COMMON_ERRORS,
-                },
-            },
-            "patch": {
-                "operationId": "patchEvent",
-                "summary": "Change an event: JSON Merge Patch (RFC 7396) or JSON Patch (RFC 6902)",
-                "description": "`application/json` is read as a merge patch too (as the "
-                "tutorial sends it). A JSON Patch applies to the event as GET returns it, "
-                "so a `test` of `/version` is an optimistic check.",
-                "parameters": [_IF_MATCH, _IDEMPOTENCY_KEY],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        **{
-                            media: {"schema": _ref("EventPatch"), "examples": _PATCH_EXAMPLES}
-                            for media in (MERGE_PATCH, JSON)
-                        },
-                        JSON_PATCH: {
-                            "schema": _ref("JsonPatch"),
-                            "examples": _JSON_PATCH_EXAMPLES,
-                        },
-                    },
-                },
-                "responses": {
-                    "200": _event_response("Changed", replay=True),
-                    "404": _problem("No such event"),
-                    "409": _problem(
-                        "A JSON Patch `test` failed or a path is missing, or a request with "
-                        "this Idempotency-Key is still running"
-                    ),
-                    **_BODY_ERRORS,
-                    "422": _problem(
-                        "The patched event is invalid (`errors` lists each), or the "
-                        "Idempotency-Key was used for another request"
-                    ),
-                    **_PRECONDITION_ERRORS,
-                    **_COMMON_ERRORS,
-                },
-            },
-            "delete": {
-                "operationId": "deleteEvent",
-                "summary": "Delete an event",
-                "parameters": [_IF_MATCH],
-                "responses": {
-                    "204": {"description": "Deleted"},
-                    "400": _problem("A malformed If-Match"),
-                    "404": _problem("No such event"),
-                    **_PRECONDITION_ERRORS,
-                    **_COMMON_ERRORS,
-                },
-            },
-        },
-        "/healthz": {
-            "get": {
-                "operationId": "healthz",
-                "summary": "Liveness: the process answers",
-                "responses": {
-                    "200": {"description": "Alive", "content": {JSON: {"schema": _ref("Health")}}},
-                    **_UNLIMITED_ERRORS,
-                },
-            }
-        },
-        "/readyz": {
-            "get": {
-                "operationId": "readyz",
-                "summary": "Readiness: the database answers",
-                "responses": {
-                    "200": {"description": "Ready", "content": {JSON: {"schema": _ref("Health")}}},
-                    **_UNLIMITED_ERRORS,
-                },
-            }
-        },
-        **account_paths(
-            _COMMON_ERRORS, _BODY_ERRORS, _problem, {**_RETRY_AFTER, **_RATE_LIMIT_FIELDS}
-        ),
-        **slo_paths(
-            _COMMON_ERRORS,
-            _problem("A malformed period or an unknown query parameter"),
-            _problem("No SLA measures the SLO named"),
-            _UNLIMITED_ERRORS,
-        ),
-    }
+def _zone_member(zone: str) -> str:
+    """The name of ``zone`` in a generated client's enum (``x-enum-varnames``, read by
+    openapi-python-client and OpenAPI Generator): ``GMT+0`` and ``GMT-0`` are
+    ``GMT_PLUS_0`` and ``GMT_MINUS_0``, not ``GMT0`` as a name made of the value's
+    letters and digits would be, which is ``GMT0``'s own."""
+    signed = re.sub(r"[+-](?=[0-9])", lambda sign: "_PLUS_" if sign[0] == "+" else "_MINUS_", zone)
+    return re.sub(r"[^A-Za-z0-9]+", "_", signed).strip("_").upper()
 
 
-_WRITES: Final = ("createEvent", "createEventTutorial", "putEvent", "patchEvent", "deleteEvent")
+_SESSION_ONLY: Final = (
+    " Needs a login session (bearer session token or cookie): an API token gets 403."
+)
+_UNAUTHENTICATED: Final = {"401": problem("No valid credentials: log in, or send a token")}
+_WRITE_REFUSALS: Final = {
+    "401": problem("Invalid credentials, or none while anonymous writes are off"),
+    "403": problem(
+        "A token without the `events:write` scope, or a session cookie from a foreign Origin"
+    ),
+}
+# Security stated before the body and the answers (an operation anyone may call), or after
+# them (one that needs an account): the order the document has always had.
+_SECURITY_FIRST: Final = {
+    Access.UNAUTHENTICATED: [],
+    Access.OPTIONAL: [{}, *SIGNED_IN],
+}
 
 
-def _secured_writes(paths: dict[str, Schema], *, anonymous_writes: bool) -> dict[str, Schema]:
-    """Who may change events: anyone on a loopback service (anonymous writes on), else an
-    account; credentials that are sent must be valid either way (401)."""
-    security = [*SIGNED_IN, {}] if anonymous_writes else SIGNED_IN
-    refusals = {
-        "401": _problem("Invalid credentials, or none while anonymous writes are off"),
-        "403": _problem(
-            "A token without the `events:write` scope, or a session cookie from a foreign Origin"
-        ),
-    }
-    for item in paths.values():
-        for key, operation in item.items():
-            if key != "parameters" and operation["operationId"] in _WRITES:
-                operation["security"] = security
-                operation["responses"] = dict(
-                    sorted({**operation["responses"], **refusals}.items())
-                )
+def operation(route: Route, op: Op, *, anonymous_writes: bool) -> Schema:
+    """The OpenAPI operation of ``op``, a method of ``route``: the one way to make one."""
+    if op.document is not None:
+        made = {**op.document()}  # made elsewhere (api/openapi_slo.py), as it is
+    else:
+        made = {"operationId": op.operation_id, "summary": op.summary}
+        description = op.description
+        if op.access is Access.SESSION:
+            description = description + _SESSION_ONLY if description else _SESSION_ONLY.strip()
+        if description is not None:
+            made["description"] = description
+        if op.parameters:
+            made["parameters"] = list(op.parameters)
+        if op.access in _SECURITY_FIRST:
+            made["security"] = _SECURITY_FIRST[op.access]
+        if op.body is not None:
+            made["requestBody"] = op.body
+        made["responses"] = _responses(route, op)
+    if op.access is Access.WRITER:
+        # Anyone on a loopback service (anonymous writes on), else an account; credentials
+        # that are sent must be valid either way (401).
+        made["security"] = [*SIGNED_IN, {}] if anonymous_writes else SIGNED_IN
+        made["responses"] = dict(sorted({**made["responses"], **_WRITE_REFUSALS}.items()))
+    elif op.access in SIGNED_IN_ACCESS:
+        made["security"] = SIGNED_IN
+    if route.tag is not None:
+        made["tags"] = [route.tag]
+    return made
+
+
+def _responses(route: Route, op: Op) -> Schema:
+    # The probes and /metrics are never rate limited: no 429.
+    common = UNLIMITED_ERRORS if route.limits is Limits.NONE else COMMON_ERRORS
+    if op.access in SIGNED_IN_ACCESS:
+        ordered = dict(sorted({**_UNAUTHENTICATED, **op.responses}.items()))  # a specific 401 wins
+        return {**ordered, **{status: r for status, r in common.items() if status not in ordered}}
+    return {**op.responses, **common, **op.overrides}
+
+
+def openapi_paths(table: Sequence[Route], *, anonymous_writes: bool) -> dict[str, Schema]:
+    """The ``paths`` of the document: every described route of ``table``, in its order."""
+    paths: dict[str, Schema] = {}
+    for route in table:
+        if route.tag is None:
+            continue
+        item: Schema = {"parameters": list(route.parameters)} if route.parameters else {}
+        for op in route.ops:
+            if op.documented:
+                item[op.method.lower()] = operation(route, op, anonymous_writes=anonymous_writes)
+        paths[route.path] = item
     return paths
 
 
-@functools.cache
-def openapi_document(*, anonymous_writes: bool, public_url: str = "") -> bytes:
-    """The whole document, encoded once for each mode of ``anonymous_writes``. Without a
-    ``public_url`` it names no server: clients resolve its paths against its own URL."""
+def openapi_document(
+    table: Sequence[Route], *, anonymous_writes: bool, public_url: str = ""
+) -> bytes:
+    """The whole document of ``table``. Without a ``public_url`` it names no server:
+    clients resolve its paths against its own URL."""
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -763,26 +375,9 @@ def openapi_document(*, anonymous_writes: bool, public_url: str = "") -> bytes:
             },
             {"name": "slo", "description": "Service level objectives, SLA reports, metrics"},
         ],
-        "paths": _tagged(_secured_writes(_paths(), anonymous_writes=anonymous_writes)),
+        "paths": openapi_paths(table, anonymous_writes=anonymous_writes),
         "components": {"schemas": _components(), "securitySchemes": SECURITY_SCHEMES},
     }
     if public_url:
         document["servers"] = [{"url": public_url}]
     return msgspec.json.encode(document)
-
-
-def _tagged(paths: dict[str, Schema]) -> dict[str, Schema]:
-    """Group operations in the docs page: event routes apart from the service's own."""
-    for path, item in paths.items():
-        if path.startswith("/event"):
-            tag = "events"
-        elif path in ("/slo", "/sla", "/metrics"):
-            tag = "slo"
-        elif path.startswith(("/auth/", "/users")):
-            tag = "accounts"
-        else:
-            tag = "service"
-        for key, operation in item.items():
-            if key != "parameters":
-                operation["tags"] = [tag]
-    return paths

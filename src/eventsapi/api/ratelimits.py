@@ -1,7 +1,9 @@
 """Rate limits in front of every route: which group a request is in, and whose budget it spends.
 
 The setting ``rate_limits`` gives each route group a limit (``read=1200/60``); a group it
-does not list, and every route when the list is empty, is not limited. The groups:
+does not list, and every route when the list is empty, is not limited. Each route of the
+table (``api/route_table.py``) names its groups (``routes.Limits``), and ``RouteGroups``
+finds them for any path, routed or not:
 
 - ``read``: ``GET`` and ``HEAD`` (and ``OPTIONS``, which changes nothing and which browsers
   send before each cross-origin write) of ``/events``, ``/events/{id}`` and ``/event``;
@@ -48,6 +50,7 @@ from starlette.types import Scope
 from eventsapi.api import problems
 from eventsapi.api.clients import client_of, local_mode
 from eventsapi.api.identities import RecentIdentities
+from eventsapi.api.routes import READS, Limits, RouteGroups
 from eventsapi.auth.ratelimit import (
     Decision,
     Limit,
@@ -79,9 +82,6 @@ class Verify(enum.Enum):
     FIRST = "first"
 
 
-UNLIMITED_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
-_EVENT_PATHS: Final = frozenset({"/events", "/event"})
-_READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _BEARER: Final = b"bearer"
 _RATELIMIT: Final = b"ratelimit"
 _SESSION_COOKIES: Final = (COOKIE_NAME, COOKIE_NAME_INSECURE)
@@ -143,7 +143,8 @@ class GroupLimit:
 
 
 class RateLimits:
-    """The rate limits of ``settings``, at ``clock``'s time (the system's by default).
+    """The rate limits of ``settings`` on the route groups of ``routes``, at ``clock``'s time
+    (the system's by default).
 
     ``limiter``: where requests are counted; ``None`` (the default) for this process.
     """
@@ -153,6 +154,7 @@ class RateLimits:
         settings: Settings,
         limiter: RateLimiter | None = None,
         *,
+        routes: RouteGroups,
         clock: Clock | None = None,
         identities: RecentIdentities | None = None,
     ) -> None:
@@ -166,8 +168,20 @@ class RateLimits:
         self.exempt_local = local_mode(settings) and not settings.rate_limit_local
         self._clock = clock or system_clock
         self._now_us = None if clock is None else _microseconds_of(clock)
-        self._read = self.groups.get("read")
-        self._write = self.groups.get("write")
+        self.routes = routes
+        # The GroupLimits of each path and folder of the table, for reads then writes: the
+        # lookup every request pays for, made once.
+        pairs = {
+            limits: tuple(None if name is None else self.groups.get(name) for name in limits.value)
+            for limits in Limits
+        }
+        self._paths = {path: pairs[limits] for path, limits in routes.exact.items()}
+        self._folders = {folder: pairs[limits] for folder, limits in routes.folders.items()}
+        self._other = pairs[Limits.OTHER]
+        # The hot routes' folder is looked at first, with one startswith ("": there is none).
+        hot = routes.hot_folder
+        self._hot_folder = hot or ""
+        self._hot_pair = self._other if hot is None else self._folders[hot]
         self._addresses: dict[str, str] = {}
         self._paused_until = 0.0
         self._warned_at: float | None = None
@@ -176,17 +190,6 @@ class RateLimits:
     def active(self) -> bool:
         """Whether any route group is limited (an empty ``rate_limits`` turns limits off)."""
         return bool(self.groups)
-
-    @staticmethod
-    def group_of(method: str, path: str) -> str | None:
-        """The route group of a request, or ``None`` for the routes never limited."""
-        if path in _EVENT_PATHS or path.startswith("/events/"):
-            return "read" if method in _READS else "write"
-        if path.startswith(("/auth/", "/users")) or path == "/auth":
-            return "auth"
-        if path in UNLIMITED_PATHS:
-            return None
-        return "other"
 
     def key_of(self, scope: Scope) -> str:
         """Whose budget the request spends: ``user:<id>`` for a credential verified lately,
@@ -220,7 +223,7 @@ class RateLimits:
             return decided
         if self.exempt_local and client_of(scope).local:
             return None
-        name = self.group_of(scope["method"], scope["path"])
+        name = self.routes.group_of(scope["method"], scope["path"])
         group = None if name is None else self.groups.get(name)
         if group is None:
             return None
@@ -230,16 +233,21 @@ class RateLimits:
         """``check`` when ``limiter`` is ``None``: counted in this process, with no waiting,
         so the hot path calls it without a coroutine; ``Verify.FIRST`` when the request's
         credential must be verified before a refusal (then ``after_verifying`` decides).
-        Every request pays for this, so it finds the event routes' group itself (as
-        ``group_of`` would), with no call."""
+        Every request pays for this, so it finds the group itself (as
+        ``RouteGroups.group_of`` would), with no call."""
         if self.exempt_local and client_of(scope).local:
             return None
         path: str = scope["path"]
-        if path.startswith("/events/") or path in _EVENT_PATHS:
-            group = self._read if scope["method"] in _READS else self._write
+        if self._hot_folder and path.startswith(self._hot_folder):
+            pair = self._hot_pair
         else:
-            name = self.group_of(scope["method"], path)
-            group = None if name is None else self.groups.get(name)
+            found = self._paths.get(path)  # the paths of one segment, without parameters
+            if found is None:
+                end = path.find("/", 1)
+                folder = path[: end + 1] if end > 0 else path + "/"
+                found = self._folders.get(folder, self._other)
+            pair = found
+        group = pair[0] if scope["method"] in READS else pair[1]
         if group is None:
             return None
         now_us = _time_ns() // 1000 if self._now_us is None else self._now_us()

@@ -1,56 +1,243 @@
-"""The URL map. Hot routes come first: Starlette tries routes in order.
+"""A route declared once, and what is derived from it.
 
-One ``Route`` per path, dispatching on the method, so that a wrong method gets
-405 with an ``Allow`` header listing every method of the path. Every path
-answers ``HEAD`` (with its GET handler) and ``OPTIONS`` (204 with ``Allow``);
-the event routes' ``OPTIONS`` comes here too, as the hot path serves only the
-methods of ``EventsAPI.handlers()``.
+Each entry of the route table (``api/route_table.py``) is a ``Route``: its path template,
+the rate-limit group of its requests, whether they count in the SLOs, its OpenAPI tag and
+path parameters, and one ``Op`` per method: the handler, who may call it, and its OpenAPI
+operation. From the table come, at start-up:
+
+- Starlette's routes (``BoundTable.starlette``): one ``Route`` per path, dispatching on the
+  method, so that a wrong method gets 405 with an ``Allow`` header listing every method of
+  the path; every path answers ``OPTIONS`` (204 with ``Allow``). ``HEAD`` is answered by
+  ``api/hotpath.py`` as a GET whose body is dropped, on every route, hot or not;
+- the hot path's handlers (``BoundTable.hot``: the routes marked ``hot``);
+- the rate-limit group of any path, routed or not (``RouteGroups``);
+- the routes whose requests are not SLIs (``BoundTable.unrecorded``);
+- the OpenAPI ``paths`` (``api/openapi.py``, ``openapi_paths``).
+
+Adding a route is one entry in the table plus its handler.
 """
 
 from __future__ import annotations
 
-from importlib import resources
-from typing import Final
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
+from starlette.routing import Route as StarletteRoute
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import ASGIApp, Scope
 
-from eventsapi.api import meta, slo
-from eventsapi.api.account_tokens import TokensAPI
-from eventsapi.api.accounts import AccountsAPI
-from eventsapi.api.authn import Authn
-from eventsapi.api.events import EventsAPI, Handler, with_head
-from eventsapi.api.users import UsersAPI
-from eventsapi.slo.drill import Drill
-from eventsapi.slo.service import SLOService
-from eventsapi.storage.base import EventStore
+from eventsapi.api.events import Handler
+
+if TYPE_CHECKING:
+    from eventsapi.api.account_tokens import TokensAPI
+    from eventsapi.api.accounts import AccountsAPI
+    from eventsapi.api.events import EventsAPI
+    from eventsapi.api.store import EventStore
+    from eventsapi.api.users import UsersAPI
+    from eventsapi.slo.drill import Drill
+    from eventsapi.slo.service import SLOService
+
+Schema = dict[str, Any]
+
+READS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+"""The methods of a route's read group."""
 
 
-def _by_method(handlers: dict[str, Handler]) -> Handler:
+class Access(enum.Enum):
+    """Who may call an operation. The handler enforces it (``Authn``); the table declares
+    it, and the OpenAPI document states it (``security``, the 401 and 403 answers)."""
+
+    ANYONE = "anyone"
+    """No credentials are read: the document names no security."""
+    UNAUTHENTICATED = "unauthenticated"
+    """Credentials are not asked for (the login): ``security: []``."""
+    OPTIONAL = "optional"
+    """With or without a session (the logout)."""
+    WRITER = "writer"
+    """An account with ``events:write``, or anyone while anonymous writes are on."""
+    MEMBER = "member"
+    """Any signed-in account, by session or API token."""
+    SESSION = "session"
+    """A login session: an API token gets 403."""
+    ADMIN = "admin"
+    """An account with the ``admin`` scope."""
+
+
+SIGNED_IN_ACCESS: Final = frozenset({Access.MEMBER, Access.SESSION, Access.ADMIN})
+
+
+class Limits(enum.Enum):
+    """A route's rate-limit groups (setting ``rate_limits``): for reads (``GET``, ``HEAD``,
+    ``OPTIONS``), then for the other methods; ``None``: never limited."""
+
+    EVENTS = ("read", "write")
+    AUTH = ("auth", "auth")
+    OTHER = ("other", "other")
+    NONE = (None, None)
+    """The probes and the metrics: a refused probe would take a healthy replica out of its
+    load balancer, and a refused scrape would blind the monitoring when traffic peaks."""
+
+    def group(self, method: str) -> str | None:
+        reads: str | None
+        writes: str | None
+        reads, writes = self.value
+        return reads if method in READS else writes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Services:
+    """What the handlers of the table are bound to, made by ``create_app``."""
+
+    events: EventsAPI
+    accounts: AccountsAPI
+    tokens: TokensAPI
+    users: UsersAPI
+    store: EventStore
+    slos: SLOService
+    drill: Drill
+
+
+Bind = Callable[[Services], Handler | None]
+"""A handler bound to the services; ``None``: not served (``/metrics`` when it is off)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Op:
+    """One method of a route: its handler, who may call it, and its OpenAPI operation.
+
+    ``responses``: the operation's own answers, in the document's order; the answers every
+    operation shares (``api/openapi.py``) follow them, and ``overrides`` replace some of
+    those in place. ``document``: an operation made elsewhere (``api/openapi_slo.py``),
+    used as it is. Without ``operation_id`` nor ``document`` the operation is not in the
+    document (the document's own routes).
+    """
+
+    method: str
+    handler: Bind
+    access: Access
+    operation_id: str | None = None
+    summary: str = ""
+    description: str | None = None
+    parameters: Sequence[Schema] = ()
+    body: Schema | None = None
+    responses: Mapping[str, Schema] = field(default_factory=dict)
+    overrides: Mapping[str, Schema] = field(default_factory=dict)
+    document: Callable[[], Schema] | None = None
+
+    @property
+    def documented(self) -> bool:
+        return self.operation_id is not None or self.document is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Route:
+    """A path template and its methods. ``mount``: an ASGI app serving every path under
+    ``path`` instead (static files); ``tag``: its OpenAPI tag (``None``: not described)."""
+
+    path: str
+    ops: tuple[Op, ...] = ()
+    limits: Limits
+    tag: str | None = None
+    parameters: tuple[Schema, ...] = ()
+    hot: bool = False
+    """Served by ``api/hotpath.py`` ahead of Starlette (a trailing parameter at most)."""
+    sli: bool = True
+    """Whether its requests count in the SLOs (not the probes', not the scrapes')."""
+    mount: Callable[[], ASGIApp] | None = None
+
+
+class RouteGroups:
+    """The rate-limit groups of any request path, from the table: the route's of a path
+    without parameters, else those of its first segment's routes (``/events/...``,
+    ``/auth/...``, ``/users/...``), else ``Limits.OTHER``."""
+
+    def __init__(self, table: Sequence[Route]) -> None:
+        self.exact: dict[str, Limits] = {}
+        self.folders: dict[str, Limits] = {}
+        self.hot_folder: str | None = None
+        """The folder of the hot routes (``/events/``): the one to look at first."""
+        for route in table:
+            path = route.path
+            deeper = path.find("/", 1) > 0
+            if deeper or route.mount is not None:
+                folder = self._folder(path if deeper else path + "/", route.limits)
+                if route.hot and self.hot_folder is None:
+                    self.hot_folder = folder
+            elif "{" not in path:
+                self.exact[path] = route.limits
+
+    def _folder(self, folder: str, limits: Limits) -> str:
+        folder = folder[: folder.find("/", 1) + 1]  # its first segment's
+        known = self.folders.setdefault(folder, limits)
+        if known is not limits:
+            raise ValueError(f"The routes under {folder} are in different rate-limit groups.")
+        return folder
+
+    def limits_of(self, path: str) -> Limits:
+        end = path.find("/", 1)
+        if end > 0:
+            return self.folders.get(path[: end + 1], Limits.OTHER)
+        found = self.exact.get(path)
+        return found if found is not None else self.folders.get(path + "/", Limits.OTHER)
+
+    def group_of(self, method: str, path: str) -> str | None:
+        """The rate-limit group of a request, or ``None`` for the routes never limited."""
+        return self.limits_of(path).group(method)
+
+
+def allow(methods: Sequence[str]) -> str:
+    """The ``Allow`` field of a path with these methods: ``HEAD`` where ``GET`` is."""
+    return ", ".join([*methods, *(["HEAD"] if "GET" in methods else []), "OPTIONS"])
+
+
+class BoundTable:
+    """The table's handlers bound to ``services``, and what the app serves from them."""
+
+    def __init__(self, table: Sequence[Route], services: Services) -> None:
+        self.groups = RouteGroups(table)
+        self.unrecorded = frozenset(route.path for route in table if not route.sli)
+        self.starlette: list[BaseRoute] = []
+        self.hot: dict[str, dict[str, Handler]] = {}
+        for route in table:
+            if route.mount is not None:
+                self.starlette.append(Mount(route.path, route.mount()))
+                continue
+            handlers = {}
+            for op in route.ops:
+                handler = op.handler(services)
+                if handler is not None:
+                    handlers[op.method] = handler
+            if not handlers:
+                continue
+            if route.hot:
+                self.hot[route.path] = handlers
+            self.starlette.append(_starlette_route(route.path, handlers))
+
+
+def _starlette_route(path: str, handlers: dict[str, Handler]) -> StarletteRoute:
+    handlers = {**handlers, "OPTIONS": _options(allow(list(handlers)))}
+
     async def dispatch(request: Request) -> Response:
         return await handlers[request.method](request)
 
-    return dispatch
+    # Starlette adds HEAD where GET is: its 405s list it in Allow.
+    return StarletteRoute(path, dispatch, methods=list(handlers))
 
 
-def _options(allow: str) -> Handler:
+def _options(allowed: str) -> Handler:
     async def options(request: Request) -> Response:
-        return Response(status_code=204, headers={"Allow": allow})
+        return Response(status_code=204, headers={"Allow": allowed})
 
     return options
 
 
-def _route(path: str, handlers: dict[str, Handler]) -> Route:
-    handlers = with_head(handlers)
-    handlers = {**handlers, "OPTIONS": _options(", ".join([*handlers, "OPTIONS"]))}
-    return Route(path, _by_method(handlers), methods=list(handlers))
-
-
-class _StaticFiles(StaticFiles):
+class StaticFolders(StaticFiles):
     """Static files from several folders (the first that has the file serves it), which
     answer ``OPTIONS`` too, and list it in the 405's ``Allow``."""
 
@@ -67,33 +254,3 @@ class _StaticFiles(StaticFiles):
         if scope["method"] not in ("GET", "HEAD"):
             raise HTTPException(status_code=405, headers={"Allow": self.ALLOW})
         return await super().get_response(path, scope)
-
-
-def routes(
-    events: EventsAPI, store: EventStore, slos: SLOService, drill: Drill, authn: Authn
-) -> list[BaseRoute]:
-    static = resources.files("eventsapi.api").joinpath("static")
-    # Swagger UI as vendored, and our own script that starts it (docs page: no inline script).
-    docs_static = _StaticFiles(str(static / "vendor" / "swagger-ui"), str(static / "docs"))
-    export = slos.export
-    metrics = [_route("/metrics", {"GET": slo.metrics(slos, export)})] if export else []
-    limit = events.settings.max_body_bytes
-    accounts = {
-        **AccountsAPI(authn, max_body_bytes=limit).handlers(),
-        **TokensAPI(authn, max_body_bytes=limit).handlers(),
-        **UsersAPI(authn, max_body_bytes=limit).handlers(),
-    }
-    return [
-        *(_route(path, handlers) for path, handlers in events.handlers().items()),
-        _route("/", {"GET": meta.welcome}),
-        _route("/healthz", {"GET": meta.healthz}),
-        _route("/readyz", {"GET": meta.readyz_for(store)}),
-        _route("/openapi.json", {"GET": meta.openapi}),
-        _route("/docs", {"GET": meta.docs}),
-        Mount("/docs/static", docs_static, name="docs_static"),
-        _route("/problems/{slug}", {"GET": meta.problem_type}),
-        _route("/slo", {"GET": slo.slo_status(slos, drill)}),
-        _route("/sla", {"GET": slo.sla(slos)}),
-        *metrics,
-        *(_route(path, handlers) for path, handlers in accounts.items()),
-    ]

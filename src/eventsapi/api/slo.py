@@ -13,13 +13,14 @@ from starlette.responses import Response
 
 from eventsapi.api.body import JSON
 from eventsapi.api.parameters import single_values
-from eventsapi.errors import BadRequest, NotFound
+from eventsapi.errors import BadRequest
 from eventsapi.slo.drill import Drill
 from eventsapi.slo.prometheus import CONTENT_TYPE, PrometheusExport
 from eventsapi.slo.service import SLOService, sla_reports
-from eventsapi.slo.sla import parse_period, period_label, report_record
+from eventsapi.slo.sla import parse_period, period_label, select_contracts
 from eventsapi.slo.spec import CalendarWindow
 from eventsapi.slo.windows import calendar_period_bounds
+from eventsapi.slo.wire import SLOStatus
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -32,7 +33,12 @@ PERIOD: Final = re.compile(r"2[0-9]{3}-(0[1-9]|1[0-2]|Q[1-4])")
 def slo_status(slo: SLOService, drill: Drill) -> Handler:
     async def status(request: Request) -> Response:
         report = await slo.status()
-        body = {**report, "drill": drill.describe() if drill.active else None}
+        body = SLOStatus(
+            evaluated_at=report.evaluated_at,
+            slos=report.slos,
+            history=report.history,
+            drill=drill.describe() if drill.active else None,
+        )
         # Numbers change once a minute; a cache may keep them a few seconds, no longer.
         return Response(_encode(body), media_type=JSON, headers={"Cache-Control": "max-age=5"})
 
@@ -53,17 +59,9 @@ def sla(slo: SLOService) -> Handler:
                 parameter="period",
             )
         start, end = parse_period(text)
-        kind = "quarter" if "q" in text.lower() else "month"
-        contracts = [c for c in slo.config.contracts if c.period == kind]
-        only = params.get("slo")
-        if only is not None:
-            if not any(c.slo == only for c in slo.config.contracts):
-                names = ", ".join(sorted({c.slo for c in slo.config.contracts})) or "none"
-                raise NotFound(f"No SLA measures an SLO named {only!r} (SLAs: {names}).")
-            contracts = [c for c in contracts if c.slo == only]
+        contracts = select_contracts(slo.config.contracts, text, params.get("slo"))
         found = await sla_reports(slo.store, slo.config, contracts, start, end, now)
-        body = _encode([report_record(report) for report in found])
-        return Response(body, media_type=JSON, headers={"Cache-Control": "max-age=5"})
+        return Response(_encode(found), media_type=JSON, headers={"Cache-Control": "max-age=5"})
 
     return reports
 

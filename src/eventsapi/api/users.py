@@ -11,8 +11,6 @@ from starlette.responses import Response
 
 from eventsapi.api import account_io as io
 from eventsapi.api.accounts import AccountRoutes
-from eventsapi.api.authn import client_address
-from eventsapi.api.events import Handler, with_head
 from eventsapi.auth.principal import Principal
 from eventsapi.domain.accounts import Scope
 from eventsapi.errors import Forbidden
@@ -23,13 +21,6 @@ __all__ = ["UsersAPI"]
 class UsersAPI(AccountRoutes):
     """Handlers for ``/users`` and ``/users/{username}/...``."""
 
-    def handlers(self) -> dict[str, dict[str, Handler]]:
-        return {
-            "/users": with_head({"GET": self.list_users, "POST": self.create_user}),
-            "/users/{username}/unlock": {"POST": self.unlock},
-            "/users/{username}/role": {"PUT": self.set_role},
-        }
-
     async def _admin(self, request: Request) -> Principal:
         principal = await self.authn.required(request)
         if not principal.can(Scope.ADMIN):
@@ -39,27 +30,23 @@ class UsersAPI(AccountRoutes):
     async def create_user(self, request: Request) -> Response:
         admin = await self._admin(request)
         data = await self.read(request, io.NewUser)
-        user = await self.accounts.create_user(
-            data.username,
-            data.password,
-            role=data.role,
-            actor=admin.user,
-            client=client_address(request),
+        user = await self.accounts.admin.create_user(
+            data.username, data.password, role=data.role, actor=admin
         )
         return io.respond(io.user_info(user), 201)
 
     async def list_users(self, request: Request) -> Response:
         admin = await self._admin(request)
-        users = await self.accounts.users(admin)
+        users = await self.accounts.admin.users(admin)
         return io.respond([io.user_info(user) for user in users])
 
     async def unlock(self, request: Request) -> Response:
         admin = await self._admin(request)
-        user = await self.accounts.unlock(admin, request.path_params["username"])
+        user = await self.accounts.admin.unlock(admin, request.path_params["username"])
         return io.respond(io.user_info(user))
 
     async def set_role(self, request: Request) -> Response:
         admin = await self._admin(request)
         data = await self.read(request, io.RoleChange)
-        user = await self.accounts.set_role(admin, request.path_params["username"], data.role)
+        user = await self.accounts.admin.set_role(admin, request.path_params["username"], data.role)
         return io.respond(io.user_info(user))

@@ -24,10 +24,11 @@ import msgspec
 
 from eventsapi import storage
 from eventsapi.cli.options import resolve
+from eventsapi.cli.stores import Store
 from eventsapi.domain.events import Event
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore, OnConflict
+from eventsapi.storage.transfer import OnConflict
 
 _decode_event = msgspec.json.Decoder(Event).decode
 
@@ -40,7 +41,7 @@ class Fingerprint:
     sha256: str
 
 
-async def _fingerprint(store: EventStore, spool: IO[bytes] | None = None) -> Fingerprint:
+async def _fingerprint(store: Store, spool: IO[bytes] | None = None) -> Fingerprint:
     """Count and hash every document in creation order (and write them to ``spool``)."""
     digest = hashlib.sha256()
     events = 0
@@ -70,7 +71,7 @@ class Copied:
     target_was_empty: bool
 
 
-async def _verify(target: EventStore, spool: IO[bytes], skipped: frozenset[str]) -> int:
+async def _verify(target: Store, spool: IO[bytes], skipped: frozenset[str]) -> int:
     """How many spooled documents the target holds byte for byte; fails on any other."""
     verified = 0
     spool.seek(0)

@@ -12,7 +12,7 @@ from eventsapi.cli.copy import copy_command
 from eventsapi.cli.options import config_option, database_option, resolve
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import Settings
-from eventsapi.storage.base import Migration
+from eventsapi.storage.migrations import Migration
 
 
 @click.group()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import click
 
@@ -29,12 +29,15 @@ from eventsapi.slo.config import (
 from eventsapi.slo.openslo import config_from_openslo, to_openslo
 from eventsapi.slo.service import sla_reports
 from eventsapi.slo.sla import (
+    NoSuchSLA,
     SLAContract,
     SLAReport,
     parse_period,
+    period_kind,
     render_csv,
     render_json,
     render_table,
+    select_contracts,
 )
 from eventsapi.slo.spec import RollingWindow, SLIKind, SLOSpec, exact
 from eventsapi.slo.windows import budget_duration
@@ -253,17 +256,20 @@ def sla_group() -> None:
 
 
 def _contracts(
-    loaded: SLOConfig, path: Path | None, kind: Literal["month", "quarter"], only: str | None
+    loaded: SLOConfig, path: Path | None, period: str, only: str | None
 ) -> list[SLAContract]:
-    contracts = list(loaded.contracts)
-    if only is not None:
-        contracts = [c for c in contracts if c.slo == only]
-        if not contracts:
-            names = ", ".join(dict.fromkeys(c.slo for c in loaded.contracts)) or "none"
-            raise click.ClickException(f"{_where(path)} has no SLA for {only!r} (SLAs: {names})")
-    matching = [c for c in contracts if c.period == kind]
+    """The API's selection (:func:`select_contracts`), where nothing to report is an error."""
+    try:
+        matching = select_contracts(loaded.contracts, period, only)
+    except NoSuchSLA as exc:
+        names = ", ".join(exc.measured) or "none"
+        raise click.ClickException(
+            f"{_where(path)} has no SLA for {only!r} (SLAs: {names})"
+        ) from None
     if not matching:
-        have = ", ".join(f"{c.slo} per {c.period}" for c in contracts) or "none"
+        kind = period_kind(period)
+        of = [c for c in loaded.contracts if only is None or c.slo == only]
+        have = ", ".join(f"{c.slo} per {c.period}" for c in of) or "none"
         raise click.ClickException(f"{_where(path)} has no SLA per {kind} (SLAs: {have})")
     return matching
 
@@ -326,8 +332,7 @@ def report_command(
         start, end = parse_period(period)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--period'") from None
-    kind: Literal["month", "quarter"] = "quarter" if "q" in period.lower() else "month"
-    contracts = _contracts(loaded, path, kind, only)
+    contracts = _contracts(loaded, path, period, only)
     try:
         reports = asyncio.run(_reports(settings, loaded, contracts, start, end, system_clock()))
     except EventsAPIError as exc:

@@ -7,9 +7,9 @@ import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import click
+import msgspec
 
 from eventsapi.cli.options import config_option, database_option, resolve
 from eventsapi.cli.slo import slo_file_option, write_output
@@ -19,10 +19,11 @@ from eventsapi.errors import EventsAPIError
 from eventsapi.settings import Settings, parse_statuses
 from eventsapi.slo.config import load_slo_config
 from eventsapi.slo.service import SLOService
+from eventsapi.slo.wire import SLOReport, SLORollingWindow, SLOStatus
 
 
-def _service_status(settings: Settings) -> dict[str, Any]:
-    async def run() -> dict[str, Any]:
+def _service_status(settings: Settings) -> SLOReport:
+    async def run() -> SLOReport:
         async with opened_store(settings) as store:
             service = SLOService(
                 store,
@@ -53,46 +54,47 @@ def _budget_colour(remaining: float | None) -> str | None:
     return "red" if remaining < 0 else "yellow" if remaining < 0.25 else "green"
 
 
-def render_status(status: dict[str, Any]) -> str:
+def render_status(status: SLOReport) -> str:
     """The status as lines for a terminal, coloured (click drops colours off a terminal)."""
-    lines = [f"SLOs at {status['evaluated_at']:%Y-%m-%d %H:%M} UTC (completed minutes)"]
-    if status.get("drill"):
-        lines.append(click.style(f"FAULT-INJECTION DRILL ON: {status['drill']}", fg="red"))
-    for slo in status["slos"]:
-        budget = slo["error_budget"]
-        window = slo["window"].get("length") or slo["window"]["period"]
-        what = f"under {slo['threshold_ms']:g} ms" if slo["kind"] == "latency" else "available"
+    lines = [f"SLOs at {status.evaluated_at:%Y-%m-%d %H:%M} UTC (completed minutes)"]
+    if isinstance(status, SLOStatus) and status.drill:
+        lines.append(click.style(f"FAULT-INJECTION DRILL ON: {status.drill}", fg="red"))
+    for slo in status.slos:
+        budget = slo.error_budget
+        window = (
+            slo.window.length if isinstance(slo.window, SLORollingWindow) else slo.window.period
+        )
+        what = f"under {slo.threshold_ms:g} ms" if slo.kind == "latency" else "available"
         lines.append("")
         lines.append(
-            click.style(slo["name"], bold=True)
-            + f"  {slo['target'] * 100:g} % {what} over {window}"
+            click.style(slo.name, bold=True) + f"  {slo.target * 100:g} % {what} over {window}"
         )
-        sli = _percent(slo["sli"])
-        met = slo["sli"] is None or slo["sli"] >= slo["target"]
+        sli = _percent(slo.sli)
+        met = slo.sli is None or slo.sli >= slo.target
         lines.append(
             f"  SLI            {click.style(sli, fg='green' if met else 'red')}"
-            f"  ({slo['requests']['bad']} bad of {slo['requests']['total']} requests)"
+            f"  ({slo.requests.bad} bad of {slo.requests.total} requests)"
         )
-        remaining = budget["remaining"]
+        remaining = budget.remaining
         lines.append(
             "  budget left    "
             + click.style(_percent(remaining, 1), fg=_budget_colour(remaining))
-            + f"  (consumed {_percent(budget['consumed'], 1)})"
+            + f"  (consumed {_percent(budget.consumed, 1)})"
         )
-        rates = "  ".join(f"{w} {_rate(r)}" for w, r in slo["burn_rates"].items())
+        rates = "  ".join(f"{w} {_rate(r)}" for w, r in slo.burn_rates.items())
         lines.append(f"  burn rates     {rates}")
-        for alert in slo["alerts"]:
+        for alert in slo.alerts:
             state = (
                 click.style("FIRING", fg="red", bold=True)
-                if alert["firing"]
+                if alert.firing
                 else click.style("ok", fg="green")
             )
-            guard = "" if alert["enough_traffic"] else "  (too little traffic to alert)"
+            guard = "" if alert.enough_traffic else "  (too little traffic to alert)"
             lines.append(
-                f"  {alert['name']:<14} {state}  {alert['severity']}: burn >= "
-                f"{alert['burn_rate_threshold']:g} over {alert['long_window']} and "
-                f"{alert['short_window']} (now {_rate(alert['long_burn_rate'])} / "
-                f"{_rate(alert['short_burn_rate'])}){guard}"
+                f"  {alert.name:<14} {state}  {alert.severity}: burn >= "
+                f"{alert.burn_rate_threshold:g} over {alert.long_window} and "
+                f"{alert.short_window} (now {_rate(alert.long_burn_rate)} / "
+                f"{_rate(alert.short_burn_rate)}){guard}"
             )
     return "\n".join(lines) + "\n"
 
@@ -120,7 +122,8 @@ def status_command(
     settings = resolve(config, database=database, slo_file=slo_file)
     status = _service_status(settings)
     if fmt == "json":
-        click.echo(json.dumps(status, default=lambda v: v.isoformat().replace("+00:00", "Z")))
+        # json.dumps, not msgspec: the spaced layout this command has always printed
+        click.echo(json.dumps(msgspec.to_builtins(status)))
     else:
         click.echo(render_status(status), nl=False)
 

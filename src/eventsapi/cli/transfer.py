@@ -41,7 +41,7 @@ from eventsapi.domain.transfer import (
 )
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import Settings
-from eventsapi.storage.base import ImportResult, OnConflict
+from eventsapi.storage.transfer import ImportResult, OnConflict
 
 T = TypeVar("T")
 

@@ -1,9 +1,10 @@
 """``eventsapi users``: accounts, managed by the operator on the machine.
 
 Whoever can run commands where the service runs can open its database anyway, so these
-commands need no account: they act as the operator (``actor=None`` in ``AccountService``)
-with the service's own rules (username normalization, the password policy, the last admin
-kept, the audit log). The first admin of a new deployment is made here.
+commands need no account: they act as the operator (``OPERATOR``, an ``Actor`` of
+``auth/administration.py``) with the service's own rules (username normalization, the
+password policy, the last admin kept, the audit log). The first admin of a new deployment
+is made here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 
+from eventsapi.auth.principal import OPERATOR
 from eventsapi.cli.options import config_option, database_option, resolve
 from eventsapi.cli.stores import opened_store
 from eventsapi.clock import system_clock
@@ -31,7 +33,7 @@ from eventsapi.errors import (
 from eventsapi.settings import Settings
 
 if TYPE_CHECKING:
-    from eventsapi.auth.service import AccountService
+    from eventsapi.auth.administration import Administration
 
 _T = TypeVar("_T")
 
@@ -45,7 +47,7 @@ def users_group() -> None:
 
 def _run(
     settings: Settings,
-    action: Callable[[AccountService], Awaitable[_T]],
+    action: Callable[[Administration], Awaitable[_T]],
     *,
     create_database: bool = False,
 ) -> _T:
@@ -60,7 +62,7 @@ def _run(
 
     async def run() -> _T:
         async with opened_store(settings, create=create_database) as store:
-            return await action(AccountService(store, system_clock))
+            return await action(AccountService(store, system_clock).admin)
 
     try:
         return asyncio.run(run())
@@ -128,9 +130,9 @@ def create_command(
     password = _read_password(password_stdin)
     role = Role.ADMIN if admin else Role.MEMBER
 
-    async def create(accounts: AccountService) -> User:
+    async def create(admin: Administration) -> User:
         try:
-            return await accounts.create_user(name, password, role=role, actor=None)
+            return await admin.create_user(name, password, role=role, actor=OPERATOR)
         except AlreadyExists:
             raise AlreadyExists(f"An account named {name!r} exists already.") from None
 
@@ -145,8 +147,8 @@ def list_command(database: str | None, config: Path | None) -> None:
     """List the accounts: name, role, whether locked, two-step verification, created."""
     settings = resolve(config, database=database)
 
-    async def everyone(accounts: AccountService) -> list[User]:
-        return await accounts.operator_list_users()
+    async def everyone(admin: Administration) -> list[User]:
+        return await admin.users(OPERATOR)
 
     users = _run(settings, everyone)
     if not users:
@@ -170,9 +172,9 @@ def unlock_command(name: str, database: str | None, config: Path | None) -> None
     """Lift the lock of account NAME (after too many failed logins) and reset its count."""
     settings = resolve(config, database=database)
 
-    async def unlock(accounts: AccountService) -> User:
+    async def unlock(admin: Administration) -> User:
         with _named(name):
-            return await accounts.operator_unlock(name)
+            return await admin.unlock(OPERATOR, name)
 
     user = _run(settings, unlock)
     click.echo(f"{user.username} is unlocked.")
@@ -188,9 +190,9 @@ def set_role_command(name: str, role: str, database: str | None, config: Path | 
     the last admin cannot be made a member."""
     settings = resolve(config, database=database)
 
-    async def assign(accounts: AccountService) -> User:
+    async def assign(admin: Administration) -> User:
         with _named(name):
-            return await accounts.operator_set_role(name, Role(role))
+            return await admin.set_role(OPERATOR, name, Role(role))
 
     user = _run(settings, assign)
     click.echo(

@@ -1,0 +1,1 @@
+"""Clients generated from the served OpenAPI document, used as their users would."""
