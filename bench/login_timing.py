@@ -5,7 +5,7 @@
 PostgreSQL: the local test server by default (``--postgres URL``), in a schema made for
 the run and dropped after it.
 
-Calls ``AccountService.login`` (the real argon2id parameters) on a new store: half the
+Calls ``AccountService.signin.login`` (the real argon2id parameters) on a new store: half the
 logins name an account with a wrong password, half a name with no account, interleaved
 so that both see the same machine. Each login names a fresh account or name and a fresh
 client address, so no throttle ever answers first: every one does the work a first
@@ -29,10 +29,11 @@ from urllib.parse import quote
 
 import psycopg
 
+from eventsapi.auth.principal import OPERATOR
 from eventsapi.auth.service import AccountService
 from eventsapi.clock import system_clock
 from eventsapi.errors import AuthenticationFailed
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from eventsapi.storage.postgres import PostgresStore
 from eventsapi.storage.sqlite import SQLiteStore
 
@@ -42,8 +43,9 @@ PASSWORD = "granite lobster umbrella forty"  # noqa: S105 - the bench accounts' 
 async def _failed_login(service: AccountService, name: str, n: int) -> float:
     began = time.perf_counter()
     try:
-        await service.login(name, "not it at all, sorry", client=f"10.9.{n // 250}.{n % 250}",
-                            user_agent="bench")  # fmt: skip
+        await service.signin.login(
+            name, "not it at all, sorry", client=f"10.9.{n // 250}.{n % 250}", user_agent="bench"
+        )
     except AuthenticationFailed:
         return time.perf_counter() - began
     raise AssertionError("a wrong password logged in")
@@ -64,13 +66,13 @@ def _bootstrap(known: list[float], unknown: list[float]) -> tuple[float, float]:
     return differences[25], differences[974]
 
 
-async def main(store: EventStore, logins: int) -> None:
+async def main(store: Backend, logins: int) -> None:
     await store.open()
     try:
         service = AccountService(store, system_clock)
         names = [f"user{n}" for n in range(logins)]
         for name in names:
-            await service.create_user(name, PASSWORD, actor=None)
+            await service.admin.create_user(name, PASSWORD, actor=OPERATOR)
         known: list[float] = []
         unknown: list[float] = []
         for n, name in enumerate(names):

@@ -26,8 +26,10 @@ from pathlib import Path
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventFilter, EventQuery, Position, sort_position
-from eventsapi.storage import sqlite_query, sqlite_rows
-from eventsapi.storage.sqlite import SQLiteStore, _decode_event
+from eventsapi.storage.sqlite import SQLiteStore
+from eventsapi.storage.sqlite import query as sqlite_query
+from eventsapi.storage.sqlite import rows as sqlite_rows
+from eventsapi.storage.sqlite.rows import _decode_event
 
 TAGS = ["go", "rust", "python", "meetup", "conference", "berlin", "paris", "online", "kids", "ai"]
 WORDS = ["talk", "workshop", "night", "meetup", "conference", "hack", "social", "intro", "deep"]

@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 
 from eventsapi.app import create_app
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from tests.support import BACKENDS, FakeClock, make_store, postgres_schema
 
 
@@ -49,7 +49,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store(backend: str, tmp_path: Path) -> Iterator[EventStore]:
+def store(backend: str, tmp_path: Path) -> Iterator[Backend]:
     if backend == "postgres":
         with postgres_schema() as url:
             yield make_store(backend, tmp_path, postgres_url=url)
@@ -58,7 +58,7 @@ def store(backend: str, tmp_path: Path) -> Iterator[EventStore]:
 
 
 @pytest.fixture
-def app(settings: Settings, store: EventStore, clock: FakeClock) -> Starlette:
+def app(settings: Settings, store: Backend, clock: FakeClock) -> Starlette:
     return create_app(settings, store=store, clock=clock.now)
 
 

@@ -16,7 +16,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import TupleRow
 
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from eventsapi.storage.memory import MemoryStore
 from eventsapi.storage.postgres import PostgresStore
 from eventsapi.storage.sqlite import SQLiteStore
@@ -126,7 +126,7 @@ def set_connection_limit(role: str, limit: int) -> None:
             )
 
 
-def make_store(backend: str, directory: Path, *, postgres_url: str | None = None) -> EventStore:
+def make_store(backend: str, directory: Path, *, postgres_url: str | None = None) -> Backend:
     """A new, unopened store of ``backend`` keeping its files in ``directory``.
 
     PostgreSQL needs ``postgres_url``, a database of its own (see ``postgres_schema``).

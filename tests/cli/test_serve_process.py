@@ -9,7 +9,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tests.server_process import (
     group_members,
 )
 from tests.support import postgres_schema
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX signals")
 
@@ -32,6 +32,20 @@ def start_line(log: str, port: int) -> str:
     assert len(lines) == 1, f"expected one start line, got:\n{log}"
     assert f"http://127.0.0.1:{port}" in lines[0]
     return lines[0]
+
+
+def unread_by_server(port: int, client_port: int) -> int | None:
+    """Bytes the server on ``port`` has not yet read from the connection of the client on
+    ``client_port`` (its socket's receive queue, from /proc/net/tcp), or ``None``."""
+    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
+        for row in table.read_text().splitlines()[1:]:
+            local, remote, _, queues = row.split()[1:5]
+            if (int(local.rsplit(":", 1)[1], 16), int(remote.rsplit(":", 1)[1], 16)) == (
+                port,
+                client_port,
+            ):
+                return int(queues.split(":")[1], 16)
+    return None
 
 
 def test_no_command_means_serve(tmp_path: Path) -> None:
@@ -71,14 +85,14 @@ def test_one_readable_start_line_with_the_url(tmp_path: Path) -> None:
         ["serve", "--port", str(port), "--database", str(database)], port=port, cwd=tmp_path
     ) as server:
         server.wait_ready()
-        time.sleep(0.2)  # anything logged late would show up too
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0, server.log()
+        # read once the process is gone: anything it logged late is in the log too
         line = start_line(server.log(), port)
         assert re.search(r"\beventsapi \d+\.\d+\.\d+\b", line), line
         assert str(database.resolve()) in line
         assert "1 worker" in line
         assert "Ctrl+C" in line
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=30) == 0
         # Stopping adds nothing alarming: no traceback, no error.
         assert "Traceback" not in server.log()
         assert "ERROR" not in server.log()
@@ -149,7 +163,10 @@ def test_signal_stops_accepting_finishes_the_request_in_flight_and_exits_0(
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
     args = ["serve", "--port", str(port), "--database", str(database), "--workers", str(workers)]
-    with ServerProcess(args, port=port, cwd=tmp_path) as server:
+    # The wait for the listener to close may be long on a loaded machine: the body must not
+    # meet request_body_timeout meanwhile (this test is about the signal, not slow bodies).
+    env = clean_environment({"EVENTSAPI_REQUEST_BODY_TIMEOUT": "600"})
+    with ServerProcess(args, port=port, cwd=tmp_path, env=env) as server:
         server.wait_ready()
         with socket.create_connection(("127.0.0.1", port), timeout=30) as upload:
             # A first request makes sure a worker serves this connection.
@@ -157,15 +174,15 @@ def test_signal_stops_accepting_finishes_the_request_in_flight_and_exits_0(
             assert read_response(upload)[0] == b"HTTP/1.1 200 OK"
             # Then a slow upload: the request has started, its body has not all arrived.
             upload.sendall(head + body[:100])
-            time.sleep(0.5)
+            wait_until(
+                lambda: unread_by_server(port, upload.getsockname()[1]) == 0,
+                "the server to read the request's head",
+            )
             if target == "group":
                 os.killpg(server.pid, sig)
             else:
                 server.send_signal(sig)
-            deadline = time.monotonic() + 10
-            while not connection_refused(port):
-                assert time.monotonic() < deadline, "still accepting connections after the signal"
-                time.sleep(0.05)
+            wait_until(lambda: connection_refused(port), "no more connections accepted")
             assert server.proc is not None
             assert server.proc.poll() is None, "exited with a request in flight"
             upload.sendall(body[100:])
@@ -210,12 +227,19 @@ def test_two_workers_serve_and_share_the_database(tmp_path: Path) -> None:
             assert status == 200
         status, body = server.request("GET", "/events?limit=500")
         assert {event["id"] for event in json.loads(body)} == ids
-        time.sleep(1.5)  # each worker hands its counts to /metrics every second
-        status, metrics = server.request("GET", "/metrics")
-        assert status == 200
-        # Whichever worker answers, /metrics adds up both workers' counts.
-        assert 'code="201",method="POST",route="/events"} 40.0' in metrics.decode()
-        assert 'code="200",method="GET",route="/events/{id}"} 40.0' in metrics.decode()
+        # Whichever worker answers, /metrics adds up both workers' counts (each worker
+        # hands its counts over every second).
+        expected = [
+            'code="201",method="POST",route="/events"} 40.0',
+            'code="200",method="GET",route="/events/{id}"} 40.0',
+        ]
+
+        def both_counted() -> bool:
+            status, metrics = server.request("GET", "/metrics")
+            assert status == 200
+            return all(line in metrics.decode() for line in expected)
+
+        wait_until(both_counted, "both workers' counts in /metrics")
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0, server.log()
     assert group_members(server.pid) == []

@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 
 from eventsapi.cli import main
 from eventsapi.cli import slo as slo_cli
+from eventsapi.domain.sli import LATENCY_BOUNDS_MS, SLIRow
 from eventsapi.slo.config import default_config, dump_slo_config, parse_slo_config
-from eventsapi.slo.records import LATENCY_BOUNDS_MS, SLIRow
 from eventsapi.storage.sqlite import SQLiteStore
 
 NOW = datetime(2026, 11, 27, 6, 30, tzinfo=UTC)

@@ -15,7 +15,7 @@ from eventsapi import storage
 from eventsapi.cli import main
 from eventsapi.domain.accounts import AuditEntry, AuditKind, Role, User
 from eventsapi.settings import Settings
-from eventsapi.storage.base import EventStore
+from eventsapi.storage import Backend
 from tests.support import postgres_schema
 
 PASSWORD = "violet tractor humming seashell"  # noqa: S105 - a test account's
@@ -41,7 +41,7 @@ def create(runner: CliRunner, database: str, name: str, *flags: str) -> Result:
     return result
 
 
-def with_store(database: str, action: Callable[[EventStore], Awaitable[T]]) -> T:
+def with_store(database: str, action: Callable[[Backend], Awaitable[T]]) -> T:
     async def run() -> T:
         store = storage.load(database, Settings(database=database))
         await store.open()
@@ -54,7 +54,7 @@ def with_store(database: str, action: Callable[[EventStore], Awaitable[T]]) -> T
 
 
 def user(database: str, name: str) -> User:
-    async def find(store: EventStore) -> User | None:
+    async def find(store: Backend) -> User | None:
         return await store.user_by_name(name)
 
     found = with_store(database, find)
@@ -65,7 +65,7 @@ def user(database: str, name: str) -> User:
 def audit(database: str, name: str) -> list[AuditEntry]:
     target = user(database, name)
 
-    async def entries(store: EventStore) -> list[AuditEntry]:
+    async def entries(store: Backend) -> list[AuditEntry]:
         return await store.audit_of(target.id)
 
     return with_store(database, entries)
@@ -193,7 +193,7 @@ def test_unlock_lifts_the_lock_and_forgets_the_failures(runner: CliRunner, datab
     create(runner, database, "frank")
     locked = user(database, "frank")
 
-    async def lock(store: EventStore) -> User:
+    async def lock(store: Backend) -> User:
         return await store.update_user(
             locked.id, lambda u: dataclasses.replace(u, locked=True, failed_logins=100)
         )

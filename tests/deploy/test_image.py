@@ -34,8 +34,6 @@ from tests.support import postgres_schema
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 MAX_IMAGE_MB = 150
-MAX_START_SECONDS = 2.0
-"""The figure to reach is 1 s (measured: about 0.5 s); the bound leaves room for a busy CI."""
 
 MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
 ELF_MACHINES = {"amd64": 62, "arm64": 183}
@@ -101,7 +99,7 @@ def test_the_image_runs_read_only_as_non_root_drains_on_sigterm_and_keeps_writes
     with volume(podman) as data, containers(podman) as started:
         first = Container(podman, images.old, data, free_port())
         started.append(first)
-        seconds = first.run()
+        seconds = first.run()  # it answered: how soon is a figure (bench/startup.py), not a test
         time.sleep(2)  # idle, as bench/startup.py measures it
         rss, pss = first.memory_mb()
         with capsys.disabled():
@@ -110,7 +108,6 @@ def test_the_image_runs_read_only_as_non_root_drains_on_sigterm_and_keeps_writes
                 f"{seconds * 1000:.0f} ms; idle memory: RSS summed {rss:.1f} MB, PSS {pss:.1f} MB"
             )
         assert size <= MAX_IMAGE_MB
-        assert seconds < MAX_START_SECONDS
 
         # Read-only root, non-root user, no shell; the HEALTHCHECK passes.
         assert podman.inspect("container", first.name)["HostConfig"]["ReadonlyRootfs"] is True

@@ -28,7 +28,7 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]  # no type information shipped
 import pytest
 
-from eventsapi.settings import load_settings
+from eventsapi.settings_load import load_settings
 from tests.deploy.manifests import (
     CHART,
     KUSTOMIZE,

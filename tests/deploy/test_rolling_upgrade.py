@@ -20,6 +20,7 @@ no event may exist that no client sent.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import threading
 import time
@@ -32,11 +33,13 @@ import pytest
 from tests.deploy.conftest import Images
 from tests.deploy.podman import Container, Podman, containers, volume
 from tests.server_process import free_port
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 WRITERS = 4
-PHASE_SECONDS = 1.0
+PHASE_WRITES = 100
+"""Writes a container must acknowledge in a phase before the next phase begins."""
 # The writers send over a thousand writes a second from one address: far over the
 # default write limit (300 a minute), which would answer 429 (tests/api/test_rate_limits).
 NO_RATE_LIMITS = "--env=EVENTSAPI_RATE_LIMITS="
@@ -65,6 +68,7 @@ class Writers:
     def __init__(self, rotation: Rotation) -> None:
         self.rotation = rotation
         self.acknowledged: dict[str, dict[str, Any]] = {}
+        self.acknowledged_by: collections.Counter[int] = collections.Counter()  # port
         self.attempted: set[str] = set()
         self.unexpected: list[str] = []
         self.failed_attempts = 0
@@ -84,9 +88,10 @@ class Writers:
         for thread in self._threads:
             thread.join(timeout=60)
 
-    def count(self) -> int:
+    def count(self, port: int | None = None) -> int:
+        """Writes acknowledged, by every container or by the one on ``port``."""
         with self._lock:
-            return len(self.acknowledged)
+            return len(self.acknowledged) if port is None else self.acknowledged_by[port]
 
     def _write(self, writer: int) -> None:
         clients: dict[int, httpx2.Client] = {}
@@ -114,6 +119,7 @@ class Writers:
                 with self._lock:
                     if response.status_code == 201:
                         self.acknowledged[event_id] = response.json()
+                        self.acknowledged_by[port] += 1
                     elif response.status_code == 503:
                         self.failed_attempts += 1
                     else:
@@ -159,16 +165,26 @@ def test_switching_tags_on_the_same_data_loses_no_acknowledged_write(
         old.run(NO_RATE_LIMITS)
         rotation.set(old)
         with Writers(rotation) as writers:
-            time.sleep(PHASE_SECONDS)
+            wait_until(lambda: writers.count(old.port) >= PHASE_WRITES, "writes to old alone")
             new.run(NO_RATE_LIMITS)
             new.wait_for_200("/readyz", time.monotonic() + 30)
-            before_new = writers.count()
+            before_new, old_alone = writers.count(), writers.count(old.port)
             rotation.set(old, new)
-            time.sleep(PHASE_SECONDS)
+            wait_until(
+                lambda: (
+                    writers.count(new.port) >= PHASE_WRITES
+                    and writers.count(old.port) >= old_alone + PHASE_WRITES
+                ),
+                "writes to both old and new",
+            )
             both = writers.count() - before_new
             rotation.set(new)
             old_exit = old.stop()
-            time.sleep(PHASE_SECONDS)
+            new_before_alone = writers.count(new.port)
+            wait_until(
+                lambda: writers.count(new.port) >= new_before_alone + PHASE_WRITES,
+                "writes to new alone",
+            )
         assert old_exit == 0, podman.logs(old.name)
         assert not writers.unexpected, writers.unexpected[:5]
         assert both > 0, "no write was acknowledged while both containers served"

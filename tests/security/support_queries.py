@@ -24,7 +24,9 @@ import psycopg
 
 from eventsapi import storage
 from eventsapi.domain.events import Event
-from eventsapi.storage import postgres, postgres_query, sqlite_rows
+from eventsapi.storage import postgres
+from eventsapi.storage.postgres import query as postgres_query
+from eventsapi.storage.sqlite import rows as sqlite_rows
 from tests.security.public import ADMIN, ADMIN_PASSWORD, create_user, database_url, request_from
 from tests.server_process import ServerProcess, free_port
 

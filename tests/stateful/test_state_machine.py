@@ -14,11 +14,13 @@ predicted to replay them byte for byte, to be refused (422, another request), or
 to run again (the key expired: the clock is moved on by whole hours). Filtered,
 sorted listings are paged through both ways and compared with the model's order.
 
-The same machine runs on the memory store and on SQLite.
+The same machine runs on the memory store, on SQLite and on PostgreSQL (a schema of its
+own for each run).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -41,6 +43,7 @@ from starlette.testclient import TestClient
 
 from eventsapi.app import create_app
 from eventsapi.settings import Settings
+from tests.support import postgres_schema
 
 # --- the rules, as the issue states them -------------------------------------------------
 
@@ -564,7 +567,7 @@ pytestmark = pytest.mark.timeout(900)
 
 
 class EventsMachine(RuleBasedStateMachine):
-    database: ClassVar[str] = ""  # set by subclasses: "memory:" or "sqlite"
+    database: ClassVar[str] = ""  # set by subclasses: "memory:", "sqlite" or "postgres"
 
     def __init__(self) -> None:
         super().__init__()
@@ -581,16 +584,19 @@ class EventsMachine(RuleBasedStateMachine):
         self.hours = 0  # whole hours the clock was moved on
         self.clock = SteppingClock()
         self.folder = Path(tempfile.mkdtemp(prefix="eventsapi-stateful-"))
-        database = self.database if self.database == "memory:" else str(self.folder / "e.db")
+        self.resources = contextlib.ExitStack()
+        self.resources.callback(shutil.rmtree, self.folder, ignore_errors=True)
+        if self.database == "postgres":
+            database = self.resources.enter_context(postgres_schema())
+        elif self.database == "sqlite":
+            database = str(self.folder / "e.db")
+        else:
+            database = self.database
         app = create_app(Settings(database=database), clock=self.clock)
-        self.client = TestClient(app)
-        self.client.__enter__()
+        self.client = self.resources.enter_context(TestClient(app))
 
     def teardown(self) -> None:
-        try:
-            self.client.__exit__(None, None, None)
-        finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        self.resources.close()
 
     # helpers
 
@@ -1226,5 +1232,11 @@ class SQLiteMachine(EventsMachine):
     database = "sqlite"
 
 
+@_SETTINGS
+class PostgresMachine(EventsMachine):
+    database = "postgres"
+
+
 TestMemoryStore = MemoryMachine.TestCase
 TestSQLiteStore = SQLiteMachine.TestCase
+TestPostgresStore = PostgresMachine.TestCase

@@ -33,7 +33,11 @@ MODULES = dict(_modules())
 def _unit(module: str) -> str:
     """The layer a module belongs to: its top package (``api``), or the top module."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 else "eventsapi"
+    if len(parts) == 1:
+        return "eventsapi"
+    # settings.py is the schema; settings_values.py and settings_load.py are its parsers and
+    # its layers, split off for size: one unit, which may refer to itself.
+    return parts[1].split("_")[0] if parts[1].startswith("settings_") else parts[1]
 
 
 def _imported(module: str, path: Path) -> Iterator[str]:

@@ -11,12 +11,7 @@ from hypothesis import given, settings
 
 from eventsapi.errors import ConfigurationError
 from eventsapi.slo.config import SLOConfig, default_config
-from eventsapi.slo.openslo import (
-    config_from_openslo,
-    from_openslo,
-    status_regex,
-    to_openslo,
-)
+from eventsapi.slo.openslo import config_from_openslo, from_openslo, to_openslo
 from eventsapi.slo.spec import CalendarWindow, RollingWindow, RouteMatch, SLIKind, SLOSpec
 from tests.unit.test_slo_config import configs
 
@@ -140,18 +135,12 @@ def test_the_error_statuses_setting_decides_the_availability_query() -> None:
     assert ratio(documents(text)[1])[0] == ('sum(eventsapi_http_requests_total{code!~"429|5.."})')
 
 
-@pytest.mark.parametrize(
-    ("statuses", "regex"),
-    [
-        (range(500, 600), "5.."),
-        (range(400, 600), "4..|5.."),
-        ([503], "503"),
-        ([500, 502, 503, 504], "500|502|503|504"),
-        ([*range(510, 520), 599], "51.|599"),
-    ],
-)
-def test_status_regex(statuses: list[int], regex: str) -> None:
-    assert status_regex(statuses) == regex
+def test_the_status_regex_is_the_rules_one() -> None:
+    """One builder (``slo.promql``): ``50[2-4]`` here as in the rules, not ``502|503|504``."""
+    text = to_openslo(default_config(), error_statuses=frozenset({429, 502, 503, 504}))
+    assert ratio(documents(text)[1])[0] == 'sum(eventsapi_http_requests_total{code!~"429|50[2-4]"})'
+    text = to_openslo(default_config(), error_statuses=frozenset(range(500, 550)))
+    assert ratio(documents(text)[1])[0] == 'sum(eventsapi_http_requests_total{code!~"5[0-4]."})'
 
 
 # --- import -------------------------------------------------------------------------------
@@ -171,6 +160,22 @@ def test_any_config_s_slos_round_trip(config: SLOConfig) -> None:
     back = config_from_openslo(to_openslo(config))
     assert back.slos == config.slos
     assert back.descriptions == config.descriptions
+
+
+def test_route_templates_with_escaped_characters_round_trip() -> None:
+    """Quotes, backslashes and control characters, escaped as PromQL (Go) strings."""
+    routes = tuple(
+        RouteMatch(template, frozenset({"GET"}))
+        for template in ('/a"b', "/a\\b", "/tab\there", "/cr\rlf\n", "/bell\x07", "/é{id}")
+    )
+    slo = SLOSpec("odd", SLIKind.AVAILABILITY, 0.99, RollingWindow(), routes)
+    assert from_openslo(to_openslo(SLOConfig(slos=(slo,)))) == (slo,)
+
+
+def test_no_error_status_is_every_request_good_and_reads_back() -> None:
+    text = to_openslo(default_config(), error_statuses=frozenset())
+    assert ratio(documents(text)[1])[0] == 'sum(eventsapi_http_requests_total{code!~""})'
+    assert from_openslo(text, error_statuses=frozenset()) == default_config().slos
 
 
 def test_import_reads_hand_written_documents() -> None:

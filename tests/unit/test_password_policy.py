@@ -206,3 +206,30 @@ def test_an_empty_password_is_refused_for_its_length() -> None:
     result = check("")
     assert not result.ok
     assert mentions(result, "at least 15 characters")
+
+
+def test_the_words_of_the_policy() -> None:
+    """What the user reads, word for word (problems and advice are shown as they are)."""
+    short = check_password("Qz7#vk!", username="alice", two_factor=True)
+    invalid = check_password("\ud800 violet tractor humming", username="alice", two_factor=False)
+    empty = check_password("", username="alice", two_factor=True)
+
+    assert short.problems[0] == "Use at least 8 characters; this password has 7."
+    assert invalid.problems[0] == (
+        "This password contains characters that are not valid text; type it again."
+    )
+    assert empty.problems == [
+        "Use at least 8 characters; this password has 0.",
+        "This password is too easy to guess.",
+    ]
+    assert (empty.score, empty.crack_time) == (0, "less than a second")
+    assert SEVERAL_WORDS_ADVICE == (
+        "Try a passphrase: four or more unrelated words, such as three random nouns and a verb,"
+        " are long, easy to remember and hard to guess."
+    )
+
+
+def test_a_three_letter_username_inside_the_password_is_refused() -> None:
+    result = check_password("violet tractor bob humming seashell", username="bob", two_factor=False)
+
+    assert "Don't put your username in your password, forwards or backwards." in result.problems

@@ -121,8 +121,16 @@ def test_malformed_codes_are_refused(typed: str) -> None:
     assert use_code(hashes, typed) is None
 
 
+def test_input_longer_than_64_characters_is_refused_before_any_work() -> None:
+    """No code with spaces and dashes is that long; 64 is still read, spaces and all."""
+    hashes = (hash_code("01abc-defgh"),)
+
+    assert use_code(hashes, "01abc-defgh".ljust(64)) == ()
+    assert use_code(hashes, "01abc-defgh".ljust(65)) is None
+
+
 def test_only_a_code_can_be_hashed() -> None:
-    with pytest.raises(ValueError, match="not a recovery code"):
+    with pytest.raises(ValueError, match=r"^not a recovery code$"):
         hash_code("correct horse battery staple")
 
 

@@ -10,7 +10,8 @@ from starlette.routing import Mount, Route, Router
 
 from eventsapi.api.redirects import SlashRedirects
 from eventsapi.errors import ConfigurationError
-from eventsapi.settings import Settings, load_settings
+from eventsapi.settings import Settings
+from eventsapi.settings_load import load_settings
 
 
 async def _ok(request: Any) -> Response:

@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from eventsapi.cli import main
-from eventsapi.settings import SettingInfo, Settings, load_settings, schema
+from eventsapi.settings import SettingInfo, Settings, schema
+from eventsapi.settings_load import load_settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
 START = (

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from eventsapi.errors import ConfigurationError
-from eventsapi.settings import Settings, decode, encode, load_settings
+from eventsapi.settings import Settings, decode, encode
+from eventsapi.settings_load import load_settings
 
 
 def test_defaults_leave_cors_off_and_gzip_from_1_kib() -> None:

@@ -11,8 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from eventsapi.errors import NotFound
 from eventsapi.slo.sla import (
     CreditTier,
+    NoSuchSLA,
     SLAContract,
     SLAReport,
     parse_period,
@@ -20,6 +22,7 @@ from eventsapi.slo.sla import (
     render_csv,
     render_json,
     render_table,
+    select_contracts,
     sla_report,
 )
 from eventsapi.slo.spec import SLIKind, SLOSpec
@@ -288,6 +291,36 @@ def test_a_period_not_begun_has_no_traffic() -> None:
     buckets = [MinuteBucket(at("2026-11-01T00:00"), 100, 100)]
     r = report(buckets, now=at("2026-10-20T00:00"))
     assert (r.total_requests, r.complete) == (0, False)
+
+
+# --- which contracts a report covers -------------------------------------------------------
+
+LATENCY_QUARTERLY = SLAContract("latency", "quarter", 0.99)
+CONTRACTS = (SLAContract("latency", "month", 0.99), MONTHLY, LATENCY_QUARTERLY)
+
+
+def test_a_month_selects_the_monthly_contracts_and_a_quarter_the_quarterly_ones() -> None:
+    assert select_contracts(CONTRACTS, "2026-11") == [CONTRACTS[0], MONTHLY]
+    assert select_contracts(CONTRACTS, "2026-Q4") == [LATENCY_QUARTERLY]
+    assert select_contracts(CONTRACTS, "2026-q4") == [LATENCY_QUARTERLY]
+
+
+def test_one_slo_selects_its_contract_of_the_period_s_kind_or_none() -> None:
+    assert select_contracts(CONTRACTS, "2026-11", "availability") == [MONTHLY]
+    assert select_contracts(CONTRACTS, "2026-Q4", "availability") == []
+
+
+def test_an_slo_without_any_contract_is_not_found_naming_those_that_have_one() -> None:
+    with pytest.raises(NoSuchSLA) as raised:
+        select_contracts(CONTRACTS, "2026-11", "speed")
+
+    assert isinstance(raised.value, NotFound)  # a 404 on GET /sla
+    assert raised.value.measured == ("latency", "availability")  # the file's order
+    assert (
+        str(raised.value) == "No SLA measures an SLO named 'speed' (SLAs: availability, latency)."
+    )
+    with pytest.raises(NoSuchSLA, match=r"\(SLAs: none\)"):
+        select_contracts((), "2026-11", "speed")
 
 
 # --- rendering ----------------------------------------------------------------------------

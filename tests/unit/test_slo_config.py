@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eventsapi.domain.sli import LATENCY_BOUNDS_MS
 from eventsapi.errors import ConfigurationError
 from eventsapi.slo.config import (
     SLOConfig,
@@ -21,7 +22,6 @@ from eventsapi.slo.config import (
     parse_slo_config,
     parse_window,
 )
-from eventsapi.slo.records import LATENCY_BOUNDS_MS
 from eventsapi.slo.sla import CreditTier, SLAContract
 from eventsapi.slo.spec import (
     DEFAULT_ALERT_POLICY,

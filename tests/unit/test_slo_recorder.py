@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+from eventsapi.domain.sli import LATENCY_BOUNDS_MS, SLIRow
 from eventsapi.slo.drill import Drill
 from eventsapi.slo.prometheus import PrometheusExport
 from eventsapi.slo.recorder import Recorder, sli_rows
-from eventsapi.slo.records import LATENCY_BOUNDS_MS, SLIRow
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC).timestamp()
 ERRORS = frozenset(range(500, 600))

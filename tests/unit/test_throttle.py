@@ -142,6 +142,14 @@ def test_the_window_slides_one_failure_at_a_time() -> None:
     assert len(times) == 3  # only the latest `limit` are kept
 
 
+def test_an_attempt_leaves_the_window_exactly_one_window_later() -> None:
+    budget = ClientBudget(limit=1, window=timedelta(minutes=5))  # 1: the least limit
+
+    assert budget.recent((START,), START + 5 * MINUTE - timedelta(microseconds=1)) == (START,)
+    assert budget.recent((START,), START + 5 * MINUTE) == ()
+    assert budget.retry_after((START,), START + 5 * MINUTE) is None
+
+
 def test_a_released_reservation_no_longer_counts() -> None:
     budget = ClientBudget(limit=2)
     times = fail(budget, (), START, 2)
@@ -160,7 +168,10 @@ def test_an_ipv6_64_is_one_client() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"limit": 0}, "limit"), ({"window": timedelta(0)}, "window")],
+    [
+        ({"limit": 0}, r"^the limit must be at least 1, not 0$"),
+        ({"window": timedelta(0)}, r"^the window must be positive, not 0:00:00$"),
+    ],
 )
 def test_a_budget_that_cannot_work_is_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):

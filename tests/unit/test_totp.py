@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyotp
 import pytest
+import segno
 
 from eventsapi.auth.totp import new_secret, provisioning_uri, qr_svg, verify
 
@@ -181,8 +182,16 @@ def test_the_first_step_since_the_epoch_is_accepted() -> None:
     assert verify(RFC_SECRET, _code(RFC_SECRET, 0), epoch, None) == 0
 
 
+def test_input_longer_than_64_characters_is_refused_before_any_work() -> None:
+    secret = new_secret()
+    code = pyotp.TOTP(secret).at(NOW)
+
+    assert verify(secret, code.ljust(64), NOW, None) == _step(NOW)
+    assert verify(secret, code.ljust(65), NOW, None) is None
+
+
 def test_a_naive_datetime_is_refused() -> None:
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError, match=r"^now must be a timezone-aware datetime$"):
         verify(RFC_SECRET, "123456", datetime(2026, 5, 1, 12, 0), None)
 
 
@@ -221,6 +230,14 @@ def test_the_qr_code_is_a_standalone_svg_document() -> None:
     assert root.find(f".//{{{SVG_NS}}}path") is not None
     assert set(re.findall(r"https?://[^\s\"'<>]*", svg)) == {SVG_NS}
     assert not [name for element in root.iter() for name in element.attrib if name.endswith("href")]
+    # no XML declaration (it can be inlined in HTML), a title for screen readers, and
+    # 4 pixels a module, quiet zone included
+    assert svg.startswith("<svg ")
+    assert root.findtext(f"{{{SVG_NS}}}title") == "Two-step verification setup code"
+    modules = segno.make(provisioning_uri(new_secret(), "alice"), error="m", micro=False)
+    assert (root.get("width"), root.get("height")) == tuple(
+        str(side) for side in modules.symbol_size(scale=4)
+    )
 
 
 def test_the_qr_code_depends_on_the_uri() -> None:
