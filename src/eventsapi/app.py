@@ -36,6 +36,7 @@ from eventsapi.auth.sessions import SessionPolicy
 from eventsapi.clock import Clock, system_clock
 from eventsapi.errors import ConfigurationError, EventsAPIError
 from eventsapi.settings import Settings, parse_statuses
+from eventsapi.settings_info import decode as decode_settings
 from eventsapi.settings_load import load_settings
 from eventsapi.slo.config import SLOConfig, load_slo_config
 from eventsapi.slo.drill import Drill
@@ -220,7 +221,7 @@ def _leave_interrupts_to_the_main_process() -> None:
 def app_from_environment() -> Starlette:
     """The application a worker process serves (granian imports it as a factory)."""
     resolved = os.environ.get(settings_module.RESOLVED_SETTINGS_ENV)
-    settings = settings_module.decode(resolved) if resolved else load_settings(environ=os.environ)
+    settings = decode_settings(resolved) if resolved else load_settings(environ=os.environ)
     app = create_app(settings)
     app.state.worker_process = True
     return app

@@ -4,7 +4,8 @@ Each field of :class:`Settings` is a setting: its name, type, default and help
 text (the ``Meta`` description) are declared once, here. Values come from, in
 order of precedence: command-line options > ``EVENTSAPI_<NAME>`` environment
 variables > a TOML settings file (``--config`` or ``EVENTSAPI_CONFIG``) > the
-defaults (:func:`eventsapi.settings_load.load_settings`). ``docs/settings.md`` documents
+defaults (:func:`eventsapi.settings_load.load_settings`); :mod:`eventsapi.settings_info`
+reads the schema back. ``docs/settings.md`` documents
 every field; a test keeps them in step. The parsers of values that are lists of things
 (statuses, networks, rate limits) and the rules between settings are
 :mod:`eventsapi.settings_values`.
@@ -12,8 +13,7 @@ every field; a test keeps them in step. The parsers of values that are lists of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any, Final, Literal, get_args, get_origin
+from typing import Annotated, Final, Literal
 
 import msgspec
 
@@ -33,14 +33,10 @@ __all__ = [
     "RESOLVED_SETTINGS_ENV",
     "IPNetwork",
     "LogLevel",
-    "SettingInfo",
     "Settings",
-    "decode",
-    "encode",
     "parse_networks",
     "parse_rate_limits",
     "parse_statuses",
-    "schema",
 ]
 
 ENV_PREFIX: Final = "EVENTSAPI_"
@@ -447,52 +443,43 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             "selects, in milliseconds.",
         ),
     ] = 1000
+    change_retention_days: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=3660,
+            description="Days the change log keeps each change (for GET /changes, the stream "
+            "and webhooks); a sync token older than that is answered 410 (sync again in full).",
+        ),
+    ] = 30
+    stream_limit: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=100_000,
+            description="Open change streams (GET /changes/stream) one worker holds at most; "
+            "more are refused with 503 and Retry-After. 0 turns the stream off.",
+        ),
+    ] = 1000
+    stream_limit_per_client: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=10_000,
+            description="Open change streams one client (user, or address) holds at most in one "
+            "worker; more are refused with 429.",
+        ),
+    ] = 8
+    webhook_allow_private: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Let webhooks be delivered to loopback, private, link-local and cloud "
+            "metadata addresses, and over plain http in public mode. Off: such a URL is refused "
+            "when registered and at each delivery (SSRF). Logged loudly when on.",
+        ),
+    ] = False
 
     def __post_init__(self) -> None:
         # Raised as is by msgspec (it wraps only ValueError and TypeError), so loading,
         # decoding in a worker and Settings(...) all refuse these with one clear message.
         check_settings(self)
-
-
-@dataclass(frozen=True, slots=True)
-class SettingInfo:
-    """One setting as documented: name, type, default, help, environment variable."""
-
-    name: str
-    type_name: str
-    default: Any
-    help: str
-
-    @property
-    def env_var(self) -> str:
-        return ENV_PREFIX + self.name.upper()
-
-
-def schema() -> list[SettingInfo]:
-    """Every setting, in declaration order."""
-    infos = []
-    for field in msgspec.structs.fields(Settings):
-        base, meta = field.type, None
-        if get_origin(base) is Annotated:
-            base, *extras = get_args(base)
-            meta = next((e for e in extras if isinstance(e, msgspec.Meta)), None)
-        if get_origin(base) is Literal:
-            type_name = " | ".join(repr(choice) for choice in get_args(base))
-        elif get_origin(base) is not None:
-            type_name = str(base)  # list[str]
-        else:
-            type_name = getattr(base, "__name__", str(base))
-        # msgspec keeps an empty-list default ([]) as a factory.
-        factory = field.default_factory
-        default = field.default if factory is msgspec.NODEFAULT else factory()
-        infos.append(SettingInfo(field.name, type_name, default, (meta and meta.description) or ""))
-    return infos
-
-
-def encode(settings: Settings) -> str:
-    """Settings as JSON, to hand resolved settings to worker processes."""
-    return msgspec.json.encode(settings).decode()
-
-
-def decode(text: str) -> Settings:
-    return msgspec.json.decode(text, type=Settings)

@@ -15,7 +15,8 @@ from typing import Any, Final
 import msgspec
 
 from eventsapi.errors import ConfigurationError
-from eventsapi.settings import CONFIG_ENV, ENV_PREFIX, RESOLVED_SETTINGS_ENV, Settings, schema
+from eventsapi.settings import CONFIG_ENV, ENV_PREFIX, RESOLVED_SETTINGS_ENV, Settings
+from eventsapi.settings_info import schema
 
 __all__ = ["load_settings"]
 

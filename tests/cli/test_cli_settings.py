@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from eventsapi.cli import main
-from eventsapi.settings import schema
+from eventsapi.settings_info import schema
 
 
 def effective(runner: CliRunner, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -140,6 +140,10 @@ def test_every_setting_can_be_set_by_environment_and_file(
         "drill_error_ratio": 0.25,
         "drill_slow_ratio": 0.5,
         "drill_slow_ms": 250,
+        "change_retention_days": 7,
+        "stream_limit": 50,
+        "stream_limit_per_client": 2,
+        "webhook_allow_private": True,
     }
     assert set(values) == {info.name for info in schema()}, "a new setting needs a value here"
     toml = "".join(f"{name} = {json.dumps(value)}\n" for name, value in values.items())

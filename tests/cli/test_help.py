@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from eventsapi import __version__
 from eventsapi.cli import main
-from eventsapi.settings import schema
+from eventsapi.settings_info import schema
 
 COMMANDS = [
     ("serve",),

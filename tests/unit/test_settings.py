@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from eventsapi.errors import ConfigurationError
-from eventsapi.settings import Settings, decode, encode, schema
+from eventsapi.settings import Settings
+from eventsapi.settings_info import decode, encode, schema
 from eventsapi.settings_load import load_settings
 
 

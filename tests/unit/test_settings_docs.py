@@ -1,7 +1,7 @@
 """docs/settings.md documents every setting exactly as the settings schema declares it.
 
 The reference part of docs/settings.md (between the two ``settings-reference``
-markers) must be what :func:`render_reference` makes from ``settings.schema()``.
+markers) must be what :func:`render_reference` makes from ``settings_info.schema()``.
 After changing a setting, rewrite it with::
 
     python -m tests.unit.test_settings_docs --write
@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from eventsapi.cli import main
-from eventsapi.settings import SettingInfo, Settings, schema
+from eventsapi.settings import Settings
+from eventsapi.settings_info import SettingInfo, schema
 from eventsapi.settings_load import load_settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
@@ -72,7 +73,7 @@ def test_docs_document_every_setting_as_the_schema_declares_it() -> None:
     documented = documented_reference(DOCS.read_text(encoding="utf-8"))
     expected = render_reference()
     assert documented == expected, (
-        "docs/settings.md disagrees with settings.schema(); "
+        "docs/settings.md disagrees with settings_info.schema(); "
         "run: python -m tests.unit.test_settings_docs --write"
     )
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from eventsapi.errors import ConfigurationError
-from eventsapi.settings import Settings, decode, encode
+from eventsapi.settings import Settings
+from eventsapi.settings_info import decode, encode
 from eventsapi.settings_load import load_settings
 
 

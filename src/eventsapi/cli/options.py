@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 import click
 
 from eventsapi.errors import ConfigurationError
-from eventsapi.settings import Settings, schema
+from eventsapi.settings import Settings
+from eventsapi.settings_info import schema
 from eventsapi.settings_load import load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])

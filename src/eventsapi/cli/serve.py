@@ -21,7 +21,8 @@ from eventsapi.cli.options import resolve, serve_options
 from eventsapi.cli.stores import opened_store
 from eventsapi.cli.users import FIRST_ADMIN_HINT
 from eventsapi.errors import EventsAPIError
-from eventsapi.settings import RESOLVED_SETTINGS_ENV, Settings, encode
+from eventsapi.settings import RESOLVED_SETTINGS_ENV, Settings
+from eventsapi.settings_info import encode
 
 logger = logging.getLogger("eventsapi")
 

@@ -9,7 +9,7 @@ import click
 import msgspec
 
 from eventsapi.cli.options import resolve, serve_options
-from eventsapi.settings import schema
+from eventsapi.settings_info import schema
 
 
 @click.command("settings")

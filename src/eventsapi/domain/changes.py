@@ -1,0 +1,45 @@
+"""The change log's records: what happened to an event, at a position in the log.
+
+Every write to an event appends one record in the same transaction as the write, so the log
+is the one source of truth that incremental sync (``GET /changes``), the live stream and
+webhooks read. Positions only grow, and a reader that has seen position P never misses a
+record that commits later (each backend says how: ``storage/*/changes.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Literal, get_args
+
+ChangeType = Literal["event.created", "event.updated", "event.deleted"]
+"""The kinds of change; later kinds (registrations, the trash) are added here."""
+
+CHANGE_TYPES: Final[tuple[ChangeType, ...]] = get_args(ChangeType)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    """One record of the change log."""
+
+    position: int
+    """Its place in the log: greater than every record committed before it."""
+    type: ChangeType
+    event_id: str
+    version: int
+    """The event's version after the change; for a delete, the version that was deleted."""
+    at: datetime
+    """When the change was made (UTC)."""
+    document: bytes | None
+    """The event's JSON document after the change, as ``GET /events/{id}`` answers it;
+    ``None`` for a delete."""
+    actor: str | None
+    """The id of the user who made the change; ``None`` for the operator (CLI, imports) or
+    an anonymous client in local mode."""
+
+
+def type_matches(change_type: str, patterns: tuple[str, ...] | list[str]) -> bool:
+    """Whether ``change_type`` is selected by one of ``patterns``: an exact type, ``kind.*``
+    (every type of that kind) or ``*`` (every type)."""
+    kind = change_type.partition(".")[0]
+    return any(pattern in ("*", change_type) or pattern == f"{kind}.*" for pattern in patterns)
