@@ -16,6 +16,7 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── IdempotencyKeyReused    an Idempotency-Key retried with a different request (422)
     ├── IdempotencyKeyInUse     an Idempotency-Key whose first request is in flight (409)
     ├── BadRequest              malformed request: syntax, parameters, cursors (400)
+    ├── SyncTokenExpired        a sync token that is expired, foreign or tampered with (410)
     ├── UnsupportedMediaType    a body in a media type we do not read (415)
     ├── PayloadTooLarge         a body over the configured limit (413)
     ├── RequestTimeout          a body that did not arrive within its deadline (408)
@@ -109,6 +110,11 @@ class BadRequest(EventsAPIError):
     def __init__(self, detail: str, *, parameter: str | None = None) -> None:
         self.parameter = parameter
         super().__init__(detail)
+
+
+class SyncTokenExpired(EventsAPIError):
+    """A sync token this database cannot continue from: older than the change log keeps,
+    made by another database, or altered. The client must sync again in full."""
 
 
 class UnsupportedMediaType(EventsAPIError):

@@ -122,6 +122,14 @@ PROBLEM_TYPES: Final = {
             "The body is not valid JSON, or a query parameter is invalid (`parameter` names it).",
         ),
         ProblemType(
+            "sync-token-expired",
+            410,
+            "This sync token cannot be continued from",
+            "The token is older than the change log keeps (`change_retention_days`), comes "
+            "from another database, or was altered. Sync again in full: list the events with "
+            "`GET /events`, then follow `GET /changes` from its `Sync-Token` header.",
+        ),
+        ProblemType(
             "unsupported-media-type",
             415,
             "This media type is not accepted here",
@@ -335,6 +343,8 @@ def from_error(request: Request, exc: Exception) -> Response:
             return problem(400, str(exc))
         case errors.BadRequest():
             return problem(400, str(exc), parameter=exc.parameter)
+        case errors.SyncTokenExpired():
+            return problem(410, str(exc), slug="sync-token-expired")
         case errors.UnsupportedMediaType():
             return problem(415, str(exc), accepted=list(exc.accepted))
         case errors.PayloadTooLarge():
