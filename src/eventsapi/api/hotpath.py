@@ -298,31 +298,38 @@ class EventsApp(Starlette):
 
 
 class HotPath:
-    """Finds the handler of a request for a hot route of the table (``/events``, ``/event``
-    and ``/events/{id}`` today): a path without parameters, or one whose last segment is
-    the only parameter."""
+    """Finds the handler of a request for a hot route of the table (``/events``, ``/event``,
+    ``/events/{id}``, ``/events.ics`` and ``/events/{id}.ics`` today): a path without
+    parameters, or one whose last segment is the only parameter, which may be followed by
+    a fixed suffix (``.ics``). A route with a suffix is tried before the same prefix
+    without one, as the table lists it before (Starlette tries them in that order too)."""
 
     def __init__(self, routes: Mapping[str, Mapping[str, Handler]]) -> None:
         self.exact: dict[str, tuple[str, Mapping[str, Handler]]] = {}
-        self.items: list[tuple[str, int, str, str, Mapping[str, Handler]]] = []
+        self.items: list[tuple[str, int, str, str, str, Mapping[str, Handler]]] = []
         for template, handlers in routes.items():
             start = template.find("{")
+            end = template.find("}")
             if start < 0:
                 self.exact[template] = (template, handlers)
-            elif template.endswith("}") and "/" not in template[start:]:
-                name = template[start + 1 : -1]
-                self.items.append((template[:start], start, name, template, handlers))
+            elif "/" not in template[start:] and "{" not in template[end:]:
+                name, suffix = template[start + 1 : end], template[end + 1 :]
+                self.items.append((template[:start], start, name, template, suffix, handlers))
             else:
                 raise ValueError(f"The hot path serves no route like {template}.")
+        # The longest suffix first: /events/x.ics is the calendar of x, not the event x.ics.
+        self.items.sort(key=lambda item: -len(item[4]))
 
     def handler(self, scope: Scope) -> Handler | None:
         """The handler for this request, or ``None`` to leave it to the router."""
         path: str = scope["path"]
-        for prefix, length, name, template, handlers in self.items:
-            if path.startswith(prefix):
-                value = path[length:]
+        for prefix, length, name, template, suffix, handlers in self.items:
+            if path.startswith(prefix) and path.endswith(suffix):
+                value = path[length : len(path) - len(suffix)]
                 if value and "/" not in value:
                     handler = handlers.get(scope["method"])
+                    if handler is None and suffix:
+                        continue  # PUT /events/x.ics: the event x.ics, as in Starlette
                     if handler is not None:
                         scope["path_params"] = {name: value}
                         scope[_ROUTE] = template
