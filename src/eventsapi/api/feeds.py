@@ -11,6 +11,9 @@ events or once their documents add up to ``FEED_MAX_BYTES``, whichever comes fir
 events starting latest are then left out. The listing counts as one of the client's
 listings (``max_listings_per_client``), and the iCalendar is written in a worker thread,
 so a large feed does not hold up the event loop.
+
+``icalendar`` (some 7 MB of memory per worker) is imported by the first feed asked for,
+not at start (``tests/unit/test_lazy_imports.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from eventsapi.api import ics
 from eventsapi.api.conditions import Preconditions
 from eventsapi.api.inflight import InFlight
 from eventsapi.api.listing import parse_filter
@@ -39,7 +41,18 @@ from eventsapi.domain.query import EventFilter, EventQuery
 from eventsapi.errors import NotFound
 from eventsapi.settings import Settings
 
-__all__ = ["FEED_MAX_BYTES", "FEED_MAX_EVENTS", "FEED_PAST_DAYS", "CalendarFeeds"]
+__all__ = [
+    "DEFAULT_DOMAIN",
+    "FEED_MAX_BYTES",
+    "FEED_MAX_EVENTS",
+    "FEED_PAST_DAYS",
+    "MEDIA_TYPE",
+    "CalendarFeeds",
+]
+
+MEDIA_TYPE: Final = "text/calendar; charset=utf-8"
+DEFAULT_DOMAIN: Final = "eventsapi.invalid"
+"""The right-hand side of the UIDs without a ``public_url`` (RFC 2606: it names no host)."""
 
 FEED_PAST_DAYS: Final = 90
 """Without ``starts_after``, the feed starts this many days before now."""
@@ -65,7 +78,7 @@ class CalendarFeeds:
         self.clock = clock
         self.listings = listings
         self.page_size = min(_PAGE, settings.max_page_size)
-        self.domain = urlsplit(settings.public_url).hostname or ics.DEFAULT_DOMAIN
+        self.domain = urlsplit(settings.public_url).hostname or DEFAULT_DOMAIN
 
     async def event_calendar(self, request: Request) -> Response:
         """``GET /events/{id}.ics``: the event as a calendar of one ``VEVENT`` (none while
@@ -76,6 +89,8 @@ class CalendarFeeds:
             event = await self.store.get(event_id)
         if event is None:
             raise NotFound(f"No event with id {event_id!r}.")
+        from eventsapi.api import ics  # first use: see the docstring
+
         return _answer(request, ics.calendar([event], name=event.title, domain=self.domain))
 
     async def feed(self, request: Request) -> Response:
@@ -89,6 +104,8 @@ class CalendarFeeds:
         searches_nothing = "q" in single and not where.terms
         events = [] if searches_nothing else await self._events(request, where)
         name = _feed_name(where)
+        from eventsapi.api import ics  # first use: see the docstring
+
         body = await asyncio.to_thread(ics.calendar, events, name=name, domain=self.domain)
         return _answer(request, body)
 
@@ -125,4 +142,4 @@ def _answer(request: Request, body: bytes) -> Response:
     tag = f'"ics-{hashlib.blake2b(body, digest_size=8).hexdigest()}"'
     if Preconditions.of(request).not_modified(tag):
         return Response(status_code=304, headers={"ETag": tag})
-    return Response(body, headers={"ETag": tag}, media_type=ics.MEDIA_TYPE)
+    return Response(body, headers={"ETag": tag}, media_type=MEDIA_TYPE)

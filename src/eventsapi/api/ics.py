@@ -9,7 +9,7 @@ events make the same bytes, and the feed's ETag and 304 work.
 Each event is a ``VEVENT``:
 
 - ``UID`` ``<id>@<domain>``: the same on every replica and after every restart (the
-  domain is the host of the ``public_url`` setting, or ``eventsapi.invalid``);
+  domain is the host of the ``public_url`` setting, or ``feeds.DEFAULT_DOMAIN``);
 - ``SEQUENCE`` the event's version less one (RFC 5545 starts it at 0), so a calendar
   app takes each new version for an update of the one it has;
 - ``DTSTART``/``DTEND`` in the event's ``timezone`` (``TZID``, with its ``VTIMEZONE``)
@@ -38,14 +38,11 @@ from icalendar import Event as VEvent
 
 from eventsapi.domain.events import Event
 
-__all__ = ["MEDIA_TYPE", "REFRESH", "calendar"]
+__all__ = ["REFRESH", "calendar"]
 
-MEDIA_TYPE: Final = "text/calendar; charset=utf-8"
 PRODID: Final = "-//eventsapi//Calendar feeds//EN"
 REFRESH: Final = timedelta(hours=1)
 """How often a calendar app should fetch a feed again (a hint: Google decides its own)."""
-DEFAULT_DOMAIN: Final = "eventsapi.invalid"
-"""The right-hand side of the UIDs without a ``public_url`` (RFC 2606: names no host)."""
 # The years a VTIMEZONE describes: the library computes transitions only between dates a
 # datetime can hold, and nobody's calendar needs rules outside these.
 _ZONE_RULES_FROM: Final = date(1900, 1, 1)

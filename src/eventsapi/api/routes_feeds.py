@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from eventsapi.api.feeds import FEED_MAX_BYTES, FEED_MAX_EVENTS, FEED_PAST_DAYS
-from eventsapi.api.ics import MEDIA_TYPE
+from eventsapi.api.feeds import FEED_MAX_BYTES, FEED_MAX_EVENTS, FEED_PAST_DAYS, MEDIA_TYPE
 from eventsapi.api.openapi import Schema, problem
 from eventsapi.api.routes import Access, Limits, Op, Route
 from eventsapi.api.routes_events import ENTITY_TAG, FILTER_PARAMETERS, IF_NONE_MATCH_GET
