@@ -58,9 +58,10 @@ FEED_PAST_DAYS: Final = 90
 """Without ``starts_after``, the feed starts this many days before now."""
 FEED_MAX_EVENTS: Final = 1_000
 """The most events one feed holds: the first ones by start."""
-FEED_MAX_BYTES: Final = 4 * 1024 * 1024
+FEED_MAX_BYTES: Final = 1024 * 1024
 """The most event JSON one feed reads (events with long descriptions): the iCalendar is
-about as long, so this bounds the answer and what is held to make it."""
+about as long, so this bounds the answer, what is held to make it (some 7 times that at
+the peak) and the time to write it (icalendar folds about 4 MB a second, on one core)."""
 _PAGE: Final = 250
 _FILTERS: Final = frozenset({"starts_after", "starts_before", "status", "q"})
 _REPEATABLE: Final = frozenset({"tag"})
