@@ -247,16 +247,20 @@ def test_an_id_ending_in_ics_is_refused_and_the_suffix_names_the_calendar(
     create(client, **PARIS_MEETUP)
 
     posted = send_json(client, "POST", "/events", {"id": "x.ics", "title": "No"})
-    put = client.put("/events/y.ics", json={"title": "No"}, headers=headers)
     calendar = client.get("/events/meetup.ics", headers=headers)
     event = client.get("/events/meetup", headers=headers)
 
     assert assert_problem(posted, 422)["errors"][0]["pointer"] == "#/id"
-    assert_problem(put, 422)
     assert calendar.headers["content-type"] == CALENDAR_TYPE
     assert the_vevent(calendar.content)["UID"] == "meetup@eventsapi.invalid"
     assert event.json()["id"] == "meetup"
     assert client.options("/events/meetup.ics").headers["allow"] == "GET, HEAD, OPTIONS"
+    # the calendar's URL is the calendar's only: no write reaches an event "meetup.ics"
+    for method in ("PUT", "PATCH", "DELETE", "POST"):
+        refused = client.request(method, "/events/y.ics", json={"title": "No"}, headers=headers)
+        assert assert_problem(refused, 405)
+        assert refused.headers["allow"] == "GET, HEAD, OPTIONS"
+    assert client.get("/events/y").status_code == 404
 
 
 def test_the_uid_names_the_public_host(settings: Settings, store: Backend) -> None:
