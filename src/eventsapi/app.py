@@ -23,6 +23,7 @@ from eventsapi.api.account_tokens import TokensAPI
 from eventsapi.api.accounts import AccountsAPI
 from eventsapi.api.authn import Authn
 from eventsapi.api.events import EventsAPI
+from eventsapi.api.feeds import CalendarFeeds
 from eventsapi.api.hotpath import EventsApp
 from eventsapi.api.identities import RecentIdentities
 from eventsapi.api.ratelimits import RateLimits
@@ -78,6 +79,7 @@ def create_app(
         TABLE,
         Services(
             events=events,
+            feeds=CalendarFeeds(store, settings, clock or system_clock, events.listings),
             accounts=AccountsAPI(authn, max_body_bytes=limit),
             tokens=TokensAPI(authn, max_body_bytes=limit),
             users=UsersAPI(authn, max_body_bytes=limit),

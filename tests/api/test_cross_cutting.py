@@ -38,6 +38,8 @@ ROUTES: dict[str, set[str]] = {
     "/events": {"GET", "HEAD", "POST", "OPTIONS"},
     "/event": {"POST", "OPTIONS"},
     "/events/some-id": {"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"},
+    "/events.ics": {"GET", "HEAD", "OPTIONS"},
+    "/events/some-id.ics": {"GET", "HEAD", "OPTIONS"},
     "/": {"GET", "HEAD", "OPTIONS"},
     "/healthz": {"GET", "HEAD", "OPTIONS"},
     "/readyz": {"GET", "HEAD", "OPTIONS"},
@@ -127,7 +129,7 @@ def test_the_route_list_above_is_every_route(app: Starlette) -> None:
     }
     concrete = {re.sub(r"\{[^}]+\}", "x", path): methods for path, methods in templates.items()}
     expected = {
-        re.sub(r"/(some-id|some-name|not-found)(?=/|$)", "/x", path): m
+        re.sub(r"/(some-id|some-name|not-found)(?=[/.]|$)", "/x", path): m
         for path, m in ROUTES.items()
     }
     del expected["/docs/static/swagger-ui.css"]  # a Mount, not a Route

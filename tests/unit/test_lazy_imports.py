@@ -3,7 +3,8 @@
 zxcvbn (the password strength estimate: its word lists), redis (shared rate limits) and
 segno (the QR code of two-step enrolment) together cost each worker process about 45 MB
 of memory when imported (docs/benchmarks.md, "Start-up and memory"); a service that
-never sets a password, shares no limits or enrols no one should not pay for them.
+never sets a password, shares no limits or enrols no one should not pay for them. The
+same goes for icalendar (some 7 MB), for a service whose calendar feeds nobody reads.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 
 import pytest
 
-LAZY = ("zxcvbn", "redis", "segno")
+LAZY = ("zxcvbn", "redis", "segno", "icalendar")
 
 
 def _imported_after(code: str) -> set[str]:
@@ -45,6 +46,7 @@ def test_the_app_and_the_command_line_start_without_them() -> None:
         ),
         ("from eventsapi.auth.totp import qr_svg\nqr_svg('otpauth://totp/x?secret=AAAA')", "segno"),
         ("from eventsapi.auth.ratelimit import redis_client\nredis_client('redis://h')", "redis"),
+        ("from eventsapi.api.ics import calendar\ncalendar([], name='x', domain='x')", "icalendar"),
     ],
 )
 def test_each_is_imported_by_what_needs_it(code: str, library: str) -> None:

@@ -48,6 +48,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Match
@@ -57,7 +58,7 @@ from eventsapi.api import access_log, compression, cors, problems, redirects, re
 from eventsapi.api.clients import Proxies
 from eventsapi.api.events import Handler
 from eventsapi.api.ratelimits import Fields, RateLimits, Verify
-from eventsapi.api.routes import BoundTable
+from eventsapi.api.routes import BoundTable, allow
 from eventsapi.api.security_headers import API as SECURITY_FIELDS
 from eventsapi.api.security_headers import to_add as security_fields_for
 from eventsapi.api.slow_clients import WITHOUT_BODY, SlowClients
@@ -298,31 +299,44 @@ class EventsApp(Starlette):
 
 
 class HotPath:
-    """Finds the handler of a request for a hot route of the table (``/events``, ``/event``
-    and ``/events/{id}`` today): a path without parameters, or one whose last segment is
-    the only parameter."""
+    """Finds the handler of a request for a hot route of the table (``/events``, ``/event``,
+    ``/events/{id}``, ``/events.ics`` and ``/events/{id}.ics`` today): a path without
+    parameters, or one whose last segment is the only parameter, which may be followed by
+    a fixed suffix (``.ics``). A route with a suffix is tried before the same prefix
+    without one, and owns every path it matches: ``PUT /events/x.ics`` is a 405 (the
+    calendar of ``x`` is read only), not a write of an event ``x.ics``."""
 
     def __init__(self, routes: Mapping[str, Mapping[str, Handler]]) -> None:
         self.exact: dict[str, tuple[str, Mapping[str, Handler]]] = {}
-        self.items: list[tuple[str, int, str, str, Mapping[str, Handler]]] = []
+        self.items: list[tuple[str, int, str, str, str, Mapping[str, Handler]]] = []
+        self.refusals: dict[str, Handler] = {}
         for template, handlers in routes.items():
             start = template.find("{")
+            end = template.find("}")
             if start < 0:
                 self.exact[template] = (template, handlers)
-            elif template.endswith("}") and "/" not in template[start:]:
-                name = template[start + 1 : -1]
-                self.items.append((template[:start], start, name, template, handlers))
+            elif "/" not in template[start:] and "{" not in template[end:]:
+                name, suffix = template[start + 1 : end], template[end + 1 :]
+                self.items.append((template[:start], start, name, template, suffix, handlers))
+                if suffix:
+                    self.refusals[template] = _not_allowed(allow(list(handlers)))
             else:
                 raise ValueError(f"The hot path serves no route like {template}.")
+        # The longest suffix first: /events/x.ics is the calendar of x, not the event x.ics.
+        self.items.sort(key=lambda item: -len(item[4]))
 
     def handler(self, scope: Scope) -> Handler | None:
         """The handler for this request, or ``None`` to leave it to the router."""
         path: str = scope["path"]
-        for prefix, length, name, template, handlers in self.items:
-            if path.startswith(prefix):
-                value = path[length:]
+        for prefix, length, name, template, suffix, handlers in self.items:
+            if path.startswith(prefix) and path.endswith(suffix):
+                value = path[length : len(path) - len(suffix)]
                 if value and "/" not in value:
-                    handler = handlers.get(scope["method"])
+                    method = scope["method"]
+                    handler = handlers.get(method)
+                    if handler is None and suffix and method != "OPTIONS":
+                        # Starlette would go on to /events/{id}, which takes any segment
+                        handler = self.refusals[template]
                     if handler is not None:
                         scope["path_params"] = {name: value}
                         scope[_ROUTE] = template
@@ -333,3 +347,12 @@ class HotPath:
         template, handlers = found
         scope[_ROUTE] = template
         return handlers.get(scope["method"])
+
+
+def _not_allowed(allowed: str) -> Handler:
+    """A handler answering 405 with ``Allow``, as Starlette's router does."""
+
+    async def refuse(request: Request) -> Response:
+        raise HTTPException(status_code=405, headers={"Allow": allowed})
+
+    return refuse

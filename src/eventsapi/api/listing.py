@@ -90,7 +90,8 @@ def _tags(query: QueryParams) -> tuple[str, ...]:
     return tags
 
 
-def _filter(single: dict[str, str], query: QueryParams) -> EventFilter:
+def parse_filter(single: dict[str, str], query: QueryParams) -> EventFilter:
+    """The filters of a listing (the parameters of ``GET /events`` and of its feed)."""
     status = single.get("status")
     if status is not None and status not in STATUSES:
         raise BadRequest(
@@ -140,7 +141,7 @@ def fingerprint(where: EventFilter, sort: SortName) -> str:
 def parse_listing(query: QueryParams, settings: Settings, cursor_key: bytes) -> Listing:
     single = single_values(query, SINGLE, repeatable=REPEATABLE)
     limit = _limit(single.get("limit"), settings)
-    where = _filter(single, query)
+    where = parse_filter(single, query)
     sort = _sort(single, where)
     count = single.get("count")
     if count is not None and count != "exact":

@@ -24,6 +24,7 @@ from eventsapi.api.openapi_slo import slo_paths
 from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Schema, StaticFolders
 from eventsapi.api.routes_accounts import ACCOUNT_ROUTES
 from eventsapi.api.routes_events import EVENT_ROUTES
+from eventsapi.api.routes_feeds import FEED_ROUTES
 
 __all__ = ["TABLE", "document"]
 
@@ -102,6 +103,8 @@ TABLE: Final[tuple[Route, ...]] = (
             ),
         ),
     ),
+    # Before /events/{id}: /events/x.ics is the calendar of x (api/routes_feeds.py).
+    *FEED_ROUTES,
     *EVENT_ROUTES,
     _probe(
         "/healthz",

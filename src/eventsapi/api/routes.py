@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from eventsapi.api.account_tokens import TokensAPI
     from eventsapi.api.accounts import AccountsAPI
     from eventsapi.api.events import EventsAPI
+    from eventsapi.api.feeds import CalendarFeeds
     from eventsapi.api.store import EventStore
     from eventsapi.api.users import UsersAPI
     from eventsapi.slo.drill import Drill
@@ -95,6 +96,7 @@ class Services:
     """What the handlers of the table are bound to, made by ``create_app``."""
 
     events: EventsAPI
+    feeds: CalendarFeeds
     accounts: AccountsAPI
     tokens: TokensAPI
     users: UsersAPI

@@ -15,11 +15,11 @@ from eventsapi.api.idempotency import KEY_MAX_LENGTH
 from eventsapi.api.listing import Q_MAX, STATUSES, TAGS_MAX_IN_QUERY
 from eventsapi.api.openapi import BODY_ERRORS, RATE_LIMIT_FIELDS, RETRY_AFTER, Schema, problem, ref
 from eventsapi.api.routes import Access, Limits, Op, Route
-from eventsapi.domain.events import DOT_SEGMENTS, ID_PATTERN, TAG_MAX, Event, EventInput
+from eventsapi.domain.events import ID_PATTERN, ID_SCHEMA_EXCLUDES, TAG_MAX, Event, EventInput
 from eventsapi.domain.query import SORTS
 from eventsapi.domain.text import NOT_SPACE, ONE_LINE
 
-__all__ = ["EVENT_ROUTES"]
+__all__ = ["ENTITY_TAG", "EVENT_ROUTES", "FILTER_PARAMETERS", "IF_NONE_MATCH_GET"]
 
 _LOCATION = {
     "Location": {
@@ -109,8 +109,9 @@ _ID_PARAMETER = {
     "schema": {
         "type": "string",
         "pattern": ID_PATTERN,
-        # "." and ".." are dot segments: clients resolve /events/.. to /
-        "not": {"enum": sorted(DOT_SEGMENTS)},
+        # "." and ".." are dot segments: clients resolve /events/.. to /; and
+        # /events/x.ics is the calendar of x (api/routes_feeds.py)
+        "not": ID_SCHEMA_EXCLUDES,
     },
     "example": "01JD7X3Q9M5T8V2W4Y6Z8A0B1C",
 }
@@ -232,6 +233,15 @@ _LIST_PARAMETERS = [
         {"type": "string", "enum": ["exact"]},
     ),
 ]
+
+FILTER_PARAMETERS: Final = {
+    parameter["name"]: parameter
+    for parameter in _LIST_PARAMETERS
+    if parameter["name"] in ("starts_after", "starts_before", "tag", "status", "q")
+}
+"""The filters of ``GET /events``, which its calendar feed takes too (``api/routes_feeds.py``)."""
+ENTITY_TAG: Final = _ETAG
+IF_NONE_MATCH_GET: Final = _IF_NONE_MATCH_GET
 
 # The operations a created event links to (each id written once, here).
 _GET, _PUT, _PATCH, _DELETE = "getEvent", "putEvent", "patchEvent", "deleteEvent"

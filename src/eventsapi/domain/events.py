@@ -23,6 +23,15 @@ DOT_SEGMENTS: Final = frozenset({".", ".."})
 """Ids the pattern allows but no URL can address: clients remove these path segments
 (RFC 3986 section 5.2.4), so ``/events/..`` is ``/``. They are refused."""
 DOT_SEGMENT_MESSAGE: Final = "'.' and '..' cannot be ids: URLs cannot address them"
+CALENDAR_SUFFIX: Final = ".ics"
+"""No new id ends so: ``/events/<id>.ics`` is the calendar of the event ``<id>``, so the
+event ``<id>.ics`` would have no URL of its own."""
+CALENDAR_SUFFIX_MESSAGE: Final = (
+    f"must not end in {CALENDAR_SUFFIX!r}: /events/<id>{CALENDAR_SUFFIX} is the calendar "
+    "of the event <id>"
+)
+ID_SCHEMA_EXCLUDES: Final = {"anyOf": [{"enum": sorted(DOT_SEGMENTS)}, {"pattern": r"\.ics$"}]}
+"""The ids the pattern allows but no event may take, as JSON Schema's ``not``."""
 TITLE_MAX: Final = 200
 TITLE_RAW_MAX: Final = 1_000
 DESCRIPTION_MAX: Final = 10_000
@@ -35,9 +44,10 @@ EventId = Annotated[
     str,
     msgspec.Meta(
         pattern=ID_PATTERN,
-        description="1-64 characters of A-Z a-z 0-9 . _ ~ -, but not . or ..",
+        description="1-64 characters of A-Z a-z 0-9 . _ ~ -, but not . or .. and not "
+        "ending in .ics",
         examples=["01JD7X3Q9M5T8V2W4Y6Z8A0B1C", "1"],
-        extra_json_schema={"not": {"enum": sorted(DOT_SEGMENTS)}},
+        extra_json_schema={"not": ID_SCHEMA_EXCLUDES},
     ),
 ]
 # The patterns below are also JSON Schema (ECMA-262) patterns: domain/text.py spells
@@ -304,6 +314,9 @@ def build_event(
         errors.append(FieldError("id", "does not match the id in the URL"))
     if previous is not None:
         owner = previous.owner
+    elif event_id.endswith(CALENDAR_SUFFIX):
+        # a new event only: one stored before the rule keeps its id (and its writes)
+        errors.append(FieldError("id", CALENDAR_SUFFIX_MESSAGE))
     if data.owner is not UNSET and data.owner != owner:
         errors.append(FieldError(OWNER, OWNER_FIXED))
     if errors:
