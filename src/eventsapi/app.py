@@ -22,6 +22,7 @@ from eventsapi.api import problems
 from eventsapi.api.account_tokens import TokensAPI
 from eventsapi.api.accounts import AccountsAPI
 from eventsapi.api.authn import Authn
+from eventsapi.api.changes import ChangesAPI
 from eventsapi.api.events import EventsAPI
 from eventsapi.api.hotpath import EventsApp
 from eventsapi.api.identities import RecentIdentities
@@ -72,12 +73,14 @@ def create_app(
     identities = RecentIdentities()  # credentials verified lately: what rate limits key on
     authn = Authn(accounts, settings, identities)
     events = EventsAPI(store, settings, clock or system_clock, authn)
+    changes = ChangesAPI(store)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
     limit = settings.max_body_bytes
     table = BoundTable(
         TABLE,
         Services(
             events=events,
+            changes=changes,
             accounts=AccountsAPI(authn, max_body_bytes=limit),
             tokens=TokensAPI(authn, max_body_bytes=limit),
             users=UsersAPI(authn, max_body_bytes=limit),
@@ -104,6 +107,7 @@ def create_app(
                 redis = redis_client(settings.rate_limit_redis)
                 rate_limits.limiter = RedisRateLimiter(redis)
             await events.start()
+            await changes.start()
             # A test's own clock drives the SLO engine by calling it (flush, evaluate); a
             # loop on wall time would interleave with it.
             await slo.start(background=clock is None)
@@ -151,6 +155,7 @@ def create_app(
     app.state.drill = drill
     app.state.rate_limits = rate_limits
     app.state.events_api = events
+    app.state.changes_api = changes
     return app
 
 
