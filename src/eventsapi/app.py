@@ -22,6 +22,7 @@ from eventsapi.api import problems
 from eventsapi.api.account_tokens import TokensAPI
 from eventsapi.api.accounts import AccountsAPI
 from eventsapi.api.authn import Authn
+from eventsapi.api.changes import ChangesAPI
 from eventsapi.api.events import EventsAPI
 from eventsapi.api.feeds import CalendarFeeds
 from eventsapi.api.hotpath import EventsApp
@@ -73,6 +74,7 @@ def create_app(
     identities = RecentIdentities()  # credentials verified lately: what rate limits key on
     authn = Authn(accounts, settings, identities)
     events = EventsAPI(store, settings, clock or system_clock, authn)
+    changes = ChangesAPI(store)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
     limit = settings.max_body_bytes
     table = BoundTable(
@@ -80,6 +82,7 @@ def create_app(
         Services(
             events=events,
             feeds=CalendarFeeds(store, settings, clock or system_clock, events.listings),
+            changes=changes,
             accounts=AccountsAPI(authn, max_body_bytes=limit),
             tokens=TokensAPI(authn, max_body_bytes=limit),
             users=UsersAPI(authn, max_body_bytes=limit),
@@ -106,10 +109,15 @@ def create_app(
                 redis = redis_client(settings.rate_limit_redis)
                 rate_limits.limiter = RedisRateLimiter(redis)
             await events.start()
+            await changes.start()
             # A test's own clock drives the SLO engine by calling it (flush, evaluate); a
             # loop on wall time would interleave with it.
             await slo.start(background=clock is None)
-            housekeeping = asyncio.create_task(_prune_daily(accounts)) if clock is None else None
+            housekeeping = (
+                asyncio.create_task(_prune_daily(accounts, store, settings))
+                if clock is None
+                else None
+            )
             if drill.active:
                 logger.warning(
                     "FAULT-INJECTION DRILL ON: %s. Turn drill_error_ratio and "
@@ -149,15 +157,20 @@ def create_app(
     app.state.drill = drill
     app.state.rate_limits = rate_limits
     app.state.events_api = events
+    app.state.changes_api = changes
     return app
 
 
 PRUNE_EVERY: Final = timedelta(days=1)
 
 
-async def _prune_daily(accounts: AccountService) -> None:
-    """Delete ended sessions and tokens now and once a day, in every worker and replica
-    (deleting what another deleted changes nothing); a failure is retried the next time."""
+async def _prune_daily(
+    accounts: AccountService, store: storage.Backend, settings: Settings
+) -> None:
+    """Delete ended sessions and tokens, and changes older than ``change_retention_days``,
+    now and once a day, in every worker and replica (deleting what another deleted changes
+    nothing); a failure is retried the next time."""
+    keep_changes = timedelta(days=settings.change_retention_days)
     while True:
         try:
             sessions, tokens = await accounts.prune_ended()
@@ -166,6 +179,13 @@ async def _prune_daily(accounts: AccountService) -> None:
         else:
             if sessions or tokens:
                 logger.info("Pruned %d ended sessions and %d ended API tokens.", sessions, tokens)
+        try:
+            changes = await store.prune_changes(system_clock() - keep_changes)
+        except EventsAPIError as exc:
+            logger.warning("Pruning the change log failed: %s", exc)
+        else:
+            if changes:
+                logger.info("Pruned %d changes older than %s.", changes, keep_changes)
         await asyncio.sleep(PRUNE_EVERY.total_seconds())
 
 

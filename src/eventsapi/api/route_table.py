@@ -23,6 +23,7 @@ from eventsapi.api.openapi import COMMON_ERRORS, UNLIMITED_ERRORS, openapi_docum
 from eventsapi.api.openapi_slo import slo_paths
 from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Schema, StaticFolders
 from eventsapi.api.routes_accounts import ACCOUNT_ROUTES
+from eventsapi.api.routes_changes import CHANGE_ROUTES
 from eventsapi.api.routes_events import EVENT_ROUTES
 from eventsapi.api.routes_feeds import FEED_ROUTES
 
@@ -106,6 +107,7 @@ TABLE: Final[tuple[Route, ...]] = (
     # Before /events/{id}: /events/x.ics is the calendar of x (api/routes_feeds.py).
     *FEED_ROUTES,
     *EVENT_ROUTES,
+    *CHANGE_ROUTES,
     _probe(
         "/healthz",
         "healthz",

@@ -37,6 +37,7 @@ from eventsapi.api.events import Handler
 if TYPE_CHECKING:
     from eventsapi.api.account_tokens import TokensAPI
     from eventsapi.api.accounts import AccountsAPI
+    from eventsapi.api.changes import ChangesAPI
     from eventsapi.api.events import EventsAPI
     from eventsapi.api.feeds import CalendarFeeds
     from eventsapi.api.store import EventStore
@@ -97,6 +98,7 @@ class Services:
 
     events: EventsAPI
     feeds: CalendarFeeds
+    changes: ChangesAPI
     accounts: AccountsAPI
     tokens: TokensAPI
     users: UsersAPI

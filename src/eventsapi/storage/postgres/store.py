@@ -10,7 +10,8 @@ since reading twice cannot do harm (a write is not retried: it may have
 committed).
 
 Writes: each is one transaction (``events.py``; idempotency keys under an advisory
-lock, ``idempotency.py``).
+lock, ``idempotency.py``) that appends its record to the change log last (``changes.py``:
+positions in commit order).
 
 Schema: migrations ``migrations/postgres/NNNN_name.sql`` (``migrations.py``), recorded in a
 ``schema_migrations`` table and applied under an advisory lock (per schema), so
@@ -37,6 +38,7 @@ from psycopg_pool import AsyncConnectionPool
 from eventsapi.errors import ConfigurationError, StorageUnavailable
 from eventsapi.storage.migrations import Migration
 from eventsapi.storage.postgres.accounts import PostgresAccounts
+from eventsapi.storage.postgres.changes import PostgresChanges
 from eventsapi.storage.postgres.connection import (
     CHECK_TIMEOUT,
     RECONNECT_TIMEOUT,
@@ -57,9 +59,11 @@ from eventsapi.storage.postgres.transfer import PostgresTransfer
 T = TypeVar("T")
 
 
-class PostgresStore(PostgresEvents, PostgresKeys, PostgresTransfer, PostgresSLI, PostgresAccounts):
-    """Events, idempotency keys, SLIs and accounts in a PostgreSQL database (the schema first
-    on the URL's search_path), a part per concern."""
+class PostgresStore(
+    PostgresEvents, PostgresKeys, PostgresTransfer, PostgresChanges, PostgresSLI, PostgresAccounts
+):
+    """Events, idempotency keys, the change log, SLIs and accounts in a PostgreSQL database
+    (the schema first on the URL's search_path), a part per concern."""
 
     name = "postgres"
 
