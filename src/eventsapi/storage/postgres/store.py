@@ -53,13 +53,16 @@ from eventsapi.storage.postgres.idempotency import PostgresKeys
 from eventsapi.storage.postgres.migrations import apply_migrations, migration_status
 from eventsapi.storage.postgres.sli import PostgresSLI
 from eventsapi.storage.postgres.transfer import PostgresTransfer
+from eventsapi.storage.postgres.webhooks import PostgresWebhooks
 
 T = TypeVar("T")
 
 
-class PostgresStore(PostgresEvents, PostgresKeys, PostgresTransfer, PostgresSLI, PostgresAccounts):
-    """Events, idempotency keys, SLIs and accounts in a PostgreSQL database (the schema first
-    on the URL's search_path), a part per concern."""
+class PostgresStore(
+    PostgresEvents, PostgresKeys, PostgresTransfer, PostgresSLI, PostgresAccounts, PostgresWebhooks
+):
+    """Events, idempotency keys, SLIs, accounts and webhooks in a PostgreSQL database (the
+    schema first on the URL's search_path), a part per concern."""
 
     name = "postgres"
 
