@@ -122,7 +122,11 @@ def create_app(
             # A test's own clock drives the SLO engine by calling it (flush, evaluate); a
             # loop on wall time would interleave with it.
             await slo.start(background=clock is None)
-            housekeeping = asyncio.create_task(_prune_daily(accounts)) if clock is None else None
+            housekeeping = (
+                asyncio.create_task(_prune_daily(accounts, store, settings))
+                if clock is None
+                else None
+            )
             if clock is None:
                 webhook_worker.start()
             if settings.webhook_allow_private:
@@ -181,9 +185,13 @@ def create_app(
 PRUNE_EVERY: Final = timedelta(days=1)
 
 
-async def _prune_daily(accounts: AccountService) -> None:
-    """Delete ended sessions and tokens now and once a day, in every worker and replica
-    (deleting what another deleted changes nothing); a failure is retried the next time."""
+async def _prune_daily(
+    accounts: AccountService, store: storage.Backend, settings: Settings
+) -> None:
+    """Delete ended sessions and tokens, and changes older than ``change_retention_days``,
+    now and once a day, in every worker and replica (deleting what another deleted changes
+    nothing); a failure is retried the next time."""
+    keep_changes = timedelta(days=settings.change_retention_days)
     while True:
         try:
             sessions, tokens = await accounts.prune_ended()
@@ -192,6 +200,13 @@ async def _prune_daily(accounts: AccountService) -> None:
         else:
             if sessions or tokens:
                 logger.info("Pruned %d ended sessions and %d ended API tokens.", sessions, tokens)
+        try:
+            changes = await store.prune_changes(system_clock() - keep_changes)
+        except EventsAPIError as exc:
+            logger.warning("Pruning the change log failed: %s", exc)
+        else:
+            if changes:
+                logger.info("Pruned %d changes older than %s.", changes, keep_changes)
         await asyncio.sleep(PRUNE_EVERY.total_seconds())
 
 

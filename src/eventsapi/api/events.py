@@ -128,13 +128,15 @@ class EventsAPI:
     async def create_event(self, request: Request) -> Response:
         principal = await self.authn.writer(request)
         owner = new_owner(principal)
+        actor = _actor(principal)
         key = request_key(request)
         if key is None:
             body = await self._body(request, (JSON,))
-            return to_response(_respond_created(await self.store.create(self._new(body, owner))))
+            created = await self.store.create(self._new(body, owner), actor=actor)
+            return to_response(_respond_created(created))
 
         def create(body: bytes, once: IdempotencyKey) -> Awaitable[Event]:
-            return self.store.create(self._new(body, owner), once=once)
+            return self.store.create(self._new(body, owner), once=once, actor=actor)
 
         return await self.keys.run(
             request,
@@ -170,7 +172,7 @@ class EventsAPI:
                 return build_event(data, event_id=event_id, now=now, owner=new_owner(principal))
             return revise(current, data, now=now)
 
-        event, created = await self.store.put(event_id, build)
+        event, created = await self.store.put(event_id, build, actor=_actor(principal))
         return to_response(_respond_created(event) if created else _respond(event))
 
     async def patch_event(self, request: Request) -> Response:
@@ -178,15 +180,16 @@ class EventsAPI:
         event_id = self._event_id(request)
         conditions = self._preconditions(request)
         owned = ownership_guard(principal)
+        actor = _actor(principal)
         key = request_key(request)
         if key is None:
             body = await self._body(request, _PATCH_TYPES)
             change = self._change(owned, conditions, request, body)
-            return to_response(_respond(await self.store.update(event_id, change)))
+            return to_response(_respond(await self.store.update(event_id, change, actor=actor)))
 
         def update(body: bytes, once: IdempotencyKey) -> Awaitable[Event]:
             change = self._change(owned, conditions, request, body)
-            return self.store.update(event_id, change, once=once)
+            return self.store.update(event_id, change, once=once, actor=actor)
 
         return await self.keys.run(
             request,
@@ -212,16 +215,23 @@ class EventsAPI:
         return change
 
     async def delete_event(self, request: Request) -> Response:
-        owned = ownership_guard(await self.authn.writer(request))
+        principal = await self.authn.writer(request)
+        owned = ownership_guard(principal)
         conditions = self._preconditions(request)
         checks = [check for check in (owned, conditions.check if conditions.any else None) if check]
-        await self.store.delete(self._event_id(request), guard=_all_of(checks))
+        guard = _all_of(checks)
+        await self.store.delete(self._event_id(request), guard=guard, actor=_actor(principal))
         return Response(status_code=204)
 
 
 def _key_scope(principal: Principal | None) -> str:
     """Whose idempotency keys these are: one account's never replay another's."""
     return ANONYMOUS if principal is None else principal.user.id
+
+
+def _actor(principal: Principal | None) -> str | None:
+    """Who the change log names as making a change: the user, or no one (anonymous)."""
+    return None if principal is None else principal.user.id
 
 
 def _all_of(checks: list[Guard]) -> Guard | None:

@@ -10,7 +10,8 @@ since reading twice cannot do harm (a write is not retried: it may have
 committed).
 
 Writes: each is one transaction (``events.py``; idempotency keys under an advisory
-lock, ``idempotency.py``).
+lock, ``idempotency.py``) that appends its record to the change log last (``changes.py``:
+positions in commit order).
 
 Schema: migrations ``migrations/postgres/NNNN_name.sql`` (``migrations.py``), recorded in a
 ``schema_migrations`` table and applied under an advisory lock (per schema), so
@@ -37,6 +38,7 @@ from psycopg_pool import AsyncConnectionPool
 from eventsapi.errors import ConfigurationError, StorageUnavailable
 from eventsapi.storage.migrations import Migration
 from eventsapi.storage.postgres.accounts import PostgresAccounts
+from eventsapi.storage.postgres.changes import PostgresChanges
 from eventsapi.storage.postgres.connection import (
     CHECK_TIMEOUT,
     RECONNECT_TIMEOUT,
@@ -59,10 +61,16 @@ T = TypeVar("T")
 
 
 class PostgresStore(
-    PostgresEvents, PostgresKeys, PostgresTransfer, PostgresSLI, PostgresAccounts, PostgresWebhooks
+    PostgresEvents,
+    PostgresKeys,
+    PostgresTransfer,
+    PostgresChanges,
+    PostgresSLI,
+    PostgresAccounts,
+    PostgresWebhooks,
 ):
-    """Events, idempotency keys, SLIs, accounts and webhooks in a PostgreSQL database (the
-    schema first on the URL's search_path), a part per concern."""
+    """Events, idempotency keys, the change log, SLIs, accounts and webhooks in a PostgreSQL
+    database (the schema first on the URL's search_path), a part per concern."""
 
     name = "postgres"
 

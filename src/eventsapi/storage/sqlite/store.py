@@ -27,6 +27,7 @@ from typing import TypeVar
 from eventsapi.errors import ConfigurationError, StorageUnavailable
 from eventsapi.storage.migrations import Migration
 from eventsapi.storage.sqlite.accounts import SQLiteAccounts
+from eventsapi.storage.sqlite.changes import SQLiteChanges
 from eventsapi.storage.sqlite.connection import connect
 from eventsapi.storage.sqlite.events import SQLiteEvents
 from eventsapi.storage.sqlite.idempotency import SQLiteKeys
@@ -41,10 +42,16 @@ T = TypeVar("T")
 
 
 class SQLiteStore(
-    SQLiteEvents, SQLiteKeys, SQLiteTransfer, SQLiteSLI, SQLiteAccounts, SQLiteWebhooks
+    SQLiteEvents,
+    SQLiteKeys,
+    SQLiteTransfer,
+    SQLiteChanges,
+    SQLiteSLI,
+    SQLiteAccounts,
+    SQLiteWebhooks,
 ):
-    """Events, idempotency keys, SLIs, accounts and webhooks in one SQLite file, a part per
-    concern."""
+    """Events, idempotency keys, the change log, SLIs, accounts and webhooks in one SQLite
+    file, a part per concern."""
 
     name = "sqlite"
 
