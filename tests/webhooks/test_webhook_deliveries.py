@@ -34,6 +34,10 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def admin(client: TestClient, app: Starlette) -> dict[str, str]:
+    return admin_token(client, app)
+
+
+def admin_token(client: TestClient, app: Starlette) -> dict[str, str]:
     """An admin's API token (it does not idle out while the test's clock moves on)."""
     add_user(client, app, "root", role=Role.ADMIN)
     session = bearer(token_of(client, "root"))
