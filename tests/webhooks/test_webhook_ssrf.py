@@ -59,7 +59,7 @@ def test_a_private_address_is_refused_at_registration(
 
 
 def test_plain_http_is_refused_in_public_mode(tmp_path: Path, clock: FakeClock) -> None:
-    settings = Settings(database=str(tmp_path / "p.db"), host="0.0.0.0", anonymous_writes="off")
+    settings = Settings(database=str(tmp_path / "p.db"), host="0.0.0.0", anonymous_writes="off")  # noqa: S104
     with TestClient(create_app(settings, clock=clock.now)) as client:
         headers = admin_token(client, client.app)  # type: ignore[arg-type]
         refused = client.post("/webhooks", json={"url": "http://93.184.216.34/"}, headers=headers)
