@@ -160,7 +160,13 @@ def _when(instant: datetime | None) -> str:
 
 @webhooks_group.command("deliveries")
 @click.argument("webhook_id")
-@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=50,
+    show_default=True,
+    help="How many attempts to show.",
+)
 @_format_option
 @database_option
 @config_option
