@@ -131,6 +131,11 @@ class SQLiteWebhooks(Connections):
     async def claim_messages(
         self, now: datetime, *, owner: str, lease_until: datetime, limit: int
     ) -> list[tuple[Message, Endpoint]]:
+        # Workers poll: look first on the read connection, so that an idle service does not
+        # take the write lock twice a second per worker for nothing.
+        moment = utc_text(now)
+        if self._read().execute(_DUE, (moment, moment, 1)).fetchone() is None:
+            return []
         return await self._write(_claim(now, owner, lease_until, limit))
 
     async def finish_attempt(self, attempt: Attempt, outcome: Outcome, *, owner: str) -> bool:
