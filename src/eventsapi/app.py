@@ -23,6 +23,7 @@ from eventsapi.api.account_tokens import TokensAPI
 from eventsapi.api.accounts import AccountsAPI
 from eventsapi.api.authn import Authn
 from eventsapi.api.changes import ChangesAPI
+from eventsapi.api.clients import local_mode
 from eventsapi.api.events import EventsAPI
 from eventsapi.api.feeds import CalendarFeeds
 from eventsapi.api.hotpath import EventsApp
@@ -31,6 +32,7 @@ from eventsapi.api.ratelimits import RateLimits
 from eventsapi.api.route_table import TABLE
 from eventsapi.api.routes import BoundTable, Services
 from eventsapi.api.users import UsersAPI
+from eventsapi.api.webhooks import WebhooksAPI
 from eventsapi.auth.hashing import HashingGate
 from eventsapi.auth.ratelimit import RedisRateLimiter, redis_client
 from eventsapi.auth.service import AccountService
@@ -46,6 +48,10 @@ from eventsapi.slo.prometheus import PrometheusExport
 from eventsapi.slo.recorder import Recorder
 from eventsapi.slo.service import SLOService
 from eventsapi.slo.spec import CalendarWindow
+from eventsapi.webhooks.delivery import Deliveries, Sender
+from eventsapi.webhooks.registry import Registry
+from eventsapi.webhooks.ssrf import UrlPolicy
+from eventsapi.webhooks.worker import Worker
 
 logger = logging.getLogger("eventsapi")
 
@@ -77,6 +83,14 @@ def create_app(
     changes = ChangesAPI(store)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
     limit = settings.max_body_bytes
+    policy = UrlPolicy(
+        allow_private=settings.webhook_allow_private, require_https=not local_mode(settings)
+    )
+    sender = Sender(policy)
+    deliveries = Deliveries(store, sender, clock or system_clock)
+    registry = Registry(store, clock or system_clock, deliveries, policy)
+    # A test's own clock drives the worker by calling it (run_once), as it does the SLOs.
+    webhook_worker = Worker(store, deliveries, clock or system_clock)
     table = BoundTable(
         TABLE,
         Services(
@@ -86,6 +100,7 @@ def create_app(
             accounts=AccountsAPI(authn, max_body_bytes=limit),
             tokens=TokensAPI(authn, max_body_bytes=limit),
             users=UsersAPI(authn, max_body_bytes=limit),
+            webhooks=WebhooksAPI(authn, registry, max_body_bytes=limit),
             store=store,
             slos=slo,
             drill=drill,
@@ -118,6 +133,15 @@ def create_app(
                 if clock is None
                 else None
             )
+            if clock is None:
+                webhook_worker.start()
+            if settings.webhook_allow_private:
+                logger.warning(
+                    "WEBHOOKS MAY CALL PRIVATE ADDRESSES: webhook_allow_private is on, so an "
+                    "admin can make this service send requests to loopback, private, "
+                    "link-local and cloud metadata addresses, and over plain http. Turn it "
+                    "off unless every receiver is on a network you trust."
+                )
             if drill.active:
                 logger.warning(
                     "FAULT-INJECTION DRILL ON: %s. Turn drill_error_ratio and "
@@ -130,6 +154,8 @@ def create_app(
                 housekeeping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await housekeeping
+            await webhook_worker.stop()
+            await sender.close()
             await slo.stop()
             await events.stop()
             await store.close()
@@ -158,6 +184,8 @@ def create_app(
     app.state.rate_limits = rate_limits
     app.state.events_api = events
     app.state.changes_api = changes
+    app.state.webhooks = registry
+    app.state.webhook_worker = webhook_worker
     return app
 
 

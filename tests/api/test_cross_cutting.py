@@ -70,9 +70,21 @@ ACCOUNT_ROUTES: dict[str, set[str]] = {
     "/users/some-name/unlock": {"POST", "OPTIONS"},
     "/users/some-name/role": {"PUT", "OPTIONS"},
 }
+# The webhook routes: every one needs an admin (401 without credentials).
+WEBHOOK_ROUTES: dict[str, set[str]] = {
+    "/webhooks": {"GET", "HEAD", "POST", "OPTIONS"},
+    "/webhooks/some-id": {"GET", "HEAD", "PATCH", "DELETE", "OPTIONS"},
+    "/webhooks/some-id/rotate-secret": {"POST", "OPTIONS"},
+    "/webhooks/some-id/test": {"POST", "OPTIONS"},
+    "/webhooks/some-id/deliveries": {"GET", "HEAD", "OPTIONS"},
+    "/webhooks/some-id/deliveries/some-id/retry": {"POST", "OPTIONS"},
+}
 ROUTES.update(ACCOUNT_ROUTES)
+ROUTES.update(WEBHOOK_ROUTES)
 GET_ROUTES = [path for path, methods in ROUTES.items() if "GET" in methods]
-PUBLIC_GET_ROUTES = [path for path in GET_ROUTES if path not in ACCOUNT_ROUTES]
+PUBLIC_GET_ROUTES = [
+    path for path in GET_ROUTES if path not in ACCOUNT_ROUTES and path not in WEBHOOK_ROUTES
+]
 EXPOSED = {
     "etag",
     "location",

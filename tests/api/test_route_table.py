@@ -19,7 +19,12 @@ from eventsapi.settings import Settings
 from tests.api.test_auth_endpoints import add_user, bearer, token_of
 
 NEEDS_AN_ACCOUNT = {Access.WRITER, Access.MEMBER, Access.SESSION, Access.ADMIN}
-VALUES = {"{id}": "01JD7X3Q9M5T8V2W4Y6Z8A0B1C", "{username}": "ann", "{slug}": "not-found"}
+VALUES = {
+    "{id}": "01JD7X3Q9M5T8V2W4Y6Z8A0B1C",
+    "{delivery}": "msg_01JD7X3Q9M5T8V2W4Y6Z8A0B1C",
+    "{username}": "ann",
+    "{slug}": "not-found",
+}
 
 
 def _concrete(path: str) -> str:

@@ -36,6 +36,11 @@ COMMANDS = [
     ("users", "list"),
     ("users", "unlock"),
     ("users", "set-role"),
+    ("webhooks",),
+    ("webhooks", "list"),
+    ("webhooks", "add"),
+    ("webhooks", "remove"),
+    ("webhooks", "deliveries"),
 ]
 SERVE_SETTINGS = {"database", "host", "port", "workers"}
 """Settings the issue requires ``serve`` to take as options."""

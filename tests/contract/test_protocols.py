@@ -1,5 +1,5 @@
 """Every backend satisfies the protocol of every consumer (``api/store.py``, ``auth/store.py``,
-``slo/store.py``, ``cli/stores.py``).
+``slo/store.py``, ``cli/stores.py``, ``webhooks/store.py``).
 
 mypy checks the assignments below for each backend of ``storage.Backend``; the test checks
 at run time that each protocol's methods are there with the same parameters, so a backend
@@ -17,12 +17,15 @@ from eventsapi.auth.store import AccountStore
 from eventsapi.cli.stores import Store as CLIStore
 from eventsapi.slo.store import SLIStore
 from eventsapi.storage import Backend
+from eventsapi.webhooks.store import WebhookStore
 
-PROTOCOLS = (EventStore, AccountStore, SLIStore, CLIStore)
+PROTOCOLS = (EventStore, AccountStore, SLIStore, CLIStore, WebhookStore)
 
 
-def _as_every_protocol(store: Backend) -> tuple[EventStore, AccountStore, SLIStore, CLIStore]:
-    return store, store, store, store
+def _as_every_protocol(
+    store: Backend,
+) -> tuple[EventStore, AccountStore, SLIStore, CLIStore, WebhookStore]:
+    return store, store, store, store, store
 
 
 def _methods(protocol: type) -> list[str]:

@@ -80,7 +80,7 @@ def test_domain_imports_nothing_of_ours_but_errors() -> None:
     assert GRAPH.get("domain", set()) <= {"errors"}
 
 
-@pytest.mark.parametrize("consumer", ["api", "auth", "slo", "cli", "app"])
+@pytest.mark.parametrize("consumer", ["api", "auth", "slo", "cli", "webhooks", "app"])
 def test_storage_imports_none_of_its_consumers(consumer: str) -> None:
     assert consumer not in GRAPH.get("storage", set())
 

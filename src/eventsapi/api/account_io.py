@@ -210,12 +210,21 @@ _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {
 }
 
 
-async def read_json(request: Request, kind: type[_T], *, limit: int) -> _T:
-    """The JSON body as `kind`: 400 if it is not JSON, 422 naming the member that is
-    missing, unknown or of the wrong type."""
-    body = await read_body(request, accepted=(JSON,), limit=limit)
+def _decoder(kind: type[_T]) -> msgspec.json.Decoder[_T]:
+    found = _decoders.get(kind)
+    if found is None:
+        found = _decoders[kind] = msgspec.json.Decoder(kind)
+    return found
+
+
+async def read_json(
+    request: Request, kind: type[_T], *, limit: int, accepted: tuple[str, ...] = (JSON,)
+) -> _T:
+    """The JSON body (of a media type in ``accepted``) as `kind`: 400 if it is not JSON,
+    422 naming the member that is missing, unknown or of the wrong type."""
+    body = await read_body(request, accepted=accepted, limit=limit)
     try:
-        decoded: _T = _decoders[kind].decode(body)
+        decoded: _T = _decoder(kind).decode(body)
     except msgspec.ValidationError as exc:
         raise ValidationFailed([_field_error(str(exc))], subject="request") from None
     except msgspec.DecodeError as exc:

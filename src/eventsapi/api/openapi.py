@@ -30,6 +30,7 @@ from eventsapi.api.openapi_accounts import SECURITY_SCHEMES, SIGNED_IN, account_
 from eventsapi.api.openapi_slo import slo_schemas
 from eventsapi.api.problems import PROBLEM_JSON, PROBLEM_TYPES
 from eventsapi.api.routes import SIGNED_IN_ACCESS, Access, Limits, Op, Route
+from eventsapi.api.webhook_io import webhook_schemas
 from eventsapi.domain.events import (
     LEGACY_KEYS,
     OWNER,
@@ -257,6 +258,7 @@ def _components() -> dict[str, Schema]:
     schemas.update(change_schemas())
     schemas.update(slo_schemas())
     schemas.update(account_schemas())
+    schemas.update(webhook_schemas())
     schemas["Health"] = {
         "type": "object",
         "properties": {"status": {"type": "string"}},
@@ -380,6 +382,10 @@ def openapi_document(
                 "API tokens, the audit log, and user management",
             },
             {"name": "slo", "description": "Service level objectives, SLA reports, metrics"},
+            {
+                "name": "webhooks",
+                "description": "Signed webhooks: endpoints that receive every change (admin)",
+            },
         ],
         "paths": openapi_paths(table, anonymous_writes=anonymous_writes),
         "components": {"schemas": _components(), "securitySchemes": SECURITY_SCHEMES},

@@ -1,10 +1,11 @@
 """The route table: every route of the service, declared once, in the document's order.
 
 The event routes are in ``api/routes_events.py``, the account routes in
-``api/routes_accounts.py``; here are the service's own (welcome, probes, the document and
-its docs page, problem types), the SLO routes, and the table they make together. What is
-derived from it, and how, is in ``api/routes.py``. To add a route: one entry here (or in
-one of those two modules) and its handler.
+``api/routes_accounts.py``, the webhook routes in ``api/routes_webhooks.py``; here are the
+service's own (welcome, probes, the document and its docs page, problem types), the SLO
+routes, and the table they make together. What is derived from it, and how, is in
+``api/routes.py``. To add a route: one entry here (or in one of those modules) and its
+handler.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from eventsapi.api.routes_accounts import ACCOUNT_ROUTES
 from eventsapi.api.routes_changes import CHANGE_ROUTES
 from eventsapi.api.routes_events import EVENT_ROUTES
 from eventsapi.api.routes_feeds import FEED_ROUTES
+from eventsapi.api.routes_webhooks import WEBHOOK_ROUTES
 
 __all__ = ["TABLE", "document"]
 
@@ -140,6 +142,7 @@ TABLE: Final[tuple[Route, ...]] = (
         ops=(Op(method="GET", handler=lambda s: meta.problem_type, access=Access.ANYONE),),
     ),
     *ACCOUNT_ROUTES,
+    *WEBHOOK_ROUTES,
     _slo_route(
         "/sla",
         Op(

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from eventsapi.api.feeds import CalendarFeeds
     from eventsapi.api.store import EventStore
     from eventsapi.api.users import UsersAPI
+    from eventsapi.api.webhooks import WebhooksAPI
     from eventsapi.slo.drill import Drill
     from eventsapi.slo.service import SLOService
 
@@ -102,6 +103,7 @@ class Services:
     accounts: AccountsAPI
     tokens: TokensAPI
     users: UsersAPI
+    webhooks: WebhooksAPI
     store: EventStore
     slos: SLOService
     drill: Drill

@@ -13,6 +13,7 @@ from eventsapi.cli.slo import sla_group, slo_group
 from eventsapi.cli.slo_status import rules_command, status_command
 from eventsapi.cli.transfer import export_command, import_command
 from eventsapi.cli.users import users_group
+from eventsapi.cli.webhooks import webhooks_group
 
 
 class DefaultGroup(click.Group):
@@ -53,3 +54,4 @@ slo_group.add_command(rules_command)
 main.add_command(slo_group)
 main.add_command(sla_group)
 main.add_command(users_group)
+main.add_command(webhooks_group)

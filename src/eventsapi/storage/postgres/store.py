@@ -55,15 +55,22 @@ from eventsapi.storage.postgres.idempotency import PostgresKeys
 from eventsapi.storage.postgres.migrations import apply_migrations, migration_status
 from eventsapi.storage.postgres.sli import PostgresSLI
 from eventsapi.storage.postgres.transfer import PostgresTransfer
+from eventsapi.storage.postgres.webhooks import PostgresWebhooks
 
 T = TypeVar("T")
 
 
 class PostgresStore(
-    PostgresEvents, PostgresKeys, PostgresTransfer, PostgresChanges, PostgresSLI, PostgresAccounts
+    PostgresEvents,
+    PostgresKeys,
+    PostgresTransfer,
+    PostgresChanges,
+    PostgresSLI,
+    PostgresAccounts,
+    PostgresWebhooks,
 ):
-    """Events, idempotency keys, the change log, SLIs and accounts in a PostgreSQL database
-    (the schema first on the URL's search_path), a part per concern."""
+    """Events, idempotency keys, the change log, SLIs, accounts and webhooks in a PostgreSQL
+    database (the schema first on the URL's search_path), a part per concern."""
 
     name = "postgres"
 

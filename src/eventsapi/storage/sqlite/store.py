@@ -35,16 +35,23 @@ from eventsapi.storage.sqlite.migrations import apply_migrations, migration_stat
 from eventsapi.storage.sqlite.reads import ReadPool
 from eventsapi.storage.sqlite.sli import SQLiteSLI
 from eventsapi.storage.sqlite.transfer import SQLiteTransfer
+from eventsapi.storage.sqlite.webhooks import SQLiteWebhooks
 from eventsapi.storage.sqlite.writer import Writer
 
 T = TypeVar("T")
 
 
 class SQLiteStore(
-    SQLiteEvents, SQLiteKeys, SQLiteTransfer, SQLiteChanges, SQLiteSLI, SQLiteAccounts
+    SQLiteEvents,
+    SQLiteKeys,
+    SQLiteTransfer,
+    SQLiteChanges,
+    SQLiteSLI,
+    SQLiteAccounts,
+    SQLiteWebhooks,
 ):
-    """Events, idempotency keys, the change log, SLIs and accounts in one SQLite file, a part
-    per concern."""
+    """Events, idempotency keys, the change log, SLIs, accounts and webhooks in one SQLite
+    file, a part per concern."""
 
     name = "sqlite"
 
