@@ -9,7 +9,7 @@ import psycopg
 from eventsapi.domain.events import Event
 from eventsapi.storage import changes
 from eventsapi.storage.postgres import rows
-from eventsapi.storage.postgres.changes import append
+from eventsapi.storage.postgres.changes import Staged
 from eventsapi.storage.postgres.connection import Connections
 from eventsapi.storage.transfer import ImportResult, OnConflict, Tally
 
@@ -27,6 +27,7 @@ class PostgresTransfer(Connections):
     ) -> ImportResult:
         async with self._connection() as conn, conn.transaction():
             tally = Tally(on_conflict)
+            staged = Staged(conn)
             for event in events:
                 values = rows.row_values(event)
                 inserted = await conn.execute(rows.INSERT, values)
@@ -37,10 +38,11 @@ class PostgresTransfer(Connections):
                     entry = changes.written(
                         event, rows.document(values), created=step == "insert", actor=actor
                     )
-                    await append(conn, entry)
+                    await staged.add(entry)
             result = tally.keeps(keep)
             if not result.committed:
                 raise psycopg.Rollback
+            await staged.append()
         return result
 
     async def export_documents(
