@@ -49,9 +49,11 @@ when records are waiting (an ``UPDATE`` of those rows, which rewrites them once 
 index probe when none are; readers that wake together wait for each other's run, and the
 later ones find nothing left to number (their transaction then writes nothing).
 
-Each write also sends ``pg_notify('eventsapi_changes', '')``, delivered to every listening
-connection at commit: a bare wake-up, with no position (the record has none yet), so that
-the other replicas read the log; the log stays the truth.
+Each write also sends ``pg_notify('eventsapi_changes', current_schema())``, delivered to
+every listening connection of the database at commit: a wake-up, with no position (the
+record has none yet), so that the other replicas read the log; the log stays the truth.
+The payload names the schema because a channel spans the database: deployments (or
+tests) in other schemas of it hear each other's, and may ignore them.
 """
 
 from __future__ import annotations
@@ -65,15 +67,15 @@ from eventsapi.storage.changes import Entry
 from eventsapi.storage.postgres.connection import Connection, Connections, lock_key
 
 CHANNEL: Final = "eventsapi_changes"
-"""The ``LISTEN`` channel told of each commit that appended to the log (empty payload: a
-wake-up; read the log for what changed)."""
+"""The ``LISTEN`` channel told of each commit that appended to the log (payload: the
+schema whose log it is; read the log for what changed)."""
 
 _SQL: Final = changes.statements("%s")
 
 APPEND: Final = f"""
 INSERT INTO changes (type, event_id, version, at, document, actor)
 SELECT %s::text, %s::text, %s::bigint, %s::timestamptz, %s::bytea, %s::text
-FROM (SELECT pg_notify('{CHANNEL}', '')) AS woken
+FROM (SELECT pg_notify('{CHANNEL}', current_schema())) AS woken
 """  # noqa: S608 - constants only
 """A write's record, with no position yet, and its wake-up (delivered at commit)."""
 
@@ -120,7 +122,7 @@ _STAGED: Final = (
 _FROM_STAGED: Final = f"""
 INSERT INTO changes (type, event_id, version, at, document, actor)
 SELECT type, event_id, version, %s::timestamptz, document, actor
-FROM staged_changes, (SELECT pg_notify('{CHANNEL}', '')) AS woken
+FROM staged_changes, (SELECT pg_notify('{CHANNEL}', current_schema())) AS woken
 ORDER BY ordinal
 """  # noqa: S608 - constants only
 
