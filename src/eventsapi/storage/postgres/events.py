@@ -3,7 +3,7 @@
 Writes that depend on the current state lock the row (``SELECT ... FOR UPDATE``) and run the
 caller's pure function inside the transaction, as SQLite runs it under its write lock; a keyed
 write claims and saves its idempotency key in that same transaction (``idempotency.py``).
-Each write's last statement appends its record to the change log (``changes.append``).
+Each write appends its record to the change log (``changes.append``) in its transaction.
 """
 
 from __future__ import annotations
