@@ -28,6 +28,7 @@ from eventsapi.api.identities import RecentIdentities
 from eventsapi.api.ratelimits import RateLimits
 from eventsapi.api.route_table import TABLE
 from eventsapi.api.routes import BoundTable, Services
+from eventsapi.api.stream import StreamAPI
 from eventsapi.api.users import UsersAPI
 from eventsapi.auth.hashing import HashingGate
 from eventsapi.auth.ratelimit import RedisRateLimiter, redis_client
@@ -73,6 +74,9 @@ def create_app(
     authn = Authn(accounts, settings, identities)
     events = EventsAPI(store, settings, clock or system_clock, authn)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
+    stream = StreamAPI(store, settings) if settings.stream_limit else None
+    if stream is not None:
+        events.changed = stream.hub.wake  # this worker's writes reach its streams at once
     limit = settings.max_body_bytes
     table = BoundTable(
         TABLE,
@@ -84,6 +88,7 @@ def create_app(
             store=store,
             slos=slo,
             drill=drill,
+            stream=stream,
         ),
     )
     rate_limits = RateLimits(  # may move to Redis
@@ -104,6 +109,10 @@ def create_app(
                 redis = redis_client(settings.rate_limit_redis)
                 rate_limits.limiter = RedisRateLimiter(redis)
             await events.start()
+            if stream is not None:
+                await stream.start()
+                if getattr(app.state, "worker_process", False):
+                    stream.hub.close_on_sigterm()
             # A test's own clock drives the SLO engine by calling it (flush, evaluate); a
             # loop on wall time would interleave with it.
             await slo.start(background=clock is None)
@@ -120,6 +129,8 @@ def create_app(
                 housekeeping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await housekeeping
+            if stream is not None:
+                await stream.hub.stop()
             await slo.stop()
             await events.stop()
             await store.close()

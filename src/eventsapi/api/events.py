@@ -74,6 +74,8 @@ class EventsAPI:
         self.keys = Idempotency(store, clock, timedelta(hours=settings.idempotency_key_hours))
         self._cursor_key = b""
         self.listings = InFlight(settings.max_listings_per_client)
+        self.changed: Callable[[], None] = _nobody_listens
+        """Called after each write that changed an event (the live stream's wake-up)."""
 
     async def start(self) -> None:
         self._cursor_key = await self.store.instance_key()
@@ -131,10 +133,14 @@ class EventsAPI:
         key = request_key(request)
         if key is None:
             body = await self._body(request, (JSON,))
-            return to_response(_respond_created(await self.store.create(self._new(body, owner))))
+            created = await self.store.create(self._new(body, owner))
+            self.changed()
+            return to_response(_respond_created(created))
 
-        def create(body: bytes, once: IdempotencyKey) -> Awaitable[Event]:
-            return self.store.create(self._new(body, owner), once=once)
+        async def create(body: bytes, once: IdempotencyKey) -> Event:
+            created = await self.store.create(self._new(body, owner), once=once)
+            self.changed()
+            return created
 
         return await self.keys.run(
             request,
@@ -171,6 +177,7 @@ class EventsAPI:
             return revise(current, data, now=now)
 
         event, created = await self.store.put(event_id, build)
+        self.changed()
         return to_response(_respond_created(event) if created else _respond(event))
 
     async def patch_event(self, request: Request) -> Response:
@@ -182,11 +189,15 @@ class EventsAPI:
         if key is None:
             body = await self._body(request, _PATCH_TYPES)
             change = self._change(owned, conditions, request, body)
-            return to_response(_respond(await self.store.update(event_id, change)))
+            updated = await self.store.update(event_id, change)
+            self.changed()
+            return to_response(_respond(updated))
 
-        def update(body: bytes, once: IdempotencyKey) -> Awaitable[Event]:
+        async def update(body: bytes, once: IdempotencyKey) -> Event:
             change = self._change(owned, conditions, request, body)
-            return self.store.update(event_id, change, once=once)
+            updated = await self.store.update(event_id, change, once=once)
+            self.changed()
+            return updated
 
         return await self.keys.run(
             request,
@@ -216,7 +227,12 @@ class EventsAPI:
         conditions = self._preconditions(request)
         checks = [check for check in (owned, conditions.check if conditions.any else None) if check]
         await self.store.delete(self._event_id(request), guard=_all_of(checks))
+        self.changed()
         return Response(status_code=204)
+
+
+def _nobody_listens() -> None:
+    """The write hook while no stream is served."""
 
 
 def _key_scope(principal: Principal | None) -> str:

@@ -24,6 +24,7 @@ from eventsapi.api.openapi_slo import slo_paths
 from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Schema, StaticFolders
 from eventsapi.api.routes_accounts import ACCOUNT_ROUTES
 from eventsapi.api.routes_events import EVENT_ROUTES
+from eventsapi.api.routes_stream import STREAM_ROUTES
 
 __all__ = ["TABLE", "document"]
 
@@ -103,6 +104,7 @@ TABLE: Final[tuple[Route, ...]] = (
         ),
     ),
     *EVENT_ROUTES,
+    *STREAM_ROUTES,
     _probe(
         "/healthz",
         "healthz",

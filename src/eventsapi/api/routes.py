@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from eventsapi.api.accounts import AccountsAPI
     from eventsapi.api.events import EventsAPI
     from eventsapi.api.store import EventStore
+    from eventsapi.api.stream import StreamAPI
     from eventsapi.api.users import UsersAPI
     from eventsapi.slo.drill import Drill
     from eventsapi.slo.service import SLOService
@@ -101,6 +102,8 @@ class Services:
     store: EventStore
     slos: SLOService
     drill: Drill
+    stream: StreamAPI | None = None
+    """The live stream; ``None`` while it is off (``stream_limit`` 0)."""
 
 
 Bind = Callable[[Services], Handler | None]
