@@ -116,7 +116,11 @@ def create_app(
             # A test's own clock drives the SLO engine by calling it (flush, evaluate); a
             # loop on wall time would interleave with it.
             await slo.start(background=clock is None)
-            housekeeping = asyncio.create_task(_prune_daily(accounts)) if clock is None else None
+            housekeeping = (
+                asyncio.create_task(_prune_daily(accounts, store, settings))
+                if clock is None
+                else None
+            )
             if drill.active:
                 logger.warning(
                     "FAULT-INJECTION DRILL ON: %s. Turn drill_error_ratio and "
@@ -164,9 +168,13 @@ def create_app(
 PRUNE_EVERY: Final = timedelta(days=1)
 
 
-async def _prune_daily(accounts: AccountService) -> None:
-    """Delete ended sessions and tokens now and once a day, in every worker and replica
-    (deleting what another deleted changes nothing); a failure is retried the next time."""
+async def _prune_daily(
+    accounts: AccountService, store: storage.Backend, settings: Settings
+) -> None:
+    """Delete ended sessions and tokens, and changes older than ``change_retention_days``,
+    now and once a day, in every worker and replica (deleting what another deleted changes
+    nothing); a failure is retried the next time."""
+    keep_changes = timedelta(days=settings.change_retention_days)
     while True:
         try:
             sessions, tokens = await accounts.prune_ended()
@@ -175,6 +183,13 @@ async def _prune_daily(accounts: AccountService) -> None:
         else:
             if sessions or tokens:
                 logger.info("Pruned %d ended sessions and %d ended API tokens.", sessions, tokens)
+        try:
+            changes = await store.prune_changes(system_clock() - keep_changes)
+        except EventsAPIError as exc:
+            logger.warning("Pruning the change log failed: %s", exc)
+        else:
+            if changes:
+                logger.info("Pruned %d changes older than %s.", changes, keep_changes)
         await asyncio.sleep(PRUNE_EVERY.total_seconds())
 
 

@@ -1,7 +1,9 @@
-"""The service deletes ended sessions and API tokens by itself, at start and daily."""
+"""The service deletes ended sessions and API tokens, and old changes, by itself, at start
+and daily."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +14,12 @@ from starlette.testclient import TestClient
 from eventsapi.app import create_app
 from eventsapi.auth.service import ENDED_KEPT
 from eventsapi.domain.accounts import Role, Session, User
+from eventsapi.domain.events import Event
+from eventsapi.domain.query import utc_text
 from eventsapi.settings import Settings
 from eventsapi.storage.sqlite import SQLiteStore
+from tests.support import START
+from tests.waiting import wait_until
 
 
 def _account_with_sessions(path: Path, now: datetime) -> tuple[bytes, bytes]:
@@ -53,3 +59,34 @@ def test_a_started_service_prunes_what_ended_over_a_month_ago(tmp_path: Path) ->
             assert time.monotonic() < deadline, "the ended session was not pruned"
             time.sleep(0.05)
         assert client.portal.call(store.session_by_token, live) is not None  # type: ignore[union-attr]
+
+
+def test_a_started_service_prunes_changes_older_than_the_retention(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    store = SQLiteStore(path)
+
+    async def fill() -> None:
+        await store.open()
+        try:
+            for name in ("old", "older", "recent"):
+                await store.create(
+                    Event(id=name, title=name, created_at=START, updated_at=START, version=1)
+                )
+        finally:
+            await store.close()
+
+    anyio.run(fill)
+    with sqlite3.connect(path) as conn:  # two records made before the retention began
+        old = datetime.now(UTC) - timedelta(days=31)
+        conn.execute("UPDATE changes SET at = ? WHERE position <= 2", (utc_text(old),))
+    app = create_app(Settings(database=str(path), change_retention_days=30))
+
+    with TestClient(app) as client:
+        portal, served = client.portal, app.state.store
+        assert portal is not None
+        wait_until(
+            lambda: portal.call(served.change_horizon) == (2, 3),
+            "the old changes to be pruned",
+        )
+        kept = portal.call(served.changes_after, 0, 10)
+        assert [record.event_id for record in kept] == ["recent"]

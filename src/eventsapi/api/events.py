@@ -130,15 +130,16 @@ class EventsAPI:
     async def create_event(self, request: Request) -> Response:
         principal = await self.authn.writer(request)
         owner = new_owner(principal)
+        actor = _actor(principal)
         key = request_key(request)
         if key is None:
             body = await self._body(request, (JSON,))
-            created = await self.store.create(self._new(body, owner))
+            created = await self.store.create(self._new(body, owner), actor=actor)
             self.changed()
             return to_response(_respond_created(created))
 
         async def create(body: bytes, once: IdempotencyKey) -> Event:
-            created = await self.store.create(self._new(body, owner), once=once)
+            created = await self.store.create(self._new(body, owner), once=once, actor=actor)
             self.changed()
             return created
 
@@ -176,7 +177,7 @@ class EventsAPI:
                 return build_event(data, event_id=event_id, now=now, owner=new_owner(principal))
             return revise(current, data, now=now)
 
-        event, created = await self.store.put(event_id, build)
+        event, created = await self.store.put(event_id, build, actor=_actor(principal))
         self.changed()
         return to_response(_respond_created(event) if created else _respond(event))
 
@@ -185,17 +186,18 @@ class EventsAPI:
         event_id = self._event_id(request)
         conditions = self._preconditions(request)
         owned = ownership_guard(principal)
+        actor = _actor(principal)
         key = request_key(request)
         if key is None:
             body = await self._body(request, _PATCH_TYPES)
             change = self._change(owned, conditions, request, body)
-            updated = await self.store.update(event_id, change)
+            updated = await self.store.update(event_id, change, actor=actor)
             self.changed()
             return to_response(_respond(updated))
 
         async def update(body: bytes, once: IdempotencyKey) -> Event:
             change = self._change(owned, conditions, request, body)
-            updated = await self.store.update(event_id, change, once=once)
+            updated = await self.store.update(event_id, change, once=once, actor=actor)
             self.changed()
             return updated
 
@@ -223,10 +225,12 @@ class EventsAPI:
         return change
 
     async def delete_event(self, request: Request) -> Response:
-        owned = ownership_guard(await self.authn.writer(request))
+        principal = await self.authn.writer(request)
+        owned = ownership_guard(principal)
         conditions = self._preconditions(request)
         checks = [check for check in (owned, conditions.check if conditions.any else None) if check]
-        await self.store.delete(self._event_id(request), guard=_all_of(checks))
+        guard = _all_of(checks)
+        await self.store.delete(self._event_id(request), guard=guard, actor=_actor(principal))
         self.changed()
         return Response(status_code=204)
 
@@ -238,6 +242,11 @@ def _nobody_listens() -> None:
 def _key_scope(principal: Principal | None) -> str:
     """Whose idempotency keys these are: one account's never replay another's."""
     return ANONYMOUS if principal is None else principal.user.id
+
+
+def _actor(principal: Principal | None) -> str | None:
+    """Who the change log names as making a change: the user, or no one (anonymous)."""
+    return None if principal is None else principal.user.id
 
 
 def _all_of(checks: list[Guard]) -> Guard | None:

@@ -1,9 +1,11 @@
-"""What the API needs of a store: events, and the idempotency keys of their writes.
+"""What the API needs of a store: events, the idempotency keys of their writes, the change log.
 
 The API owns this protocol; every backend (``storage/``) satisfies it, which mypy checks where
 ``tests/contract`` assigns each backend to it. Creates and updates can carry an idempotency key
 (``storage/idempotency.py``): the store claims it and saves the written event's document under
 it in the same transaction as the write; ``api/idempotency.py`` decides what answer that makes.
+Every write appends its record to the change log (``domain/changes.py``) in its transaction,
+naming ``actor``, the acting user's id.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
 from eventsapi.storage.events import Build, Change, Guard, Page
@@ -39,23 +42,34 @@ class EventStore(Protocol):
     async def list_page(self, query: EventQuery) -> Page:
         """The page of events that ``query`` asks for (see ``domain/query.py``)."""
 
-    async def create(self, event: Event, *, once: IdempotencyKey | None = None) -> Event:
+    async def create(
+        self, event: Event, *, once: IdempotencyKey | None = None, actor: str | None = None
+    ) -> Event:
         """Store a new event; raise ``AlreadyExists`` if its id is taken.
 
         With ``once``: raise ``Replay`` (or ``IdempotencyKeyReused``) if its key is saved
         already, else save the event's document under it in the same transaction."""
 
     async def update(
-        self, event_id: str, change: Change, *, once: IdempotencyKey | None = None
+        self,
+        event_id: str,
+        change: Change,
+        *,
+        once: IdempotencyKey | None = None,
+        actor: str | None = None,
     ) -> Event:
         """Replace the event by ``change(current)``; raise ``NotFound`` if there is none.
 
         ``once``: as in ``create``."""
 
-    async def put(self, event_id: str, build: Build) -> tuple[Event, bool]:
+    async def put(
+        self, event_id: str, build: Build, *, actor: str | None = None
+    ) -> tuple[Event, bool]:
         """Store ``build(current or None)``; return it and whether it was created."""
 
-    async def delete(self, event_id: str, *, guard: Guard | None = None) -> None:
+    async def delete(
+        self, event_id: str, *, guard: Guard | None = None, actor: str | None = None
+    ) -> None:
         """Remove the event once ``guard(current)`` passes; ``NotFound`` if there is none."""
 
     async def saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
@@ -63,3 +77,15 @@ class EventStore(Protocol):
 
     async def prune_keys(self, now: datetime) -> int:
         """Forget idempotency keys that expired before ``now``; return how many."""
+
+    async def changes_after(self, position: int, limit: int) -> list[ChangeRecord]:
+        """The change log's records after ``position``, ascending, at most ``limit``.
+
+        Never skips a record that commits later (each backend's ``changes.py`` says how)."""
+
+    async def change_horizon(self) -> tuple[int, int]:
+        """``(pruned_through, last)``: every record at or before ``pruned_through`` has been
+        pruned (0 if none); ``last`` is the greatest committed position (0 if none)."""
+
+    async def prune_changes(self, before: datetime) -> int:
+        """Forget the records up to the last one made before ``before``; return how many."""

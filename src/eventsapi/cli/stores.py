@@ -10,6 +10,7 @@ from typing import Protocol
 import click
 
 from eventsapi import storage
+from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
 from eventsapi.settings import Settings
 from eventsapi.storage.migrations import Migration
@@ -42,6 +43,7 @@ class Store(Protocol):
         *,
         on_conflict: OnConflict = "error",
         keep: Callable[[ImportResult], bool] | None = None,
+        actor: str | None = None,
     ) -> ImportResult:
         """Store ``events`` as they are (ids, times and versions too): all of them, or none.
 
@@ -58,7 +60,16 @@ class Store(Protocol):
         ``keep``, when given, is called with the result once ``events`` is read to
         the end, still inside the transaction; if it returns false, nothing is
         stored (a dry run, or a caller that found bad input on the way).
+
+        Each event stored appends its record to the change log (``event.created``, or
+        ``event.updated`` for one replaced), naming ``actor``, in the same transaction.
         """
+
+    async def changes_after(self, position: int, limit: int) -> list[ChangeRecord]:
+        """The change log's records after ``position``, ascending, at most ``limit``."""
+
+    async def change_horizon(self) -> tuple[int, int]:
+        """``(pruned_through, last)`` of the change log (see ``api/store.py``)."""
 
     def export_documents(self, *, batch_size: int = 1000) -> AsyncGenerator[list[bytes], None]:
         """Every event's JSON document (what ``get_json`` gives), oldest first.

@@ -1,4 +1,6 @@
-"""Events and idempotency keys in memory: a dict of events and a sorted list of positions."""
+"""Events and idempotency keys in memory: a dict of events and a sorted list of positions.
+
+Each write appends its record to the change log (``changes.py``) in the same step."""
 
 from __future__ import annotations
 
@@ -10,14 +12,15 @@ import msgspec
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery, Position, matches, relevance, sort_position
 from eventsapi.errors import AlreadyExists, NotFound
-from eventsapi.storage import idempotency
+from eventsapi.storage import changes, idempotency
 from eventsapi.storage.events import Build, Change, Guard, Page, page_of
 from eventsapi.storage.idempotency import IdempotencyKey, SavedKey
+from eventsapi.storage.memory.changes import MemoryChanges
 
 _encode = msgspec.json.Encoder().encode
 
 
-class MemoryEvents:
+class MemoryEvents(MemoryChanges):
     """The event and idempotency-key methods of the memory store."""
 
     def __init__(self) -> None:
@@ -85,16 +88,23 @@ class MemoryEvents:
         found = self._saved.get((scope, key))
         return found[1] if found is not None and found[0] > now else None
 
-    async def create(self, event: Event, *, once: IdempotencyKey | None = None) -> Event:
+    async def create(
+        self, event: Event, *, once: IdempotencyKey | None = None, actor: str | None = None
+    ) -> Event:
         self._claim(once)
         if event.id in self._events:
             raise AlreadyExists(f"An event with id {event.id!r} already exists.")
         self._save(once, event)
-        self._insert(event)
+        self._insert(event, actor)
         return event
 
     async def update(
-        self, event_id: str, change: Change, *, once: IdempotencyKey | None = None
+        self,
+        event_id: str,
+        change: Change,
+        *,
+        once: IdempotencyKey | None = None,
+        actor: str | None = None,
     ) -> Event:
         self._claim(once)
         found = self._events.get(event_id)
@@ -103,21 +113,25 @@ class MemoryEvents:
         position, current = found
         updated = change(current)
         self._save(once, updated)
-        self._events[event_id] = (position, updated)
+        self._replace(position, updated, actor)
         return updated
 
-    async def put(self, event_id: str, build: Build) -> tuple[Event, bool]:
+    async def put(
+        self, event_id: str, build: Build, *, actor: str | None = None
+    ) -> tuple[Event, bool]:
         found = self._events.get(event_id)
         if found is None:
             event = build(None)
-            self._insert(event)
+            self._insert(event, actor)
             return event, True
         position, current = found
         event = build(current)
-        self._events[event_id] = (position, event)
+        self._replace(position, event, actor)
         return event, False
 
-    async def delete(self, event_id: str, *, guard: Guard | None = None) -> None:
+    async def delete(
+        self, event_id: str, *, guard: Guard | None = None, actor: str | None = None
+    ) -> None:
         found = self._events.get(event_id)
         if found is None:
             raise NotFound(f"No event with id {event_id!r}.")
@@ -127,6 +141,7 @@ class MemoryEvents:
         position = found[0]
         del self._positions[bisect.bisect_left(self._positions, position)]
         del self._ids_by_position[position]
+        self._append(changes.deleted(event_id, found[1].version, actor=actor))
 
     async def saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
         return self._saved_key(scope, key, now)
@@ -137,8 +152,13 @@ class MemoryEvents:
             del self._saved[name]
         return len(expired)
 
-    def _insert(self, event: Event) -> None:
+    def _insert(self, event: Event, actor: str | None) -> None:
         self._last_position += 1
         self._events[event.id] = (self._last_position, event)
         self._positions.append(self._last_position)
         self._ids_by_position[self._last_position] = event.id
+        self._append(changes.written(event, _encode(event), created=True, actor=actor))
+
+    def _replace(self, position: int, event: Event, actor: str | None) -> None:
+        self._events[event.id] = (position, event)
+        self._append(changes.written(event, _encode(event), created=False, actor=actor))

@@ -8,7 +8,7 @@ import msgspec
 
 from eventsapi.domain.events import Event
 from eventsapi.storage.memory.events import MemoryEvents
-from eventsapi.storage.transfer import ImportResult, OnConflict, Tally
+from eventsapi.storage.transfer import ImportResult, OnConflict, Step, Tally
 
 _encode = msgspec.json.Encoder().encode
 
@@ -22,22 +22,25 @@ class MemoryTransfer(MemoryEvents):
         *,
         on_conflict: OnConflict = "error",
         keep: Callable[[ImportResult], bool] | None = None,
+        actor: str | None = None,
     ) -> ImportResult:
-        # Staged, then applied without awaiting: all or nothing on the event loop.
-        added: dict[str, Event] = {}
-        replacing: dict[str, Event] = {}
+        # Staged, then applied in the order read without awaiting: all or nothing on the
+        # event loop, and the change log in the order of the other backends.
+        staged: list[tuple[Step, Event]] = []
+        added: set[str] = set()
         tally = Tally(on_conflict)
         for event in events:
-            taken = event.id in self._events or event.id in added
-            step = tally.take(event.id, taken=taken)
+            step = tally.take(event.id, taken=event.id in self._events or event.id in added)
             if step != "conflict":
-                (added if step == "insert" or event.id in added else replacing)[event.id] = event
+                staged.append((step, event))
+                added.add(event.id)
         result = tally.keeps(keep)
         if result.committed:
-            for event_id, event in replacing.items():
-                self._events[event_id] = (self._events[event_id][0], event)
-            for event in added.values():
-                self._insert(event)
+            for step, event in staged:
+                if step == "insert":
+                    self._insert(event, actor)
+                else:
+                    self._replace(self._events[event.id][0], event, actor)
         return result
 
     async def export_documents(

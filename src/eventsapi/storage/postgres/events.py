@@ -3,26 +3,25 @@
 Writes that depend on the current state lock the row (``SELECT ... FOR UPDATE``) and run the
 caller's pure function inside the transaction, as SQLite runs it under its write lock; a keyed
 write claims and saves its idempotency key in that same transaction (``idempotency.py``).
+Each write's last statement appends its record to the change log (``changes.append``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import psycopg
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
 from eventsapi.errors import AlreadyExists, NotFound, QueryTooExpensive
+from eventsapi.storage import changes
 from eventsapi.storage.events import Build, Change, Guard, Page, page_of
 from eventsapi.storage.idempotency import IdempotencyKey
 from eventsapi.storage.postgres import idempotency, rows
 from eventsapi.storage.postgres import query as sql
+from eventsapi.storage.postgres.changes import append
 from eventsapi.storage.postgres.connection import Connection, Connections
-
-_DOC = -2
-"""The document's place in ``rows.row_values``."""
 
 
 class PostgresEvents(Connections):
@@ -92,20 +91,30 @@ class PostgresEvents(Connections):
         finally:
             self._listings.release()
 
-    async def create(self, event: Event, *, once: IdempotencyKey | None = None) -> Event:
+    async def create(
+        self, event: Event, *, once: IdempotencyKey | None = None, actor: str | None = None
+    ) -> Event:
         async def work(conn: Connection) -> Event:
             await idempotency.claim(conn, self._schema, once)
             values = rows.row_values(event)
             inserted = await conn.execute(rows.INSERT, values)
             if inserted.rowcount == 0:
                 raise AlreadyExists(f"An event with id {event.id!r} already exists.")
-            await idempotency.save(conn, once, _document(values))
+            await idempotency.save(conn, once, rows.document(values))
+            await append(
+                conn, changes.written(event, rows.document(values), created=True, actor=actor)
+            )
             return event
 
         return await self._write(work)
 
     async def update(
-        self, event_id: str, change: Change, *, once: IdempotencyKey | None = None
+        self,
+        event_id: str,
+        change: Change,
+        *,
+        once: IdempotencyKey | None = None,
+        actor: str | None = None,
     ) -> Event:
         async def work(conn: Connection) -> Event:
             await idempotency.claim(conn, self._schema, once)
@@ -115,41 +124,50 @@ class PostgresEvents(Connections):
             updated = change(current)
             values = rows.row_values(updated)
             await conn.execute(rows.UPDATE, values)
-            await idempotency.save(conn, once, _document(values))
+            await idempotency.save(conn, once, rows.document(values))
+            entry = changes.written(updated, rows.document(values), created=False, actor=actor)
+            await append(conn, entry)
             return updated
 
         return await self._write(work)
 
-    async def put(self, event_id: str, build: Build) -> tuple[Event, bool]:
+    async def put(
+        self, event_id: str, build: Build, *, actor: str | None = None
+    ) -> tuple[Event, bool]:
         async def work(conn: Connection) -> tuple[Event, bool] | None:
             current = await rows.current(conn, event_id, lock=True)
             event = build(current)
+            values = rows.row_values(event)
             if current is not None:
-                await conn.execute(rows.UPDATE, rows.row_values(event))
-                return event, False
-            if (await conn.execute(rows.INSERT, rows.row_values(event))).rowcount == 0:
+                await conn.execute(rows.UPDATE, values)
+            elif (await conn.execute(rows.INSERT, values)).rowcount == 0:
                 return None  # created meanwhile by another transaction: build on it
-            return event, True
+            created = current is None
+            await append(
+                conn, changes.written(event, rows.document(values), created=created, actor=actor)
+            )
+            return event, created
 
         while True:
             done = await self._write(work)
             if done is not None:
                 return done
 
-    async def delete(self, event_id: str, *, guard: Guard | None = None) -> None:
+    async def delete(
+        self, event_id: str, *, guard: Guard | None = None, actor: str | None = None
+    ) -> None:
         async def work(conn: Connection) -> None:
             if guard is not None:
                 current = await rows.current(conn, event_id, lock=True)
                 if current is None:
                     raise NotFound(f"No event with id {event_id!r}.")
                 guard(current)
-            deleted = await conn.execute("DELETE FROM events WHERE id = %s", (event_id,))
-            if deleted.rowcount == 0:
+            cursor = await conn.execute(
+                "DELETE FROM events WHERE id = %s RETURNING version", (event_id,)
+            )
+            deleted = await cursor.fetchone()
+            if deleted is None:
                 raise NotFound(f"No event with id {event_id!r}.")
+            await append(conn, changes.deleted(event_id, int(deleted[0]), actor=actor))
 
         await self._write(work)
-
-
-def _document(values: tuple[Any, ...]) -> bytes:
-    document: bytes = values[_DOC]
-    return document

@@ -47,6 +47,12 @@ def row_values(event: Event) -> tuple[Any, ...]:
     )
 
 
+def document(values: tuple[Any, ...]) -> bytes:
+    """The event's JSON document among its ``row_values``."""
+    stored: bytes = values[-2]
+    return stored
+
+
 async def current(conn: Connection, event_id: str, *, lock: bool = False) -> Event | None:
     sql = "SELECT doc FROM events WHERE id = %s" + (" FOR UPDATE" if lock else "")
     row = await (await conn.execute(sql, (event_id,), binary=True)).fetchone()

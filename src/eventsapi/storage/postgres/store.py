@@ -9,8 +9,13 @@ server is back; a read that met a broken connection is tried again on another,
 since reading twice cannot do harm (a write is not retried: it may have
 committed).
 
+Notifications: each write that appends to the change log notifies ``eventsapi_changes``
+at commit; ``notifications.py`` listens on a connection of its own (the live stream's
+wake-up across replicas).
+
 Writes: each is one transaction (``events.py``; idempotency keys under an advisory
-lock, ``idempotency.py``).
+lock, ``idempotency.py``) that appends its record to the change log last (``changes.py``:
+positions in commit order).
 
 Schema: migrations ``migrations/postgres/NNNN_name.sql`` (``migrations.py``), recorded in a
 ``schema_migrations`` table and applied under an advisory lock (per schema), so
@@ -37,6 +42,7 @@ from psycopg_pool import AsyncConnectionPool
 from eventsapi.errors import ConfigurationError, StorageUnavailable
 from eventsapi.storage.migrations import Migration
 from eventsapi.storage.postgres.accounts import PostgresAccounts
+from eventsapi.storage.postgres.changes import PostgresChanges
 from eventsapi.storage.postgres.connection import (
     CHECK_TIMEOUT,
     RECONNECT_TIMEOUT,
@@ -51,15 +57,24 @@ from eventsapi.storage.postgres.connection import (
 from eventsapi.storage.postgres.events import PostgresEvents
 from eventsapi.storage.postgres.idempotency import PostgresKeys
 from eventsapi.storage.postgres.migrations import apply_migrations, migration_status
+from eventsapi.storage.postgres.notifications import PostgresNotices
 from eventsapi.storage.postgres.sli import PostgresSLI
 from eventsapi.storage.postgres.transfer import PostgresTransfer
 
 T = TypeVar("T")
 
 
-class PostgresStore(PostgresEvents, PostgresKeys, PostgresTransfer, PostgresSLI, PostgresAccounts):
-    """Events, idempotency keys, SLIs and accounts in a PostgreSQL database (the schema first
-    on the URL's search_path), a part per concern."""
+class PostgresStore(
+    PostgresEvents,
+    PostgresKeys,
+    PostgresTransfer,
+    PostgresChanges,
+    PostgresNotices,
+    PostgresSLI,
+    PostgresAccounts,
+):
+    """Events, idempotency keys, the change log, SLIs and accounts in a PostgreSQL database
+    (the schema first on the URL's search_path), a part per concern."""
 
     name = "postgres"
 

@@ -7,7 +7,9 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 import psycopg
 
 from eventsapi.domain.events import Event
+from eventsapi.storage import changes
 from eventsapi.storage.postgres import rows
+from eventsapi.storage.postgres.changes import Staged
 from eventsapi.storage.postgres.connection import Connections
 from eventsapi.storage.transfer import ImportResult, OnConflict, Tally
 
@@ -21,17 +23,26 @@ class PostgresTransfer(Connections):
         *,
         on_conflict: OnConflict = "error",
         keep: Callable[[ImportResult], bool] | None = None,
+        actor: str | None = None,
     ) -> ImportResult:
         async with self._connection() as conn, conn.transaction():
             tally = Tally(on_conflict)
+            staged = Staged(conn)
             for event in events:
-                inserted = await conn.execute(rows.INSERT, rows.row_values(event))
+                values = rows.row_values(event)
+                inserted = await conn.execute(rows.INSERT, values)
                 step = tally.take(event.id, taken=inserted.rowcount != 1)
                 if step == "replace":
-                    await conn.execute(rows.UPDATE, rows.row_values(event))
+                    await conn.execute(rows.UPDATE, values)
+                if step in ("insert", "replace"):
+                    entry = changes.written(
+                        event, rows.document(values), created=step == "insert", actor=actor
+                    )
+                    await staged.add(entry)
             result = tally.keeps(keep)
             if not result.committed:
                 raise psycopg.Rollback
+            await staged.append()
         return result
 
     async def export_documents(

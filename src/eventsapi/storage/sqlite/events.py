@@ -2,7 +2,8 @@
 
 Each write is a job of the writer thread (``writer.Job``): the caller's pure function runs
 inside the group's transaction, under the write lock, and a keyed write claims and saves its
-idempotency key in that same transaction (``idempotency.py``).
+idempotency key in that same transaction (``idempotency.py``). The write's record in the
+change log is appended last (``changes.append``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from collections.abc import Callable
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
 from eventsapi.errors import AlreadyExists, NotFound
+from eventsapi.storage import changes
 from eventsapi.storage.events import Build, Change, Guard, Page, page_of
 from eventsapi.storage.idempotency import IdempotencyKey
 from eventsapi.storage.sqlite import idempotency, query, rows
+from eventsapi.storage.sqlite.changes import append
 from eventsapi.storage.sqlite.connection import Connections
 
 
-def _create(event: Event, once: IdempotencyKey | None) -> Callable[[sqlite3.Connection], Event]:
+def _create(
+    event: Event, once: IdempotencyKey | None, actor: str | None
+) -> Callable[[sqlite3.Connection], Event]:
     def work(conn: sqlite3.Connection) -> Event:
         idempotency.claim(conn, once)
         try:
@@ -30,13 +35,14 @@ def _create(event: Event, once: IdempotencyKey | None) -> Callable[[sqlite3.Conn
         # now), so the only way it fails is a database error, and that undoes the
         # whole group: the event and its key commit together or not at all.
         idempotency.save(conn, once, document)
+        append(conn, changes.written(event, document, created=True, actor=actor))
         return event
 
     return work
 
 
 def _update(
-    event_id: str, change: Change, once: IdempotencyKey | None
+    event_id: str, change: Change, once: IdempotencyKey | None, actor: str | None
 ) -> Callable[[sqlite3.Connection], Event]:
     def work(conn: sqlite3.Connection) -> Event:
         idempotency.claim(conn, once)
@@ -46,33 +52,38 @@ def _update(
         updated = change(stored.event)
         document = rows.replace(conn, stored, updated)
         idempotency.save(conn, once, document)  # as in _create: fails only with the whole group
+        append(conn, changes.written(updated, document, created=False, actor=actor))
         return updated
 
     return work
 
 
-def _put(event_id: str, build: Build) -> Callable[[sqlite3.Connection], tuple[Event, bool]]:
+def _put(
+    event_id: str, build: Build, actor: str | None
+) -> Callable[[sqlite3.Connection], tuple[Event, bool]]:
     def work(conn: sqlite3.Connection) -> tuple[Event, bool]:
         stored = rows.current(conn, event_id)
         event = build(None if stored is None else stored.event)
-        if stored is None:
-            rows.insert(conn, event)
-        else:
-            rows.replace(conn, stored, event)
+        document = rows.insert(conn, event) if stored is None else rows.replace(conn, stored, event)
+        append(conn, changes.written(event, document, created=stored is None, actor=actor))
         return event, stored is None
 
     return work
 
 
-def _delete(event_id: str, guard: Guard | None) -> Callable[[sqlite3.Connection], None]:
+def _delete(
+    event_id: str, guard: Guard | None, actor: str | None
+) -> Callable[[sqlite3.Connection], None]:
     def work(conn: sqlite3.Connection) -> None:
         if guard is not None:
             stored = rows.current(conn, event_id)
             if stored is None:
                 raise NotFound(f"No event with id {event_id!r}.")
             guard(stored.event)
-        if not rows.remove(conn, event_id):
+        version = rows.remove(conn, event_id)
+        if version is None:
             raise NotFound(f"No event with id {event_id!r}.")
+        append(conn, changes.deleted(event_id, version, actor=actor))
 
     return work
 
@@ -122,16 +133,27 @@ class SQLiteEvents(Connections):
     async def list_page(self, query: EventQuery) -> Page:
         return await self._read_off_loop(lambda conn: _list_page(conn, query))
 
-    async def create(self, event: Event, *, once: IdempotencyKey | None = None) -> Event:
-        return await self._write(_create(event, once))
+    async def create(
+        self, event: Event, *, once: IdempotencyKey | None = None, actor: str | None = None
+    ) -> Event:
+        return await self._write(_create(event, once, actor))
 
     async def update(
-        self, event_id: str, change: Change, *, once: IdempotencyKey | None = None
+        self,
+        event_id: str,
+        change: Change,
+        *,
+        once: IdempotencyKey | None = None,
+        actor: str | None = None,
     ) -> Event:
-        return await self._write(_update(event_id, change, once))
+        return await self._write(_update(event_id, change, once, actor))
 
-    async def put(self, event_id: str, build: Build) -> tuple[Event, bool]:
-        return await self._write(_put(event_id, build))
+    async def put(
+        self, event_id: str, build: Build, *, actor: str | None = None
+    ) -> tuple[Event, bool]:
+        return await self._write(_put(event_id, build, actor))
 
-    async def delete(self, event_id: str, *, guard: Guard | None = None) -> None:
-        await self._write(_delete(event_id, guard))
+    async def delete(
+        self, event_id: str, *, guard: Guard | None = None, actor: str | None = None
+    ) -> None:
+        await self._write(_delete(event_id, guard, actor))

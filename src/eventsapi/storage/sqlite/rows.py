@@ -113,15 +113,15 @@ def replace(conn: sqlite3.Connection, stored: Stored, event: Event) -> bytes:
     return document
 
 
-def remove(conn: sqlite3.Connection, event_id: str) -> bool:
-    """Delete the event; whether there was one."""
+def remove(conn: sqlite3.Connection, event_id: str) -> int | None:
+    """Delete the event; the version deleted, or ``None`` if there was none."""
     rows = conn.execute(
-        "DELETE FROM events WHERE id = ? RETURNING seq, title, description, location",
+        "DELETE FROM events WHERE id = ? RETURNING seq, version, title, description, location",
         (event_id,),
     ).fetchall()
     if not rows:
-        return False
-    seq, *text = rows[0]
+        return None
+    seq, version, *text = rows[0]
     conn.execute("DELETE FROM event_tags WHERE seq = ?", (seq,))
     conn.execute(_UNINDEX_TEXT, (seq, *text))
-    return True
+    return int(version)

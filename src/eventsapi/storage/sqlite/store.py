@@ -27,6 +27,7 @@ from typing import TypeVar
 from eventsapi.errors import ConfigurationError, StorageUnavailable
 from eventsapi.storage.migrations import Migration
 from eventsapi.storage.sqlite.accounts import SQLiteAccounts
+from eventsapi.storage.sqlite.changes import SQLiteChanges
 from eventsapi.storage.sqlite.connection import connect
 from eventsapi.storage.sqlite.events import SQLiteEvents
 from eventsapi.storage.sqlite.idempotency import SQLiteKeys
@@ -39,8 +40,11 @@ from eventsapi.storage.sqlite.writer import Writer
 T = TypeVar("T")
 
 
-class SQLiteStore(SQLiteEvents, SQLiteKeys, SQLiteTransfer, SQLiteSLI, SQLiteAccounts):
-    """Events, idempotency keys, SLIs and accounts in one SQLite file, a part per concern."""
+class SQLiteStore(
+    SQLiteEvents, SQLiteKeys, SQLiteTransfer, SQLiteChanges, SQLiteSLI, SQLiteAccounts
+):
+    """Events, idempotency keys, the change log, SLIs and accounts in one SQLite file, a part
+    per concern."""
 
     name = "sqlite"
 

@@ -7,13 +7,18 @@ import sqlite3
 from collections.abc import AsyncGenerator, Callable, Iterable
 
 from eventsapi.domain.events import Event
+from eventsapi.storage import changes
 from eventsapi.storage.sqlite import rows
+from eventsapi.storage.sqlite.changes import append
 from eventsapi.storage.sqlite.connection import Connections, connect
 from eventsapi.storage.transfer import ImportResult, OnConflict, Tally
 
 
 def _import(
-    events: Iterable[Event], on_conflict: OnConflict, keep: Callable[[ImportResult], bool] | None
+    events: Iterable[Event],
+    on_conflict: OnConflict,
+    keep: Callable[[ImportResult], bool] | None,
+    actor: str | None,
 ) -> Callable[[sqlite3.Connection], ImportResult]:
     """An import: it changes many rows, so in a savepoint of its own (see ``writer.Job``).
 
@@ -28,9 +33,13 @@ def _import(
                 taken = rows.current(conn, event.id)
                 step = tally.take(event.id, taken=taken is not None)
                 if step == "insert":
-                    rows.insert(conn, event)
+                    document = rows.insert(conn, event)
                 elif step == "replace" and taken is not None:
-                    rows.replace(conn, taken, event)
+                    document = rows.replace(conn, taken, event)
+                else:
+                    continue
+                entry = changes.written(event, document, created=step == "insert", actor=actor)
+                append(conn, entry)
             result = tally.keeps(keep)
         except BaseException:
             # After some errors (a full disk) SQLite has ended the transaction itself.
@@ -55,8 +64,9 @@ class SQLiteTransfer(Connections):
         *,
         on_conflict: OnConflict = "error",
         keep: Callable[[ImportResult], bool] | None = None,
+        actor: str | None = None,
     ) -> ImportResult:
-        return await self._write(_import(events, on_conflict, keep))
+        return await self._write(_import(events, on_conflict, keep, actor))
 
     async def export_documents(
         self, *, batch_size: int = 1000

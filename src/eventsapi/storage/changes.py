@@ -1,0 +1,105 @@
+"""The change log, as every backend keeps it: what a write appends, and the SQL they share.
+
+Every write to an event appends one ``Entry`` in the same transaction as the write; the
+backend gives it its position (``storage/*/changes.py`` says how positions follow commit
+order there) and the time. A reader asks for the records after a position
+(``changes_after``) and for the log's horizon (``change_horizon``): ``pruned_through``, the
+greatest position pruned so far (kept durably, so that a log pruned to nothing still knows
+which tokens are too old), and ``last``, the greatest committed position.
+
+Pruning cuts at a position, not only at a time: it removes every record up to the last one
+older than the cut-off, so that "every record at or before ``pruned_through`` is gone" stays
+true even if two processes' clocks disagree a little about ``at``.
+"""
+
+# The one fragment joined into SQL here is the placeholder, a constant of the caller;
+# values are always bound parameters.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from eventsapi.domain.changes import ChangeRecord, ChangeType
+from eventsapi.domain.events import Event
+
+PRUNED_THROUGH: Final = "changes_pruned_through"
+"""The ``meta`` key of the greatest position pruned (SQLite and PostgreSQL)."""
+
+COLUMNS: Final = "position, type, event_id, version, at, document, actor"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What a write appends to the log; the backend adds the position and the time."""
+
+    type: ChangeType
+    event_id: str
+    version: int
+    document: bytes | None
+    actor: str | None
+
+    def record(self, position: int, at: datetime) -> ChangeRecord:
+        return ChangeRecord(
+            position, self.type, self.event_id, self.version, at, self.document, self.actor
+        )
+
+
+def written(event: Event, document: bytes, *, created: bool, actor: str | None) -> Entry:
+    """The entry of a create (``created``) or an update of ``event``, stored as ``document``."""
+    kind: ChangeType = "event.created" if created else "event.updated"
+    return Entry(kind, event.id, event.version, document, actor)
+
+
+def deleted(event_id: str, version: int, *, actor: str | None) -> Entry:
+    """The entry of the delete of ``event_id``, which was at ``version``."""
+    return Entry("event.deleted", event_id, version, None, actor)
+
+
+def now() -> datetime:
+    """The time a change is recorded at: the writing process's clock, in UTC.
+
+    Only pruning reads it (by age, in days), so the stores take it from the wall clock
+    rather than from the API's clock, which a test may hold still."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Statements:
+    """The SQL of the log for one placeholder style (``?`` or ``%s``)."""
+
+    after: str
+    """Parameters: a position and a limit; the records after it, ascending."""
+    prune_cut: str
+    """Parameter: the cut-off time; one row, the greatest position of a record older
+    than it (``NULL`` if none)."""
+    prune: str
+    """Parameter: a position; deletes every record at or before it."""
+    pruned_through: str
+    """No parameter; one row, the greatest position pruned, as text."""
+
+
+def statements(p: str) -> Statements:
+    return Statements(
+        after=f"SELECT {COLUMNS} FROM changes WHERE position > {p} ORDER BY position LIMIT {p}",
+        prune_cut=f"SELECT max(position) FROM changes WHERE at < {p}",
+        prune=f"DELETE FROM changes WHERE position <= {p}",
+        pruned_through=f"SELECT value FROM meta WHERE key = '{PRUNED_THROUGH}'",
+    )
+
+
+def record_of(row: Sequence[Any], at: datetime) -> ChangeRecord:
+    """The record of a row of ``Statements.after``, with ``at`` as the backend reads it."""
+    document = row[5]
+    return ChangeRecord(
+        position=int(row[0]),
+        type=row[1],
+        event_id=row[2],
+        version=int(row[3]),
+        at=at,
+        document=None if document is None else bytes(document),
+        actor=row[6],
+    )
