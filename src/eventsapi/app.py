@@ -22,6 +22,7 @@ from eventsapi.api import problems
 from eventsapi.api.account_tokens import TokensAPI
 from eventsapi.api.accounts import AccountsAPI
 from eventsapi.api.authn import Authn
+from eventsapi.api.changes import ChangesAPI
 from eventsapi.api.events import EventsAPI
 from eventsapi.api.hotpath import EventsApp
 from eventsapi.api.identities import RecentIdentities
@@ -73,6 +74,7 @@ def create_app(
     identities = RecentIdentities()  # credentials verified lately: what rate limits key on
     authn = Authn(accounts, settings, identities)
     events = EventsAPI(store, settings, clock or system_clock, authn)
+    changes = ChangesAPI(store)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
     stream = StreamAPI(store, settings) if settings.stream_limit else None
     if stream is not None:
@@ -82,6 +84,7 @@ def create_app(
         TABLE,
         Services(
             events=events,
+            changes=changes,
             accounts=AccountsAPI(authn, max_body_bytes=limit),
             tokens=TokensAPI(authn, max_body_bytes=limit),
             users=UsersAPI(authn, max_body_bytes=limit),
@@ -109,6 +112,7 @@ def create_app(
                 redis = redis_client(settings.rate_limit_redis)
                 rate_limits.limiter = RedisRateLimiter(redis)
             await events.start()
+            await changes.start()
             if stream is not None:
                 await stream.start()
                 if getattr(app.state, "worker_process", False):
@@ -162,6 +166,7 @@ def create_app(
     app.state.drill = drill
     app.state.rate_limits = rate_limits
     app.state.events_api = events
+    app.state.changes_api = changes
     return app
 
 

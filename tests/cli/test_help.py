@@ -21,6 +21,7 @@ COMMANDS = [
     ("settings",),
     ("export",),
     ("import",),
+    ("changes",),
     ("slo",),
     ("slo", "init"),
     ("slo", "check"),

@@ -53,7 +53,7 @@ async def test_an_empty_log_has_nothing_after_zero(opened: Backend) -> None:
 
 
 async def test_each_write_appends_its_record_with_the_stored_document(opened: Backend) -> None:
-    before = datetime.now(UTC)
+    before = datetime.now(UTC) - timedelta(milliseconds=1)  # times are kept to the millisecond
     await opened.create(event("e1"), actor="u1")
     await opened.update("e1", lambda e: next_version(e, title="Renamed"), actor="u2")
     await opened.put("e2", lambda _: event("e2"))

@@ -29,6 +29,8 @@ class Change:
     id: str
     event: str
     data: dict[str, Any]
+    raw: str
+    """``data`` as it came."""
 
     @property
     def key(self) -> tuple[str, int]:
@@ -55,7 +57,7 @@ class Stream:
                     self.retry.append(sse.retry)
                     continue
                 assert sse.id, f"a message without an id: {sse}"
-                return Change(sse.id, sse.event, json.loads(sse.data))
+                return Change(sse.id, sse.event, json.loads(sse.data), sse.data)
         raise AssertionError("the stream ended")
 
     async def take(self, count: int) -> list[Change]:

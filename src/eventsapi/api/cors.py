@@ -41,6 +41,7 @@ EXPOSE_HEADERS: Final = (
     "Retry-After",
     "RateLimit",
     "RateLimit-Policy",
+    "Sync-Token",
 )
 _BODY_HEADERS: Final = frozenset({"content-type", "content-length"})
 

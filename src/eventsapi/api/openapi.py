@@ -25,6 +25,7 @@ from typing import Any, Final
 import msgspec
 
 from eventsapi import __version__
+from eventsapi.api.changes import change_schemas
 from eventsapi.api.openapi_accounts import SECURITY_SCHEMES, SIGNED_IN, account_schemas
 from eventsapi.api.openapi_slo import slo_schemas
 from eventsapi.api.problems import PROBLEM_JSON, PROBLEM_TYPES
@@ -253,6 +254,7 @@ def _components() -> dict[str, Schema]:
         },
         "required": ["message", "service", "version", "links"],
     }
+    schemas.update(change_schemas())
     schemas.update(slo_schemas())
     schemas.update(account_schemas())
     schemas["Health"] = {
@@ -367,6 +369,10 @@ def openapi_document(
         },
         "tags": [
             {"name": "events", "description": "The events resource"},
+            {
+                "name": "changes",
+                "description": "The change log: what changed to events, for incremental sync",
+            },
             {"name": "service", "description": "The welcome page and the health probes"},
             {
                 "name": "accounts",

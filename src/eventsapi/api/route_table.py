@@ -23,6 +23,7 @@ from eventsapi.api.openapi import COMMON_ERRORS, UNLIMITED_ERRORS, openapi_docum
 from eventsapi.api.openapi_slo import slo_paths
 from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Schema, StaticFolders
 from eventsapi.api.routes_accounts import ACCOUNT_ROUTES
+from eventsapi.api.routes_changes import CHANGE_ROUTES
 from eventsapi.api.routes_events import EVENT_ROUTES
 from eventsapi.api.routes_stream import STREAM_ROUTES
 
@@ -104,6 +105,7 @@ TABLE: Final[tuple[Route, ...]] = (
         ),
     ),
     *EVENT_ROUTES,
+    *CHANGE_ROUTES,
     *STREAM_ROUTES,
     _probe(
         "/healthz",

@@ -37,6 +37,7 @@ from eventsapi.api.events import Handler
 if TYPE_CHECKING:
     from eventsapi.api.account_tokens import TokensAPI
     from eventsapi.api.accounts import AccountsAPI
+    from eventsapi.api.changes import ChangesAPI
     from eventsapi.api.events import EventsAPI
     from eventsapi.api.store import EventStore
     from eventsapi.api.stream import StreamAPI
@@ -96,6 +97,7 @@ class Services:
     """What the handlers of the table are bound to, made by ``create_app``."""
 
     events: EventsAPI
+    changes: ChangesAPI
     accounts: AccountsAPI
     tokens: TokensAPI
     users: UsersAPI

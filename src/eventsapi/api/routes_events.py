@@ -15,6 +15,7 @@ from eventsapi.api.idempotency import KEY_MAX_LENGTH
 from eventsapi.api.listing import Q_MAX, STATUSES, TAGS_MAX_IN_QUERY
 from eventsapi.api.openapi import BODY_ERRORS, RATE_LIMIT_FIELDS, RETRY_AFTER, Schema, problem, ref
 from eventsapi.api.routes import Access, Limits, Op, Route
+from eventsapi.api.routes_changes import SYNC_TOKEN
 from eventsapi.domain.events import DOT_SEGMENTS, ID_PATTERN, TAG_MAX, Event, EventInput
 from eventsapi.domain.query import SORTS
 from eventsapi.domain.text import NOT_SPACE, ONE_LINE
@@ -333,6 +334,7 @@ EVENT_ROUTES: Final = (
                                 "counts (setting `max_exact_count`): more than this many match",
                                 "schema": {"type": "string", "pattern": "^[0-9]+$"},
                             },
+                            **SYNC_TOKEN,
                         },
                         "content": {JSON: {"schema": {"type": "array", "items": ref(Event)}}},
                     },

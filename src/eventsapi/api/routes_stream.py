@@ -48,7 +48,7 @@ STREAM_ROUTES: Final[tuple[Route, ...]] = (
     Route(
         path="/changes/stream",
         limits=Limits.EVENTS,
-        tag="events",
+        tag="changes",
         ops=(
             Op(
                 method="GET",

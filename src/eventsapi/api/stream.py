@@ -28,14 +28,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any, Final, Protocol
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from eventsapi.api.changes import encode_change
 from eventsapi.api.clients import client_of
 from eventsapi.api.stream_hub import ChangeHub, ChangeLog, Subscriber
 from eventsapi.api.sync_tokens import decode_sync_token, encode_sync_token
@@ -68,32 +67,12 @@ class StreamStore(ChangeLog, Protocol):
         """A secret made once per database, shared by every replica."""
 
 
-class _Change(msgspec.Struct):
-    """A change as ``GET /changes`` lists it."""
-
-    type: str
-    id: str
-    version: int
-    at: datetime
-    event: msgspec.Raw | None
-
-
-_encode_json = msgspec.json.Encoder().encode
-
-
-def change_json(record: ChangeRecord) -> bytes:
-    """The change as JSON, one line (a document never holds a raw line break: JSON
-    escapes them)."""
-    document = None if record.document is None else msgspec.Raw(record.document)
-    return _encode_json(_Change(record.type, record.event_id, record.version, record.at, document))
-
-
 def message(key: bytes, record: ChangeRecord) -> bytes:
     """The stream's message for ``record``."""
     return b"id: %s\nevent: %s\ndata: %s\n\n" % (
         encode_sync_token(key, record.position).encode(),
         record.type.encode(),
-        change_json(record),
+        encode_change(record),
     )
 
 
@@ -124,10 +103,15 @@ class StreamAPI:
         position = last
         if token is not None:
             position = decode_sync_token(self.key, token)
-            if position < pruned_through or position > last:
+            if position < pruned_through:
                 raise SyncTokenExpired(
-                    "The changes after this sync token are no longer kept (or it is not a "
-                    "position of this database's change log); sync again in full."
+                    "The changes after this sync token are no longer kept (the change log "
+                    "keeps change_retention_days); sync again in full."
+                )
+            if position > last:
+                raise SyncTokenExpired(
+                    "This sync token is ahead of the change log (was the database restored "
+                    "from a backup?); sync again in full."
                 )
         subscriber = self.hub.open(client_of(request.scope).key, position)
         return ChangeStream(self, subscriber)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from eventsapi import __version__
+from eventsapi.cli.changes import changes_command
 from eventsapi.cli.db import db
 from eventsapi.cli.serve import serve
 from eventsapi.cli.settings import settings_command
@@ -46,6 +47,7 @@ main.add_command(db)
 main.add_command(settings_command)
 main.add_command(export_command)
 main.add_command(import_command)
+main.add_command(changes_command)
 slo_group.add_command(status_command)
 slo_group.add_command(rules_command)
 main.add_command(slo_group)

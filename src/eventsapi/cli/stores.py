@@ -65,6 +65,9 @@ class Store(Protocol):
         ``event.updated`` for one replaced), naming ``actor``, in the same transaction.
         """
 
+    async def instance_key(self) -> bytes:
+        """The database's own secret (signs sync tokens)."""
+
     async def changes_after(self, position: int, limit: int) -> list[ChangeRecord]:
         """The change log's records after ``position``, ascending, at most ``limit``."""
 

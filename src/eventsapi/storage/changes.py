@@ -60,11 +60,13 @@ def deleted(event_id: str, version: int, *, actor: str | None) -> Entry:
 
 
 def now() -> datetime:
-    """The time a change is recorded at: the writing process's clock, in UTC.
+    """The time a change is recorded at: the writing process's clock, in UTC, to the
+    millisecond.
 
     Only pruning reads it (by age, in days), so the stores take it from the wall clock
     rather than from the API's clock, which a test may hold still."""
-    return datetime.now(UTC)
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)  # as events' times
 
 
 @dataclass(frozen=True, slots=True)
