@@ -71,10 +71,16 @@ async def open_stream(
     *,
     headers: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stream]:
     """A stream whose head was answered 200 (else the test fails with the answer)."""
     async with aconnect_sse(
-        http, "GET", f"{base}/changes/stream", headers=dict(headers or {}), params=params
+        http,
+        "GET",
+        f"{base}/changes/stream",
+        headers=dict(headers or {}),
+        params=params,
+        extensions=extensions,
     ) as source:
         if source.response.status_code != 200:
             await source.response.aread()
