@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -282,3 +283,87 @@ async def test_a_change_through_one_worker_reaches_streams_on_the_other(tmp_path
                     made.append((created.json()["id"], 1))
             for stream in opened.values():
                 assert [c.key for c in await stream.take(len(made))] == made
+
+
+async def test_a_client_too_slow_is_disconnected_without_holding_back_others(
+    server: Server,
+) -> None:
+    """A client that reads nothing: once the server's socket buffers are full, its
+    messages wait in the hub, and past 256 of them it is disconnected; the other stream
+    gets every change meanwhile, and the slow one resumes with its last id."""
+    total = 1200
+    big = "x" * 10_000  # ~10 kB a message: the socket buffers fill after a few hundred
+    slow = socket.create_connection(("127.0.0.1", server.process.port))
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.sendall(b"GET /changes/stream HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
+    async with stream_client() as http, open_stream(http, server.url) as fast:
+        reading = asyncio.create_task(fast.take(total))
+        async with stream_client() as writer:
+
+            async def create(n: int) -> None:
+                body = {"title": f"{n}", "description": big}
+                created = await writer.post(f"{server.url}/events", json=body)
+                assert created.status_code == 201, created.text
+
+            for first in range(0, total, 10):  # ten at a time: commits are grouped
+                await asyncio.gather(*(create(n) for n in range(first, first + 10)))
+        logged = [c.key for c in await reading]
+        assert len(set(logged)) == total
+
+    # The slow client's connection was closed by the server: what it can still read ends.
+    received = await asyncio.to_thread(_read_to_the_end, slow)
+    body = _dechunked(received[received.index(b"\r\n\r\n") + 4 :])
+    ids = [match[0].decode() for match in MESSAGE.findall(body)]
+    assert 0 < len(ids) < total
+    resume = {"Last-Event-ID": ids[-1]}
+    async with stream_client() as http, open_stream(http, server.url, headers=resume) as again:
+        rest = await again.take(total - len(ids))
+    assert [c.key for c in rest] == logged[len(ids) :]
+
+
+def _read_to_the_end(connection: socket.socket) -> bytes:
+    connection.settimeout(60)  # a guard: the server must close it long before
+    received = b""
+    with connection:
+        while True:
+            try:
+                chunk = connection.recv(65536)
+            except ConnectionResetError:
+                return received
+            if not chunk:
+                return received
+            received += chunk
+
+
+def _dechunked(raw: bytes) -> bytes:
+    """The body of a chunked transfer, up to where it was cut."""
+    body = b""
+    while raw:
+        size_line, _, raw = raw.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0 or len(raw) < size:
+            return body + raw[:size]
+        body += raw[:size]
+        raw = raw[size + 2 :]
+    return body
+
+
+@pytest.mark.parametrize(
+    "server_env", [{"EVENTSAPI_METRICS": "true", "EVENTSAPI_STREAM_HEARTBEAT_SECONDS": "0.2"}]
+)
+async def test_a_long_stream_is_not_a_slow_request_in_the_latency_sli(server: Server) -> None:
+    bucket = re.compile(
+        r'eventsapi_http_request_duration_seconds_bucket\{(?=[^}]*route="/changes/stream")'
+        r'(?=[^}]*le="5\.0")[^}]*\} ([0-9.]+)'
+    )
+    async with stream_client() as http:
+        async with http.stream("GET", f"{server.url}/changes/stream") as response:
+            # 26 heartbeats: the stream lasts over 5 s, the SLI's bound of 5000 ms.
+            await RawReader(response).until(lambda got: got.count(b": ping\n\n") == 26)
+
+        async def counted() -> bool:
+            found = bucket.search((await http.get(f"{server.url}/metrics")).text)
+            return found is not None and float(found[1]) == 1
+
+        # Its latency is the time to its head (within 5 s), not how long it lasted.
+        await wait_until_async(counted, "the stream counted within 5 s in /metrics")

@@ -158,6 +158,11 @@ class ChangeHub:
     # -- the worker's life ---------------------------------------------------------
 
     async def start(self) -> None:
+        # Made here, on the loop that runs the hub (an app may be started again, on
+        # another loop: tests do).
+        self._woken = asyncio.Event()
+        self.closing = False
+        self.stale = True
         self.position = (await self.log.change_horizon())[1]
         self._spawn(self._read_when_woken())
         self._spawn(self._poll())
