@@ -166,14 +166,19 @@ def _expired(client: TestClient, since: str) -> dict[str, Any]:
     return problem
 
 
-def test_an_altered_or_foreign_token_is_gone(client: TestClient) -> None:
+def test_an_altered_or_foreign_token_is_gone_and_no_token_at_all_is_a_400(
+    client: TestClient,
+) -> None:
     create(client)
     token = client.get("/events").headers["sync-token"]
     altered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     foreign = encode_sync_token(secrets.token_bytes(32), 1)
 
-    for since in (altered, foreign, "not a token", "A" * 65, "é"):
+    for since in (altered, foreign, "AAAA", "A" * 64):
         _expired(client, since)
+    for malformed in ("", "not a token", "A" * 65, "é", "a+b/c="):
+        problem = assert_problem(client.get("/changes", params={"since": malformed}), 400)
+        assert problem["parameter"] == "since"
 
 
 def on_loop(client: TestClient) -> BlockingPortal:

@@ -8,6 +8,7 @@ and the proof that readers never skip a record: ``test_postgres_changes.py``.)
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -192,9 +193,19 @@ async def test_an_import_that_is_not_kept_appends_nothing(opened: Backend) -> No
     assert summary(await every_change(opened)) == [(1, "event.created", "taken", 1)]
 
 
+async def a_millisecond_after(instant: datetime) -> None:
+    """Return once the wall clock is a millisecond past ``instant`` (records keep times to
+    the millisecond: so that the next one is strictly later)."""
+    left = instant + timedelta(milliseconds=1) - datetime.now(UTC)
+    if left > timedelta(0):
+        await asyncio.sleep(left.total_seconds() + 0.001)  # the margin: the loop's clock
+    assert datetime.now(UTC) >= instant + timedelta(milliseconds=1)
+
+
 async def test_pruning_forgets_old_records_and_keeps_the_horizon(opened: Backend) -> None:
     for number in range(3):
         await opened.create(event(f"e{number}"))
+        await a_millisecond_after((await every_change(opened))[-1].at)
     records = await every_change(opened)
 
     assert await opened.prune_changes(records[0].at) == 0

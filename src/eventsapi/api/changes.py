@@ -10,14 +10,16 @@ what changed after it, and continues from each answer's ``next`` token.
 A token the log cannot continue from is 410 ``sync-token-expired``, never an empty page:
 older than what the log keeps (its records were pruned), from another database or
 altered (``api/sync_tokens.py``), or ahead of the log (a database restored from a backup
-taken before the token was issued). The horizon is read *after* the records, so that a
-prune running meanwhile cannot hand out a page with a hole in it: ``pruned_through`` only
-grows, so if it is still at or below the token after the read, nothing the read needed
-had been pruned before it.
+taken before the token was issued). Text that is no token at all is a 400.
+
+The horizon is read *after* the records, so that a prune running meanwhile cannot hand out
+a page with a hole in it: ``pruned_through`` only grows, so if it is still at or below the
+token after the read, nothing the read needed had been pruned before it.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Final
 
@@ -43,8 +45,15 @@ __all__ = [
 
 LIMIT_DEFAULT: Final = 100
 LIMIT_MAX: Final = 1000
-TOKEN_SCHEMA: Final[dict[str, Any]] = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}
+TOKEN_MAX: Final = 64
+TOKEN_SCHEMA: Final[dict[str, Any]] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": TOKEN_MAX,
+    "pattern": "^[A-Za-z0-9_-]+$",
+}
 """A sync token in the OpenAPI document: base64url without padding, as issued."""
+_WELL_FORMED: Final = re.compile(rf"[A-Za-z0-9_-]{{1,{TOKEN_MAX}}}").fullmatch
 
 
 class Change(msgspec.Struct, kw_only=True):
@@ -148,6 +157,14 @@ class ChangesAPI:
             raise BadRequest(
                 "since is required: start from the Sync-Token header of GET /events (after "
                 "listing every event), then continue from each answer's next.",
+                parameter="since",
+            )
+        if _WELL_FORMED(given["since"]) is None:
+            # Not a token at all (a client's bug): 400. One that is well formed but not
+            # ours, or altered, is 410 (decode_sync_token): sync again in full.
+            raise BadRequest(
+                "since must be a sync token as the service issues them (up to "
+                f"{TOKEN_MAX} letters, digits, '-' and '_').",
                 parameter="since",
             )
         since = decode_sync_token(self._key, given["since"])

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from eventsapi.api.openapi import RATE_LIMIT_FIELDS, RETRY_AFTER, Schema, problem
+from eventsapi.api.changes import TOKEN_SCHEMA
+from eventsapi.api.openapi import RATE_LIMIT_FIELDS, RETRY_AFTER, problem
 from eventsapi.api.routes import Access, Limits, Op, Route
 from eventsapi.api.stream import EVENT_STREAM, RETRY_MILLISECONDS
 
 __all__ = ["STREAM_ROUTES"]
 
-_TOKEN: Final[Schema] = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$", "maxLength": 64}
 
 _EXAMPLE: Final = (
     f"retry: {RETRY_MILLISECONDS}\n\n"
@@ -65,7 +65,7 @@ STREAM_ROUTES: Final[tuple[Route, ...]] = (
                         "description": "Start after this sync token (from `GET /events`' "
                         "`Sync-Token` header, a `GET /changes` page's `next`, or a message's "
                         "`id`); `Last-Event-ID` wins when both are sent.",
-                        "schema": _TOKEN,
+                        "schema": TOKEN_SCHEMA,
                     },
                     {
                         "name": "Last-Event-ID",
@@ -73,7 +73,7 @@ STREAM_ROUTES: Final[tuple[Route, ...]] = (
                         "required": False,
                         "description": "The `id` of the last message received: the stream "
                         "resumes after it (an `EventSource` sends it when it reconnects).",
-                        "schema": _TOKEN,
+                        "schema": TOKEN_SCHEMA,
                     },
                 ],
                 responses={
@@ -96,6 +96,9 @@ STREAM_ROUTES: Final[tuple[Route, ...]] = (
                             }
                         },
                     },
+                    "400": problem(
+                        "`since` or `Last-Event-ID` is no sync token at all (`parameter` names it)"
+                    ),
                     "410": problem(
                         "The token cannot be continued from: expired (older than "
                         "`change_retention_days`), from another database, or altered "

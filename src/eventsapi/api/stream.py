@@ -10,7 +10,8 @@ Each change is one message::
 ``data`` is the change exactly as ``GET /changes`` lists it, on one line. The stream starts
 after the position of the ``Last-Event-ID`` header (what a reconnecting ``EventSource``
 sends), else of ``?since=``, else after the log's last change (now). A token the log cannot
-continue from is answered ``410`` before the stream starts. The first chunk carries
+continue from is answered ``410`` before the stream starts (text that is no token at all,
+``400``). The first chunk carries
 ``retry:`` (how long a client waits before reconnecting); a comment (``: ping``) every
 ``stream_heartbeat_seconds`` keeps proxies from closing an idle stream.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol
@@ -34,12 +36,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from eventsapi.api.changes import encode_change
+from eventsapi.api.changes import TOKEN_MAX, TOKEN_SCHEMA, encode_change
 from eventsapi.api.clients import client_of
 from eventsapi.api.stream_hub import ChangeHub, ChangeLog, Subscriber
 from eventsapi.api.sync_tokens import decode_sync_token, encode_sync_token
 from eventsapi.domain.changes import ChangeRecord
-from eventsapi.errors import EventsAPIError, SyncTokenExpired
+from eventsapi.errors import BadRequest, EventsAPIError, SyncTokenExpired
 from eventsapi.settings import Settings
 
 __all__ = ["EVENT_STREAM", "HEAD_REQUEST", "STREAM_STARTED", "ChangeStream", "StreamAPI"]
@@ -56,6 +58,7 @@ RETRY_MILLISECONDS: Final = 2000
 _RETRY: Final = b"retry: %d\n\n" % RETRY_MILLISECONDS
 _PING: Final = b": ping\n\n"
 _GOODBYE: Final = b": the server is shutting down; reconnect with Last-Event-ID\n\n"
+_TOKEN_SHAPE: Final = re.compile(TOKEN_SCHEMA["pattern"])
 _UNAVAILABLE: Final = b": the database is unavailable; reconnect with Last-Event-ID\n\n"
 
 
@@ -98,7 +101,7 @@ class StreamAPI:
         await self.hub.start()
 
     async def stream(self, request: Request) -> Response:
-        token = request.headers.get("last-event-id") or request.query_params.get("since")
+        token = _start_token(request)
         pruned_through, last = await self.store.change_horizon()
         position = last
         if token is not None:
@@ -115,6 +118,27 @@ class StreamAPI:
                 )
         subscriber = self.hub.open(client_of(request.scope).key, position)
         return ChangeStream(self, subscriber)
+
+
+def _start_token(request: Request) -> str | None:
+    """The token to start after: ``Last-Event-ID`` (a reconnection's; empty is none, as
+    the standard has it), else ``since``; a 400 naming it if it is no token at all."""
+    for parameter, text in (
+        ("Last-Event-ID", request.headers.get("last-event-id") or None),
+        ("since", request.query_params.get("since")),
+    ):
+        if text is None:
+            continue
+        if len(text) > TOKEN_MAX or _TOKEN_SHAPE.fullmatch(text) is None:
+            # Not a token at all (a client's bug): 400, as GET /changes answers it. One
+            # that is well formed but not ours, or altered, is 410 (decode_sync_token).
+            raise BadRequest(
+                f"{parameter} must be a sync token as the service issues them (up to "
+                f"{TOKEN_MAX} letters, digits, '-' and '_').",
+                parameter=parameter,
+            )
+        return text
+    return None
 
 
 class ChangeStream(Response):
