@@ -31,6 +31,7 @@ from eventsapi.api.identities import RecentIdentities
 from eventsapi.api.ratelimits import RateLimits
 from eventsapi.api.route_table import TABLE
 from eventsapi.api.routes import BoundTable, Services
+from eventsapi.api.stream import StreamAPI
 from eventsapi.api.users import UsersAPI
 from eventsapi.api.webhooks import WebhooksAPI
 from eventsapi.auth.hashing import HashingGate
@@ -82,6 +83,9 @@ def create_app(
     events = EventsAPI(store, settings, clock or system_clock, authn)
     changes = ChangesAPI(store)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
+    stream = StreamAPI(store, settings) if settings.stream_limit else None
+    if stream is not None:
+        events.changed = stream.hub.wake  # this worker's writes reach its streams at once
     limit = settings.max_body_bytes
     policy = UrlPolicy(
         allow_private=settings.webhook_allow_private, require_https=not local_mode(settings)
@@ -104,6 +108,7 @@ def create_app(
             store=store,
             slos=slo,
             drill=drill,
+            stream=stream,
         ),
     )
     rate_limits = RateLimits(  # may move to Redis
@@ -125,6 +130,10 @@ def create_app(
                 rate_limits.limiter = RedisRateLimiter(redis)
             await events.start()
             await changes.start()
+            if stream is not None:
+                await stream.start()
+                if getattr(app.state, "worker_process", False):
+                    stream.hub.close_on_sigterm()
             # A test's own clock drives the SLO engine by calling it (flush, evaluate); a
             # loop on wall time would interleave with it.
             await slo.start(background=clock is None)
@@ -156,6 +165,8 @@ def create_app(
                     await housekeeping
             await webhook_worker.stop()
             await sender.close()
+            if stream is not None:
+                await stream.hub.stop()
             await slo.stop()
             await events.stop()
             await store.close()

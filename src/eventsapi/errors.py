@@ -24,6 +24,7 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── QueryTooExpensive       a read that ran past its time budget (503)
     ├── TooManyInFlight         a client with too many listings running at once (429)
     ├── ServerBusy              too much CPU-bound work queued (password hashing) (503)
+    ├── StreamsFull             the worker holds as many change streams as it takes (503)
     ├── ConfigurationError      settings that cannot work (start-up only)
     ├── AuthenticationRequired  no credentials, or ones that are invalid, expired or revoked (401)
     ├── AuthenticationFailed    a login that failed, whatever the reason: one message (401)
@@ -174,6 +175,15 @@ class ServerBusy(EventsAPIError):
     ``auth/hashing.py``): nothing was done; retry after ``retry_after`` seconds (503)."""
 
     def __init__(self, retry_after: int, detail: str) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+
+class StreamsFull(EventsAPIError):
+    """The worker holds ``stream_limit`` open change streams, or is shutting down: the
+    stream is refused before it starts; retry after ``retry_after`` seconds (503)."""
+
+    def __init__(self, detail: str, *, retry_after: int = 5) -> None:
         self.retry_after = retry_after
         super().__init__(detail)
 

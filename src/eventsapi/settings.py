@@ -458,7 +458,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             ge=0,
             le=100_000,
             description="Open change streams (GET /changes/stream) one worker holds at most; "
-            "more are refused with 503 and Retry-After. 0 turns the stream off.",
+            "more are refused with 503 and Retry-After. 0 turns the stream off (404).",
         ),
     ] = 1000
     stream_limit_per_client: Annotated[
@@ -466,10 +466,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         msgspec.Meta(
             ge=1,
             le=10_000,
-            description="Open change streams one client (user, or address) holds at most in one "
-            "worker; more are refused with 429.",
+            description="Open change streams one client address (an IPv6 client's /64) holds "
+            "at most in one worker; more are refused with 429.",
         ),
     ] = 8
+    stream_heartbeat_seconds: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0.05,
+            le=300,
+            description="Seconds between the comments that keep an idle change stream open "
+            "through proxies; keep it under their read timeout.",
+        ),
+    ] = 15.0
     webhook_allow_private: Annotated[
         bool,
         msgspec.Meta(

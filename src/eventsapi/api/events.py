@@ -75,6 +75,8 @@ class EventsAPI:
         self.keys = Idempotency(store, clock, timedelta(hours=settings.idempotency_key_hours))
         self._cursor_key = b""
         self.listings = InFlight(settings.max_listings_per_client)
+        self.changed: Callable[[], None] = _nobody_listens
+        """Called after each write that changed an event (the live stream's wake-up)."""
 
     async def start(self) -> None:
         self._cursor_key = await self.store.instance_key()
@@ -137,10 +139,13 @@ class EventsAPI:
         if key is None:
             body = await self._body(request, (JSON,))
             created = await self.store.create(self._new(body, owner), actor=actor)
+            self.changed()
             return to_response(_respond_created(created))
 
-        def create(body: bytes, once: IdempotencyKey) -> Awaitable[Event]:
-            return self.store.create(self._new(body, owner), once=once, actor=actor)
+        async def create(body: bytes, once: IdempotencyKey) -> Event:
+            created = await self.store.create(self._new(body, owner), once=once, actor=actor)
+            self.changed()
+            return created
 
         return await self.keys.run(
             request,
@@ -177,6 +182,7 @@ class EventsAPI:
             return revise(current, data, now=now)
 
         event, created = await self.store.put(event_id, build, actor=_actor(principal))
+        self.changed()
         return to_response(_respond_created(event) if created else _respond(event))
 
     async def patch_event(self, request: Request) -> Response:
@@ -189,11 +195,15 @@ class EventsAPI:
         if key is None:
             body = await self._body(request, _PATCH_TYPES)
             change = self._change(owned, conditions, request, body)
-            return to_response(_respond(await self.store.update(event_id, change, actor=actor)))
+            updated = await self.store.update(event_id, change, actor=actor)
+            self.changed()
+            return to_response(_respond(updated))
 
-        def update(body: bytes, once: IdempotencyKey) -> Awaitable[Event]:
+        async def update(body: bytes, once: IdempotencyKey) -> Event:
             change = self._change(owned, conditions, request, body)
-            return self.store.update(event_id, change, once=once, actor=actor)
+            updated = await self.store.update(event_id, change, once=once, actor=actor)
+            self.changed()
+            return updated
 
         return await self.keys.run(
             request,
@@ -225,7 +235,12 @@ class EventsAPI:
         checks = [check for check in (owned, conditions.check if conditions.any else None) if check]
         guard = _all_of(checks)
         await self.store.delete(self._event_id(request), guard=guard, actor=_actor(principal))
+        self.changed()
         return Response(status_code=204)
+
+
+def _nobody_listens() -> None:
+    """The write hook while no stream is served."""
 
 
 def _key_scope(principal: Principal | None) -> str:

@@ -25,7 +25,8 @@ Features that concern every response are therefore applied here, in one wrapper
   GET), with the GET's headers and no body, whatever the server does;
 - CORS (``api/cors.py``) and gzip (``api/compression.py``) when configured;
 - the SLI recorder (``slo/recorder.py``): route template, method, status and duration of
-  every answered request but the table's unrecorded routes, about a microsecond each;
+  every answered request but the table's unrecorded routes, about a microsecond each (a
+  stream's duration is the time to its head, ``api/stream.py``);
 - the fault-injection drill (``slo/drill.py``) on the hot routes, when configured.
 
 The common case (CORS off, no ``Accept-Encoding: gzip``) of a hot-path request
@@ -62,6 +63,7 @@ from eventsapi.api.routes import BoundTable, allow
 from eventsapi.api.security_headers import API as SECURITY_FIELDS
 from eventsapi.api.security_headers import to_add as security_fields_for
 from eventsapi.api.slow_clients import WITHOUT_BODY, SlowClients
+from eventsapi.api.stream import HEAD_REQUEST, STREAM_STARTED
 from eventsapi.settings import Settings
 from eventsapi.slo.drill import Drill
 from eventsapi.slo.recorder import UNMATCHED_ROUTE, Recorder
@@ -187,6 +189,7 @@ class EventsApp(Starlette):
         head = scope["method"] == "HEAD"
         if head:
             scope["method"] = "GET"
+            scope[HEAD_REQUEST] = True  # a streamed response must end itself
         status: int | None = None
         try:
             handler = None
@@ -241,7 +244,10 @@ class EventsApp(Starlette):
             if status is not None and self.recorder is not None:
                 template = scope.get(_ROUTE) or _route_template(scope)
                 if template not in self.unrecorded:
-                    self.recorder.record(template, scope["method"], status, _clock() - started)
+                    # A stream's latency is the time to its head: it lasts as long as its
+                    # client likes, and is no slow request.
+                    ended = scope.get(STREAM_STARTED) or _clock()
+                    self.recorder.record(template, scope["method"], status, ended - started)
             if self.access_log:
                 access_log.write(scope, status, started, request_id)
 

@@ -181,6 +181,14 @@ PROBLEM_TYPES: Final = {
             "`Retry-After` seconds.",
         ),
         ProblemType(
+            "too-many-streams",
+            503,
+            "This server holds as many change streams as it takes",
+            "Each worker holds at most `stream_limit` open change streams "
+            "(`GET /changes/stream`), or it is shutting down. Nothing was started: retry "
+            "after `Retry-After` seconds, with `Last-Event-ID` to resume where you were.",
+        ),
+        ProblemType(
             "authentication-required",
             401,
             "You need to log in",
@@ -380,6 +388,9 @@ def from_error(request: Request, exc: Exception) -> Response:
             return problem(
                 503, str(exc), slug="server-busy", headers={"Retry-After": str(exc.retry_after)}
             )
+        case errors.StreamsFull():
+            retry_after = {"Retry-After": str(exc.retry_after)}
+            return problem(503, str(exc), slug="too-many-streams", headers=retry_after)
         case ClientDisconnect():
             return problem(400, "The client disconnected before sending the whole body.")
         case HTTPException():

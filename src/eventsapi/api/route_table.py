@@ -27,6 +27,7 @@ from eventsapi.api.routes_accounts import ACCOUNT_ROUTES
 from eventsapi.api.routes_changes import CHANGE_ROUTES
 from eventsapi.api.routes_events import EVENT_ROUTES
 from eventsapi.api.routes_feeds import FEED_ROUTES
+from eventsapi.api.routes_stream import STREAM_ROUTES
 from eventsapi.api.routes_webhooks import WEBHOOK_ROUTES
 
 __all__ = ["TABLE", "document"]
@@ -110,6 +111,7 @@ TABLE: Final[tuple[Route, ...]] = (
     *FEED_ROUTES,
     *EVENT_ROUTES,
     *CHANGE_ROUTES,
+    *STREAM_ROUTES,
     _probe(
         "/healthz",
         "healthz",

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from eventsapi.api.events import EventsAPI
     from eventsapi.api.feeds import CalendarFeeds
     from eventsapi.api.store import EventStore
+    from eventsapi.api.stream import StreamAPI
     from eventsapi.api.users import UsersAPI
     from eventsapi.api.webhooks import WebhooksAPI
     from eventsapi.slo.drill import Drill
@@ -107,6 +108,8 @@ class Services:
     store: EventStore
     slos: SLOService
     drill: Drill
+    stream: StreamAPI | None = None
+    """The live stream; ``None`` while it is off (``stream_limit`` 0)."""
 
 
 Bind = Callable[[Services], Handler | None]

@@ -9,6 +9,10 @@ server is back; a read that met a broken connection is tried again on another,
 since reading twice cannot do harm (a write is not retried: it may have
 committed).
 
+Notifications: each write that appends to the change log notifies ``eventsapi_changes``
+at commit; ``notifications.py`` listens on a connection of its own (the live stream's
+wake-up across replicas).
+
 Writes: each is one transaction (``events.py``; idempotency keys under an advisory
 lock, ``idempotency.py``) that appends its record to the change log last (``changes.py``:
 positions in commit order).
@@ -53,6 +57,7 @@ from eventsapi.storage.postgres.connection import (
 from eventsapi.storage.postgres.events import PostgresEvents
 from eventsapi.storage.postgres.idempotency import PostgresKeys
 from eventsapi.storage.postgres.migrations import apply_migrations, migration_status
+from eventsapi.storage.postgres.notifications import PostgresNotices
 from eventsapi.storage.postgres.sli import PostgresSLI
 from eventsapi.storage.postgres.transfer import PostgresTransfer
 from eventsapi.storage.postgres.webhooks import PostgresWebhooks
@@ -65,6 +70,7 @@ class PostgresStore(
     PostgresKeys,
     PostgresTransfer,
     PostgresChanges,
+    PostgresNotices,
     PostgresSLI,
     PostgresAccounts,
     PostgresWebhooks,

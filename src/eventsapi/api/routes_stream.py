@@ -1,0 +1,123 @@
+"""The route table's entry for the live stream, ``GET /changes/stream`` (``api/stream.py``).
+
+Read like ``GET /events`` (public), in the events' rate-limit group: each connection (and
+each reconnection) is one read. Not served at all while ``stream_limit`` is 0.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from eventsapi.api.changes import TOKEN_SCHEMA
+from eventsapi.api.openapi import RATE_LIMIT_FIELDS, RETRY_AFTER, problem
+from eventsapi.api.routes import Access, Limits, Op, Route
+from eventsapi.api.stream import EVENT_STREAM, RETRY_MILLISECONDS
+
+__all__ = ["STREAM_ROUTES"]
+
+
+_EXAMPLE: Final = (
+    f"retry: {RETRY_MILLISECONDS}\n\n"
+    "id: 8aqo4Hb3uM3d0U5YAAAAAAAAACo\n"
+    "event: event.updated\n"
+    'data: {"type":"event.updated","id":"01JD7X3Q9M5T8V2W4Y6Z8A0B1C","version":3,'
+    '"at":"2026-05-01T18:00:00.123Z","event":{"id":"01JD7X3Q9M5T8V2W4Y6Z8A0B1C",'
+    '"title":"Go meetup (moved)","version":3}}\n\n'
+    ": ping\n\n"
+)
+
+_DESCRIPTION: Final = (
+    "Server-Sent Events (`text/event-stream`, as a browser's `EventSource` reads them): "
+    "one message per change to an event, as they are committed on any replica. Each "
+    "message has `id:` (a sync token: the position of the change), `event:` (the change's "
+    "type: `event.created`, `event.updated` or `event.deleted`) and `data:` (the change as "
+    'JSON on one line, exactly as `GET /changes` lists it: `{"type", "id", "version", '
+    '"at", "event"}`, `event` being `null` for a deletion). The stream starts after the '
+    "position in the `Last-Event-ID` header (sent by a reconnecting `EventSource`), else "
+    "in `since`, else now; a client that reconnects with the last `id` it received gets "
+    "every change after it, once each, in order. The first chunk is "
+    f"`retry: {RETRY_MILLISECONDS}` (milliseconds to wait before reconnecting); a comment "
+    "`: ping` comes every `stream_heartbeat_seconds` (15 s by default). When the server "
+    "shuts down the stream ends after a comment, and a client that does not read fast "
+    "enough is disconnected: both reconnect with `Last-Event-ID` and lose nothing. Each "
+    "worker holds at most `stream_limit` streams, each client address "
+    "`stream_limit_per_client`."
+)
+
+STREAM_ROUTES: Final[tuple[Route, ...]] = (
+    Route(
+        path="/changes/stream",
+        limits=Limits.EVENTS,
+        tag="changes",
+        ops=(
+            Op(
+                method="GET",
+                handler=lambda s: None if s.stream is None else s.stream.stream,
+                access=Access.ANYONE,
+                operation_id="streamChanges",
+                summary="Follow every change to events, live (Server-Sent Events)",
+                description=_DESCRIPTION,
+                parameters=[
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "required": False,
+                        "description": "Start after this sync token (from `GET /events`' "
+                        "`Sync-Token` header, a `GET /changes` page's `next`, or a message's "
+                        "`id`); `Last-Event-ID` wins when both are sent.",
+                        "schema": TOKEN_SCHEMA,
+                    },
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "description": "The `id` of the last message received: the stream "
+                        "resumes after it (an `EventSource` sends it when it reconnects).",
+                        "schema": TOKEN_SCHEMA,
+                    },
+                ],
+                responses={
+                    "200": {
+                        "description": "The stream, until the client leaves or the server ends it",
+                        "headers": {
+                            "Cache-Control": {
+                                "description": "`no-store`",
+                                "schema": {"type": "string"},
+                            },
+                            "X-Accel-Buffering": {
+                                "description": "`no`: proxies (nginx) pass each message on at once",
+                                "schema": {"type": "string"},
+                            },
+                        },
+                        "content": {
+                            EVENT_STREAM: {
+                                "schema": {"type": "string"},
+                                "example": _EXAMPLE,
+                            }
+                        },
+                    },
+                    "400": problem(
+                        "`since` or `Last-Event-ID` is no sync token at all (`parameter` names it)"
+                    ),
+                    "410": problem(
+                        "The token cannot be continued from: expired (older than "
+                        "`change_retention_days`), from another database, or altered "
+                        "(`sync-token-expired`); sync again in full"
+                    ),
+                },
+                overrides={
+                    "429": problem(
+                        "Over the rate limit, or this client address holds "
+                        "`stream_limit_per_client` streams already",
+                        {**RETRY_AFTER, **RATE_LIMIT_FIELDS},
+                    ),
+                    "503": problem(
+                        "The database is unavailable, or this worker holds `stream_limit` "
+                        "streams (`too-many-streams`) or is shutting down",
+                        RETRY_AFTER,
+                    ),
+                },
+            ),
+        ),
+    ),
+)

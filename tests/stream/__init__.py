@@ -1,0 +1,2 @@
+"""The live stream, GET /changes/stream: refusals in process, the stream itself on real
+servers (granian), and across PostgreSQL replicas."""
