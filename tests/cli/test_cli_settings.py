@@ -143,6 +143,7 @@ def test_every_setting_can_be_set_by_environment_and_file(
         "change_retention_days": 7,
         "stream_limit": 50,
         "stream_limit_per_client": 2,
+        "stream_heartbeat_seconds": 5,
         "webhook_allow_private": True,
     }
     assert set(values) == {info.name for info in schema()}, "a new setting needs a value here"
