@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
@@ -84,8 +84,6 @@ def create_app(
     changes = ChangesAPI(store)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
     stream = StreamAPI(store, settings) if settings.stream_limit else None
-    if stream is not None:
-        events.changed = stream.hub.wake  # this worker's writes reach its streams at once
     limit = settings.max_body_bytes
     policy = UrlPolicy(
         allow_private=settings.webhook_allow_private, require_https=not local_mode(settings)
@@ -95,6 +93,9 @@ def create_app(
     registry = Registry(store, clock or system_clock, deliveries, policy)
     # A test's own clock drives the worker by calling it (run_once), as it does the SLOs.
     webhook_worker = Worker(store, deliveries, clock or system_clock)
+    # This worker's writes reach its streams and its webhook deliveries at once; writes of
+    # other workers and replicas are found by LISTEN/NOTIFY or the next poll.
+    events.changed = _all_of(webhook_worker.wake, *([stream.hub.wake] if stream else []))
     table = BoundTable(
         TABLE,
         Services(
@@ -198,6 +199,14 @@ def create_app(
     app.state.webhooks = registry
     app.state.webhook_worker = webhook_worker
     return app
+
+
+def _all_of(*calls: Callable[[], None]) -> Callable[[], None]:
+    def call_all() -> None:
+        for call in calls:
+            call()
+
+    return call_all
 
 
 PRUNE_EVERY: Final = timedelta(days=1)
