@@ -32,6 +32,7 @@ from eventsapi.api.ratelimits import RateLimits
 from eventsapi.api.route_table import TABLE
 from eventsapi.api.routes import BoundTable, Services
 from eventsapi.api.stream import StreamAPI
+from eventsapi.api.trash import TrashAPI
 from eventsapi.api.users import UsersAPI
 from eventsapi.api.webhooks import WebhooksAPI
 from eventsapi.auth.hashing import HashingGate
@@ -81,6 +82,7 @@ def create_app(
     identities = RecentIdentities()  # credentials verified lately: what rate limits key on
     authn = Authn(accounts, settings, identities)
     events = EventsAPI(store, settings, clock or system_clock, authn)
+    trash = TrashAPI(store, settings, clock or system_clock, authn)
     changes = ChangesAPI(store)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
     stream = StreamAPI(store, settings) if settings.stream_limit else None
@@ -96,10 +98,12 @@ def create_app(
     # This worker's writes reach its streams and its webhook deliveries at once; writes of
     # other workers and replicas are found by LISTEN/NOTIFY or the next poll.
     events.changed = _all_of(webhook_worker.wake, *([stream.hub.wake] if stream else []))
+    trash.changed = events.changed
     table = BoundTable(
         TABLE,
         Services(
             events=events,
+            trash=trash,
             feeds=CalendarFeeds(store, settings, clock or system_clock, events.listings),
             changes=changes,
             accounts=AccountsAPI(authn, max_body_bytes=limit),
@@ -130,6 +134,7 @@ def create_app(
                 redis = redis_client(settings.rate_limit_redis)
                 rate_limits.limiter = RedisRateLimiter(redis)
             await events.start()
+            await trash.start()
             await changes.start()
             if stream is not None:
                 await stream.start()
@@ -215,10 +220,12 @@ PRUNE_EVERY: Final = timedelta(days=1)
 async def _prune_daily(
     accounts: AccountService, store: storage.Backend, settings: Settings
 ) -> None:
-    """Delete ended sessions and tokens, and changes older than ``change_retention_days``,
-    now and once a day, in every worker and replica (deleting what another deleted changes
-    nothing); a failure is retried the next time."""
+    """Delete ended sessions and tokens, changes older than ``change_retention_days`` and
+    events in the trash longer than ``trash_retention_days``, now and once a day, in every
+    worker and replica (deleting what another deleted changes nothing); a failure is retried
+    the next time."""
     keep_changes = timedelta(days=settings.change_retention_days)
+    keep_trash = timedelta(days=settings.trash_retention_days)
     while True:
         try:
             sessions, tokens = await accounts.prune_ended()
@@ -234,6 +241,13 @@ async def _prune_daily(
         else:
             if changes:
                 logger.info("Pruned %d changes older than %s.", changes, keep_changes)
+        try:
+            purged = await store.purge_trash(system_clock() - keep_trash)
+        except EventsAPIError as exc:
+            logger.warning("Purging the trash failed: %s", exc)
+        else:
+            if purged:
+                logger.info("Purged %d events deleted over %s ago.", purged, keep_trash)
         await asyncio.sleep(PRUNE_EVERY.total_seconds())
 
 

@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal, get_args
 
-ChangeType = Literal["event.created", "event.updated", "event.deleted"]
-"""The kinds of change; later kinds (registrations, the trash) are added here."""
+ChangeType = Literal[
+    "event.created", "event.updated", "event.deleted", "event.restored", "event.purged"
+]
+"""The kinds of change; later kinds (registrations) are added here. ``event.deleted`` moves
+the event to the trash, ``event.restored`` brings it back (with its document, as a create),
+``event.purged`` removes it from the trash for good (no document)."""
 
 CHANGE_TYPES: Final[tuple[ChangeType, ...]] = get_args(ChangeType)
 
@@ -27,12 +31,13 @@ class ChangeRecord:
     type: ChangeType
     event_id: str
     version: int
-    """The event's version after the change; for a delete, the version that was deleted."""
+    """The event's version after the change; for a delete or a purge, the version that was
+    deleted."""
     at: datetime
     """When the change was made (UTC)."""
     document: bytes | None
     """The event's JSON document after the change, as ``GET /events/{id}`` answers it;
-    ``None`` for a delete."""
+    ``None`` for a delete and a purge."""
     actor: str | None
     """The id of the user who made the change; ``None`` for the operator (CLI, imports) or
     an anonymous client in local mode."""

@@ -60,6 +60,7 @@ from eventsapi.storage.postgres.migrations import apply_migrations, migration_st
 from eventsapi.storage.postgres.notifications import PostgresNotices
 from eventsapi.storage.postgres.sli import PostgresSLI
 from eventsapi.storage.postgres.transfer import PostgresTransfer
+from eventsapi.storage.postgres.trash import PostgresTrash
 from eventsapi.storage.postgres.webhooks import PostgresWebhooks
 
 T = TypeVar("T")
@@ -67,6 +68,7 @@ T = TypeVar("T")
 
 class PostgresStore(
     PostgresEvents,
+    PostgresTrash,
     PostgresKeys,
     PostgresTransfer,
     PostgresChanges,
@@ -75,8 +77,8 @@ class PostgresStore(
     PostgresAccounts,
     PostgresWebhooks,
 ):
-    """Events, idempotency keys, the change log, SLIs, accounts and webhooks in a PostgreSQL
-    database (the schema first on the URL's search_path), a part per concern."""
+    """Events, the trash, idempotency keys, the change log, SLIs, accounts and webhooks in a
+    PostgreSQL database (the schema first on the URL's search_path), a part per concern."""
 
     name = "postgres"
 

@@ -35,6 +35,7 @@ from eventsapi.storage.sqlite.migrations import apply_migrations, migration_stat
 from eventsapi.storage.sqlite.reads import ReadPool
 from eventsapi.storage.sqlite.sli import SQLiteSLI
 from eventsapi.storage.sqlite.transfer import SQLiteTransfer
+from eventsapi.storage.sqlite.trash import SQLiteTrash
 from eventsapi.storage.sqlite.webhooks import SQLiteWebhooks
 from eventsapi.storage.sqlite.writer import Writer
 
@@ -43,6 +44,7 @@ T = TypeVar("T")
 
 class SQLiteStore(
     SQLiteEvents,
+    SQLiteTrash,
     SQLiteKeys,
     SQLiteTransfer,
     SQLiteChanges,
@@ -50,8 +52,8 @@ class SQLiteStore(
     SQLiteAccounts,
     SQLiteWebhooks,
 ):
-    """Events, idempotency keys, the change log, SLIs, accounts and webhooks in one SQLite
-    file, a part per concern."""
+    """Events, the trash, idempotency keys, the change log, SLIs, accounts and webhooks in
+    one SQLite file, a part per concern."""
 
     name = "sqlite"
 
