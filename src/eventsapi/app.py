@@ -137,7 +137,7 @@ def create_app(
             await changes.start()
             if stream is not None:
                 await stream.start()
-                if getattr(app.state, "worker_process", False):
+                if in_worker:
                     stream.hub.close_on_sigterm()
             # A test's own clock drives the SLO engine by calling it (flush, evaluate); a
             # loop on wall time would interleave with it.
