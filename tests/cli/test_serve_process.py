@@ -137,7 +137,8 @@ def read_response(sock: socket.socket) -> tuple[bytes, bytes, bytes]:
 def connection_refused(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except ConnectionRefusedError:
+    # A connection that reached the listener's queue as it closed is reset, not accepted.
+    except (ConnectionRefusedError, ConnectionResetError):
         return True
     return False
 
