@@ -54,6 +54,7 @@ from eventsapi.webhooks.delivery import Deliveries, Sender
 from eventsapi.webhooks.registry import Registry
 from eventsapi.webhooks.ssrf import UrlPolicy
 from eventsapi.webhooks.worker import Worker
+from eventsapi.worker_signals import deliver_kept, stop_delivering
 
 logger = logging.getLogger("eventsapi")
 
@@ -123,8 +124,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if getattr(app.state, "worker_process", False):
+        in_worker = getattr(app.state, "worker_process", False)
+        if in_worker:
             _leave_interrupts_to_the_main_process()
+            # A SIGTERM that came while the worker started is sent again (worker_signals.py).
+            deliver_kept(asyncio.get_running_loop())
         redis = None
         housekeeping: asyncio.Task[None] | None = None
         await store.open()
@@ -138,7 +142,7 @@ def create_app(
             await changes.start()
             if stream is not None:
                 await stream.start()
-                if getattr(app.state, "worker_process", False):
+                if in_worker:
                     stream.hub.close_on_sigterm()
             # A test's own clock drives the SLO engine by calling it (flush, evaluate); a
             # loop on wall time would interleave with it.
@@ -178,6 +182,8 @@ def create_app(
             await store.close()
             if redis is not None:
                 await redis.aclose()
+            if in_worker:
+                stop_delivering(asyncio.get_running_loop())
 
     app = EventsApp(
         table,

@@ -137,7 +137,8 @@ def read_response(sock: socket.socket) -> tuple[bytes, bytes, bytes]:
 def connection_refused(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except ConnectionRefusedError:
+    # A connection that reached the listener's queue as it closed is reset, not accepted.
+    except (ConnectionRefusedError, ConnectionResetError):
         return True
     return False
 
@@ -201,6 +202,26 @@ def test_signal_stops_accepting_finishes_the_request_in_flight_and_exits_0(
     finally:
         conn.close()
     assert row == ("in flight",)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_while_the_workers_start_stops_them_once_started(
+    tmp_path: Path, workers: int
+) -> None:
+    """A stop soon after a start (a deploy rolled back, ``systemctl restart`` twice) reaches
+    the workers that are still starting: each stops once it is up, none has to be killed."""
+    port = free_port()
+    args = ["serve", "--port", str(port), "--database", str(tmp_path / "e.db")]
+    # A worker that missed the signal would be killed only after this, long past the wait.
+    env = {"EVENTSAPI_SHUTDOWN_TIMEOUT": "600"}
+    with ServerProcess([*args, "--workers", str(workers)], port=port, cwd=tmp_path, env=env) as s:
+        wait_until(lambda: len(group_members(s.pid)) == 1 + workers, "the worker processes")
+        # Now, as they import and build the application (far longer than a poll), they
+        # have no handler of their own for SIGTERM yet: the main process sends them one.
+        s.send_signal(signal.SIGTERM)
+        assert s.wait(timeout=120) == 0, s.log()
+        assert "Traceback" not in s.log()
+    assert group_members(s.pid) == []
 
 
 def test_two_workers_serve_and_share_the_database(tmp_path: Path) -> None:
