@@ -46,6 +46,8 @@ def test_text_that_is_no_token_at_all_is_400_naming_where_it_came(
     for request, parameter in (
         ({"headers": {"Last-Event-ID": token.encode()}}, "Last-Event-ID"),
         ({"params": {"since": token}}, "since"),
+        # The header wins over since, but does not hide a malformed one.
+        ({"headers": {"Last-Event-ID": "0"}, "params": {"since": token}}, "since"),
     ):
         response = client.get("/changes/stream", **request)
         assert response.status_code == 400, response.text

@@ -122,14 +122,14 @@ class StreamAPI:
 
 def _start_token(request: Request) -> str | None:
     """The token to start after: ``Last-Event-ID`` (a reconnection's; empty is none, as
-    the standard has it), else ``since``; a 400 naming it if it is no token at all."""
-    for parameter, text in (
+    the standard has it), else ``since``; a 400 naming either if it is no token at all
+    (both are checked, so a malformed ``since`` is refused whatever the header says)."""
+    given = (
         ("Last-Event-ID", request.headers.get("last-event-id") or None),
         ("since", request.query_params.get("since")),
-    ):
-        if text is None:
-            continue
-        if len(text) > TOKEN_MAX or _TOKEN_SHAPE.fullmatch(text) is None:
+    )
+    for parameter, text in given:
+        if text is not None and (len(text) > TOKEN_MAX or _TOKEN_SHAPE.fullmatch(text) is None):
             # Not a token at all (a client's bug): 400, as GET /changes answers it. One
             # that is well formed but not ours, or altered, is 410 (decode_sync_token).
             raise BadRequest(
@@ -137,8 +137,7 @@ def _start_token(request: Request) -> str | None:
                 f"{TOKEN_MAX} letters, digits, '-' and '_').",
                 parameter=parameter,
             )
-        return text
-    return None
+    return next((text for _, text in given if text is not None), None)
 
 
 class ChangeStream(Response):
