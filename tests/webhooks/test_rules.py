@@ -153,3 +153,11 @@ def test_a_signature_verifies_with_the_reference_library_for_each_live_secret() 
     for secret in (new, old):
         Webhook(secret).verify(body, {**headers, "webhook-signature": header})
     assert header.split(" ")[0] == Webhook(new).sign("msg_1", at, body)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("host", ["0" * 64, "a" * 300 + ".example", "x..example"])
+async def test_a_host_name_no_resolver_can_encode_is_refused_not_a_crash(host: str) -> None:
+    # schemathesis found a 64-character label answered 500 (the IDNA codec raised).
+    with pytest.raises(UnsafeURL):
+        await resolve(host, 443)

@@ -74,8 +74,11 @@ STREAM_ROUTES: Final[tuple[Route, ...]] = (
                         "in": "header",
                         "required": False,
                         "description": "The `id` of the last message received: the stream "
-                        "resumes after it (an `EventSource` sends it when it reconnects).",
-                        "schema": TOKEN_SCHEMA,
+                        "resumes after it (an `EventSource` sends it when it reconnects). "
+                        "Empty is no id, as the standard has it.",
+                        # Empty is allowed: an EventSource whose last message had no id
+                        # sends it so (WHATWG HTML, server-sent events).
+                        "schema": {**TOKEN_SCHEMA, "minLength": 0, "pattern": "^[A-Za-z0-9_-]*$"},
                     },
                 ],
                 responses={

@@ -44,6 +44,7 @@ Url = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=MAX_URL_LENGTH,
+        pattern=r"^https?://[^\s\x00-\x1f\x7f]+$",
         description="Where to POST the changes: https:// on a public service; a public "
         "address (loopback, private, link-local and metadata addresses are refused unless "
         "the setting webhook_allow_private is on); no user or password in it.",

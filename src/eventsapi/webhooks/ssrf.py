@@ -162,6 +162,9 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
         raise UnsafeURL(f"The host {host} did not resolve within {RESOLVE_TIMEOUT:g} s.") from None
     except OSError as exc:
         raise UnsafeURL(f"The host {host} does not resolve ({exc.strerror or exc}).") from None
+    except UnicodeError:
+        # A label over 63 characters, or one IDNA cannot encode: no such host can exist.
+        raise UnsafeURL("The host is not a valid host name.") from None
     found: list[IPAddress] = []
     for _family, _type, _proto, _name, address in infos:
         ip = ipaddress.ip_address(str(address[0]).partition("%")[0])
