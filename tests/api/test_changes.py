@@ -246,4 +246,8 @@ def test_the_document_describes_the_changes_and_the_token(client: TestClient) ->
         "event.created",
         "event.updated",
         "event.deleted",
+        "registration.confirmed",
+        "registration.waitlisted",
+        "registration.promoted",
+        "registration.cancelled",
     ]

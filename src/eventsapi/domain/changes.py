@@ -12,8 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal, get_args
 
-ChangeType = Literal["event.created", "event.updated", "event.deleted"]
-"""The kinds of change; later kinds (registrations, the trash) are added here."""
+ChangeType = Literal[
+    "event.created",
+    "event.updated",
+    "event.deleted",
+    "registration.confirmed",
+    "registration.waitlisted",
+    "registration.promoted",
+    "registration.cancelled",
+]
+"""The kinds of change; later kinds (the trash) are added here. A ``registration.*`` record
+is about the event's registrations: its document is the event with its counts, never the
+registrant (an e-mail address is personal data, and the log is public)."""
 
 CHANGE_TYPES: Final[tuple[ChangeType, ...]] = get_args(ChangeType)
 

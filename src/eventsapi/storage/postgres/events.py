@@ -22,6 +22,10 @@ from eventsapi.storage.postgres import idempotency, rows
 from eventsapi.storage.postgres import query as sql
 from eventsapi.storage.postgres.changes import append
 from eventsapi.storage.postgres.connection import Connection, Connections
+from eventsapi.storage.postgres.registrations import capacity_changed
+from eventsapi.storage.registrations import statements
+
+_REGISTRATIONS = statements("%s")
 
 
 class PostgresEvents(Connections):
@@ -127,6 +131,8 @@ class PostgresEvents(Connections):
             await idempotency.save(conn, once, rows.document(values))
             entry = changes.written(updated, rows.document(values), created=False, actor=actor)
             await append(conn, entry)
+            if updated.capacity != current.capacity:
+                await capacity_changed(conn, updated, rows.document(values), actor)
             return updated
 
         return await self._write(work)
@@ -146,6 +152,8 @@ class PostgresEvents(Connections):
             await append(
                 conn, changes.written(event, rows.document(values), created=created, actor=actor)
             )
+            if current is not None and event.capacity != current.capacity:
+                await capacity_changed(conn, event, rows.document(values), actor)
             return event, created
 
         while True:
@@ -168,6 +176,8 @@ class PostgresEvents(Connections):
             deleted = await cursor.fetchone()
             if deleted is None:
                 raise NotFound(f"No event with id {event_id!r}.")
+            # Until the trash exists a delete is final: the registrations go with the event.
+            await conn.execute(_REGISTRATIONS.remove_of_event, (event_id,))
             await append(conn, changes.deleted(event_id, int(deleted[0]), actor=actor))
 
         await self._write(work)

@@ -17,9 +17,13 @@ from eventsapi.errors import AlreadyExists, NotFound
 from eventsapi.storage import changes
 from eventsapi.storage.events import Build, Change, Guard, Page, page_of
 from eventsapi.storage.idempotency import IdempotencyKey
+from eventsapi.storage.registrations import statements
 from eventsapi.storage.sqlite import idempotency, query, rows
 from eventsapi.storage.sqlite.changes import append
 from eventsapi.storage.sqlite.connection import Connections
+from eventsapi.storage.sqlite.registrations import capacity_changed
+
+_REGISTRATIONS = statements("?")
 
 
 def _create(
@@ -53,6 +57,8 @@ def _update(
         document = rows.replace(conn, stored, updated)
         idempotency.save(conn, once, document)  # as in _create: fails only with the whole group
         append(conn, changes.written(updated, document, created=False, actor=actor))
+        if updated.capacity != stored.event.capacity:
+            capacity_changed(conn, updated, document, actor)
         return updated
 
     return work
@@ -66,6 +72,8 @@ def _put(
         event = build(None if stored is None else stored.event)
         document = rows.insert(conn, event) if stored is None else rows.replace(conn, stored, event)
         append(conn, changes.written(event, document, created=stored is None, actor=actor))
+        if stored is not None and event.capacity != stored.event.capacity:
+            capacity_changed(conn, event, document, actor)
         return event, stored is None
 
     return work
@@ -83,6 +91,8 @@ def _delete(
         version = rows.remove(conn, event_id)
         if version is None:
             raise NotFound(f"No event with id {event_id!r}.")
+        # Until the trash exists a delete is final: the registrations go with the event.
+        conn.execute(_REGISTRATIONS.remove_of_event, (event_id,))
         append(conn, changes.deleted(event_id, version, actor=actor))
 
     return work
