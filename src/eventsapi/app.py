@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
@@ -32,6 +32,7 @@ from eventsapi.api.ratelimits import RateLimits
 from eventsapi.api.route_table import TABLE
 from eventsapi.api.routes import BoundTable, Services
 from eventsapi.api.stream import StreamAPI
+from eventsapi.api.trash import TrashAPI
 from eventsapi.api.users import UsersAPI
 from eventsapi.api.webhooks import WebhooksAPI
 from eventsapi.auth.hashing import HashingGate
@@ -81,11 +82,10 @@ def create_app(
     identities = RecentIdentities()  # credentials verified lately: what rate limits key on
     authn = Authn(accounts, settings, identities)
     events = EventsAPI(store, settings, clock or system_clock, authn)
+    trash = TrashAPI(store, settings, clock or system_clock, authn)
     changes = ChangesAPI(store)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
     stream = StreamAPI(store, settings) if settings.stream_limit else None
-    if stream is not None:
-        events.changed = stream.hub.wake  # this worker's writes reach its streams at once
     limit = settings.max_body_bytes
     policy = UrlPolicy(
         allow_private=settings.webhook_allow_private, require_https=not local_mode(settings)
@@ -95,10 +95,15 @@ def create_app(
     registry = Registry(store, clock or system_clock, deliveries, policy)
     # A test's own clock drives the worker by calling it (run_once), as it does the SLOs.
     webhook_worker = Worker(store, deliveries, clock or system_clock)
+    # This worker's writes reach its streams and its webhook deliveries at once; writes of
+    # other workers and replicas are found by LISTEN/NOTIFY or the next poll.
+    events.changed = _all_of(webhook_worker.wake, *([stream.hub.wake] if stream else []))
+    trash.changed = events.changed
     table = BoundTable(
         TABLE,
         Services(
             events=events,
+            trash=trash,
             feeds=CalendarFeeds(store, settings, clock or system_clock, events.listings),
             changes=changes,
             accounts=AccountsAPI(authn, max_body_bytes=limit),
@@ -129,6 +134,7 @@ def create_app(
                 redis = redis_client(settings.rate_limit_redis)
                 rate_limits.limiter = RedisRateLimiter(redis)
             await events.start()
+            await trash.start()
             await changes.start()
             if stream is not None:
                 await stream.start()
@@ -200,16 +206,26 @@ def create_app(
     return app
 
 
+def _all_of(*calls: Callable[[], None]) -> Callable[[], None]:
+    def call_all() -> None:
+        for call in calls:
+            call()
+
+    return call_all
+
+
 PRUNE_EVERY: Final = timedelta(days=1)
 
 
 async def _prune_daily(
     accounts: AccountService, store: storage.Backend, settings: Settings
 ) -> None:
-    """Delete ended sessions and tokens, and changes older than ``change_retention_days``,
-    now and once a day, in every worker and replica (deleting what another deleted changes
-    nothing); a failure is retried the next time."""
+    """Delete ended sessions and tokens, changes older than ``change_retention_days`` and
+    events in the trash longer than ``trash_retention_days``, now and once a day, in every
+    worker and replica (deleting what another deleted changes nothing); a failure is retried
+    the next time."""
     keep_changes = timedelta(days=settings.change_retention_days)
+    keep_trash = timedelta(days=settings.trash_retention_days)
     while True:
         try:
             sessions, tokens = await accounts.prune_ended()
@@ -225,6 +241,13 @@ async def _prune_daily(
         else:
             if changes:
                 logger.info("Pruned %d changes older than %s.", changes, keep_changes)
+        try:
+            purged = await store.purge_trash(system_clock() - keep_trash)
+        except EventsAPIError as exc:
+            logger.warning("Purging the trash failed: %s", exc)
+        else:
+            if purged:
+                logger.info("Purged %d events deleted over %s ago.", purged, keep_trash)
         await asyncio.sleep(PRUNE_EVERY.total_seconds())
 
 

@@ -8,7 +8,8 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── ValidationFailed        input that breaks a rule (422), lists each bad field
     ├── NotFound                no such resource (404)
     ├── AlreadyExists           a create that collides with an existing id (409)
-    │   └── UsernameTaken       a new account whose username is taken (409)
+    │   ├── UsernameTaken       a new account whose username is taken (409)
+    │   └── InTrash             a create or PUT with the id of an event in the trash (409)
     ├── PatchTestFailed         a JSON Patch whose test operation does not hold (409)
     ├── PatchConflict           a JSON Patch naming a location the event lacks (409)
     ├── PreconditionFailed      If-Match / If-None-Match does not hold (412)
@@ -70,6 +71,10 @@ class NotFound(EventsAPIError):
 
 class AlreadyExists(EventsAPIError):
     """A resource with this identifier already exists."""
+
+
+class InTrash(AlreadyExists):
+    """A create or PUT names the id of an event in the trash: restore or purge it first."""
 
 
 class UsernameTaken(AlreadyExists):

@@ -367,6 +367,15 @@ class Settings(StorageSettings, frozen=True, kw_only=True, forbid_unknown_fields
             "and webhooks); a sync token older than that is answered 410 (sync again in full).",
         ),
     ] = 30
+    trash_retention_days: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=3660,
+            description="Days a deleted event stays in the trash (GET /trash), where its owner "
+            "or an admin can restore it; then it is purged for good.",
+        ),
+    ] = 30
     stream_limit: Annotated[
         int,
         msgspec.Meta(

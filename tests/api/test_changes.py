@@ -47,6 +47,8 @@ def sync(client: TestClient, events: dict[str, dict[str, Any]], token: str, **pa
         for change in page["changes"]:
             if change["type"] == "event.deleted":
                 del events[change["id"]]
+            elif change["type"] == "event.purged":
+                events.pop(change["id"], None)  # deleted already (or never seen)
             else:
                 events[change["id"]] = change["event"]
         token = page["next"]
@@ -66,6 +68,10 @@ def test_a_client_that_follows_the_changes_ends_with_the_servers_state(
     client.delete(f"/events/{second}")
     create(client, title="Fourth")
     client.put("/events/chosen", json={"title": "Put"}, headers=JSON_HEADERS)
+    client.delete("/events/chosen")
+    assert client.post("/trash/chosen/restore").status_code == 201
+    client.delete(f"/events/{first}")
+    assert client.delete(f"/trash/{first}").status_code == 204
     token = sync(client, events, token, limit=2)
 
     assert events == full_listing(client)[0]
@@ -93,6 +99,26 @@ def test_each_change_carries_the_event_as_get_answers_it(client: TestClient) -> 
     ]
     assert changes[1]["event"] == changed.json()
     assert served in response.content  # the stored document, not re-encoded
+    assert changes[2]["event"] is None
+
+
+def test_a_restore_and_a_purge_are_changes_too(client: TestClient) -> None:
+    created = create(client, title="Launch")
+    client.delete(f"/events/{created['id']}")
+    token = sync(client, {}, client.get("/events").headers["sync-token"])
+    restored = client.post(f"/trash/{created['id']}/restore")
+    served = client.get(f"/events/{created['id']}").content
+    client.delete(f"/events/{created['id']}")
+    client.delete(f"/trash/{created['id']}")
+
+    changes = client.get("/changes", params={"since": token}).json()["changes"]
+
+    assert [(c["type"], c["id"], c["version"]) for c in changes] == [
+        ("event.restored", created["id"], 2),
+        ("event.deleted", created["id"], 2),
+        ("event.purged", created["id"], 2),
+    ]
+    assert changes[0]["event"] == restored.json() == msgspec.json.decode(served)
     assert changes[2]["event"] is None
     for change in changes:
         at = datetime.fromisoformat(change["at"])
@@ -246,6 +272,8 @@ def test_the_document_describes_the_changes_and_the_token(client: TestClient) ->
         "event.created",
         "event.updated",
         "event.deleted",
+        "event.restored",
+        "event.purged",
         "registration.confirmed",
         "registration.waitlisted",
         "registration.promoted",

@@ -60,6 +60,7 @@ def test_a_recreated_event_does_not_reuse_the_old_etag(
     create(client, id="e1", title="First")
     old = etag_of(client, "e1")
     assert client.delete("/events/e1").status_code == 204
+    assert client.delete("/trash/e1").status_code == 204  # purged: the id is free again
     clock.advance(1)
     create(client, id="e1", title="Second")
 

@@ -80,8 +80,15 @@ WEBHOOK_ROUTES: dict[str, set[str]] = {
     "/webhooks/some-id/deliveries": {"GET", "HEAD", "OPTIONS"},
     "/webhooks/some-id/deliveries/some-id/retry": {"POST", "OPTIONS"},
 }
+# The trash: as event writes, an account or a local anonymous client (issue 16).
+TRASH_ROUTES: dict[str, set[str]] = {
+    "/trash": {"GET", "HEAD", "OPTIONS"},
+    "/trash/some-id": {"DELETE", "OPTIONS"},
+    "/trash/some-id/restore": {"POST", "OPTIONS"},
+}
 ROUTES.update(ACCOUNT_ROUTES)
 ROUTES.update(WEBHOOK_ROUTES)
+ROUTES.update(TRASH_ROUTES)
 STREAMS = {"/changes/stream"}
 """Routes whose GET never ends (tests/stream reads them): left out of the GET sweeps."""
 GET_ROUTES = [path for path, m in ROUTES.items() if "GET" in m and path not in STREAMS]

@@ -276,7 +276,7 @@ def test_the_tutorial_keys_work_on_put_and_patch(client: TestClient) -> None:
     assert patched.json()["description"] == "Python"
 
 
-def test_delete_then_get_is_404_and_the_id_can_be_reused(client: TestClient) -> None:
+def test_delete_then_get_is_404_and_the_id_is_reused_once_purged(client: TestClient) -> None:
     create(client, id="gone", title="First life")
     create(client, id="stays")
 
@@ -284,7 +284,12 @@ def test_delete_then_get_is_404_and_the_id_can_be_reused(client: TestClient) -> 
     assert_problem(client.get("/events/gone"), 404)
     assert_problem(client.patch("/events/gone", json={"title": "x"}), 404)
     assert [e["id"] for e in all_events(client)] == ["stays"]
+    # In the trash, the id stays taken, so that a restore cannot collide.
+    refused = send_json(client, "POST", "/events", {"id": "gone", "title": "Second life"})
+    assert assert_problem(refused, 409)["type"] == "/problems/in-trash"
+    assert_problem(send_json(client, "PUT", "/events/gone", {"title": "Second life"}), 409)
 
+    assert client.delete("/trash/gone").status_code == 204
     again = create(client, id="gone", title="Second life")
     assert again["version"] == 1
     assert [e["id"] for e in all_events(client)] == ["stays", "gone"]

@@ -141,6 +141,7 @@ def test_every_setting_can_be_set_by_environment_and_file(
         "drill_slow_ratio": 0.5,
         "drill_slow_ms": 250,
         "change_retention_days": 7,
+        "trash_retention_days": 14,
         "stream_limit": 50,
         "stream_limit_per_client": 2,
         "stream_heartbeat_seconds": 5,

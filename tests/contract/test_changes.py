@@ -53,6 +53,17 @@ async def test_an_empty_log_has_nothing_after_zero(opened: Backend) -> None:
     assert await opened.change_horizon() == (0, 0)
 
 
+async def test_the_settled_position_counts_every_committed_change(opened: Backend) -> None:
+    # Where "from now on" starts (a new webhook endpoint): no change committed before it may
+    # come after it, even one that no reader has numbered yet (PostgreSQL).
+    assert await opened.settled_position() == 0
+    for name in ("s1", "s2", "s3"):
+        await opened.create(event(name))
+    assert await opened.settled_position() == 3
+    assert await opened.changes_after(3, 10) == []
+    assert (await opened.change_horizon())[1] == 3
+
+
 async def test_each_write_appends_its_record_with_the_stored_document(opened: Backend) -> None:
     before = datetime.now(UTC) - timedelta(milliseconds=1)  # times are kept to the millisecond
     await opened.create(event("e1"), actor="u1")

@@ -239,10 +239,11 @@ async def test_delete_missing_raises_not_found(opened: Backend) -> None:
         await opened.delete("never", guard=lambda current: None)
 
 
-async def test_a_deleted_id_can_be_created_again_at_the_end(opened: Backend) -> None:
+async def test_a_purged_id_can_be_created_again_at_the_end(opened: Backend) -> None:
     for event_id in ("a", "b"):
         await opened.create(event(event_id))
     await opened.delete("a")
+    await opened.purge("a")
 
     await opened.create(event("a", title="Again"))
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from eventsapi.domain.events import Event
+from eventsapi.domain.events import Event, restored
 from eventsapi.domain.registrations import (
     AlreadyRegistered,
     Applicant,
@@ -227,10 +227,35 @@ async def test_a_keyed_registration_is_made_once(opened: Backend) -> None:
     assert len(await everyone(opened, "e")) == 1
 
 
-async def test_deleting_the_event_removes_its_registrations(opened: Backend) -> None:
-    await opened.create(event("e"))
-    await opened.register("e", person(1, account="u1"))
+async def test_the_trash_keeps_registrations_and_a_restore_brings_them_back(
+    opened: Backend,
+) -> None:
+    await opened.create(event("e", capacity=1))
+    first, second = await register_many(opened, "e", 2)
     await opened.delete("e")
+    with pytest.raises(NotFound):
+        await opened.register("e", person(3))
+    assert await opened.registration_counts("e") is None
+    back = await opened.restore("e", lambda trashed: restored(trashed, now=START))
+    assert back.id == "e"
+    assert [(r.id, r.status, r.position) for r in await everyone(opened, "e")] == [
+        (first.id, "confirmed", None),
+        (second.id, "waitlisted", 1),
+    ]
+    counts = await opened.registration_counts("e")
+    assert counts is not None
+    assert (counts.registered, counts.waitlisted, counts.spots_left) == (1, 1, 0)
+
+
+async def test_a_purge_removes_the_registrations(opened: Backend) -> None:
+    await opened.create(event("e"))
+    await opened.create(event("f"))
+    await opened.register("e", person(1, account="u1"))
+    await opened.register("f", person(2, account="u1"))
+    await opened.delete("e")
+    await opened.delete("f")
+    await opened.purge("e")
+    await opened.purge_trash(START + timedelta(days=36500))
     await opened.create(event("e"))
     assert await everyone(opened, "e") == []
     assert await opened.account_registrations("u1") == []

@@ -572,6 +572,7 @@ class EventsMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.model: dict[str, Expected] = {}
+        self.trash: dict[str, Expected] = {}  # deleted events, as they were deleted
         # in the order first seen (not sorted: server ids are random, and a replay
         # must draw the same event for the same index)
         self.seen_ids: list[str] = []
@@ -604,6 +605,8 @@ class EventsMachine(RuleBasedStateMachine):
         anything = st.sampled_from(POOL_IDS + self.seen_ids)
         if self.model:  # half the time, an event that exists
             anything = st.one_of(st.sampled_from(list(self.model)), anything)
+        if self.trash:  # or one in the trash
+            anything = st.one_of(st.sampled_from(list(self.trash)), anything)
         return data.draw(anything, label="id")
 
     def _draw_key(self, data: st.DataObject) -> str | None:
@@ -796,6 +799,9 @@ class EventsMachine(RuleBasedStateMachine):
         if client_id is not None and client_id in self.model:
             self._check_problem(response, 409)
             return
+        if client_id is not None and client_id in self.trash:
+            self._check_problem(response, 409, "in-trash")
+            return
         self._created(response, doc)
         if client_id is not None:
             assert response.json()["id"] == client_id, _show(response)
@@ -891,7 +897,9 @@ class EventsMachine(RuleBasedStateMachine):
             self._check_problem(response, 422)  # the body is read before the event
             return
         found = self.model.get(event_id)
-        if not conditions.hold(found.etag if found is not None else None):
+        if found is None and event_id in self.trash:
+            self._check_problem(response, 409, "in-trash")  # before the conditions and the id
+        elif not conditions.hold(found.etag if found is not None else None):
             self._check_problem(response, 412, "precondition-failed")
         elif client_id is not None and client_id != event_id:
             self._check_problem(response, 422)
@@ -930,10 +938,41 @@ class EventsMachine(RuleBasedStateMachine):
         elif not conditions.hold(current.etag):
             self._check_problem(response, 412, "precondition-failed")
         else:
-            del self.model[event_id]
+            self.trash[event_id] = self.model.pop(event_id)
             event("DELETE -> 204")
             assert response.status_code == 204, _show(response)
             assert response.content == b"", _show(response)
+
+    @rule(data=st.data())
+    def restore(self, data: st.DataObject) -> None:
+        event_id = self._draw_id(data)
+        response = self.client.post(f"/trash/{event_id}/restore")
+        trashed = self.trash.pop(event_id, None)
+        if trashed is None:
+            self._check_problem(response, 404)
+            return
+        event("restore -> 201")
+        body = self._check_event(response, 201)
+        assert _as_model(body) == trashed.doc, _show(response)
+        assert body["version"] == trashed.version + 1, _show(response)
+        assert body["created_at"] == trashed.created_at, _show(response)
+        self.model[event_id] = Expected(
+            trashed.doc,
+            trashed.version + 1,
+            trashed.created_at,
+            body["updated_at"],
+            self._new_tag(event_id, response),
+        )
+
+    @rule(data=st.data())
+    def purge(self, data: st.DataObject) -> None:
+        event_id = self._draw_id(data)
+        response = self.client.delete(f"/trash/{event_id}")
+        if self.trash.pop(event_id, None) is None:
+            self._check_problem(response, 404)
+            return
+        event("purge -> 204")
+        assert response.status_code == 204, _show(response)
 
     @precondition(lambda self: bool(self.saved))
     @rule(
@@ -1212,6 +1251,16 @@ class EventsMachine(RuleBasedStateMachine):
         assert [e["id"] for e in events] == list(self.model), "listing order differs"
         for item in events:
             self._check_event_body(item)
+
+    @invariant()
+    def the_trash_matches_the_model(self) -> None:
+        response = self.client.get("/trash?limit=100")
+        assert response.status_code == 200, _show(response)
+        trashed = {item["id"]: item["event"] for item in response.json()}
+        assert set(trashed) == set(self.trash), "the trash differs"
+        for event_id, document in trashed.items():
+            assert _as_model(document) == self.trash[event_id].doc, event_id
+            assert document["version"] == self.trash[event_id].version, event_id
 
 
 _SETTINGS: Final = settings(

@@ -111,6 +111,34 @@ def test_only_the_types_subscribed_to_are_delivered(
     assert [r.document["type"] for r in receiver.requests()] == ["event.deleted"]
 
 
+def test_restores_and_purges_are_delivered_to_event_star(
+    client: TestClient, admin: dict[str, str], receiver: Receiver
+) -> None:
+    register(client, admin, receiver.url, types=["event.*"])
+    event_id = create_event(client, admin)
+    client.delete(f"/events/{event_id}", headers=admin)
+    restored = client.post(f"/trash/{event_id}/restore", headers=admin)
+    client.delete(f"/events/{event_id}", headers=admin)
+    client.delete(f"/trash/{event_id}", headers=admin)
+
+    deliver(client)
+
+    # Sent concurrently, so in any order: the versions and the types give theirs back.
+    rank = {"event.created": 0, "event.restored": 0, "event.deleted": 1, "event.purged": 2}
+    requests = sorted(
+        receiver.requests(), key=lambda r: (r.document["version"], rank[r.document["type"]])
+    )
+    assert [(r.document["type"], r.document["version"]) for r in requests] == [
+        ("event.created", 1),
+        ("event.deleted", 1),
+        ("event.restored", 2),
+        ("event.deleted", 2),
+        ("event.purged", 2),
+    ]
+    assert requests[2].document["event"] == restored.json()
+    assert requests[4].document["event"] is None
+
+
 def test_a_new_endpoint_gets_the_changes_made_after_it_was_registered(
     client: TestClient, admin: dict[str, str], receiver: Receiver
 ) -> None:

@@ -66,7 +66,7 @@ class Change(msgspec.Struct, kw_only=True):
     at: datetime
     event: msgspec.Raw | None
     """The event after the change, exactly as ``GET /events/{id}`` answered it then;
-    ``null`` for a delete."""
+    ``null`` for a delete and a purge."""
 
 
 class ChangePage(msgspec.Struct, kw_only=True):
@@ -98,12 +98,14 @@ def change_schemas() -> dict[str, Any]:
     change["properties"]["version"] = {
         "type": "integer",
         "minimum": 1,
-        "description": "The event's version after the change; for a delete, the version deleted",
+        "description": "The event's version after the change; for a delete or a purge, the "
+        "version deleted",
     }
     change["properties"]["event"] = {
         "anyOf": [{"$ref": "#/components/schemas/Event"}, {"type": "null"}],
         "description": "The event after the change, as `GET /events/{id}` answered then; "
-        "`null` for a delete",
+        "`null` for a delete (`event.deleted`: moved to the trash) and a purge "
+        "(`event.purged`: gone from the trash for good)",
     }
     page = schemas["ChangePage"]
     page["properties"]["next"] = {

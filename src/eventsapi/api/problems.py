@@ -54,6 +54,14 @@ PROBLEM_TYPES: Final = {
             "A create named an id that is taken. Choose another id, or PUT to replace.",
         ),
         ProblemType(
+            "in-trash",
+            409,
+            "An event with this id is in the trash",
+            "The event with this id was deleted and is in the trash, so its id stays taken "
+            "until it is restored (`POST /trash/{id}/restore`) or purged (`DELETE "
+            "/trash/{id}`, or after `trash_retention_days`). Restore it, or choose another id.",
+        ),
+        ProblemType(
             "username-taken",
             409,
             "This username is taken",
@@ -331,6 +339,8 @@ def from_error(request: Request, exc: Exception) -> Response:
             return problem(403, str(exc))
         case errors.UsernameTaken():
             return problem(409, str(exc), slug="username-taken")
+        case errors.InTrash():
+            return problem(409, str(exc), slug="in-trash")
         case errors.AlreadyExists():
             return problem(409, str(exc))
         case errors.PatchTestFailed():

@@ -1,7 +1,8 @@
 """The route table: every route of the service, declared once, in the document's order.
 
-The event routes are in ``api/routes_events.py``, the account routes in
-``api/routes_accounts.py``, the webhook routes in ``api/routes_webhooks.py``; here are the
+The event routes are in ``api/routes_events.py`` (the trash's in ``api/routes_trash.py``),
+the account routes in ``api/routes_accounts.py``, the webhook routes in
+``api/routes_webhooks.py``; here are the
 service's own (welcome, probes, the document and its docs page, problem types), the SLO
 routes, and the table they make together. What is derived from it, and how, is in
 ``api/routes.py``. To add a route: one entry here (or in one of those modules) and its
@@ -28,6 +29,7 @@ from eventsapi.api.routes_changes import CHANGE_ROUTES
 from eventsapi.api.routes_events import EVENT_ROUTES
 from eventsapi.api.routes_feeds import FEED_ROUTES
 from eventsapi.api.routes_stream import STREAM_ROUTES
+from eventsapi.api.routes_trash import TRASH_ROUTES
 from eventsapi.api.routes_webhooks import WEBHOOK_ROUTES
 
 __all__ = ["TABLE", "document"]
@@ -110,6 +112,7 @@ TABLE: Final[tuple[Route, ...]] = (
     # Before /events/{id}: /events/x.ics is the calendar of x (api/routes_feeds.py).
     *FEED_ROUTES,
     *EVENT_ROUTES,
+    *TRASH_ROUTES,
     *CHANGE_ROUTES,
     *STREAM_ROUTES,
     _probe(

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from eventsapi.api.feeds import CalendarFeeds
     from eventsapi.api.store import EventStore
     from eventsapi.api.stream import StreamAPI
+    from eventsapi.api.trash import TrashAPI
     from eventsapi.api.users import UsersAPI
     from eventsapi.api.webhooks import WebhooksAPI
     from eventsapi.slo.drill import Drill
@@ -99,6 +100,7 @@ class Services:
     """What the handlers of the table are bound to, made by ``create_app``."""
 
     events: EventsAPI
+    trash: TrashAPI
     feeds: CalendarFeeds
     changes: ChangesAPI
     accounts: AccountsAPI

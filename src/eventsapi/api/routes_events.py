@@ -293,7 +293,10 @@ _CREATE: Final[dict[str, Any]] = {
     "responses": {
         "201": _event_response("Created", location=True, links=True, replay=True),
         **BODY_ERRORS,
-        "409": problem("The id is taken, or a request with this Idempotency-Key is still running"),
+        "409": problem(
+            "The id is taken, by an event or one in the trash (`in-trash`), or a request "
+            "with this Idempotency-Key is still running"
+        ),
         "422": problem(
             "Invalid fields (`errors` lists each), or the Idempotency-Key was used for "
             "another request"
@@ -428,6 +431,10 @@ EVENT_ROUTES: Final = (
                         "No event can have this id (it breaks the id pattern), or the event "
                         "is another member's"
                     ),
+                    "409": problem(
+                        "The event with this id is in the trash (`in-trash`): restore it, "
+                        "or purge it first"
+                    ),
                     **BODY_ERRORS,
                     **_PRECONDITION_ERRORS,
                 },
@@ -472,10 +479,13 @@ EVENT_ROUTES: Final = (
                 handler=lambda s: s.events.delete_event,
                 access=Access.WRITER,
                 operation_id=_DELETE,
-                summary="Delete an event",
+                summary="Delete an event: it moves to the trash",
+                description="The event leaves every listing, search, feed and `GET`, and "
+                "goes to the trash (`GET /trash`), where its owner or an admin can restore "
+                "it for `trash_retention_days` (30 by default).",
                 parameters=[_IF_MATCH],
                 responses={
-                    "204": {"description": "Deleted"},
+                    "204": {"description": "Moved to the trash"},
                     "400": problem("A malformed If-Match"),
                     "404": problem("No such event"),
                     **_PRECONDITION_ERRORS,

@@ -30,9 +30,11 @@ _DESCRIPTION: Final = (
     "Server-Sent Events (`text/event-stream`, as a browser's `EventSource` reads them): "
     "one message per change to an event, as they are committed on any replica. Each "
     "message has `id:` (a sync token: the position of the change), `event:` (the change's "
-    "type: `event.created`, `event.updated` or `event.deleted`) and `data:` (the change as "
+    "type: `event.created`, `event.updated`, `event.deleted`, `event.restored` or "
+    "`event.purged`) and `data:` (the change as "
     'JSON on one line, exactly as `GET /changes` lists it: `{"type", "id", "version", '
-    '"at", "event"}`, `event` being `null` for a deletion). The stream starts after the '
+    '"at", "event"}`, `event` being `null` for a deletion and a purge). The stream starts '
+    "after the "
     "position in the `Last-Event-ID` header (sent by a reconnecting `EventSource`), else "
     "in `since`, else now; a client that reconnects with the last `id` it received gets "
     "every change after it, once each, in order. The first chunk is "

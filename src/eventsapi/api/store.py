@@ -20,6 +20,7 @@ from eventsapi.domain.query import EventQuery
 from eventsapi.domain.registrations import Applicant, Cancelled, Counts, Registration
 from eventsapi.storage.events import Build, Change, Guard, Page
 from eventsapi.storage.idempotency import IdempotencyKey, SavedKey
+from eventsapi.storage.trash import TrashPage, TrashQuery
 
 __all__ = ["EventStore", "RegistrationGuard"]
 
@@ -74,7 +75,23 @@ class EventStore(Protocol):
     async def delete(
         self, event_id: str, *, guard: Guard | None = None, actor: str | None = None
     ) -> None:
-        """Remove the event once ``guard(current)`` passes; ``NotFound`` if there is none."""
+        """Move the event to the trash once ``guard(current)`` passes; ``NotFound`` if there
+        is none."""
+
+    async def trash_page(self, query: TrashQuery) -> TrashPage:
+        """A page of the trash (``storage/trash.py``), most recently deleted first."""
+
+    async def restore(self, event_id: str, change: Change, *, actor: str | None = None) -> Event:
+        """Bring ``change(trashed)`` back from the trash, in one transaction; ``NotFound`` if
+        it is not there, ``AlreadyExists`` if its id is live; a refusal changes nothing."""
+
+    async def purge(
+        self, event_id: str, *, guard: Guard | None = None, actor: str | None = None
+    ) -> None:
+        """Delete the event from the trash for good once ``guard(trashed)`` passes."""
+
+    async def purge_trash(self, before: datetime) -> int:
+        """Purge the events deleted before ``before``; return how many."""
 
     async def saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
         """What is saved under an idempotency key that has not expired at ``now``."""

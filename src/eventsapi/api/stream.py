@@ -4,7 +4,7 @@
 Each change is one message::
 
     id: <the sync token of its position>
-    event: event.created | event.updated | event.deleted
+    event: event.created | event.updated | event.deleted | event.restored | event.purged
     data: {"type": ..., "id": ..., "version": ..., "at": ..., "event": {...} | null}
 
 ``data`` is the change exactly as ``GET /changes`` lists it, on one line. The stream starts

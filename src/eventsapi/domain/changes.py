@@ -16,14 +16,18 @@ ChangeType = Literal[
     "event.created",
     "event.updated",
     "event.deleted",
+    "event.restored",
+    "event.purged",
     "registration.confirmed",
     "registration.waitlisted",
     "registration.promoted",
     "registration.cancelled",
 ]
-"""The kinds of change; later kinds (the trash) are added here. A ``registration.*`` record
-is about the event's registrations: its document is the event with its counts, never the
-registrant (an e-mail address is personal data, and the log is public)."""
+"""The kinds of change. ``event.deleted`` moves the event to the trash, ``event.restored``
+brings it back (with its document, as a create), ``event.purged`` removes it from the trash
+for good (no document). A ``registration.*`` record is about the event's registrations: its
+document is the event with its counts, never the registrant (an e-mail address is personal
+data, and the log is public)."""
 
 CHANGE_TYPES: Final[tuple[ChangeType, ...]] = get_args(ChangeType)
 
@@ -37,12 +41,13 @@ class ChangeRecord:
     type: ChangeType
     event_id: str
     version: int
-    """The event's version after the change; for a delete, the version that was deleted."""
+    """The event's version after the change; for a delete or a purge, the version that was
+    deleted."""
     at: datetime
     """When the change was made (UTC)."""
     document: bytes | None
     """The event's JSON document after the change, as ``GET /events/{id}`` answers it;
-    ``None`` for a delete."""
+    ``None`` for a delete and a purge."""
     actor: str | None
     """The id of the user who made the change; ``None`` for the operator (CLI, imports) or
     an anonymous client in local mode."""

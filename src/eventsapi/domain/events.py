@@ -361,3 +361,9 @@ def revise(current: Event, data: EventInput, *, now: datetime) -> Event:
     # Compared as encoded, not with ==: datetime equality ignores the offset, so a
     # change from 10:00+02:00 to 08:00Z would otherwise be dropped as a no-op.
     return current if _encode(unchanged) == _encode(current) else revised
+
+
+def restored(trashed: Event, *, now: datetime) -> Event:
+    """``trashed`` as it comes back from the trash: the same event with a new version, so
+    that every cache and ``ETag`` of the version deleted is stale."""
+    return msgspec.structs.replace(trashed, version=trashed.version + 1, updated_at=now)

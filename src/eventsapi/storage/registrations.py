@@ -66,6 +66,9 @@ class Statements:
     """Parameters: status, updated_at, seq."""
     remove_of_event: str
     """Parameter: event id."""
+    recount: str
+    """Parameters: event id three times; the event's counts from its registrations (a
+    restored event's row comes back without them)."""
 
 
 def statements(p: str) -> Statements:
@@ -93,6 +96,11 @@ def statements(p: str) -> Statements:
         ),
         set_status=f"UPDATE registrations SET status = {p}, updated_at = {p} WHERE seq = {p}",
         remove_of_event=f"DELETE FROM registrations WHERE event_id = {p}",
+        recount=(
+            "UPDATE events SET registered = (SELECT count(*) FROM registrations"
+            f" WHERE event_id = {p} AND status = 'confirmed'), waitlisted = (SELECT count(*)"
+            f" FROM registrations WHERE event_id = {p} AND status = 'waitlisted') WHERE id = {p}"
+        ),
     )
 
 

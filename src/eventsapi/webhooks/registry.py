@@ -107,7 +107,9 @@ class Registry:
         checked_types = check_types(types)
         check_description(description)
         checked_url = await self._checked_url(url)
-        _, last = await self.store.change_horizon()
+        # Not change_horizon's last: on PostgreSQL a change committed just before may still
+        # wait for its number, and would then be sent to an endpoint made after it.
+        last = await self.store.settled_position()
         now = self.clock()
         secret = new_secret()
         endpoint = Endpoint(

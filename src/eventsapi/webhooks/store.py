@@ -79,3 +79,6 @@ class WebhookStore(Protocol):
 
     async def change_horizon(self) -> tuple[int, int]:
         """``(pruned_through, last)`` of the change log."""
+
+    async def settled_position(self) -> int:
+        """The greatest position once every record committed before the call has one."""

@@ -179,6 +179,12 @@ class Worker:
         """Start a round now (a change was just written)."""
         self._wake.set()
 
+    @property
+    def woken(self) -> bool:
+        """Whether a round is due before the next poll (``wake`` was called since the last
+        round began)."""
+        return self._wake.is_set()
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

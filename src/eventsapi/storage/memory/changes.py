@@ -34,6 +34,11 @@ class MemoryChanges:
     async def change_horizon(self) -> tuple[int, int]:
         return self._pruned_through, self._last_change
 
+    async def settled_position(self) -> int:
+        """The greatest position once every record committed before the call has one: where
+        "the changes made from now on" start. (Records are numbered as they are made.)"""
+        return self._last_change
+
     async def prune_changes(self, before: datetime) -> int:
         # As the SQL backends: up to the last record older than ``before``.
         older = [index for index, record in enumerate(self._changes) if record.at < before]

@@ -1,4 +1,5 @@
-"""Events and idempotency keys in memory: a dict of events and a sorted list of positions.
+"""Events and idempotency keys in memory: a dict of events and a sorted list of positions;
+a deleted event goes to the trash (a dict, read and emptied by ``trash.py``).
 
 Each write appends its record to the change log (``changes.py``) in the same step."""
 
@@ -11,11 +12,12 @@ import msgspec
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery, Position, matches, relevance, sort_position
-from eventsapi.errors import AlreadyExists, NotFound
-from eventsapi.storage import changes, idempotency
+from eventsapi.errors import AlreadyExists, InTrash, NotFound
+from eventsapi.storage import changes, idempotency, trash
 from eventsapi.storage.events import Build, Change, Guard, Page, page_of
 from eventsapi.storage.idempotency import IdempotencyKey, SavedKey
 from eventsapi.storage.memory.changes import MemoryChanges
+from eventsapi.storage.trash import Trashed
 
 _encode = msgspec.json.Encoder().encode
 
@@ -30,6 +32,8 @@ class MemoryEvents(MemoryChanges):
         self._ids_by_position: dict[int, str] = {}
         self._last_position = 0
         self._saved: dict[tuple[str, str], tuple[datetime, SavedKey]] = {}
+        self._trash: dict[str, Trashed] = {}
+        """Deleted events by id (``trash.py``)."""
 
     async def get(self, event_id: str) -> Event | None:
         found = self._events.get(event_id)
@@ -94,6 +98,7 @@ class MemoryEvents(MemoryChanges):
         self._claim(once)
         if event.id in self._events:
             raise AlreadyExists(f"An event with id {event.id!r} already exists.")
+        self._refuse_trashed(event.id)
         self._save(once, event)
         self._insert(event, actor)
         return event
@@ -121,6 +126,7 @@ class MemoryEvents(MemoryChanges):
     ) -> tuple[Event, bool]:
         found = self._events.get(event_id)
         if found is None:
+            self._refuse_trashed(event_id)
             event = build(None)
             self._insert(event, actor)
             return event, True
@@ -141,6 +147,7 @@ class MemoryEvents(MemoryChanges):
         position = found[0]
         del self._positions[bisect.bisect_left(self._positions, position)]
         del self._ids_by_position[position]
+        self._removed(found[1], actor)
         self._append(changes.deleted(event_id, found[1].version, actor=actor))
 
     async def saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
@@ -152,11 +159,33 @@ class MemoryEvents(MemoryChanges):
             del self._saved[name]
         return len(expired)
 
-    def _insert(self, event: Event, actor: str | None) -> None:
+    def _refuse_trashed(self, event_id: str) -> None:
+        """Raise ``InTrash`` if ``event_id`` is in the trash (``trash.py``)."""
+        if event_id in self._trash:
+            raise InTrash(trash.in_trash_message(event_id))
+
+    def _removed(self, event: Event, actor: str | None) -> None:
+        """Keep the deleted ``event`` in the trash (``trash.py``)."""
+        self._trash[event.id] = Trashed(
+            event_id=event.id,
+            owner=trash.owner_of(event),
+            version=event.version,
+            document=_encode(event),
+            deleted_at=changes.now(),
+            deleted_by=actor,
+        )
+
+    def _forget(self, event_id: str) -> None:
+        """Drop what belongs to a purged event (registrations: ``registrations.py``)."""
+
+    def _add(self, event: Event) -> None:
         self._last_position += 1
         self._events[event.id] = (self._last_position, event)
         self._positions.append(self._last_position)
         self._ids_by_position[self._last_position] = event.id
+
+    def _insert(self, event: Event, actor: str | None) -> None:
+        self._add(event)
         self._append(changes.written(event, _encode(event), created=True, actor=actor))
 
     def _replace(self, position: int, event: Event, actor: str | None) -> None:

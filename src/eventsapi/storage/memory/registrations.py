@@ -93,11 +93,8 @@ class MemoryRegistrations(MemoryEvents):
         if event.capacity != before:
             self._promote(event, event.updated_at, actor)
 
-    async def delete(
-        self, event_id: str, *, guard: Guard | None = None, actor: str | None = None
-    ) -> None:
-        await super().delete(event_id, guard=guard, actor=actor)
-        # Until the trash exists a delete is final: the registrations go with the event.
+    def _forget(self, event_id: str) -> None:
+        # A purge removes the registrations; the trash keeps them for a restore.
         for registration in self._of_event(event_id):
             del self._registrations[registration.id]
 

@@ -7,13 +7,13 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 import msgspec
 
 from eventsapi.domain.events import Event
-from eventsapi.storage.memory.events import MemoryEvents
+from eventsapi.storage.memory.trash import MemoryTrash
 from eventsapi.storage.transfer import ImportResult, OnConflict, Step, Tally
 
 _encode = msgspec.json.Encoder().encode
 
 
-class MemoryTransfer(MemoryEvents):
+class MemoryTransfer(MemoryTrash):
     """The import and export methods of the memory store."""
 
     async def import_events(

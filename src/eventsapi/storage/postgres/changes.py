@@ -193,6 +193,20 @@ class PostgresChanges(Connections):
 
         return await self._read(work)
 
+    async def settled_position(self) -> int:
+        """The greatest position once every record committed before the call has one: where
+        "the changes made from now on" start. ``change_horizon``'s ``last`` may be
+        behind records that committed but wait for their number."""
+
+        async def work(conn: Connection) -> int:
+            while await sequence(conn, self._schema, SEQUENCED_AT_LEAST) == SEQUENCED_AT_LEAST:
+                pass
+            row = await (await conn.execute("SELECT position FROM change_counter")).fetchone()
+            assert row is not None  # noqa: S101 - the counter's row is made by the migration
+            return int(row[0])
+
+        return await self._read(work)
+
     async def prune_changes(self, before: datetime) -> int:
         async def numbering(conn: Connection) -> None:
             # Only numbered records are pruned: number every old one first.

@@ -3,7 +3,8 @@
 Writes that depend on the current state lock the row (``SELECT ... FOR UPDATE``) and run the
 caller's pure function inside the transaction, as SQLite runs it under its write lock; a keyed
 write claims and saves its idempotency key in that same transaction (``idempotency.py``).
-Each write appends its record to the change log (``changes.append``) in its transaction.
+Each write appends its record to the change log (``changes.append``) in its transaction. A
+delete moves the event to the trash (``trash.py``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ from eventsapi.storage.postgres import query as sql
 from eventsapi.storage.postgres.changes import append
 from eventsapi.storage.postgres.connection import Connection, Connections
 from eventsapi.storage.postgres.registrations import capacity_changed
-from eventsapi.storage.registrations import statements
-
-_REGISTRATIONS = statements("%s")
+from eventsapi.storage.postgres.trash import move, refuse_trashed
 
 
 class PostgresEvents(Connections):
@@ -101,8 +100,9 @@ class PostgresEvents(Connections):
         async def work(conn: Connection) -> Event:
             await idempotency.claim(conn, self._schema, once)
             values = rows.row_values(event)
-            inserted = await conn.execute(rows.INSERT, values)
+            inserted = await conn.execute(rows.INSERT_UNLESS_TRASHED, (*values, event.id))
             if inserted.rowcount == 0:
+                await refuse_trashed(conn, event.id)
                 raise AlreadyExists(f"An event with id {event.id!r} already exists.")
             await idempotency.save(conn, once, rows.document(values))
             await append(
@@ -142,6 +142,8 @@ class PostgresEvents(Connections):
     ) -> tuple[Event, bool]:
         async def work(conn: Connection) -> tuple[Event, bool] | None:
             current = await rows.current(conn, event_id, lock=True)
+            if current is None:
+                await refuse_trashed(conn, event_id)
             event = build(current)
             values = rows.row_values(event)
             if current is not None:
@@ -170,14 +172,6 @@ class PostgresEvents(Connections):
                 if current is None:
                     raise NotFound(f"No event with id {event_id!r}.")
                 guard(current)
-            cursor = await conn.execute(
-                "DELETE FROM events WHERE id = %s RETURNING version", (event_id,)
-            )
-            deleted = await cursor.fetchone()
-            if deleted is None:
-                raise NotFound(f"No event with id {event_id!r}.")
-            # Until the trash exists a delete is final: the registrations go with the event.
-            await conn.execute(_REGISTRATIONS.remove_of_event, (event_id,))
-            await append(conn, changes.deleted(event_id, int(deleted[0]), actor=actor))
+            await move(conn, event_id, actor)
 
         await self._write(work)

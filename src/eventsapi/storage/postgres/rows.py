@@ -24,6 +24,13 @@ INSERT: Final = (
     f" (%s, %s, %s, %s, %s, %s, %s::text[], {query.SEARCH}, %s, %s)"
     " ON CONFLICT (id) DO NOTHING"
 )
+INSERT_UNLESS_TRASHED: Final = (
+    f"INSERT INTO events ({_COLUMNS}, id) SELECT"
+    f" %s, %s, %s, %s, %s, %s, %s::text[], {query.SEARCH}, %s, %s"
+    " WHERE NOT EXISTS (SELECT 1 FROM trash WHERE id = %s) ON CONFLICT (id) DO NOTHING"
+)
+"""``INSERT`` for a create: nothing when the id is taken, live or in the trash (one round
+trip; the parameters are ``row_values`` and the id again)."""
 UPDATE: Final = (
     "UPDATE events SET version = %s, title = %s, status = %s, starts_key = %s,"
     " created_at = %s, updated_at = %s, tags = %s::text[],"

@@ -61,6 +61,7 @@ from eventsapi.storage.postgres.notifications import PostgresNotices
 from eventsapi.storage.postgres.registrations import PostgresRegistrations
 from eventsapi.storage.postgres.sli import PostgresSLI
 from eventsapi.storage.postgres.transfer import PostgresTransfer
+from eventsapi.storage.postgres.trash import PostgresTrash
 from eventsapi.storage.postgres.webhooks import PostgresWebhooks
 
 T = TypeVar("T")
@@ -68,6 +69,7 @@ T = TypeVar("T")
 
 class PostgresStore(
     PostgresEvents,
+    PostgresTrash,
     PostgresKeys,
     PostgresTransfer,
     PostgresChanges,
@@ -77,7 +79,7 @@ class PostgresStore(
     PostgresWebhooks,
     PostgresRegistrations,
 ):
-    """Events, idempotency keys, the change log, SLIs, accounts, webhooks and
+    """Events, the trash, idempotency keys, the change log, SLIs, accounts, webhooks and
     registrations in a PostgreSQL database (the schema first on the URL's search_path), a
     part per concern."""
 

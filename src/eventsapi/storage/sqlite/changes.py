@@ -70,5 +70,10 @@ class SQLiteChanges(Connections):
         pruned_through, last = self._read().execute(_HORIZON).fetchone()
         return int(pruned_through), int(last)
 
+    async def settled_position(self) -> int:
+        """The greatest position once every record committed before the call has one: where
+        "the changes made from now on" start. (The writer numbers records as they commit.)"""
+        return (await self.change_horizon())[1]
+
     async def prune_changes(self, before: datetime) -> int:
         return await self._write(_prune(before))

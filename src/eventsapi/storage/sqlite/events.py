@@ -3,7 +3,8 @@
 Each write is a job of the writer thread (``writer.Job``): the caller's pure function runs
 inside the group's transaction, under the write lock, and a keyed write claims and saves its
 idempotency key in that same transaction (``idempotency.py``). The write's record in the
-change log is appended last (``changes.append``).
+change log is appended last (``changes.append``). A delete moves the event to the trash
+(``trash.py``).
 """
 
 from __future__ import annotations
@@ -17,13 +18,11 @@ from eventsapi.errors import AlreadyExists, NotFound
 from eventsapi.storage import changes
 from eventsapi.storage.events import Build, Change, Guard, Page, page_of
 from eventsapi.storage.idempotency import IdempotencyKey
-from eventsapi.storage.registrations import statements
 from eventsapi.storage.sqlite import idempotency, query, rows
 from eventsapi.storage.sqlite.changes import append
 from eventsapi.storage.sqlite.connection import Connections
 from eventsapi.storage.sqlite.registrations import capacity_changed
-
-_REGISTRATIONS = statements("?")
+from eventsapi.storage.sqlite.trash import move, refuse_trashed
 
 
 def _create(
@@ -31,6 +30,7 @@ def _create(
 ) -> Callable[[sqlite3.Connection], Event]:
     def work(conn: sqlite3.Connection) -> Event:
         idempotency.claim(conn, once)
+        refuse_trashed(conn, event.id)
         try:
             document = rows.insert(conn, event)
         except sqlite3.IntegrityError:
@@ -69,6 +69,8 @@ def _put(
 ) -> Callable[[sqlite3.Connection], tuple[Event, bool]]:
     def work(conn: sqlite3.Connection) -> tuple[Event, bool]:
         stored = rows.current(conn, event_id)
+        if stored is None:
+            refuse_trashed(conn, event_id)
         event = build(None if stored is None else stored.event)
         document = rows.insert(conn, event) if stored is None else rows.replace(conn, stored, event)
         append(conn, changes.written(event, document, created=stored is None, actor=actor))
@@ -88,12 +90,7 @@ def _delete(
             if stored is None:
                 raise NotFound(f"No event with id {event_id!r}.")
             guard(stored.event)
-        version = rows.remove(conn, event_id)
-        if version is None:
-            raise NotFound(f"No event with id {event_id!r}.")
-        # Until the trash exists a delete is final: the registrations go with the event.
-        conn.execute(_REGISTRATIONS.remove_of_event, (event_id,))
-        append(conn, changes.deleted(event_id, version, actor=actor))
+        move(conn, event_id, actor)
 
     return work
 

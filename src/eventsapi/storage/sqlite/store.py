@@ -36,6 +36,7 @@ from eventsapi.storage.sqlite.reads import ReadPool
 from eventsapi.storage.sqlite.registrations import SQLiteRegistrations
 from eventsapi.storage.sqlite.sli import SQLiteSLI
 from eventsapi.storage.sqlite.transfer import SQLiteTransfer
+from eventsapi.storage.sqlite.trash import SQLiteTrash
 from eventsapi.storage.sqlite.webhooks import SQLiteWebhooks
 from eventsapi.storage.sqlite.writer import Writer
 
@@ -44,6 +45,7 @@ T = TypeVar("T")
 
 class SQLiteStore(
     SQLiteEvents,
+    SQLiteTrash,
     SQLiteKeys,
     SQLiteTransfer,
     SQLiteChanges,
@@ -52,7 +54,7 @@ class SQLiteStore(
     SQLiteWebhooks,
     SQLiteRegistrations,
 ):
-    """Events, idempotency keys, the change log, SLIs, accounts, webhooks and
+    """Events, the trash, idempotency keys, the change log, SLIs, accounts, webhooks and
     registrations in one SQLite file, a part per concern."""
 
     name = "sqlite"
