@@ -29,6 +29,7 @@ from eventsapi.api.changes import change_schemas
 from eventsapi.api.openapi_accounts import SECURITY_SCHEMES, SIGNED_IN, account_schemas
 from eventsapi.api.openapi_slo import slo_schemas
 from eventsapi.api.problems import PROBLEM_JSON, PROBLEM_TYPES
+from eventsapi.api.registrations import registration_schemas
 from eventsapi.api.routes import SIGNED_IN_ACCESS, Access, Limits, Op, Route
 from eventsapi.api.trash import trash_schemas
 from eventsapi.api.webhook_io import webhook_schemas
@@ -261,6 +262,7 @@ def _components() -> dict[str, Schema]:
     schemas.update(account_schemas())
     schemas.update(webhook_schemas())
     schemas.update(trash_schemas())
+    schemas.update(registration_schemas())
     schemas["Health"] = {
         "type": "object",
         "properties": {"status": {"type": "string"}},
