@@ -244,3 +244,52 @@ def test_no_registrant_email_in_any_public_response(client: TestClient, people: 
             response = client.get(url, headers=headers)
             assert b"secret.person" not in response.content, url
             assert b"Secret Person" not in response.content, url
+
+
+@pytest.mark.parametrize(
+    ("window", "reason"),
+    [
+        ({"registration_opens_at": (START + timedelta(hours=1)).isoformat()}, "not-open"),
+        ({"registration_closes_at": START.isoformat()}, "closed"),
+    ],
+)
+def test_outside_the_registration_window_is_409_with_the_reason(
+    client: TestClient, people: People, window: dict[str, str], reason: str
+) -> None:
+    event(client, people.alice, **window)
+    shown = client.get("/events/e1").json()
+    for member, value in window.items():
+        assert shown[member] == value.replace("+00:00", "Z")
+    body = assert_problem(register(client, people.bob.headers, "b@example.org"), 409)
+    assert body["type"].endswith("/problems/registration-closed")
+    assert body["reason"] == reason
+
+
+def test_inside_the_window_registration_is_open(client: TestClient, people: People) -> None:
+    event(
+        client,
+        people.alice,
+        registration_opens_at=(START - timedelta(hours=1)).isoformat(),
+        registration_closes_at=(START + timedelta(hours=1)).isoformat(),
+    )
+    assert registered(client, people.bob.headers, "b@example.org")["status"] == "confirmed"
+
+
+def test_a_window_closing_before_it_opens_is_422_with_a_pointer(
+    client: TestClient, people: People
+) -> None:
+    body = {
+        "title": "Launch",
+        "registration_opens_at": (START + timedelta(days=2)).isoformat(),
+        "registration_closes_at": (START + timedelta(days=1)).isoformat(),
+    }
+    problem = assert_problem(
+        send(client, "POST", "/events", body, headers=people.alice.headers), 422
+    )
+    assert [e["pointer"] for e in problem["errors"]] == ["#/registration_closes_at"]
+    assert client.get("/events").json() == []
+
+
+def test_an_event_without_a_window_keeps_its_document(client: TestClient, people: People) -> None:
+    event(client, people.alice)
+    assert "registration_opens_at" not in client.get("/events/e1").json()

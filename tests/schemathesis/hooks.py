@@ -67,6 +67,7 @@ JSON_PATCH: Final = "application/json-patch+json"
 CROSS_FIELD_RULES: Final = frozenset(
     {
         ("#/ends_at", "must not be before starts_at"),
+        ("#/registration_closes_at", "must not be before registration_opens_at"),
         ("#/id", "does not match the id in the URL"),
     }
 )

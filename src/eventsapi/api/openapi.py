@@ -140,7 +140,14 @@ def _event(event: Schema) -> Schema:
         "(anonymous writes, events stored before accounts). A member may change only the "
         "events they own, an admin any.",
     }
-    event["required"] = [name for name in properties if name != OWNER]
+    window = "registrations open; absent when not set (always open until the event starts)"
+    properties["registration_opens_at"] = {**instant, "description": f"When {window}"}
+    properties["registration_closes_at"] = {
+        **instant,
+        "description": "When registrations close; absent when not set",
+    }
+    absent = {OWNER, "registration_opens_at", "registration_closes_at"}
+    event["required"] = [name for name in properties if name not in absent]
     return event
 
 

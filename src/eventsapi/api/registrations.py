@@ -38,7 +38,7 @@ from eventsapi.api.store import EventStore
 from eventsapi.auth.principal import Principal
 from eventsapi.clock import Clock
 from eventsapi.domain.accounts import Scope
-from eventsapi.domain.events import DOT_SEGMENTS, ID_PATTERN, Event
+from eventsapi.domain.events import DOT_SEGMENTS, ID_PATTERN, Event, UnsetType
 from eventsapi.domain.ids import new_event_id
 from eventsapi.domain.registrations import Registration, Status, applicant, check_open
 from eventsapi.errors import BadRequest, FieldError, NotFound, ValidationFailed
@@ -157,7 +157,13 @@ class RegistrationsAPI:
         now = self.clock()
 
         def guard(current: Event) -> None:
-            check_open(current, now)
+            opens, closes = current.registration_opens_at, current.registration_closes_at
+            check_open(
+                current,
+                now,
+                opens_at=None if isinstance(opens, UnsetType) else opens,
+                closes_at=None if isinstance(closes, UnsetType) else closes,
+            )
 
         async def write(body: bytes, once: IdempotencyKey | None) -> Response:
             made = _parse(body, principal)
