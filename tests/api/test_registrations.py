@@ -293,3 +293,16 @@ def test_a_window_closing_before_it_opens_is_422_with_a_pointer(
 def test_an_event_without_a_window_keeps_its_document(client: TestClient, people: People) -> None:
     event(client, people.alice)
     assert "registration_opens_at" not in client.get("/events/e1").json()
+
+
+@pytest.mark.parametrize("settings", ["on"], indirect=True)
+def test_anonymous_is_the_owner_of_an_event_without_one(client: TestClient, people: People) -> None:
+    event(client, Person("anonymous", ANONYMOUS), "mine")
+    event(client, people.alice, "alices")
+    for event_id in ("mine", "alices"):
+        registered(client, people.bob.headers, "bob@example.org", event_id=event_id)
+    mine = client.get("/events/mine/registrations").json()
+    assert [r["email"] for r in mine] == ["bob@example.org"]
+    assert client.get("/events/alices/registrations").json() == []
+    url = f"/events/mine/registrations/{mine[0]['id']}"
+    assert client.delete(url).status_code == 204

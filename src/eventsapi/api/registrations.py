@@ -203,7 +203,8 @@ class RegistrationsAPI:
 
     def _sees_all(self, request: Request, principal: Principal | None, event: Event) -> bool:
         if principal is None:
-            return event.owner is None and self.authn.anonymous_writes(request.scope)
+            ownerless = isinstance(event.owner, UnsetType)
+            return ownerless and self.authn.anonymous_writes(request.scope)
         return principal.can(Scope.ADMIN) or principal.user.id == event.owner
 
     def _may_see(
