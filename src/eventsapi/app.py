@@ -29,6 +29,7 @@ from eventsapi.api.feeds import CalendarFeeds
 from eventsapi.api.hotpath import EventsApp
 from eventsapi.api.identities import RecentIdentities
 from eventsapi.api.ratelimits import RateLimits
+from eventsapi.api.registrations import RegistrationsAPI
 from eventsapi.api.route_table import TABLE
 from eventsapi.api.routes import BoundTable, Services
 from eventsapi.api.stream import StreamAPI
@@ -84,6 +85,7 @@ def create_app(
     authn = Authn(accounts, settings, identities)
     events = EventsAPI(store, settings, clock or system_clock, authn)
     trash = TrashAPI(store, settings, clock or system_clock, authn)
+    registrations = RegistrationsAPI(store, settings, clock or system_clock, authn)
     changes = ChangesAPI(store)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
     stream = StreamAPI(store, settings) if settings.stream_limit else None
@@ -100,11 +102,13 @@ def create_app(
     # other workers and replicas are found by LISTEN/NOTIFY or the next poll.
     events.changed = _all_of(webhook_worker.wake, *([stream.hub.wake] if stream else []))
     trash.changed = events.changed
+    registrations.changed = events.changed
     table = BoundTable(
         TABLE,
         Services(
             events=events,
             trash=trash,
+            registrations=registrations,
             feeds=CalendarFeeds(store, settings, clock or system_clock, events.listings),
             changes=changes,
             accounts=AccountsAPI(authn, max_body_bytes=limit),
@@ -139,6 +143,7 @@ def create_app(
                 rate_limits.limiter = RedisRateLimiter(redis)
             await events.start()
             await trash.start()
+            await registrations.start()
             await changes.start()
             if stream is not None:
                 await stream.start()

@@ -274,4 +274,8 @@ def test_the_document_describes_the_changes_and_the_token(client: TestClient) ->
         "event.deleted",
         "event.restored",
         "event.purged",
+        "registration.confirmed",
+        "registration.waitlisted",
+        "registration.promoted",
+        "registration.cancelled",
     ]

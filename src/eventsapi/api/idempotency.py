@@ -162,6 +162,28 @@ class Idempotency:
         the body is read, so a retry that arrives while the first request is
         still being received or written gets 409.
         """
+
+        async def written(body: bytes, once: IdempotencyKey) -> Response:
+            return to_response(respond(await write(body, once)))
+
+        async def replayed(document: bytes) -> Response:
+            return _replay(respond, document)
+
+        return await self.run_keyed(request, key, read_body, written, replayed, scope=scope)
+
+    async def run_keyed(
+        self,
+        request: Request,
+        key: str,
+        read_body: Callable[[], Awaitable[bytes]],
+        write: Callable[[bytes, IdempotencyKey], Awaitable[Response]],
+        replay: Callable[[bytes], Awaitable[Response]],
+        *,
+        scope: str = ANONYMOUS,
+    ) -> Response:
+        """``run`` for any resource: ``write`` saves what it likes under the key (the
+        registrations save the id) and answers; ``replay`` answers a retry from what was
+        saved."""
         if time.monotonic() >= self._next_prune:
             # At most hourly, by the keyed request that finds it due, rather than in a
             # background task: nothing is left running to stop at shutdown.
@@ -171,20 +193,19 @@ class Idempotency:
         if saved is not None:
             try:
                 answer_reuse(saved, key, fingerprint(request, await read_body()))
-            except Replay as replay:
-                return _replay(respond, replay)
+            except Replay as replay_of:
+                return await replay(replay_of.document)
         with self.claim(scope, key):
             body = await read_body()
             once = IdempotencyKey(scope, key, fingerprint(request, body), now, now + self.retention)
             try:
-                event = await write(body, once)
-            except Replay as replay:
-                return _replay(respond, replay)
-            return to_response(respond(event))
+                return await write(body, once)
+            except Replay as replay_of:
+                return await replay(replay_of.document)
 
 
-def _replay(respond: Respond, replay: Replay) -> Response:
+def _replay(respond: Respond, document: bytes) -> Response:
     """The answer to a retry, made from the document saved by the first request (the body
     the first response sent); its body is that document as stored."""
-    answer = respond(_decode_event(replay.document))
-    return to_response(dataclasses.replace(answer, body=replay.document), replayed=True)
+    answer = respond(_decode_event(document))
+    return to_response(dataclasses.replace(answer, body=document), replayed=True)

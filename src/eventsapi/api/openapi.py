@@ -29,6 +29,7 @@ from eventsapi.api.changes import change_schemas
 from eventsapi.api.openapi_accounts import SECURITY_SCHEMES, SIGNED_IN, account_schemas
 from eventsapi.api.openapi_slo import slo_schemas
 from eventsapi.api.problems import PROBLEM_JSON, PROBLEM_TYPES
+from eventsapi.api.registrations import registration_schemas
 from eventsapi.api.routes import SIGNED_IN_ACCESS, Access, Limits, Op, Route
 from eventsapi.api.trash import trash_schemas
 from eventsapi.api.webhook_io import webhook_schemas
@@ -139,7 +140,14 @@ def _event(event: Schema) -> Schema:
         "(anonymous writes, events stored before accounts). A member may change only the "
         "events they own, an admin any.",
     }
-    event["required"] = [name for name in properties if name != OWNER]
+    window = "registrations open; absent when not set (always open until the event starts)"
+    properties["registration_opens_at"] = {**instant, "description": f"When {window}"}
+    properties["registration_closes_at"] = {
+        **instant,
+        "description": "When registrations close; absent when not set",
+    }
+    absent = {OWNER, "registration_opens_at", "registration_closes_at"}
+    event["required"] = [name for name in properties if name not in absent]
     return event
 
 
@@ -261,6 +269,7 @@ def _components() -> dict[str, Schema]:
     schemas.update(account_schemas())
     schemas.update(webhook_schemas())
     schemas.update(trash_schemas())
+    schemas.update(registration_schemas())
     schemas["Health"] = {
         "type": "object",
         "properties": {"status": {"type": "string"}},

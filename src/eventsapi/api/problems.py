@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from eventsapi import errors
 from eventsapi.api import request_ids
+from eventsapi.domain.registrations import AlreadyRegistered, RegistrationClosed
 
 PROBLEM_JSON: Final = "application/problem+json"
 logger = logging.getLogger("eventsapi")
@@ -60,6 +61,22 @@ PROBLEM_TYPES: Final = {
             "The event with this id was deleted and is in the trash, so its id stays taken "
             "until it is restored (`POST /trash/{id}/restore`) or purged (`DELETE "
             "/trash/{id}`, or after `trash_retention_days`). Restore it, or choose another id.",
+        ),
+        ProblemType(
+            "already-registered",
+            409,
+            "This e-mail address is registered for this event already",
+            "An event takes one active registration per e-mail address (compared "
+            "case-insensitively). `Location` and `registration` name the existing one; "
+            "cancel it first to register again.",
+        ),
+        ProblemType(
+            "registration-closed",
+            409,
+            "The event takes no registration now",
+            "`reason` says why: `cancelled` (the event is cancelled), `past` (it has started "
+            "or is over), `not-open` (before its `registration_opens_at`) or `closed` (from "
+            "its `registration_closes_at`). Nothing was changed.",
         ),
         ProblemType(
             "username-taken",
@@ -339,6 +356,17 @@ def from_error(request: Request, exc: Exception) -> Response:
             return problem(403, str(exc))
         case errors.UsernameTaken():
             return problem(409, str(exc), slug="username-taken")
+        case AlreadyRegistered():
+            where = f"/events/{exc.event_id}/registrations/{exc.registration_id}"
+            return problem(
+                409,
+                str(exc),
+                slug="already-registered",
+                headers={"Location": where},
+                registration=where,
+            )
+        case RegistrationClosed():
+            return problem(409, str(exc), slug="registration-closed", reason=exc.reason)
         case errors.InTrash():
             return problem(409, str(exc), slug="in-trash")
         case errors.AlreadyExists():

@@ -28,6 +28,7 @@ from eventsapi.api.routes_accounts import ACCOUNT_ROUTES
 from eventsapi.api.routes_changes import CHANGE_ROUTES
 from eventsapi.api.routes_events import EVENT_ROUTES
 from eventsapi.api.routes_feeds import FEED_ROUTES
+from eventsapi.api.routes_registrations import REGISTRATION_ROUTES
 from eventsapi.api.routes_stream import STREAM_ROUTES
 from eventsapi.api.routes_trash import TRASH_ROUTES
 from eventsapi.api.routes_webhooks import WEBHOOK_ROUTES
@@ -113,6 +114,7 @@ TABLE: Final[tuple[Route, ...]] = (
     *FEED_ROUTES,
     *EVENT_ROUTES,
     *TRASH_ROUTES,
+    *REGISTRATION_ROUTES,
     *CHANGE_ROUTES,
     *STREAM_ROUTES,
     _probe(

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from eventsapi.api.changes import ChangesAPI
     from eventsapi.api.events import EventsAPI
     from eventsapi.api.feeds import CalendarFeeds
+    from eventsapi.api.registrations import RegistrationsAPI
     from eventsapi.api.store import EventStore
     from eventsapi.api.stream import StreamAPI
     from eventsapi.api.trash import TrashAPI
@@ -101,6 +102,7 @@ class Services:
 
     events: EventsAPI
     trash: TrashAPI
+    registrations: RegistrationsAPI
     feeds: CalendarFeeds
     changes: ChangesAPI
     accounts: AccountsAPI

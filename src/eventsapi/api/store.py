@@ -10,17 +10,21 @@ naming ``actor``, the acting user's id.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
 from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
+from eventsapi.domain.registrations import Applicant, Cancelled, Counts, Registration
 from eventsapi.storage.events import Build, Change, Guard, Page
 from eventsapi.storage.idempotency import IdempotencyKey, SavedKey
 from eventsapi.storage.trash import TrashPage, TrashQuery
 
-__all__ = ["EventStore"]
+__all__ = ["EventStore", "RegistrationGuard"]
+
+RegistrationGuard = Callable[[Registration], None]
 
 
 class EventStore(Protocol):
@@ -106,3 +110,48 @@ class EventStore(Protocol):
 
     async def prune_changes(self, before: datetime) -> int:
         """Forget the records up to the last one made before ``before``; return how many."""
+
+    async def register(
+        self,
+        event_id: str,
+        applicant: Applicant,
+        *,
+        guard: Guard | None = None,
+        once: IdempotencyKey | None = None,
+        actor: str | None = None,
+    ) -> Registration:
+        """Register for the event, confirmed while it has room, else waitlisted, in one atomic
+        step with the count; ``guard(event)`` first (e.g. the registration window).
+
+        ``NotFound`` without the event; ``AlreadyRegistered`` if the address (compared
+        case-insensitively) has an active registration. ``once``: as in ``create``, saving
+        the registration's id."""
+
+    async def cancel_registration(
+        self,
+        event_id: str,
+        registration_id: str,
+        *,
+        at: datetime,
+        guard: RegistrationGuard | None = None,
+        actor: str | None = None,
+    ) -> Cancelled:
+        """Cancel an active registration once ``guard(registration)`` passes (``NotFound``
+        if none); a confirmed one's spot goes to the first waitlisted, in the same step."""
+
+    async def get_registration(self, event_id: str, registration_id: str) -> Registration | None:
+        """The event's registration with this id (any status), or ``None``."""
+
+    async def list_registrations(
+        self, event_id: str, *, after: int = 0, limit: int = 100, account: str | None = None
+    ) -> list[Registration]:
+        """The event's registrations in the order they joined, after ``seq`` ``after``; only
+        ``account``'s with one."""
+
+    async def account_registrations(
+        self, account: str, *, after: int = 0, limit: int = 100
+    ) -> list[Registration]:
+        """An account's registrations, every event, in the order they joined."""
+
+    async def registration_counts(self, event_id: str) -> Counts | None:
+        """The event's counts (``None`` without the event)."""

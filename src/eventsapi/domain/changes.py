@@ -13,11 +13,21 @@ from datetime import datetime
 from typing import Final, Literal, get_args
 
 ChangeType = Literal[
-    "event.created", "event.updated", "event.deleted", "event.restored", "event.purged"
+    "event.created",
+    "event.updated",
+    "event.deleted",
+    "event.restored",
+    "event.purged",
+    "registration.confirmed",
+    "registration.waitlisted",
+    "registration.promoted",
+    "registration.cancelled",
 ]
-"""The kinds of change; later kinds (registrations) are added here. ``event.deleted`` moves
-the event to the trash, ``event.restored`` brings it back (with its document, as a create),
-``event.purged`` removes it from the trash for good (no document)."""
+"""The kinds of change. ``event.deleted`` moves the event to the trash, ``event.restored``
+brings it back (with its document, as a create), ``event.purged`` removes it from the trash
+for good (no document). A ``registration.*`` record is about the event's registrations: its
+document is the event with its counts, never the registrant (an e-mail address is personal
+data, and the log is public)."""
 
 CHANGE_TYPES: Final[tuple[ChangeType, ...]] = get_args(ChangeType)
 

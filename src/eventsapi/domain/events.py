@@ -115,6 +115,11 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     location: str | None = None
     tags: tuple[str, ...] = ()
     capacity: int | None = None
+    registration_opens_at: datetime | UnsetType = UNSET
+    registration_closes_at: datetime | UnsetType = UNSET
+    """When registrations open and close (``POST /events/{id}/registrations`` answers 409
+    outside); left out of the document when not set, so documents stored before they
+    existed, and their ETags, stay byte for byte what they were."""
     status: Status = "scheduled"
     created_at: datetime
     updated_at: datetime
@@ -144,6 +149,8 @@ class EventInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     location: Location | None = None
     tags: Tags = msgspec.field(default_factory=list)
     capacity: Capacity | WholeCapacity | None = None
+    registration_opens_at: Instant | None = None
+    registration_closes_at: Instant | None = None
     status: Status = "scheduled"
     legacy_id: EventId | UnsetType = msgspec.field(default=UNSET, name="ID")
     legacy_title: Title | UnsetType = msgspec.field(default=UNSET, name="Title")
@@ -266,6 +273,11 @@ def _rule_errors(data: EventInput) -> list[FieldError]:
         errors.append(FieldError("title", "required"))
     if data.starts_at is not None and data.ends_at is not None and data.ends_at < data.starts_at:
         errors.append(FieldError("ends_at", "must not be before starts_at"))
+    opens, closes = data.registration_opens_at, data.registration_closes_at
+    if opens is not None and closes is not None and closes < opens:
+        errors.append(
+            FieldError("registration_closes_at", "must not be before registration_opens_at")
+        )
     if data.timezone is not None and data.timezone not in _known_time_zones():
         errors.append(FieldError("timezone", "not a known IANA time zone name"))
     if len(set(data.tags)) != len(data.tags):
@@ -335,12 +347,18 @@ def build_event(
         location=data.location,
         tags=tuple(data.tags),
         capacity=None if data.capacity is None else int(data.capacity),
+        registration_opens_at=_unset_if_none(data.registration_opens_at),
+        registration_closes_at=_unset_if_none(data.registration_closes_at),
         status=data.status,
         created_at=previous.created_at if previous else now,
         updated_at=now,
         version=previous.version + 1 if previous else 1,
         owner=owner,
     )
+
+
+def _unset_if_none(instant: datetime | None) -> datetime | UnsetType:
+    return UNSET if instant is None else instant
 
 
 def editable_document(event: Event) -> dict[str, Any]:

@@ -175,6 +175,9 @@ class MemoryEvents(MemoryChanges):
             deleted_by=actor,
         )
 
+    def _forget(self, event_id: str) -> None:
+        """Drop what belongs to a purged event (registrations: ``registrations.py``)."""
+
     def _add(self, event: Event) -> None:
         self._last_position += 1
         self._events[event.id] = (self._last_position, event)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import secrets
 
 from eventsapi.storage.memory.accounts import MemoryAccounts
+from eventsapi.storage.memory.registrations import MemoryRegistrations
 from eventsapi.storage.memory.sli import MemorySLI
 from eventsapi.storage.memory.transfer import MemoryTransfer
 from eventsapi.storage.memory.webhooks import MemoryWebhooks
 from eventsapi.storage.migrations import Migration
 
 
-class MemoryStore(MemoryTransfer, MemorySLI, MemoryAccounts, MemoryWebhooks):
+class MemoryStore(MemoryTransfer, MemorySLI, MemoryAccounts, MemoryWebhooks, MemoryRegistrations):
     """Events in a dict, positions in a sorted list, a part per concern. Every method runs
     without awaiting, so each is atomic on the event loop."""
 

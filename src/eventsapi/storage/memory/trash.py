@@ -59,11 +59,13 @@ class MemoryTrash(MemoryEvents):
         if guard is not None:
             guard(_decode_event(found.document))
         del self._trash[event_id]
+        self._forget(event_id)
         self._append(trash.purged(event_id, found.version, actor=actor))
 
     async def purge_trash(self, before: datetime) -> int:
         gone = [t for t in self._trash.values() if t.deleted_at < before]
         for trashed in gone:
             del self._trash[trashed.event_id]
+            self._forget(trashed.event_id)
             self._append(trash.purged(trashed.event_id, trashed.version, actor=None))
         return len(gone)

@@ -23,6 +23,7 @@ from eventsapi.storage.postgres import idempotency, rows
 from eventsapi.storage.postgres import query as sql
 from eventsapi.storage.postgres.changes import append
 from eventsapi.storage.postgres.connection import Connection, Connections
+from eventsapi.storage.postgres.registrations import capacity_changed
 from eventsapi.storage.postgres.trash import move, refuse_trashed
 
 
@@ -130,6 +131,8 @@ class PostgresEvents(Connections):
             await idempotency.save(conn, once, rows.document(values))
             entry = changes.written(updated, rows.document(values), created=False, actor=actor)
             await append(conn, entry)
+            if updated.capacity != current.capacity:
+                await capacity_changed(conn, updated, rows.document(values), actor)
             return updated
 
         return await self._write(work)
@@ -151,6 +154,8 @@ class PostgresEvents(Connections):
             await append(
                 conn, changes.written(event, rows.document(values), created=created, actor=actor)
             )
+            if current is not None and event.capacity != current.capacity:
+                await capacity_changed(conn, event, rows.document(values), actor)
             return event, created
 
         while True:

@@ -58,6 +58,7 @@ from eventsapi.storage.postgres.events import PostgresEvents
 from eventsapi.storage.postgres.idempotency import PostgresKeys
 from eventsapi.storage.postgres.migrations import apply_migrations, migration_status
 from eventsapi.storage.postgres.notifications import PostgresNotices
+from eventsapi.storage.postgres.registrations import PostgresRegistrations
 from eventsapi.storage.postgres.sli import PostgresSLI
 from eventsapi.storage.postgres.transfer import PostgresTransfer
 from eventsapi.storage.postgres.trash import PostgresTrash
@@ -76,9 +77,11 @@ class PostgresStore(
     PostgresSLI,
     PostgresAccounts,
     PostgresWebhooks,
+    PostgresRegistrations,
 ):
-    """Events, the trash, idempotency keys, the change log, SLIs, accounts and webhooks in a
-    PostgreSQL database (the schema first on the URL's search_path), a part per concern."""
+    """Events, the trash, idempotency keys, the change log, SLIs, accounts, webhooks and
+    registrations in a PostgreSQL database (the schema first on the URL's search_path), a
+    part per concern."""
 
     name = "postgres"
 

@@ -20,9 +20,11 @@ from eventsapi.storage.events import Change, Guard
 from eventsapi.storage.postgres import rows
 from eventsapi.storage.postgres.changes import append
 from eventsapi.storage.postgres.connection import Connection, Connections
+from eventsapi.storage.registrations import statements as registration_statements
 from eventsapi.storage.trash import Trashed, TrashPage, TrashQuery
 
 _SQL: Final = trash.statements("%s")
+_REGISTRATIONS: Final = registration_statements("%s")
 # An id can be in the trash and live at once only after an import of a trashed id, or a
 # create racing the delete of its id (creates refuse trashed ids): the newer delete then
 # replaces the older copy.
@@ -102,8 +104,8 @@ class PostgresTrash(Connections):
                 raise AlreadyExists(
                     f"An event with id {event_id!r} exists: it cannot be restored over it."
                 )
-            # Rows that belong to the event (registrations) come back here, in this
-            # transaction.
+            # The registrations stayed while the event was in the trash; its counts come back.
+            await conn.execute(_REGISTRATIONS.recount, (event_id, event_id, event_id))
             document = rows.document(values)
             await append(conn, trash.restored(event_id, event.version, document, actor=actor))
             return event
@@ -117,6 +119,7 @@ class PostgresTrash(Connections):
             found = await _take(conn, event_id)
             if guard is not None:
                 guard(_decode_event(found.document))
+            await conn.execute(_REGISTRATIONS.remove_of_event, (event_id,))
             await append(conn, trash.purged(event_id, found.version, actor=actor))
 
         await self._write(work)
@@ -125,6 +128,7 @@ class PostgresTrash(Connections):
         async def work(conn: Connection) -> int:
             gone = await (await conn.execute(_SQL.expired, (before,))).fetchall()
             for event_id, version in gone:
+                await conn.execute(_REGISTRATIONS.remove_of_event, (event_id,))
                 await append(conn, trash.purged(event_id, int(version), actor=None))
             return len(gone)
 

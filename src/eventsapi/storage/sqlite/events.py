@@ -21,6 +21,7 @@ from eventsapi.storage.idempotency import IdempotencyKey
 from eventsapi.storage.sqlite import idempotency, query, rows
 from eventsapi.storage.sqlite.changes import append
 from eventsapi.storage.sqlite.connection import Connections
+from eventsapi.storage.sqlite.registrations import capacity_changed
 from eventsapi.storage.sqlite.trash import move, refuse_trashed
 
 
@@ -56,6 +57,8 @@ def _update(
         document = rows.replace(conn, stored, updated)
         idempotency.save(conn, once, document)  # as in _create: fails only with the whole group
         append(conn, changes.written(updated, document, created=False, actor=actor))
+        if updated.capacity != stored.event.capacity:
+            capacity_changed(conn, updated, document, actor)
         return updated
 
     return work
@@ -71,6 +74,8 @@ def _put(
         event = build(None if stored is None else stored.event)
         document = rows.insert(conn, event) if stored is None else rows.replace(conn, stored, event)
         append(conn, changes.written(event, document, created=stored is None, actor=actor))
+        if stored is not None and event.capacity != stored.event.capacity:
+            capacity_changed(conn, event, document, actor)
         return event, stored is None
 
     return work

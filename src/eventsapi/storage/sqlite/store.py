@@ -33,6 +33,7 @@ from eventsapi.storage.sqlite.events import SQLiteEvents
 from eventsapi.storage.sqlite.idempotency import SQLiteKeys
 from eventsapi.storage.sqlite.migrations import apply_migrations, migration_status
 from eventsapi.storage.sqlite.reads import ReadPool
+from eventsapi.storage.sqlite.registrations import SQLiteRegistrations
 from eventsapi.storage.sqlite.sli import SQLiteSLI
 from eventsapi.storage.sqlite.transfer import SQLiteTransfer
 from eventsapi.storage.sqlite.trash import SQLiteTrash
@@ -51,9 +52,10 @@ class SQLiteStore(
     SQLiteSLI,
     SQLiteAccounts,
     SQLiteWebhooks,
+    SQLiteRegistrations,
 ):
-    """Events, the trash, idempotency keys, the change log, SLIs, accounts and webhooks in
-    one SQLite file, a part per concern."""
+    """Events, the trash, idempotency keys, the change log, SLIs, accounts, webhooks and
+    registrations in one SQLite file, a part per concern."""
 
     name = "sqlite"
 

@@ -20,12 +20,14 @@ from eventsapi.domain.query import utc_text
 from eventsapi.errors import AlreadyExists, InTrash, NotFound
 from eventsapi.storage import changes, trash
 from eventsapi.storage.events import Change, Guard
+from eventsapi.storage.registrations import statements as registration_statements
 from eventsapi.storage.sqlite import rows
 from eventsapi.storage.sqlite.changes import append
 from eventsapi.storage.sqlite.connection import Connections
 from eventsapi.storage.trash import Trashed, TrashPage, TrashQuery
 
 _SQL: Final = trash.statements("?")
+_REGISTRATIONS: Final = registration_statements("?")
 # An id can be in the trash and live at once only after an import of a trashed id (creates
 # and PUTs refuse them): the newer delete then replaces the older copy.
 _MOVE: Final = (
@@ -89,7 +91,8 @@ def _restore(
                 f"An event with id {event_id!r} exists: it cannot be restored over it."
             ) from None
         conn.execute("DELETE FROM trash WHERE id = ?", (event_id,))
-        # Rows that belong to the event (registrations) come back here, in this job.
+        # The registrations stayed while the event was in the trash; its counts come back.
+        conn.execute(_REGISTRATIONS.recount, (event_id, event_id, event_id))
         append(conn, trash.restored(event_id, event.version, document, actor=actor))
         return event
 
@@ -104,6 +107,7 @@ def _purge(
         if guard is not None:
             guard(_decode_event(found.document))
         conn.execute("DELETE FROM trash WHERE id = ?", (event_id,))
+        conn.execute(_REGISTRATIONS.remove_of_event, (event_id,))
         append(conn, trash.purged(event_id, found.version, actor=actor))
 
     return work
@@ -113,6 +117,7 @@ def _purge_expired(before: datetime) -> Callable[[sqlite3.Connection], int]:
     def work(conn: sqlite3.Connection) -> int:
         gone = conn.execute(_SQL.expired, (utc_text(before),)).fetchall()
         for event_id, version in gone:
+            conn.execute(_REGISTRATIONS.remove_of_event, (event_id,))
             append(conn, trash.purged(event_id, int(version), actor=None))
         return len(gone)
 
