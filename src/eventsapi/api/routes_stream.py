@@ -46,6 +46,20 @@ _DESCRIPTION: Final = (
     "`stream_limit_per_client`."
 )
 
+_MESSAGE_SCHEMA: Final[dict[str, object]] = {
+    "type": "object",
+    "description": "One message of the stream (comments such as `: ping` are not messages).",
+    "properties": {
+        "id": {**TOKEN_SCHEMA, "description": "The sync token to resume after it."},
+        "event": {"type": "string", "description": "The change's type."},
+        "data": {
+            "type": "string",
+            "description": "The change as JSON on one line, as `GET /changes` lists it.",
+        },
+    },
+    "required": ["id", "event", "data"],
+}
+
 STREAM_ROUTES: Final[tuple[Route, ...]] = (
     Route(
         path="/changes/stream",
@@ -96,7 +110,9 @@ STREAM_ROUTES: Final[tuple[Route, ...]] = (
                         },
                         "content": {
                             EVENT_STREAM: {
-                                "schema": {"type": "string"},
+                                # Before OpenAPI 3.2 (itemSchema), the schema of an event
+                                # stream describes each event, as tools read it.
+                                "schema": _MESSAGE_SCHEMA,
                                 "example": _EXAMPLE,
                             }
                         },
