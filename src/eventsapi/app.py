@@ -8,10 +8,10 @@ import logging
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -58,6 +58,7 @@ from eventsapi.webhooks.worker import Worker
 from eventsapi.worker_signals import deliver_kept, stop_delivering
 
 logger = logging.getLogger("eventsapi")
+_T = TypeVar("_T")
 
 
 def create_app(
@@ -228,6 +229,16 @@ def _all_of(*calls: Callable[[], None]) -> Callable[[], None]:
 PRUNE_EVERY: Final = timedelta(days=1)
 
 
+async def _or_none(what: str, pruning: Awaitable[_T]) -> _T | None:
+    """``pruning``'s result, or ``None`` with a warning if the database is away (the next
+    round will do)."""
+    try:
+        return await pruning
+    except EventsAPIError as exc:
+        logger.warning("%s failed: %s", what, exc)
+        return None
+
+
 async def _prune_daily(
     accounts: AccountService, store: storage.Backend, settings: Settings
 ) -> None:
@@ -238,27 +249,17 @@ async def _prune_daily(
     keep_changes = timedelta(days=settings.change_retention_days)
     keep_trash = timedelta(days=settings.trash_retention_days)
     while True:
-        try:
-            sessions, tokens = await accounts.prune_ended()
-        except EventsAPIError as exc:  # the database is away: the next round will do
-            logger.warning("Pruning ended sessions and tokens failed: %s", exc)
-        else:
-            if sessions or tokens:
-                logger.info("Pruned %d ended sessions and %d ended API tokens.", sessions, tokens)
-        try:
-            changes = await store.prune_changes(system_clock() - keep_changes)
-        except EventsAPIError as exc:
-            logger.warning("Pruning the change log failed: %s", exc)
-        else:
-            if changes:
-                logger.info("Pruned %d changes older than %s.", changes, keep_changes)
-        try:
-            purged = await store.purge_trash(system_clock() - keep_trash)
-        except EventsAPIError as exc:
-            logger.warning("Purging the trash failed: %s", exc)
-        else:
-            if purged:
-                logger.info("Purged %d events deleted over %s ago.", purged, keep_trash)
+        ended = await _or_none("Pruning ended sessions and tokens", accounts.prune_ended())
+        if ended is not None and any(ended):
+            logger.info("Pruned %d ended sessions and %d ended API tokens.", *ended)
+        changes = await _or_none(
+            "Pruning the change log", store.prune_changes(system_clock() - keep_changes)
+        )
+        if changes:
+            logger.info("Pruned %d changes older than %s.", changes, keep_changes)
+        purged = await _or_none("Purging the trash", store.purge_trash(system_clock() - keep_trash))
+        if purged:
+            logger.info("Purged %d events deleted over %s ago.", purged, keep_trash)
         await asyncio.sleep(PRUNE_EVERY.total_seconds())
 
 
