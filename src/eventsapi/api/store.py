@@ -10,7 +10,6 @@ naming ``actor``, the acting user's id.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -20,11 +19,10 @@ from eventsapi.domain.query import EventQuery
 from eventsapi.domain.registrations import Applicant, Cancelled, Counts, Registration
 from eventsapi.storage.events import Build, Change, Guard, Page
 from eventsapi.storage.idempotency import IdempotencyKey, SavedKey
+from eventsapi.storage.registrations import RegistrationGuard
 from eventsapi.storage.trash import TrashPage, TrashQuery
 
 __all__ = ["EventStore", "RegistrationGuard"]
-
-RegistrationGuard = Callable[[Registration], None]
 
 
 class EventStore(Protocol):

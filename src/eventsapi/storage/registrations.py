@@ -20,7 +20,7 @@ of joining), so it is always 1..n without gaps or duplicates, whatever leaves th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -28,6 +28,9 @@ from typing import Any, Final
 from eventsapi.domain.changes import ChangeType
 from eventsapi.domain.registrations import Counts, Registration
 from eventsapi.storage.changes import Entry
+
+RegistrationGuard = Callable[[Registration], None]
+"""Checks a registration before it is cancelled; raises (e.g. not the registrant's) to stop it."""
 
 _COLUMNS: Final = (
     "r.seq, r.id, r.event_id, r.name, r.email, r.account, r.token_hash, r.status,"

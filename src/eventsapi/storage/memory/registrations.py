@@ -5,7 +5,6 @@ transaction is in the SQL backends. An event's counts live beside it, not in its
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import datetime
 
 import msgspec
@@ -27,11 +26,9 @@ from eventsapi.errors import NotFound
 from eventsapi.storage.events import Guard
 from eventsapi.storage.idempotency import IdempotencyKey, SavedKey
 from eventsapi.storage.memory.events import MemoryEvents
-from eventsapi.storage.registrations import entry
+from eventsapi.storage.registrations import RegistrationGuard, entry
 
 _encode = msgspec.json.Encoder().encode
-
-RegistrationGuard = Callable[[Registration], None]
 
 
 class MemoryRegistrations(MemoryEvents):

@@ -11,7 +11,6 @@ its transaction, in the order of the changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -38,13 +37,11 @@ from eventsapi.storage.idempotency import IdempotencyKey
 from eventsapi.storage.postgres import idempotency
 from eventsapi.storage.postgres.changes import append
 from eventsapi.storage.postgres.connection import Connection, Connections
-from eventsapi.storage.registrations import entry, moved, row
+from eventsapi.storage.registrations import RegistrationGuard, entry, moved, row
 
 _SQL: Final = registrations.statements("%s")
 _decode_event = msgspec.json.Decoder(Event).decode
 _COUNTS: Final = "SELECT doc, registered, waitlisted FROM events WHERE id = %s"
-
-RegistrationGuard = Callable[[Registration], None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,15 +35,13 @@ from eventsapi.errors import NotFound
 from eventsapi.storage import registrations
 from eventsapi.storage.events import Guard
 from eventsapi.storage.idempotency import IdempotencyKey
-from eventsapi.storage.registrations import entry, moved, row
+from eventsapi.storage.registrations import RegistrationGuard, entry, moved, row
 from eventsapi.storage.sqlite import idempotency
 from eventsapi.storage.sqlite.changes import append
 from eventsapi.storage.sqlite.connection import Connections
 
 _SQL: Final = registrations.statements("?")
 _decode_event = msgspec.json.Decoder(Event).decode
-
-RegistrationGuard = Callable[[Registration], None]
 
 
 @dataclass(frozen=True, slots=True)
