@@ -23,6 +23,7 @@ from starlette.types import Message
 
 from eventsapi.api.sync_tokens import encode_sync_token
 from eventsapi.app import create_app
+from eventsapi.domain.visibility import ANONYMOUS, Reader
 from eventsapi.errors import StorageUnavailable
 from eventsapi.settings import Settings
 from eventsapi.storage import Backend
@@ -560,7 +561,9 @@ def _pairs(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
 class FailingStore(MemoryStore):
     """Reads fail unexpectedly; listing finds the database unreachable."""
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
+    async def get_json(
+        self, event_id: str, *, reader: Reader = ANONYMOUS
+    ) -> tuple[bytes, int] | None:
         raise RuntimeError("boom in the store")
 
     async def check(self) -> None:

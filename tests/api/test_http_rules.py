@@ -14,6 +14,7 @@ from starlette.types import Message
 from eventsapi.app import create_app
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
+from eventsapi.domain.visibility import ANONYMOUS, Reader
 from eventsapi.errors import StorageUnavailable
 from eventsapi.settings import Settings
 from eventsapi.storage.events import Page
@@ -384,10 +385,12 @@ def test_every_error_is_an_rfc9457_problem_whose_type_is_documented(
 class BrokenStore(MemoryStore):
     """A store whose reads fail: unexpectedly, or because the database is unreachable."""
 
-    async def get(self, event_id: str) -> Event | None:
+    async def get(self, event_id: str, *, reader: Reader = ANONYMOUS) -> Event | None:
         raise RuntimeError("secret internals in /srv/app/secret.py")
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
+    async def get_json(
+        self, event_id: str, *, reader: Reader = ANONYMOUS
+    ) -> tuple[bytes, int] | None:
         raise RuntimeError("secret internals in /srv/app/secret.py")
 
     async def list_page(self, query: EventQuery) -> Page:

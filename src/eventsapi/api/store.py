@@ -17,6 +17,7 @@ from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
 from eventsapi.domain.registrations import Applicant, Cancelled, Counts, Registration
+from eventsapi.domain.visibility import ANONYMOUS, Reader, Registrant
 from eventsapi.storage.events import Build, Change, Guard, Page
 from eventsapi.storage.idempotency import IdempotencyKey, SavedKey
 from eventsapi.storage.registrations import RegistrationGuard
@@ -34,13 +35,20 @@ class EventStore(Protocol):
     async def instance_key(self) -> bytes:
         """A secret made once per database, shared by every replica (signs cursors)."""
 
-    async def get(self, event_id: str) -> Event | None:
-        """The event with this id, or ``None``."""
+    async def get(self, event_id: str, *, reader: Reader = ANONYMOUS) -> Event | None:
+        """The event with this id, or ``None``; also ``None`` if ``reader`` may not see it
+        (``domain/visibility.py``: by the same read, so it costs what a missing one does)."""
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
-        """The event as its JSON document (exactly what ``GET`` returns) and its version.
+    async def get_json(
+        self, event_id: str, *, reader: Reader = ANONYMOUS
+    ) -> tuple[bytes, int] | None:
+        """The event as its JSON document (exactly what ``GET`` returns) and its version, if
+        ``reader`` may see it.
 
         Lets the hottest read skip decoding and re-encoding."""
+
+    async def registrants(self, account: str, event_ids: list[str]) -> dict[str, Registrant]:
+        """The account's registrations for each of these events (every id is a key)."""
 
     async def list_page(self, query: EventQuery) -> Page:
         """The page of events that ``query`` asks for (see ``domain/query.py``)."""

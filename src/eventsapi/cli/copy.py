@@ -26,6 +26,7 @@ from eventsapi import storage
 from eventsapi.cli.options import resolve
 from eventsapi.cli.stores import Store
 from eventsapi.domain.events import Event
+from eventsapi.domain.visibility import EVERYTHING
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import Settings
 from eventsapi.storage.transfer import OnConflict
@@ -80,7 +81,7 @@ async def _verify(target: Store, spool: IO[bytes], skipped: frozenset[str]) -> i
         event_id = _decode_event(document).id
         if event_id in skipped:
             continue
-        found = await target.get_json(event_id)
+        found = await target.get_json(event_id, reader=EVERYTHING)
         if found is None or found[0] != document:
             raise click.ClickException(
                 f"Verification failed: event {event_id!r} is not in the target as it is in "

@@ -12,6 +12,7 @@ import click
 from eventsapi import storage
 from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
+from eventsapi.domain.visibility import ANONYMOUS, Reader
 from eventsapi.settings import Settings
 from eventsapi.storage.migrations import Migration
 from eventsapi.storage.sqlite import SQLiteStore
@@ -34,8 +35,11 @@ class Store(Protocol):
     async def migrations(self) -> list[Migration]:
         """Every migration this version knows, with when it was applied (or ``None``)."""
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
-        """The event as its JSON document and its version (a copy's check reads it back)."""
+    async def get_json(
+        self, event_id: str, *, reader: Reader = ANONYMOUS
+    ) -> tuple[bytes, int] | None:
+        """The event as its JSON document and its version (a copy's check reads it back, as
+        the operator: ``EVERYTHING``)."""
 
     async def import_events(
         self,

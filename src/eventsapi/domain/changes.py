@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal, get_args
+from typing import TYPE_CHECKING, Final, Literal, get_args
+
+if TYPE_CHECKING:
+    from eventsapi.domain.visibility import Visibility
 
 ChangeType = Literal[
     "event.created",
@@ -51,6 +54,13 @@ class ChangeRecord:
     actor: str | None
     """The id of the user who made the change; ``None`` for the operator (CLI, imports) or
     an anonymous client in local mode."""
+    visibility: Visibility = "public"
+    """Who may see the event after the change (``domain/visibility.py``); for a delete or a
+    purge, who could see the event deleted."""
+    previous_visibility: Visibility | None = None
+    """Who could see it before, when the change altered that (else ``None``)."""
+    owner: str | None = None
+    """The event's owner (``None``: none), who sees it whatever its visibility."""
 
 
 def type_matches(change_type: str, patterns: tuple[str, ...] | list[str]) -> bool:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 
 from eventsapi.domain.text import NOT_SPACE, ONE_LINE, SPACE, TEXT, TEXT_PATTERN
+from eventsapi.domain.visibility import PUBLIC, Visibility
 from eventsapi.errors import BadRequest, FieldError, ValidationFailed
 
 ID_PATTERN: Final = r"^[A-Za-z0-9._~-]{1,64}$"
@@ -120,6 +121,9 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     """When registrations open and close (``POST /events/{id}/registrations`` answers 409
     outside); left out of the document when not set, so documents stored before they
     existed, and their ETags, stay byte for byte what they were."""
+    visibility: Visibility | UnsetType = UNSET
+    """Who may see the event (``domain/visibility.py``); left out when public (the default),
+    as the registration window is, so documents stored before it existed keep their bytes."""
     status: Status = "scheduled"
     created_at: datetime
     updated_at: datetime
@@ -151,6 +155,7 @@ class EventInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     capacity: Capacity | WholeCapacity | None = None
     registration_opens_at: Instant | None = None
     registration_closes_at: Instant | None = None
+    visibility: Visibility | None = None
     status: Status = "scheduled"
     legacy_id: EventId | UnsetType = msgspec.field(default=UNSET, name="ID")
     legacy_title: Title | UnsetType = msgspec.field(default=UNSET, name="Title")
@@ -349,12 +354,28 @@ def build_event(
         capacity=None if data.capacity is None else int(data.capacity),
         registration_opens_at=_unset_if_none(data.registration_opens_at),
         registration_closes_at=_unset_if_none(data.registration_closes_at),
+        visibility=_stored_visibility(data.visibility),
         status=data.status,
         created_at=previous.created_at if previous else now,
         updated_at=now,
         version=previous.version + 1 if previous else 1,
         owner=owner,
     )
+
+
+def visibility_of(event: Event) -> Visibility:
+    """Who may see ``event``: its ``visibility``, public when it has none."""
+    return PUBLIC if isinstance(event.visibility, UnsetType) else event.visibility
+
+
+def owner_of(event: Event) -> str | None:
+    """The account that owns ``event``, or ``None`` (made anonymously)."""
+    return event.owner if isinstance(event.owner, str) else None
+
+
+def _stored_visibility(given: Visibility | None) -> Visibility | UnsetType:
+    # Public is the default, left out: a document without it says as much.
+    return UNSET if given is None or given == PUBLIC else given
 
 
 def _unset_if_none(instant: datetime | None) -> datetime | UnsetType:

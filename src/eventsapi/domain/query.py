@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Final, Literal, get_args
 
 from eventsapi.domain.events import Event
+from eventsapi.domain.visibility import ANONYMOUS, Reader
 
 SortName = Literal[
     "created",
@@ -73,6 +74,9 @@ class EventQuery:
     count_ceiling: int | None = None
     """Count no further than one past this many matches (``None``: count them all), so
     that a count costs at most this much; a ``total`` over it means "more than this"."""
+    reader: Reader = ANONYMOUS
+    """Who lists: only the events they may see are listed and counted
+    (``domain/visibility.py``)."""
 
     @property
     def descending(self) -> bool:

@@ -18,18 +18,22 @@ true even if two processes' clocks disagree a little about ``at``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from eventsapi.domain.changes import ChangeRecord, ChangeType
-from eventsapi.domain.events import Event
+from eventsapi.domain.events import Event, owner_of, visibility_of
+from eventsapi.domain.visibility import PUBLIC, Visibility
 
 PRUNED_THROUGH: Final = "changes_pruned_through"
 """The ``meta`` key of the greatest position pruned (SQLite and PostgreSQL)."""
 
-COLUMNS: Final = "position, type, event_id, version, at, document, actor"
+COLUMNS: Final = (
+    "position, type, event_id, version, at, document, actor, visibility, previous_visibility, owner"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,22 +45,62 @@ class Entry:
     version: int
     document: bytes | None
     actor: str | None
+    visibility: Visibility = PUBLIC
+    """Who may see the event after the change; for a delete or a purge, who could see it
+    (``domain/changes.py``, ``ChangeRecord``)."""
+    previous_visibility: Visibility | None = None
+    owner: str | None = None
 
     def record(self, position: int, at: datetime) -> ChangeRecord:
         return ChangeRecord(
-            position, self.type, self.event_id, self.version, at, self.document, self.actor
+            position,
+            self.type,
+            self.event_id,
+            self.version,
+            at,
+            self.document,
+            self.actor,
+            self.visibility,
+            self.previous_visibility,
+            self.owner,
+        )
+
+    @property
+    def audience(self) -> tuple[str, str | None, str | None]:
+        """``visibility``, ``previous_visibility`` and ``owner``: the columns that say who
+        may be told of the change, in ``COLUMNS``' order."""
+        return (self.visibility, self.previous_visibility, self.owner)
+
+    def about(self, event: Event, previous: Event | None = None) -> Entry:
+        """This entry, saying who may see ``event`` as the change left it (and, for an update,
+        who could see ``previous``, the event before it)."""
+        visibility = visibility_of(event)
+        was = visibility if previous is None else visibility_of(previous)
+        return dataclasses.replace(
+            self,
+            visibility=visibility,
+            previous_visibility=None if was == visibility else was,
+            owner=owner_of(event),
         )
 
 
-def written(event: Event, document: bytes, *, created: bool, actor: str | None) -> Entry:
-    """The entry of a create (``created``) or an update of ``event``, stored as ``document``."""
+def written(
+    event: Event,
+    document: bytes,
+    *,
+    created: bool,
+    actor: str | None,
+    previous: Event | None = None,
+) -> Entry:
+    """The entry of a create (``created``) or an update of ``event``, stored as ``document``;
+    ``previous``: the event before an update (a change of visibility is told as one)."""
     kind: ChangeType = "event.created" if created else "event.updated"
-    return Entry(kind, event.id, event.version, document, actor)
+    return Entry(kind, event.id, event.version, document, actor).about(event, previous)
 
 
-def deleted(event_id: str, version: int, *, actor: str | None) -> Entry:
-    """The entry of the delete of ``event_id``, which was at ``version``."""
-    return Entry("event.deleted", event_id, version, None, actor)
+def deleted(event: Event, *, actor: str | None) -> Entry:
+    """The entry of the delete of ``event`` (its version is the one deleted)."""
+    return Entry("event.deleted", event.id, event.version, None, actor).about(event)
 
 
 def now() -> datetime:
@@ -104,4 +148,7 @@ def record_of(row: Sequence[Any], at: datetime) -> ChangeRecord:
         at=at,
         document=None if document is None else bytes(document),
         actor=row[6],
+        visibility=row[7],
+        previous_visibility=row[8],
+        owner=row[9],
     )

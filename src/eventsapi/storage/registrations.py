@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from eventsapi.domain.changes import ChangeType
+from eventsapi.domain.events import Event
 from eventsapi.domain.registrations import Counts, Registration
 from eventsapi.storage.changes import Entry
 
@@ -136,15 +137,14 @@ def served(document: bytes, counts: Counts) -> bytes:
 
 def entry(
     kind: ChangeType,
-    event_id: str,
-    version: int,
+    event: Event,
     document: bytes,
     counts: Counts,
     actor: str | None,
 ) -> Entry:
     """A registration's change-log entry: the event with its counts after the change (never
-    the registrant: the log is public)."""
-    return Entry(kind, event_id, version, served(document, counts), actor)
+    the registrant: the log is read by others)."""
+    return Entry(kind, event.id, event.version, served(document, counts), actor).about(event)
 
 
 def moved(registration: Registration, status: str, at: datetime) -> Registration:

@@ -22,8 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+import msgspec
+
 from eventsapi.domain.events import Event
 from eventsapi.storage.changes import Entry
+
+_decode_event = msgspec.json.Decoder(Event).decode
 
 LIMIT_MAX: Final = 100
 
@@ -67,14 +71,15 @@ def page_of(found: list[Trashed], limit: int) -> TrashPage:
     return TrashPage(items, (items[-1].deleted_at, items[-1].event_id) if more else None)
 
 
-def restored(event_id: str, version: int, document: bytes, *, actor: str | None) -> Entry:
-    """The entry of the restore of ``event_id``, now at ``version`` and ``document``."""
-    return Entry("event.restored", event_id, version, document, actor)
+def restored(event: Event, document: bytes, *, actor: str | None) -> Entry:
+    """The entry of the restore of ``event``, as it is back (``document``)."""
+    return Entry("event.restored", event.id, event.version, document, actor).about(event)
 
 
-def purged(event_id: str, version: int, *, actor: str | None) -> Entry:
-    """The entry of the purge of ``event_id``, which was deleted at ``version``."""
-    return Entry("event.purged", event_id, version, None, actor)
+def purged(document: bytes, *, actor: str | None) -> Entry:
+    """The entry of the purge of the event the trash kept as ``document``."""
+    event = _decode_event(document)
+    return Entry("event.purged", event.id, event.version, None, actor).about(event)
 
 
 def in_trash_message(event_id: str) -> str:
@@ -106,7 +111,7 @@ class Statements:
     page_owner_after: str
     """Parameters: owner, deleted_at, id, limit."""
     expired: str
-    """Parameter: the cut-off time; deletes the rows deleted before it, returning id, version."""
+    """Parameter: the cut-off time; deletes the rows deleted before it, returning id, doc."""
 
 
 def statements(p: str) -> Statements:
@@ -124,7 +129,7 @@ def statements(p: str) -> Statements:
             f"SELECT {COLUMNS} FROM trash WHERE owner = {p} AND (deleted_at, id) < ({p}, {p})"
             f" {order} {p}"
         ),
-        expired=f"DELETE FROM trash WHERE deleted_at < {p} RETURNING id, version",
+        expired=f"DELETE FROM trash WHERE deleted_at < {p} RETURNING id, doc",
     )
 
 

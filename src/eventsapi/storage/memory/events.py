@@ -10,8 +10,9 @@ from datetime import datetime
 
 import msgspec
 
-from eventsapi.domain.events import Event
+from eventsapi.domain.events import Event, owner_of, visibility_of
 from eventsapi.domain.query import EventQuery, Position, matches, relevance, sort_position
+from eventsapi.domain.visibility import ANONYMOUS, Reader, depends_on_registration, sees
 from eventsapi.errors import AlreadyExists, InTrash, NotFound
 from eventsapi.storage import changes, idempotency, trash
 from eventsapi.storage.events import Build, Change, Guard, Page, page_of
@@ -35,19 +36,34 @@ class MemoryEvents(MemoryChanges):
         self._trash: dict[str, Trashed] = {}
         """Deleted events by id (``trash.py``)."""
 
-    async def get(self, event_id: str) -> Event | None:
+    async def get(self, event_id: str, *, reader: Reader = ANONYMOUS) -> Event | None:
         found = self._events.get(event_id)
-        return found[1] if found else None
+        return found[1] if found and self._sees(reader, found[1]) else None
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
-        found = self._events.get(event_id)
-        return (_encode(found[1]), found[1].version) if found else None
+    async def get_json(
+        self, event_id: str, *, reader: Reader = ANONYMOUS
+    ) -> tuple[bytes, int] | None:
+        event = await self.get(event_id, reader=reader)
+        return None if event is None else (_encode(event), event.version)
+
+    def _sees(self, reader: Reader, event: Event) -> bool:
+        """Whether ``reader`` may see ``event`` (the SQL backends' ``storage/visibility.py``)."""
+        visibility, owner = visibility_of(event), owner_of(event)
+        registered = False
+        if depends_on_registration(reader, visibility, owner):
+            assert reader.account is not None  # noqa: S101 - depends_on_registration says so
+            registered = self._registered(reader.account, event.id)
+        return sees(reader, visibility, owner, registered=registered)
+
+    def _registered(self, account: str, event_id: str) -> bool:
+        """Whether ``account`` has an active registration for the event (``registrations.py``)."""
+        return False
 
     async def list_page(self, query: EventQuery) -> Page:
         found: list[tuple[Position, Event]] = []
         for position in self._positions:
             event = self._events[self._ids_by_position[position]][1]
-            if matches(event, query.filter):
+            if matches(event, query.filter) and self._sees(query.reader, event):
                 rank = relevance(event, query.filter.terms) if query.filter.terms else 0.0
                 found.append((sort_position(event, query.sort, seq=position, rank=rank), event))
         found.sort(key=lambda item: item[0], reverse=query.descending)
@@ -75,7 +91,11 @@ class MemoryEvents(MemoryChanges):
         return position < mark if query.descending else position > mark
 
     def _count(self, query: EventQuery) -> int:
-        found = sum(1 for _, event in self._events.values() if matches(event, query.filter))
+        found = sum(
+            1
+            for _, event in self._events.values()
+            if matches(event, query.filter) and self._sees(query.reader, event)
+        )
         ceiling = query.count_ceiling
         return found if ceiling is None else min(found, ceiling + 1)
 
@@ -148,7 +168,7 @@ class MemoryEvents(MemoryChanges):
         del self._positions[bisect.bisect_left(self._positions, position)]
         del self._ids_by_position[position]
         self._removed(found[1], actor)
-        self._append(changes.deleted(event_id, found[1].version, actor=actor))
+        self._append(changes.deleted(found[1], actor=actor))
 
     async def saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
         return self._saved_key(scope, key, now)
@@ -189,5 +209,8 @@ class MemoryEvents(MemoryChanges):
         self._append(changes.written(event, _encode(event), created=True, actor=actor))
 
     def _replace(self, position: int, event: Event, actor: str | None) -> None:
+        previous = self._events[event.id][1]
         self._events[event.id] = (position, event)
-        self._append(changes.written(event, _encode(event), created=False, actor=actor))
+        self._append(
+            changes.written(event, _encode(event), created=False, actor=actor, previous=previous)
+        )

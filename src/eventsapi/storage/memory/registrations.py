@@ -22,6 +22,7 @@ from eventsapi.domain.registrations import (
     email_key,
     promotions,
 )
+from eventsapi.domain.visibility import Registrant
 from eventsapi.errors import NotFound
 from eventsapi.storage.events import Guard
 from eventsapi.storage.idempotency import IdempotencyKey, SavedKey
@@ -39,6 +40,19 @@ class MemoryRegistrations(MemoryEvents):
         self._registrations: dict[str, Registration] = {}
         """By id, in the order they joined (a dict keeps insertion order)."""
         self._last_registration = 0
+
+    def _registered(self, account: str, event_id: str) -> bool:
+        return any(
+            r.account == account and r.status != "cancelled" for r in self._of_event(event_id)
+        )
+
+    async def registrants(self, account: str, event_ids: list[str]) -> dict[str, Registrant]:
+        found: dict[str, Registrant] = {}
+        for event_id in event_ids:
+            mine = [r for r in self._of_event(event_id) if r.account == account]
+            active = any(r.status != "cancelled" for r in mine)
+            found[event_id] = Registrant(active=active, ever=bool(mine))
+        return found
 
     def _of_event(self, event_id: str) -> list[Registration]:
         return [r for r in self._registrations.values() if r.event_id == event_id]
@@ -66,9 +80,7 @@ class MemoryRegistrations(MemoryEvents):
         return found[1]
 
     def _log(self, kind: ChangeType, event: Event, actor: str | None) -> None:
-        self._append(
-            entry(kind, event.id, event.version, _encode(event), self._counts(event), actor)
-        )
+        self._append(entry(kind, event, _encode(event), self._counts(event), actor))
 
     def _promote(self, event: Event, at: datetime, actor: str | None) -> tuple[Registration, ...]:
         counts = self._counts(event)

@@ -49,7 +49,7 @@ class MemoryTrash(MemoryEvents):
             )
         del self._trash[event_id]
         self._add(event)
-        self._append(trash.restored(event_id, event.version, _encode(event), actor=actor))
+        self._append(trash.restored(event, _encode(event), actor=actor))
         return event
 
     async def purge(
@@ -60,12 +60,12 @@ class MemoryTrash(MemoryEvents):
             guard(_decode_event(found.document))
         del self._trash[event_id]
         self._forget(event_id)
-        self._append(trash.purged(event_id, found.version, actor=actor))
+        self._append(trash.purged(found.document, actor=actor))
 
     async def purge_trash(self, before: datetime) -> int:
         gone = [t for t in self._trash.values() if t.deleted_at < before]
         for trashed in gone:
             del self._trash[trashed.event_id]
             self._forget(trashed.event_id)
-            self._append(trash.purged(trashed.event_id, trashed.version, actor=None))
+            self._append(trash.purged(trashed.document, actor=None))
         return len(gone)

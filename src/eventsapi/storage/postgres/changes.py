@@ -73,8 +73,10 @@ schema whose log it is; read the log for what changed)."""
 _SQL: Final = changes.statements("%s")
 
 APPEND: Final = f"""
-INSERT INTO changes (type, event_id, version, at, document, actor)
-SELECT %s::text, %s::text, %s::bigint, %s::timestamptz, %s::bytea, %s::text
+INSERT INTO changes (type, event_id, version, at, document, actor, visibility,
+    previous_visibility, owner)
+SELECT %s::text, %s::text, %s::bigint, %s::timestamptz, %s::bytea, %s::text, %s::text,
+    %s::text, %s::text
 FROM (SELECT pg_notify('{CHANNEL}', current_schema())) AS woken
 """  # noqa: S608 - constants only
 """A write's record, with no position yet, and its wake-up (delivered at commit)."""
@@ -107,21 +109,32 @@ async def append(conn: Connection, entry: Entry) -> None:
     """Append ``entry`` (unnumbered) in the write's transaction."""
     await conn.execute(
         APPEND,
-        (entry.type, entry.event_id, entry.version, changes.now(), entry.document, entry.actor),
+        (
+            entry.type,
+            entry.event_id,
+            entry.version,
+            changes.now(),
+            entry.document,
+            entry.actor,
+            *entry.audience,
+        ),
     )
 
 
 _STAGE: Final = (
     "CREATE TEMPORARY TABLE staged_changes (ordinal bigint, type text, event_id text,"
-    " version bigint, document bytea, actor text) ON COMMIT DROP"
+    " version bigint, document bytea, actor text, visibility text, previous_visibility text,"
+    " owner text) ON COMMIT DROP"
 )
 _STAGED: Final = (
-    "INSERT INTO staged_changes (ordinal, type, event_id, version, document, actor)"
-    " VALUES (%s, %s, %s, %s, %s, %s)"
+    "INSERT INTO staged_changes (ordinal, type, event_id, version, document, actor,"
+    " visibility, previous_visibility, owner) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _FROM_STAGED: Final = f"""
-INSERT INTO changes (type, event_id, version, at, document, actor)
-SELECT type, event_id, version, %s::timestamptz, document, actor
+INSERT INTO changes (type, event_id, version, at, document, actor, visibility,
+    previous_visibility, owner)
+SELECT type, event_id, version, %s::timestamptz, document, actor, visibility,
+    previous_visibility, owner
 FROM staged_changes, (SELECT pg_notify('{CHANNEL}', current_schema())) AS woken
 ORDER BY ordinal
 """  # noqa: S608 - constants only
@@ -143,7 +156,15 @@ class Staged:
         self._count += 1
         await self._conn.execute(
             _STAGED,
-            (self._count, entry.type, entry.event_id, entry.version, entry.document, entry.actor),
+            (
+                self._count,
+                entry.type,
+                entry.event_id,
+                entry.version,
+                entry.document,
+                entry.actor,
+                *entry.audience,
+            ),
         )
 
     async def append(self) -> None:

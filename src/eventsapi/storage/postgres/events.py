@@ -10,11 +10,14 @@ delete moves the event to the trash (``trash.py``).
 from __future__ import annotations
 
 import asyncio
+from typing import Final
 
+import msgspec
 import psycopg
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
+from eventsapi.domain.visibility import ANONYMOUS, Reader, Registrant
 from eventsapi.errors import AlreadyExists, NotFound, QueryTooExpensive
 from eventsapi.storage import changes
 from eventsapi.storage.events import Build, Change, Guard, Page, page_of
@@ -25,6 +28,10 @@ from eventsapi.storage.postgres.changes import append
 from eventsapi.storage.postgres.connection import Connection, Connections
 from eventsapi.storage.postgres.registrations import capacity_changed
 from eventsapi.storage.postgres.trash import move, refuse_trashed
+from eventsapi.storage.visibility import ById, registrants_of, registrants_sql
+
+_decode_event = msgspec.json.Decoder(Event).decode
+_BY_ID: Final = ById.of("SELECT e.doc, e.version FROM events AS e WHERE e.id = %s", "%s")
 
 
 class PostgresEvents(Connections):
@@ -33,19 +40,31 @@ class PostgresEvents(Connections):
     query_timeout: float
     _listings: asyncio.Semaphore
 
-    async def get(self, event_id: str) -> Event | None:
-        async def work(conn: Connection) -> Event | None:
-            return await rows.current(conn, event_id)
+    async def get(self, event_id: str, *, reader: Reader = ANONYMOUS) -> Event | None:
+        found = await self.get_json(event_id, reader=reader)
+        return None if found is None else _decode_event(found[0])
+
+    async def get_json(
+        self, event_id: str, *, reader: Reader = ANONYMOUS
+    ) -> tuple[bytes, int] | None:
+        sql, params = _BY_ID.statement(reader)
+
+        async def work(conn: Connection) -> tuple[bytes, int] | None:
+            cursor = await conn.execute(sql, (event_id, *params), binary=True)
+            row = await cursor.fetchone()
+            return None if row is None else (bytes(row[0]), int(row[1]))
 
         return await self._read(work)
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
-        async def work(conn: Connection) -> tuple[bytes, int] | None:
-            cursor = await conn.execute(
-                "SELECT doc, version FROM events WHERE id = %s", (event_id,), binary=True
-            )
-            row = await cursor.fetchone()
-            return None if row is None else (bytes(row[0]), int(row[1]))
+    async def registrants(self, account: str, event_ids: list[str]) -> dict[str, Registrant]:
+        unique = list(dict.fromkeys(event_ids))
+        if not unique:
+            return {}
+        sql = registrants_sql("%s", len(unique))
+
+        async def work(conn: Connection) -> dict[str, Registrant]:
+            found = await (await conn.execute(sql, (account, *unique))).fetchall()
+            return registrants_of(found, unique)
 
         return await self._read(work)
 
@@ -129,7 +148,9 @@ class PostgresEvents(Connections):
             values = rows.row_values(updated)
             await conn.execute(rows.UPDATE, values)
             await idempotency.save(conn, once, rows.document(values))
-            entry = changes.written(updated, rows.document(values), created=False, actor=actor)
+            entry = changes.written(
+                updated, rows.document(values), created=False, actor=actor, previous=current
+            )
             await append(conn, entry)
             if updated.capacity != current.capacity:
                 await capacity_changed(conn, updated, rows.document(values), actor)
@@ -151,9 +172,10 @@ class PostgresEvents(Connections):
             elif (await conn.execute(rows.INSERT, values)).rowcount == 0:
                 return None  # created meanwhile by another transaction: build on it
             created = current is None
-            await append(
-                conn, changes.written(event, rows.document(values), created=created, actor=actor)
+            entry = changes.written(
+                event, rows.document(values), created=created, actor=actor, previous=current
             )
+            await append(conn, entry)
             if current is not None and event.capacity != current.capacity:
                 await capacity_changed(conn, event, rows.document(values), actor)
             return event, created

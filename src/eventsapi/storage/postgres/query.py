@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import NO_START, EventQuery, Position, utc_text, words
+from eventsapi.storage import visibility
 from eventsapi.storage.events import SORT_COLUMNS
 
 # Weights of the D, C, B and A parts of the tsvector: description (D) 1, location
@@ -120,6 +121,10 @@ def _filters(query: EventQuery) -> tuple[list[str], list[Any]]:
     if found.terms:
         where.append(f"e.search @@ {_TSQUERY}")
         params.append(tsquery_text(found.terms))
+    seen, seen_params = visibility.condition(query.reader, "%s")
+    if seen is not None:
+        where.append(seen)
+        params += seen_params
     return where, params
 
 

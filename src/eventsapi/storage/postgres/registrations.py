@@ -80,9 +80,7 @@ async def promote(
         promoted.append(moved(waiting, "confirmed", at))
         counts = Counts(counts.registered + 1, counts.waitlisted - 1, counts.capacity)
         kind: ChangeType = "registration.promoted"
-        await append(
-            conn, entry(kind, hold.event.id, hold.event.version, hold.document, counts, actor)
-        )
+        await append(conn, entry(kind, hold.event, hold.document, counts, actor))
     await conn.execute(_SQL.counts, (counts.registered, counts.waitlisted, hold.event.id))
     return tuple(promoted)
 
@@ -149,9 +147,7 @@ class PostgresRegistrations(Connections):
             await conn.execute(_SQL.counts, (counts.registered, counts.waitlisted, event_id))
             await idempotency.save(conn, once, applicant.id.encode())
             kind: ChangeType = "registration.confirmed" if confirmed else "registration.waitlisted"
-            await append(
-                conn, entry(kind, event_id, hold.event.version, hold.document, counts, actor)
-            )
+            await append(conn, entry(kind, hold.event, hold.document, counts, actor))
             return Registration(
                 id=applicant.id,
                 event_id=event_id,
@@ -195,9 +191,7 @@ class PostgresRegistrations(Connections):
             )
             await conn.execute(_SQL.counts, (counts.registered, counts.waitlisted, event_id))
             kind: ChangeType = "registration.cancelled"
-            await append(
-                conn, entry(kind, event_id, hold.event.version, hold.document, counts, actor)
-            )
+            await append(conn, entry(kind, hold.event, hold.document, counts, actor))
             promoted = await promote(conn, Held(hold.event, hold.document, counts), at, actor)
             return Cancelled(moved(registration, "cancelled", at), promoted)
 

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 import msgspec
 
-from eventsapi.domain.events import Event
+from eventsapi.domain.events import Event, owner_of, visibility_of
 from eventsapi.domain.query import starts_key, utc_text
 from eventsapi.storage.postgres import query
 from eventsapi.storage.postgres.connection import Connection
@@ -18,15 +18,18 @@ from eventsapi.storage.postgres.connection import Connection
 _encode = msgspec.json.Encoder().encode
 _decode_event = msgspec.json.Decoder(Event).decode
 
-_COLUMNS: Final = "version, title, status, starts_key, created_at, updated_at, tags, search, doc"
+_COLUMNS: Final = (
+    "version, title, status, starts_key, created_at, updated_at, tags, search, visibility,"
+    " owner, doc"
+)
 INSERT: Final = (
     f"INSERT INTO events ({_COLUMNS}, id) VALUES"
-    f" (%s, %s, %s, %s, %s, %s, %s::text[], {query.SEARCH}, %s, %s)"
+    f" (%s, %s, %s, %s, %s, %s, %s::text[], {query.SEARCH}, %s, %s, %s, %s)"
     " ON CONFLICT (id) DO NOTHING"
 )
 INSERT_UNLESS_TRASHED: Final = (
     f"INSERT INTO events ({_COLUMNS}, id) SELECT"
-    f" %s, %s, %s, %s, %s, %s, %s::text[], {query.SEARCH}, %s, %s"
+    f" %s, %s, %s, %s, %s, %s, %s::text[], {query.SEARCH}, %s, %s, %s, %s"
     " WHERE NOT EXISTS (SELECT 1 FROM trash WHERE id = %s) ON CONFLICT (id) DO NOTHING"
 )
 """``INSERT`` for a create: nothing when the id is taken, live or in the trash (one round
@@ -34,7 +37,7 @@ trip; the parameters are ``row_values`` and the id again)."""
 UPDATE: Final = (
     "UPDATE events SET version = %s, title = %s, status = %s, starts_key = %s,"
     " created_at = %s, updated_at = %s, tags = %s::text[],"
-    f" search = {query.SEARCH}, doc = %s WHERE id = %s"
+    f" search = {query.SEARCH}, visibility = %s, owner = %s, doc = %s WHERE id = %s"
 )
 
 
@@ -49,6 +52,8 @@ def row_values(event: Event) -> tuple[Any, ...]:
         utc_text(event.updated_at),
         [query.text(tag) for tag in event.tags],
         *query.search_text(event),
+        visibility_of(event),
+        owner_of(event),
         _encode(event),
         event.id,
     )

@@ -32,11 +32,17 @@ class PostgresTransfer(Connections):
                 values = rows.row_values(event)
                 inserted = await conn.execute(rows.INSERT, values)
                 step = tally.take(event.id, taken=inserted.rowcount != 1)
+                previous = None
                 if step == "replace":
+                    previous = await rows.current(conn, event.id)  # who could see it
                     await conn.execute(rows.UPDATE, values)
                 if step in ("insert", "replace"):
                     entry = changes.written(
-                        event, rows.document(values), created=step == "insert", actor=actor
+                        event,
+                        rows.document(values),
+                        created=step == "insert",
+                        actor=actor,
+                        previous=previous,
                     )
                     await staged.add(entry)
             result = tally.keeps(keep)

@@ -51,9 +51,10 @@ async def move(conn: Connection, event_id: str, actor: str | None) -> None:
     if found is None:
         raise NotFound(f"No event with id {event_id!r}.")
     version, document = int(found[0]), bytes(found[1])
-    owner = trash.owner_of(_decode_event(document))
+    event = _decode_event(document)
+    owner = trash.owner_of(event)
     await conn.execute(_MOVE, (event_id, owner, version, document, changes.now(), actor))
-    await append(conn, changes.deleted(event_id, version, actor=actor))
+    await append(conn, changes.deleted(event, actor=actor))
 
 
 def _trashed(row: Sequence[Any]) -> Trashed:
@@ -107,7 +108,7 @@ class PostgresTrash(Connections):
             # The registrations stayed while the event was in the trash; its counts come back.
             await conn.execute(_REGISTRATIONS.recount, (event_id, event_id, event_id))
             document = rows.document(values)
-            await append(conn, trash.restored(event_id, event.version, document, actor=actor))
+            await append(conn, trash.restored(event, document, actor=actor))
             return event
 
         return await self._write(work)
@@ -120,16 +121,16 @@ class PostgresTrash(Connections):
             if guard is not None:
                 guard(_decode_event(found.document))
             await conn.execute(_REGISTRATIONS.remove_of_event, (event_id,))
-            await append(conn, trash.purged(event_id, found.version, actor=actor))
+            await append(conn, trash.purged(found.document, actor=actor))
 
         await self._write(work)
 
     async def purge_trash(self, before: datetime) -> int:
         async def work(conn: Connection) -> int:
-            gone = await (await conn.execute(_SQL.expired, (before,))).fetchall()
-            for event_id, version in gone:
+            gone = await (await conn.execute(_SQL.expired, (before,), binary=True)).fetchall()
+            for event_id, document in gone:
                 await conn.execute(_REGISTRATIONS.remove_of_event, (event_id,))
-                await append(conn, trash.purged(event_id, int(version), actor=None))
+                await append(conn, trash.purged(bytes(document), actor=None))
             return len(gone)
 
         return await self._write(work)

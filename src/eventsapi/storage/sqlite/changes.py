@@ -24,7 +24,8 @@ from eventsapi.storage.sqlite.connection import Connections
 
 _SQL: Final = changes.statements("?")
 _APPEND: Final = (
-    "INSERT INTO changes (type, event_id, version, at, document, actor) VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO changes (type, event_id, version, at, document, actor, visibility,"
+    " previous_visibility, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _HORIZON: Final = (
     f"SELECT ({_SQL.pruned_through}),"  # noqa: S608 - constants only
@@ -37,7 +38,16 @@ def append(conn: sqlite3.Connection, entry: Entry) -> None:
     (it fails only with a database error, which undoes the whole group: see ``writer.Job``)."""
     at = utc_text(changes.now())
     conn.execute(
-        _APPEND, (entry.type, entry.event_id, entry.version, at, entry.document, entry.actor)
+        _APPEND,
+        (
+            entry.type,
+            entry.event_id,
+            entry.version,
+            at,
+            entry.document,
+            entry.actor,
+            *entry.audience,
+        ),
     )
 
 

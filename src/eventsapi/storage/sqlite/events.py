@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import Final
+
+import msgspec
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
+from eventsapi.domain.visibility import ANONYMOUS, Reader, Registrant
 from eventsapi.errors import AlreadyExists, NotFound
 from eventsapi.storage import changes
 from eventsapi.storage.events import Build, Change, Guard, Page, page_of
@@ -23,6 +27,9 @@ from eventsapi.storage.sqlite.changes import append
 from eventsapi.storage.sqlite.connection import Connections
 from eventsapi.storage.sqlite.registrations import capacity_changed
 from eventsapi.storage.sqlite.trash import move, refuse_trashed
+from eventsapi.storage.visibility import ById, registrants_of, registrants_sql
+
+_decode_event = msgspec.json.Decoder(Event).decode
 
 
 def _create(
@@ -56,7 +63,10 @@ def _update(
         updated = change(stored.event)
         document = rows.replace(conn, stored, updated)
         idempotency.save(conn, once, document)  # as in _create: fails only with the whole group
-        append(conn, changes.written(updated, document, created=False, actor=actor))
+        entry = changes.written(
+            updated, document, created=False, actor=actor, previous=stored.event
+        )
+        append(conn, entry)
         if updated.capacity != stored.event.capacity:
             capacity_changed(conn, updated, document, actor)
         return updated
@@ -73,7 +83,11 @@ def _put(
             refuse_trashed(conn, event_id)
         event = build(None if stored is None else stored.event)
         document = rows.insert(conn, event) if stored is None else rows.replace(conn, stored, event)
-        append(conn, changes.written(event, document, created=stored is None, actor=actor))
+        previous = None if stored is None else stored.event
+        entry = changes.written(
+            event, document, created=stored is None, actor=actor, previous=previous
+        )
+        append(conn, entry)
         if stored is not None and event.capacity != stored.event.capacity:
             capacity_changed(conn, event, document, actor)
         return event, stored is None
@@ -93,6 +107,9 @@ def _delete(
         move(conn, event_id, actor)
 
     return work
+
+
+_BY_ID: Final = ById.of("SELECT e.doc, e.version FROM events AS e WHERE e.id = ?", "?")
 
 
 def _list_page(conn: sqlite3.Connection, request: EventQuery) -> Page:
@@ -125,17 +142,23 @@ def _rarest_tag(conn: sqlite3.Connection, request: EventQuery) -> str | None:
 class SQLiteEvents(Connections):
     """The event methods of the SQLite store."""
 
-    async def get(self, event_id: str) -> Event | None:
-        stored = rows.current(self._read(), event_id)
-        return None if stored is None else stored.event
+    async def get(self, event_id: str, *, reader: Reader = ANONYMOUS) -> Event | None:
+        found = await self.get_json(event_id, reader=reader)
+        return None if found is None else _decode_event(found[0])
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
-        row: tuple[bytes, int] | None = (
-            self._read()
-            .execute("SELECT doc, version FROM events WHERE id = ?", (event_id,))
-            .fetchone()
-        )
+    async def get_json(
+        self, event_id: str, *, reader: Reader = ANONYMOUS
+    ) -> tuple[bytes, int] | None:
+        sql, params = _BY_ID.statement(reader)
+        row: tuple[bytes, int] | None = self._read().execute(sql, (event_id, *params)).fetchone()
         return row
+
+    async def registrants(self, account: str, event_ids: list[str]) -> dict[str, Registrant]:
+        unique = list(dict.fromkeys(event_ids))
+        if not unique:
+            return {}
+        sql = registrants_sql("?", len(unique))
+        return registrants_of(self._read().execute(sql, (account, *unique)), unique)
 
     async def list_page(self, query: EventQuery) -> Page:
         return await self._read_off_loop(lambda conn: _list_page(conn, query))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from eventsapi.domain.query import NO_START, EventQuery, utc_text
+from eventsapi.storage import visibility
 from eventsapi.storage.events import SORT_COLUMNS
 
 # Weights of title, description and location in bm25() (see domain.query.FIELD_WEIGHTS).
@@ -71,6 +72,10 @@ def _filters(
     if found.terms:
         where.append("events_fts MATCH ?")
         params.append(fts_query(found.terms))
+    seen, seen_params = visibility.condition(query.reader, "?")
+    if seen is not None:
+        where.append(seen)
+        params += seen_params
     return where, params
 
 

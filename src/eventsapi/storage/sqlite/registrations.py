@@ -80,7 +80,7 @@ def promote(
         promoted.append(moved(waiting, "confirmed", at))
         counts = Counts(counts.registered + 1, counts.waitlisted - 1, counts.capacity)
         kind: ChangeType = "registration.promoted"
-        append(conn, entry(kind, hold.event.id, hold.event.version, hold.document, counts, actor))
+        append(conn, entry(kind, hold.event, hold.document, counts, actor))
     conn.execute(_SQL.counts, (counts.registered, counts.waitlisted, hold.event.id))
     return tuple(promoted)
 
@@ -136,7 +136,7 @@ def _register(
         conn.execute(_SQL.counts, (counts.registered, counts.waitlisted, event_id))
         idempotency.save(conn, once, applicant.id.encode())
         kind: ChangeType = "registration.confirmed" if confirmed else "registration.waitlisted"
-        append(conn, entry(kind, event_id, hold.event.version, hold.document, counts, actor))
+        append(conn, entry(kind, hold.event, hold.document, counts, actor))
         return Registration(
             id=applicant.id,
             event_id=event_id,
@@ -179,7 +179,7 @@ def _cancel(
         )
         conn.execute(_SQL.counts, (counts.registered, counts.waitlisted, event_id))
         kind: ChangeType = "registration.cancelled"
-        append(conn, entry(kind, event_id, hold.event.version, hold.document, counts, actor))
+        append(conn, entry(kind, hold.event, hold.document, counts, actor))
         promoted = promote(conn, Held(hold.event, hold.document, counts), at, actor)
         return Cancelled(moved(registration, "cancelled", at), promoted)
 

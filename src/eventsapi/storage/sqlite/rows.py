@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from eventsapi.domain.events import Event
+from eventsapi.domain.events import Event, owner_of, visibility_of
 from eventsapi.domain.query import utc_text
 
 _encode = msgspec.json.Encoder().encode
@@ -27,12 +27,13 @@ _decode_event = msgspec.json.Decoder(Event).decode
 
 _COLUMNS = (
     "version, title, status, starts_at, created_at, updated_at, description, location, tags,"
-    " doc, id"
+    " visibility, owner, doc, id"
 )
-_INSERT = f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - constants
+_INSERT = f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - constants
 _UPDATE = (
     "UPDATE events SET version = ?, title = ?, status = ?, starts_at = ?, created_at = ?,"
-    " updated_at = ?, description = ?, location = ?, tags = ?, doc = ? WHERE id = ?"
+    " updated_at = ?, description = ?, location = ?, tags = ?, visibility = ?, owner = ?,"
+    " doc = ? WHERE id = ?"
 )
 _DOC = -2
 """The document's place in ``row_values``."""
@@ -63,6 +64,8 @@ def row_values(event: Event) -> tuple[Any, ...]:
         event.description,
         event.location,
         _encode(event.tags).decode(),
+        visibility_of(event),
+        owner_of(event),
         _encode(event),
         event.id,
     )

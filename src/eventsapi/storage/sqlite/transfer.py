@@ -38,7 +38,13 @@ def _import(
                     document = rows.replace(conn, taken, event)
                 else:
                     continue
-                entry = changes.written(event, document, created=step == "insert", actor=actor)
+                entry = changes.written(
+                    event,
+                    document,
+                    created=step == "insert",
+                    actor=actor,
+                    previous=None if taken is None else taken.event,
+                )
                 append(conn, entry)
             result = tally.keeps(keep)
         except BaseException:

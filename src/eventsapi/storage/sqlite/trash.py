@@ -51,10 +51,10 @@ def move(conn: sqlite3.Connection, event_id: str, actor: str | None) -> None:
         raise NotFound(f"No event with id {event_id!r}.")
     version = rows.remove(conn, event_id)
     assert version is not None  # noqa: S101 - found just now, under the write lock
-    owner = trash.owner_of(_decode_event(found[0]))
+    event = _decode_event(found[0])
     at = utc_text(changes.now())
-    conn.execute(_MOVE, (event_id, owner, version, found[0], at, actor))
-    append(conn, changes.deleted(event_id, version, actor=actor))
+    conn.execute(_MOVE, (event_id, trash.owner_of(event), version, found[0], at, actor))
+    append(conn, changes.deleted(event, actor=actor))
 
 
 def _trashed(row: Sequence[Any]) -> Trashed:
@@ -93,7 +93,7 @@ def _restore(
         conn.execute("DELETE FROM trash WHERE id = ?", (event_id,))
         # The registrations stayed while the event was in the trash; its counts come back.
         conn.execute(_REGISTRATIONS.recount, (event_id, event_id, event_id))
-        append(conn, trash.restored(event_id, event.version, document, actor=actor))
+        append(conn, trash.restored(event, document, actor=actor))
         return event
 
     return work
@@ -108,7 +108,7 @@ def _purge(
             guard(_decode_event(found.document))
         conn.execute("DELETE FROM trash WHERE id = ?", (event_id,))
         conn.execute(_REGISTRATIONS.remove_of_event, (event_id,))
-        append(conn, trash.purged(event_id, found.version, actor=actor))
+        append(conn, trash.purged(found.document, actor=actor))
 
     return work
 
@@ -116,9 +116,9 @@ def _purge(
 def _purge_expired(before: datetime) -> Callable[[sqlite3.Connection], int]:
     def work(conn: sqlite3.Connection) -> int:
         gone = conn.execute(_SQL.expired, (utc_text(before),)).fetchall()
-        for event_id, version in gone:
+        for event_id, document in gone:
             conn.execute(_REGISTRATIONS.remove_of_event, (event_id,))
-            append(conn, trash.purged(event_id, int(version), actor=None))
+            append(conn, trash.purged(bytes(document), actor=None))
         return len(gone)
 
     return work
