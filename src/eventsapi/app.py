@@ -87,9 +87,9 @@ def create_app(
     events = EventsAPI(store, settings, clock or system_clock, authn)
     trash = TrashAPI(store, settings, clock or system_clock, authn)
     registrations = RegistrationsAPI(store, settings, clock or system_clock, authn)
-    changes = ChangesAPI(store)
+    changes = ChangesAPI(store, authn)
     drill = Drill(settings.drill_error_ratio, settings.drill_slow_ratio, settings.drill_slow_ms)
-    stream = StreamAPI(store, settings) if settings.stream_limit else None
+    stream = StreamAPI(store, settings, authn) if settings.stream_limit else None
     limit = settings.max_body_bytes
     policy = UrlPolicy(
         allow_private=settings.webhook_allow_private, require_https=not local_mode(settings)
@@ -110,7 +110,7 @@ def create_app(
             events=events,
             trash=trash,
             registrations=registrations,
-            feeds=CalendarFeeds(store, settings, clock or system_clock, events.listings),
+            feeds=CalendarFeeds(store, settings, clock or system_clock, events.listings, authn),
             changes=changes,
             accounts=AccountsAPI(authn, max_body_bytes=limit),
             tokens=TokensAPI(authn, max_body_bytes=limit),

@@ -2,11 +2,13 @@
 
 Credentials come in ``Authorization: Bearer <token>`` (a session token from
 ``POST /auth/login`` or a personal API token) or in the session cookie that the login sets
-for browsers. Reads of events need none. Writes need a principal with ``events:write``,
-unless anonymous writes are on (setting ``anonymous_writes``): by default only for a local
-request (``api/clients.py``: from this machine, with no proxy's forwarding field) while the
-service listens on loopback, so the tutorial's curl walk-through works on one machine and
-nothing is writable by others, including those who reach it through a reverse proxy.
+for browsers. Reads of events need none: they show what the caller may see (``reader``,
+``domain/visibility.py``), the public events to anyone. Writes need a principal with
+``events:write``, unless anonymous writes are on (setting ``anonymous_writes``): by default
+only for a local request (``api/clients.py``: from this machine, with no proxy's forwarding
+field) while the service listens on loopback, so the tutorial's curl walk-through works on
+one machine and nothing is writable by others, including those who reach it through a
+reverse proxy. An anonymous writer, who may change every event, also sees every event.
 
 Each credential verified is recorded in ``identities`` (``api/identities.py``), which rate
 limits key on.
@@ -30,19 +32,32 @@ from eventsapi.auth.principal import Principal
 from eventsapi.auth.service import AccountService
 from eventsapi.auth.sessions import cookie_name
 from eventsapi.domain.accounts import Scope, User
+from eventsapi.domain.visibility import ANONYMOUS, EVERYTHING, Reader
 from eventsapi.errors import AuthenticationRequired, EventsAPIError, Forbidden
 from eventsapi.settings import Settings
 
-__all__ = ["Authn", "client_address", "identity", "is_loopback"]
+__all__ = ["Authn", "client_address", "identity", "is_loopback", "reader_of"]
 
 _STATE: Final = "principal"
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+_CREDENTIAL_FIELDS: Final = frozenset({b"authorization", b"cookie"})
 
 
 def client_address(request: Request) -> str:
     """The client's address, as the audit log and the throttles know the client: the peer's,
     or the one trusted proxies forwarded (``api/clients.py``)."""
     return client_of(request.scope).address
+
+
+def reader_of(principal: Principal) -> Reader:
+    """What a signed-in caller may see: every event with ``admin`` (who may change any);
+    what members see with ``events:read`` (a session has it); else the public events only,
+    as anyone (an API token gets only the power it was made for)."""
+    if principal.can(Scope.ADMIN):
+        return EVERYTHING
+    if principal.can(Scope.EVENTS_READ):
+        return Reader(account=principal.user.id)
+    return ANONYMOUS
 
 
 def identity(user: User) -> str:
@@ -120,6 +135,23 @@ class Authn:
         found = identity(principal.user)
         self.identities.remember(value, found)
         return found
+
+    async def reader(self, request: Request) -> Reader:
+        """Who reads, as what they may see (``domain/visibility.py``).
+
+        Credentials, when sent, are checked whatever is read (``AuthenticationRequired``,
+        401, if they are not valid), before anything is looked up: so an answer never tells
+        apart, to a caller with a stale token, an id they may not see from one that does not
+        exist. A request without any (the usual public read) costs no look-up at all."""
+        for name, _ in request.scope["headers"]:
+            if name in _CREDENTIAL_FIELDS:
+                break
+        else:
+            return EVERYTHING if self.anonymous_writes(request.scope) else ANONYMOUS
+        principal = await self.principal(request)
+        if principal is None:
+            return EVERYTHING if self.anonymous_writes(request.scope) else ANONYMOUS
+        return reader_of(principal)
 
     async def writer(self, request: Request) -> Principal | None:
         """The principal allowed to change events, or ``None`` for an allowed anonymous

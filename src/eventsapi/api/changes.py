@@ -7,6 +7,10 @@ listing, so a change made while it pages is in the listing or after the token (r
 harmlessly, by the next sync), never lost. Then it asks ``GET /changes?since=TOKEN`` for
 what changed after it, and continues from each answer's ``next`` token.
 
+Each reader is told what they may see (``api/change_views.py``): a change that hid an event
+from them as its deletion, one that showed it as its creation, and nothing of the events they
+may not see; so a page may hold fewer than ``limit`` changes, even none, with ``more`` true.
+
 A token the log cannot continue from is 410 ``sync-token-expired``, never an empty page:
 older than what the log keeps (its records were pruned), from another database or
 altered (``api/sync_tokens.py``), or ahead of the log (a database restored from a backup
@@ -27,6 +31,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from eventsapi.api.authn import Authn
+from eventsapi.api.change_views import told
 from eventsapi.api.parameters import single_values, whole_number
 from eventsapi.api.responses import JSONBytes
 from eventsapi.api.store import EventStore
@@ -139,8 +145,9 @@ def encode_change(record: ChangeRecord) -> bytes:
 class ChangesAPI:
     """``GET /changes``, bound to one store (the route table: ``api/routes_changes.py``)."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, authn: Authn) -> None:
         self.store = store
+        self.authn = authn
         self._key = b""
 
     async def start(self) -> None:
@@ -151,6 +158,7 @@ class ChangesAPI:
         return encode_sync_token(self._key, position)
 
     async def list_changes(self, request: Request) -> Response:
+        reader = await self.authn.reader(request)
         given = single_values(request.query_params, ("since", "limit"))
         limit = LIMIT_DEFAULT
         if "limit" in given:
@@ -185,7 +193,8 @@ class ChangesAPI:
         more = len(records) > limit
         page = records[:limit]
         position = page[-1].position if page else since
+        shown = [record for record in await told(self.store, reader, page) if record is not None]
         body = ChangePage(
-            changes=[change_of(record) for record in page], next=self.token(position), more=more
+            changes=[change_of(record) for record in shown], next=self.token(position), more=more
         )
         return JSONBytes(_encode(body), headers=[(b"cache-control", b"no-store")])

@@ -1,13 +1,15 @@
 """The events resource over HTTP: parse the request, call the domain and the store, render.
 
-Reads are public. Every write first asks ``Authn.writer`` who is writing (401 or 403
-before the body is read, so a refusal does not depend on it); the event's owner is
-checked by the store inside the write's transaction (``auth/ownership.py``), and
-idempotency keys are kept per account.
+Reads need no account: each shows what its reader may see (``Authn.reader``,
+``domain/visibility.py``), an event they may not see being a missing one. Every write first
+asks ``Authn.writer`` who is writing (401 or 403 before the body is read, so a refusal does
+not depend on it); the event's owner is checked by the store inside the write's transaction
+(``auth/ownership.py``), and idempotency keys are kept per account.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -29,7 +31,7 @@ from eventsapi.api.idempotency import (
 )
 from eventsapi.api.inflight import InFlight
 from eventsapi.api.listing import links, parse_listing
-from eventsapi.api.responses import JSONBytes
+from eventsapi.api.responses import PRIVATE, JSONBytes
 from eventsapi.api.store import EventStore
 from eventsapi.api.sync_tokens import encode_sync_token
 from eventsapi.auth.ownership import new_owner, ownership_guard
@@ -95,6 +97,7 @@ class EventsAPI:
         return Preconditions.of(request, required=self.settings.require_preconditions)
 
     async def list_events(self, request: Request) -> Response:
+        reader = await self.authn.reader(request)
         listing = parse_listing(request.query_params, self.settings, self._cursor_key)
         # Before the listing: a change made meanwhile is after the token (replayed by the
         # next sync, harmlessly) or in the listing, never lost (api/changes.py).
@@ -103,8 +106,11 @@ class EventsAPI:
             page = Page(total=0 if listing.query.count else None)
         else:
             with self.listings.slot(request):
-                page = await self.store.list_page(listing.query)
+                query = dataclasses.replace(listing.query, reader=reader)
+                page = await self.store.list_page(query)
         headers = [(b"sync-token", encode_sync_token(self._cursor_key, last_change).encode())]
+        if not reader.public_only:
+            headers.append(PRIVATE)
         link = links(listing, page, request.url.path, self._cursor_key)
         if link is not None:
             headers.append((b"link", link))
@@ -117,19 +123,25 @@ class EventsAPI:
         return JSONBytes(page.to_json(), headers=headers)
 
     async def get_event(self, request: Request) -> Response:
-        found = await self.store.get_json(self._event_id(request))
+        # Who reads, first: an event they may not see is answered as a missing one, before
+        # any condition is looked at (a 304 would tell that it exists).
+        reader = await self.authn.reader(request)
+        found = await self.store.get_json(self._event_id(request), reader=reader)
         if found is None:
             raise NotFound(f"No event with id {request.path_params['id']!r}.")
         document, version = found
         tag = entity_tag(document, version)
+        headers = [(b"etag", tag.encode())]
+        if not reader.public_only:
+            headers.append(PRIVATE)
         # The raw headers, not request.headers: this is the hottest read, and most
         # requests carry no condition.
         for name, _ in request.scope["headers"]:
             if name == b"if-none-match":
                 if Preconditions.of(request).not_modified(tag):
-                    return Response(status_code=304, headers={"ETag": tag})
+                    return Response(status_code=304, headers=_fields(headers))
                 break
-        return JSONBytes(document, headers=[(b"etag", tag.encode())])
+        return JSONBytes(document, headers=headers)
 
     async def create_event(self, request: Request) -> Response:
         principal = await self.authn.writer(request)
@@ -237,6 +249,10 @@ class EventsAPI:
         await self.store.delete(self._event_id(request), guard=guard, actor=_actor(principal))
         self.changed()
         return Response(status_code=204)
+
+
+def _fields(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    return {name.decode(): value.decode() for name, value in raw}
 
 
 def _nobody_listens() -> None:

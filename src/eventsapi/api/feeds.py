@@ -2,7 +2,9 @@
 
 Calendar apps (Google Calendar, Apple Calendar, Thunderbird) subscribe to these URLs and
 fetch them again now and then; ``api/ics.py`` writes the iCalendar. Like every read, they
-are public, and answer ``ETag`` and ``304`` to ``If-None-Match``.
+hold what the caller may see (``domain/visibility.py``): a calendar app sends no
+credentials, so its feed is of the public events only. They answer ``ETag`` and ``304`` to
+``If-None-Match``.
 
 The feed of many events is bounded in time and memory, whatever the database holds: it
 reads the store's keyset pages (sorted by start) of the events starting from
@@ -30,6 +32,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from eventsapi.api.authn import Authn
 from eventsapi.api.conditions import Preconditions
 from eventsapi.api.inflight import InFlight
 from eventsapi.api.listing import parse_filter
@@ -38,6 +41,7 @@ from eventsapi.api.store import EventStore
 from eventsapi.clock import Clock
 from eventsapi.domain.events import DOT_SEGMENTS, ID_PATTERN, Event
 from eventsapi.domain.query import EventFilter, EventQuery
+from eventsapi.domain.visibility import Reader
 from eventsapi.errors import NotFound
 from eventsapi.settings import Settings
 
@@ -73,9 +77,10 @@ class CalendarFeeds:
     """The handlers of the calendar feeds, bound to a store and settings."""
 
     def __init__(
-        self, store: EventStore, settings: Settings, clock: Clock, listings: InFlight
+        self, store: EventStore, settings: Settings, clock: Clock, listings: InFlight, authn: Authn
     ) -> None:
         self.store = store
+        self.authn = authn
         self.clock = clock
         self.listings = listings
         self.page_size = min(_PAGE, settings.max_page_size)
@@ -84,18 +89,21 @@ class CalendarFeeds:
     async def event_calendar(self, request: Request) -> Response:
         """``GET /events/{id}.ics``: the event as a calendar of one ``VEVENT`` (none while
         the event has no start)."""
+        reader = await self.authn.reader(request)
         event_id: str = request.path_params["id"]
         event = None
         if _ID_MATCH(event_id) is not None and event_id not in DOT_SEGMENTS:
-            event = await self.store.get(event_id)
+            event = await self.store.get(event_id, reader=reader)
         if event is None:
             raise NotFound(f"No event with id {event_id!r}.")
         from eventsapi.api import ics  # first use: see the docstring
 
-        return _answer(request, ics.calendar([event], name=event.title, domain=self.domain))
+        calendar = ics.calendar([event], name=event.title, domain=self.domain)
+        return _answer(request, calendar, reader)
 
     async def feed(self, request: Request) -> Response:
         """``GET /events.ics``: the events that pass the filters, as one calendar."""
+        reader = await self.authn.reader(request)
         query = request.query_params
         single = single_values(query, _FILTERS, repeatable=_REPEATABLE)
         where = parse_filter(single, query)
@@ -103,16 +111,16 @@ class CalendarFeeds:
             since = self.clock() - timedelta(days=FEED_PAST_DAYS)
             where = dataclasses.replace(where, starts_after=since)
         searches_nothing = "q" in single and not where.terms
-        events = [] if searches_nothing else await self._events(request, where)
+        events = [] if searches_nothing else await self._events(request, where, reader)
         name = _feed_name(where)
         from eventsapi.api import ics  # first use: see the docstring
 
         body = await asyncio.to_thread(ics.calendar, events, name=name, domain=self.domain)
-        return _answer(request, body)
+        return _answer(request, body, reader)
 
-    async def _events(self, request: Request, where: EventFilter) -> list[Event]:
+    async def _events(self, request: Request, where: EventFilter, reader: Reader) -> list[Event]:
         """The first events of ``where`` by start, page by page, within the feed's bounds."""
-        query = EventQuery(filter=where, sort="starts_at", limit=self.page_size)
+        query = EventQuery(filter=where, sort="starts_at", limit=self.page_size, reader=reader)
         events: list[Event] = []
         read = 0
         with self.listings.slot(request):
@@ -138,9 +146,13 @@ def _feed_name(where: EventFilter) -> str:
     return "Events" + (f" ({', '.join(parts)})" if parts else "")
 
 
-def _answer(request: Request, body: bytes) -> Response:
-    """``body`` with its strong ETag, or ``304`` if the client has it (``If-None-Match``)."""
+def _answer(request: Request, body: bytes, reader: Reader) -> Response:
+    """``body`` with its strong ETag, or ``304`` if the client has it (``If-None-Match``);
+    kept from shared caches when it depends on who asks."""
     tag = f'"ics-{hashlib.blake2b(body, digest_size=8).hexdigest()}"'
+    headers = {"ETag": tag}
+    if not reader.public_only:
+        headers["Cache-Control"] = "private"
     if Preconditions.of(request).not_modified(tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    return Response(body, headers={"ETag": tag}, media_type=MEDIA_TYPE)
+        return Response(status_code=304, headers=headers)
+    return Response(body, headers=headers, media_type=MEDIA_TYPE)

@@ -41,6 +41,7 @@ from eventsapi.domain.events import (
     Event,
     EventInput,
 )
+from eventsapi.domain.visibility import VISIBILITIES
 
 Schema = dict[str, Any]
 
@@ -95,6 +96,13 @@ BODY_ERRORS = {
 }
 
 
+VISIBILITY_RULE = (
+    "Who may see the event: `public`, everyone; `members`, anyone signed in; `private`, its "
+    "owner, admins and the accounts registered for it. Anyone else is answered as if it did "
+    "not exist."
+)
+
+
 def _nullable(schema: Schema) -> Schema:
     """``schema`` or ``null``, without a default (a patch has none)."""
     schema = {k: v for k, v in schema.items() if k != "default"}
@@ -146,7 +154,12 @@ def _event(event: Schema) -> Schema:
         **instant,
         "description": "When registrations close; absent when not set",
     }
-    absent = {OWNER, "registration_opens_at", "registration_closes_at"}
+    properties["visibility"] = {
+        "type": "string",
+        "enum": list(VISIBILITIES),
+        "description": VISIBILITY_RULE + " Absent when public (the default).",
+    }
+    absent = {OWNER, "registration_opens_at", "registration_closes_at", "visibility"}
     event["required"] = [name for name in properties if name not in absent]
     return event
 
@@ -214,6 +227,11 @@ def _components() -> dict[str, Schema]:
     }
     # The server takes a whole float (80.0) as a capacity: that is JSON Schema's
     # "integer" already, so the float branch of the type is not shown.
+    properties["visibility"] = {
+        "anyOf": [{"type": "string", "enum": list(VISIBILITIES)}, {"type": "null"}],
+        "default": None,
+        "description": VISIBILITY_RULE + " `null` or left out: public.",
+    }
     capacity = properties["capacity"]
     capacity["anyOf"] = [branch for branch in capacity["anyOf"] if branch.get("type") != "number"]
     for server_owned in VERSION_STAMPS:
@@ -307,6 +325,10 @@ _WRITE_REFUSALS: Final = {
 _SECURITY_FIRST: Final = {
     Access.UNAUTHENTICATED: [],
     Access.OPTIONAL: [{}, *SIGNED_IN],
+    Access.READER: [{}, *SIGNED_IN],
+}
+_READER_REFUSAL: Final = {
+    "401": problem("Credentials were sent that are not valid (unknown, expired or revoked)")
 }
 
 
@@ -346,6 +368,12 @@ def _responses(route: Route, op: Op) -> Schema:
     if op.access in SIGNED_IN_ACCESS:
         ordered = dict(sorted({**_UNAUTHENTICATED, **op.responses}.items()))  # a specific 401 wins
         return {**ordered, **{status: r for status, r in common.items() if status not in ordered}}
+    if op.access is Access.READER:
+        return {
+            **dict(sorted({**_READER_REFUSAL, **op.responses}.items())),
+            **common,
+            **op.overrides,
+        }
     return {**op.responses, **common, **op.overrides}
 
 

@@ -12,6 +12,10 @@ an admin; and, for an event without an owner (made anonymously), an anonymous ca
 anonymous writes are on (they are that event's owner). Anyone else gets the 404 of an
 unknown registration. A registration carries the registrant's name and e-mail: only these
 callers ever see it.
+
+A caller who may not see the event (``domain/visibility.py``) gets the 404 of an unknown
+event on every route of it, registering included; a cancel token does not open a private
+event (its holder cannot sign in, so is not one of its registrants: its owner cancels).
 """
 
 from __future__ import annotations
@@ -142,10 +146,13 @@ class RegistrationsAPI:
         return JSONBytes(body, status_code=201, headers=headers)
 
     async def _event(self, request: Request) -> Event:
+        """The event of the URL, if the caller may see it (``domain/visibility.py``): else
+        the 404 of an unknown one, on every route, a registration included."""
+        reader = await self.authn.reader(request)
         event_id: str = request.path_params["id"]
         event = None
         if _ID_MATCH(event_id) is not None and event_id not in DOT_SEGMENTS:
-            event = await self.store.get(event_id)
+            event = await self.store.get(event_id, reader=reader)
         if event is None:
             raise NotFound(f"No event with id {event_id!r}.")
         return event

@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from starlette.responses import Response
 
 _JSON_TYPE = (b"content-type", b"application/json")
+PRIVATE: Final = (b"cache-control", b"private")
+"""On an answer that depends on who asks (a reader who sees more than the public events,
+``domain/visibility.py``): no shared cache may keep it, and serve it to someone else."""
 
 
 class JSONBytes(Response):

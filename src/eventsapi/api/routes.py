@@ -61,6 +61,9 @@ class Access(enum.Enum):
 
     ANYONE = "anyone"
     """No credentials are read: the document names no security."""
+    READER = "reader"
+    """Anyone; credentials, when sent, are checked (401 if not valid) and may show more
+    (``domain/visibility.py``: what the reader may see)."""
     UNAUTHENTICATED = "unauthenticated"
     """Credentials are not asked for (the login): ``security: []``."""
     OPTIONAL = "optional"

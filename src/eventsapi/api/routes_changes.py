@@ -36,7 +36,7 @@ CHANGE_ROUTES: Final = (
             Op(
                 method="GET",
                 handler=lambda s: s.changes.list_changes,
-                access=Access.ANYONE,
+                access=Access.READER,
                 operation_id="listChanges",
                 summary="What changed after a sync token (incremental sync)",
                 description=(

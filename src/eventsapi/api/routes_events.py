@@ -2,8 +2,9 @@
 Go tutorial's ``/event``, served by ``api/events.py`` on the hot path, and the parts of
 their OpenAPI operations (parameters, examples, answers).
 
-Reads are public; writes need an account with ``events:write``, or none while anonymous
-writes are on (``Authn.writer``, first thing in each write handler).
+Reads need no account and show what the reader may see (``domain/visibility.py``); writes
+need an account with ``events:write``, or none while anonymous writes are on
+(``Authn.writer``, first thing in each write handler).
 """
 
 from __future__ import annotations
@@ -315,7 +316,7 @@ EVENT_ROUTES: Final = (
             Op(
                 method="GET",
                 handler=lambda s: s.events.list_events,
-                access=Access.ANYONE,
+                access=Access.READER,
                 operation_id="listEvents",
                 summary="List, filter, search and sort events, a page at a time",
                 description=(
@@ -405,7 +406,7 @@ EVENT_ROUTES: Final = (
             Op(
                 method="GET",
                 handler=lambda s: s.events.get_event,
-                access=Access.ANYONE,
+                access=Access.READER,
                 operation_id=_GET,
                 summary="Get one event",
                 parameters=[_IF_NONE_MATCH_GET],

@@ -54,7 +54,7 @@ FEED_ROUTES: Final = (
             Op(
                 method="GET",
                 handler=lambda s: s.feeds.feed,
-                access=Access.ANYONE,
+                access=Access.READER,
                 operation_id="eventsCalendar",
                 summary="The events as a calendar feed (iCalendar) to subscribe to",
                 description=(
@@ -97,7 +97,7 @@ FEED_ROUTES: Final = (
             Op(
                 method="GET",
                 handler=lambda s: s.feeds.event_calendar,
-                access=Access.ANYONE,
+                access=Access.READER,
                 operation_id="eventCalendar",
                 summary="One event as a calendar (iCalendar), to add or subscribe to",
                 description=(

@@ -81,7 +81,7 @@ REGISTRATION_ROUTES: Final = (
             Op(
                 method="GET",
                 handler=lambda s: s.registrations.list_registrations,
-                access=Access.ANYONE,
+                access=Access.READER,
                 operation_id="listRegistrations",
                 summary="The event's registrations: all for its owner and admins, else your own",
                 description="In the order people joined. With credentials, the event's owner "
@@ -136,7 +136,7 @@ REGISTRATION_ROUTES: Final = (
             Op(
                 method="GET",
                 handler=lambda s: s.registrations.get_registration,
-                access=Access.ANYONE,
+                access=Access.READER,
                 operation_id="getRegistration",
                 summary="One registration (its registrant, the event's owner, admins)",
                 parameters=(_TOKEN,),
@@ -151,7 +151,7 @@ REGISTRATION_ROUTES: Final = (
             Op(
                 method="DELETE",
                 handler=lambda s: s.registrations.cancel,
-                access=Access.ANYONE,
+                access=Access.READER,
                 operation_id="cancelRegistration",
                 summary="Cancel a registration; a confirmed one's spot goes to the waitlist",
                 description="By its registrant (account, or `Registration-Token`), the "

@@ -69,7 +69,7 @@ STREAM_ROUTES: Final[tuple[Route, ...]] = (
             Op(
                 method="GET",
                 handler=lambda s: None if s.stream is None else s.stream.stream,
-                access=Access.ANYONE,
+                access=Access.READER,
                 operation_id="streamChanges",
                 summary="Follow every change to events, live (Server-Sent Events)",
                 description=_DESCRIPTION,

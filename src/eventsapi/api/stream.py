@@ -7,7 +7,9 @@ Each change is one message::
     event: event.created | event.updated | event.deleted | event.restored | event.purged
     data: {"type": ..., "id": ..., "version": ..., "at": ..., "event": {...} | null}
 
-``data`` is the change exactly as ``GET /changes`` lists it, on one line. The stream starts
+``data`` is the change exactly as ``GET /changes`` lists it, on one line: what the reader
+may see (``api/change_views.py``), so a change that hid an event from them comes as its
+``event.deleted``, one that showed it as its ``event.created``. The stream starts
 after the position of the ``Last-Event-ID`` header (what a reconnecting ``EventSource``
 sends), else of ``?since=``, else after the log's last change (now). A token the log cannot
 continue from is answered ``410`` before the stream starts (text that is no token at all,
@@ -36,11 +38,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from eventsapi.api.authn import Authn
+from eventsapi.api.change_views import told
 from eventsapi.api.changes import TOKEN_MAX, TOKEN_SCHEMA, encode_change
 from eventsapi.api.clients import client_of
-from eventsapi.api.stream_hub import ChangeHub, ChangeLog, Subscriber
+from eventsapi.api.stream_hub import ChangeHub, ChangeLog, Message, Subscriber
 from eventsapi.api.sync_tokens import decode_sync_token, encode_sync_token
 from eventsapi.domain.changes import ChangeRecord
+from eventsapi.domain.visibility import Reader
 from eventsapi.errors import BadRequest, EventsAPIError, SyncTokenExpired
 from eventsapi.settings import Settings
 
@@ -82,8 +87,9 @@ def message(key: bytes, record: ChangeRecord) -> bytes:
 class StreamAPI:
     """The handler of ``GET /changes/stream``, bound to a store and this worker's hub."""
 
-    def __init__(self, store: StreamStore, settings: Settings) -> None:
+    def __init__(self, store: StreamStore, settings: Settings, authn: Authn) -> None:
         self.store = store
+        self.authn = authn
         self.key = b""
         self.hub = ChangeHub(
             store,
@@ -100,7 +106,20 @@ class StreamAPI:
         self.key = await self.store.instance_key()
         await self.hub.start()
 
+    async def told(self, reader: Reader, messages: list[Message]) -> list[bytes]:
+        """What ``reader`` is told of ``messages``: each message as encoded once for every
+        stream, or, for a change that hid or showed the event to them, one of their own."""
+        if reader.everything:
+            return [message for _, message in messages]
+        views = await told(self.store, reader, [record for record, _ in messages])
+        return [
+            message if view is record else self.encode(view)
+            for (record, message), view in zip(messages, views, strict=True)
+            if view is not None
+        ]
+
     async def stream(self, request: Request) -> Response:
+        reader = await self.authn.reader(request)
         token = _start_token(request)
         pruned_through, last = await self.store.change_horizon()
         position = last
@@ -116,7 +135,7 @@ class StreamAPI:
                     "This sync token is ahead of the change log (was the database restored "
                     "from a backup?); sync again in full."
                 )
-        subscriber = self.hub.open(client_of(request.scope).key, position)
+        subscriber = self.hub.open(client_of(request.scope).key, position, reader)
         return ChangeStream(self, subscriber)
 
 
@@ -192,7 +211,13 @@ class ChangeStream(Response):
         while not subscriber.closing:
             await subscriber.ready.wait()
             subscriber.ready.clear()
-            messages, ping = subscriber.take()
+            due, ping = subscriber.take()
+            try:
+                messages = await self.api.told(subscriber.reader, due) if due else []
+            except EventsAPIError as exc:  # the database is away: the client resumes later
+                logger.warning("A change stream could not read registrations: %s", exc)
+                await chunk(_UNAVAILABLE, more=False)
+                return
             if ping:
                 messages.append(_PING)
             if messages:
@@ -212,7 +237,9 @@ class ChangeStream(Response):
             if not records:  # not yet visible here: look again shortly
                 await asyncio.sleep(hub.poll_seconds)
                 continue
-            await chunk(b"".join([encode(record) for record in records]))
+            shown = await api.told(subscriber.reader, [(r, encode(r)) for r in records])
+            if shown:
+                await chunk(b"".join(shown))
             subscriber.position = records[-1].position
 
 

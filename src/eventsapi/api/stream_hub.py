@@ -49,14 +49,15 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 from eventsapi.api.inflight import PerClient
 from eventsapi.domain.changes import ChangeRecord
+from eventsapi.domain.visibility import EVERYTHING, Reader, Registrant
 from eventsapi.errors import EventsAPIError, StreamsFull, TooManyInFlight
 
 __all__ = ["ChangeHub", "ChangeLog", "ChangeNotices", "Message", "Subscriber"]
 
 logger = logging.getLogger("eventsapi")
 
-Message = tuple[int, bytes]
-"""A record's position and its encoded message."""
+Message = tuple[ChangeRecord, bytes]
+"""A record and its encoded message (as a reader who sees every event is told it)."""
 
 RECONNECT_FIRST: Final = 0.5
 RECONNECT_MOST: Final = 30.0
@@ -64,7 +65,11 @@ RECONNECT_MOST: Final = 30.0
 
 
 class ChangeLog(Protocol):
-    """What the stream needs of a store: its change log."""
+    """What the stream needs of a store: its change log, and its readers' registrations
+    (``api/change_views.py``)."""
+
+    async def registrants(self, account: str, event_ids: list[str]) -> dict[str, Registrant]:
+        """The account's registrations for each of these events."""
 
     async def changes_after(self, position: int, limit: int) -> list[ChangeRecord]:
         """Records after ``position``, ascending, at most ``limit``."""
@@ -86,12 +91,24 @@ class ChangeNotices(Protocol):
 
 
 class Subscriber:
-    """One open stream, as the hub sees it: its client, position and pending messages."""
+    """One open stream, as the hub sees it: its client, reader, position and pending
+    messages. The hub offers every record to every stream; what a stream's reader is told
+    of each is decided as it sends them (``api/change_views.py``)."""
 
-    __slots__ = ("client", "closing", "overflowed", "pending", "ping", "position", "ready")
+    __slots__ = (
+        "client",
+        "closing",
+        "overflowed",
+        "pending",
+        "ping",
+        "position",
+        "reader",
+        "ready",
+    )
 
-    def __init__(self, client: str, position: int) -> None:
+    def __init__(self, client: str, position: int, reader: Reader = EVERYTHING) -> None:
         self.client = client
+        self.reader = reader
         self.position = position
         """The last position sent (or to start after)."""
         self.pending: list[Message] = []
@@ -101,19 +118,19 @@ class Subscriber:
         self.overflowed = False
         self.ready = asyncio.Event()
 
-    def take(self) -> tuple[list[bytes], bool]:
+    def take(self) -> tuple[list[Message], bool]:
         """The messages after ``position`` to send now, and whether a heartbeat is due;
         ``position`` moves to the last of them."""
         pending, self.pending = self.pending, []
         ping, self.ping = self.ping, False
         position = self.position
-        chunks = []
-        for message_position, message in pending:
-            if message_position > position:
-                chunks.append(message)
-                position = message_position
+        due = []
+        for message in pending:
+            if message[0].position > position:
+                due.append(message)
+                position = message[0].position
         self.position = position
-        return chunks, ping
+        return due, ping
 
 
 class ChangeHub:
@@ -218,8 +235,9 @@ class ChangeHub:
 
     # -- streams -------------------------------------------------------------------
 
-    def open(self, client: str, position: int) -> Subscriber:
-        """Admit a stream of ``client`` starting after ``position``; ``release`` it at its end.
+    def open(self, client: str, position: int, reader: Reader = EVERYTHING) -> Subscriber:
+        """Admit a stream of ``client`` for ``reader`` starting after ``position``; ``release``
+        it at its end.
 
         ``StreamsFull`` when the worker holds ``limit`` streams (or is shutting down),
         ``TooManyInFlight`` when the client holds its share."""
@@ -236,7 +254,7 @@ class ChangeHub:
                 "may have at once; close one first.",
                 retry_after=5,
             )
-        subscriber = Subscriber(client, position)
+        subscriber = Subscriber(client, position, reader)
         self.open_streams[subscriber] = None
         return subscriber
 
@@ -295,7 +313,7 @@ class ChangeHub:
 
     def _offer(self, records: list[ChangeRecord]) -> None:
         encode = self.encode
-        messages = [(record.position, encode(record)) for record in records]
+        messages = [(record, encode(record)) for record in records]
         self.position = records[-1].position
         room = self.buffer
         for subscriber in list(self._joined):
