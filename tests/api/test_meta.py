@@ -135,7 +135,11 @@ def test_event_writes_document_the_credentials_the_service_requires(
         assert operation["security"] == security, (path, method)
         assert {"401", "403", "429"} <= set(operation["responses"]), (path, method)
     for path in ("/events", "/events/{id}"):
-        assert "security" not in document["paths"][path]["get"]  # reading is public
+        # Reading needs no credentials ({} first), takes them (what one sees depends on
+        # who one is: docs/visibility.md) and refuses invalid ones.
+        read = document["paths"][path]["get"]
+        assert read["security"] == [{}, *SIGNED_IN], path
+        assert "401" in read["responses"], path
 
 
 def test_the_probes_and_metrics_document_no_rate_limit(document: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ so a client that sent a new junk token with each request had a fresh budget each
 with Redis, a new key each time). A budget now belongs to a verified identity (the user of a
 valid session or token) or else to the client address; a request with an invalid credential
 spends its address's budget, and the limiter's state holds user ids and addresses only.
+(Each such read is refused, 401: what a reader may see depends on who they are.)
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def junk_credentials(count: int) -> list[dict[str, str]]:
 def test_invented_credentials_spend_the_address_budget(tmp_path: Path, backend: str) -> None:
     with public_server(tmp_path, backend=backend, env=limits()) as server:
         found = statuses("127.0.0.2", server.port, "GET", "/events", junk_credentials(JUNK))
-        assert found == [200] * READS + [429] * (JUNK - READS)
+        assert found == [401] * READS + [429] * (JUNK - READS)
 
         # A real session, from the same address, spends a budget of its own.
         token = login("127.0.0.2", server.port, ADMIN, ADMIN_PASSWORD)
@@ -82,7 +83,7 @@ def test_invented_credentials_make_no_redis_keys(tmp_path: Path, redis_client: r
             found = statuses("127.0.0.2", server.port, "GET", "/events", junk_credentials(JUNK))
             keys = sorted(key.decode() for key in redis_client.scan_iter(match=pattern))
             assert keys == [f"{KEY_PREFIX}{READS}/{window}:read:client:127.0.0.2"], len(keys)
-            assert found == [200] * READS + [429] * (JUNK - READS)
+            assert found == [401] * READS + [429] * (JUNK - READS)
 
             token = login("127.0.0.2", server.port, ADMIN, ADMIN_PASSWORD)
             real = [{"Authorization": f"Bearer {token}"}] * (READS + 1)

@@ -125,7 +125,7 @@ class EventsAPI:
     async def get_event(self, request: Request) -> Response:
         # Who reads, first: an event they may not see is answered as a missing one, before
         # any condition is looked at (a 304 would tell that it exists).
-        reader = await self.authn.reader(request)
+        reader = self.authn.anonymous_reader(request.scope) or await self.authn.reader(request)
         found = await self.store.get_json(self._event_id(request), reader=reader)
         if found is None:
             raise NotFound(f"No event with id {request.path_params['id']!r}.")
