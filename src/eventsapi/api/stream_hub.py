@@ -49,7 +49,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 from eventsapi.api.inflight import PerClient
 from eventsapi.domain.changes import ChangeRecord
-from eventsapi.domain.visibility import EVERYTHING, Reader, Registrant
+from eventsapi.domain.visibility import Reader, Registrant
 from eventsapi.errors import EventsAPIError, StreamsFull, TooManyInFlight
 
 __all__ = ["ChangeHub", "ChangeLog", "ChangeNotices", "Message", "Subscriber"]
@@ -106,7 +106,7 @@ class Subscriber:
         "ready",
     )
 
-    def __init__(self, client: str, position: int, reader: Reader = EVERYTHING) -> None:
+    def __init__(self, client: str, position: int, reader: Reader) -> None:
         self.client = client
         self.reader = reader
         self.position = position
@@ -235,7 +235,7 @@ class ChangeHub:
 
     # -- streams -------------------------------------------------------------------
 
-    def open(self, client: str, position: int, reader: Reader = EVERYTHING) -> Subscriber:
+    def open(self, client: str, position: int, reader: Reader) -> Subscriber:
         """Admit a stream of ``client`` for ``reader`` starting after ``position``; ``release``
         it at its end.
 
