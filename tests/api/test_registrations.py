@@ -115,6 +115,18 @@ def test_bad_input_is_422_with_pointers_and_changes_nothing(
     assert client.get("/events/e1/registrations", headers=people.alice.headers).json() == []
 
 
+@pytest.mark.parametrize("email", ["a\u0000b@example.org", "a\u001bb@example.org", "a@b\u0085.org"])
+def test_an_address_with_a_control_character_is_422(
+    client: TestClient, people: People, email: str
+) -> None:
+    # PostgreSQL text cannot hold NUL, and no address has a use for any control character
+    # (an export or a calendar would carry it): refused on every backend alike.
+    event(client, people.alice)
+    body = assert_problem(register(client, people.bob.headers, email), 422)
+    assert [e["pointer"] for e in body["errors"]] == ["#/email"]
+    assert client.get("/events/e1/registrations", headers=people.alice.headers).json() == []
+
+
 def test_unknown_and_trashed_events_are_404(client: TestClient, people: People) -> None:
     assert_problem(register(client, people.bob.headers, "b@example.org", event_id="nope"), 404)
     event(client, people.alice)
