@@ -110,7 +110,7 @@ def create_app(
             events=events,
             trash=trash,
             registrations=registrations,
-            feeds=CalendarFeeds(store, settings, clock or system_clock, events.listings),
+            feeds=CalendarFeeds(store, settings, clock or system_clock, events.listings, authn),
             changes=changes,
             accounts=AccountsAPI(authn, max_body_bytes=limit),
             tokens=TokensAPI(authn, max_body_bytes=limit),

@@ -41,6 +41,8 @@ COMMANDS = [
     ("webhooks", "add"),
     ("webhooks", "remove"),
     ("webhooks", "deliveries"),
+    ("registrations",),
+    ("registrations", "export"),
 ]
 SERVE_SETTINGS = {"database", "host", "port", "workers"}
 """Settings the issue requires ``serve`` to take as options."""

@@ -7,6 +7,7 @@ import click
 from eventsapi import __version__
 from eventsapi.cli.changes import changes_command
 from eventsapi.cli.db import db
+from eventsapi.cli.registrations import registrations_group
 from eventsapi.cli.serve import serve
 from eventsapi.cli.settings import settings_command
 from eventsapi.cli.slo import sla_group, slo_group
@@ -55,3 +56,4 @@ main.add_command(slo_group)
 main.add_command(sla_group)
 main.add_command(users_group)
 main.add_command(webhooks_group)
+main.add_command(registrations_group)
