@@ -62,7 +62,7 @@ class Statements:
     of_event_for: str
     """Parameters: event id, account, after seq, limit."""
     of_account: str
-    """Parameters: account, after seq, limit."""
+    """Parameters: account, after seq, limit; those of events in the trash left out."""
     first_waitlisted: str
     """Parameters: event id, how many; rows (``row``) in the order they joined."""
     set_status: str
@@ -93,7 +93,13 @@ def statements(p: str) -> Statements:
             f"{select} WHERE r.event_id = {p} AND r.account = {p} AND r.seq > {p}"
             f" ORDER BY r.seq LIMIT {p}"
         ),
-        of_account=f"{select} WHERE r.account = {p} AND r.seq > {p} ORDER BY r.seq LIMIT {p}",
+        # An event in the trash keeps its registrations for a restore, unseen meanwhile:
+        # its row is gone from events (the trash table holds it).
+        of_account=(
+            f"{select} WHERE r.account = {p} AND r.seq > {p}"
+            " AND EXISTS (SELECT 1 FROM events AS e WHERE e.id = r.event_id)"
+            f" ORDER BY r.seq LIMIT {p}"
+        ),
         first_waitlisted=(
             f"{select} WHERE r.event_id = {p} AND r.status = 'waitlisted' ORDER BY r.seq LIMIT {p}"
         ),
