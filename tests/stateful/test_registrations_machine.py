@@ -532,7 +532,27 @@ class RegistrationsMachine(RuleBasedStateMachine):
         """A confirmed registration cancelled confirms the first waitlisted; a waitlisted
         one leaves the list; anyone but the registrant and the owner gets a 404."""
         reg = self._draw_registration(data)
-        headers, allowed = self._draw_caller(data, reg)
+        self._cancel(reg, *self._draw_caller(data, reg))
+
+    def _waiting(self) -> list[Reg]:
+        return [
+            reg
+            for reg in self.regs.values()
+            if reg.status == "waitlisted" and self._live(reg.event_id) is not None
+        ]
+
+    @precondition(lambda self: bool(self._waiting()))
+    @rule(data=st.data(), by_owner=st.booleans())
+    def leave_the_waitlist(self, data: st.DataObject, by_owner: bool) -> None:
+        """A waitlisted registration cancelled: those after it move up one place, nobody is
+        confirmed."""
+        reg = data.draw(st.sampled_from(self._waiting()), label="waitlisted")
+        headers = self.headers["alice"]
+        if not by_owner:
+            headers = {"registration-token": reg.token} if reg.token else self.headers[reg.who]
+        self._cancel(reg, headers, allowed=True)
+
+    def _cancel(self, reg: Reg | None, headers: dict[str, str], allowed: bool) -> None:
         url = reg.url if reg is not None else f"/events/e1/registrations/{UNKNOWN_REGISTRATION}"
         response = self.client.delete(url, headers=headers)
         if reg is not None:
