@@ -144,7 +144,9 @@ class RegistrationsMachine(RuleBasedStateMachine):
             url = self.resources.enter_context(postgres_schema())
         store = make_store(self.database, self.folder, postgres_url=url)
         database = url or ("memory:" if self.database == "memory" else str(self.folder / "e.db"))
-        # Anonymous registrations need anonymous writes; one client sends every request.
+        # Anonymous registrations need anonymous writes on; no rate limits, as one client
+        # sends every request. Accounts hash with the cheap test parameters (argon2 at its
+        # real cost takes ~50 ms a sign-up).
         app = create_app(
             Settings(database=database, anonymous_writes="on", rate_limits=[]),
             store=store,
