@@ -386,3 +386,31 @@ def test_anonymous_is_the_owner_of_an_event_without_one(client: TestClient, peop
     assert client.get("/events/alices/registrations").json() == []
     url = f"/events/mine/registrations/{mine[0]['id']}"
     assert client.delete(url).status_code == 204
+
+
+def test_my_registrations_leave_out_events_in_the_trash_until_restored(
+    client: TestClient, people: People
+) -> None:
+    """Found by the registrations state machine: ``GET /me/registrations`` listed the
+    registrations of an event in the trash, whose own URLs answer 404."""
+    event(client, people.alice, "kept")
+    event(client, people.alice, "binned")
+    kept = registered(client, people.bob.headers, "bob@example.org", event_id="kept")
+    binned = registered(client, people.bob.headers, "bob@example.org", event_id="binned")
+
+    def mine() -> list[str]:
+        response = client.get("/me/registrations", headers=people.bob.headers)
+        assert response.status_code == 200, response.text
+        return [r["id"] for r in response.json()]
+
+    assert mine() == [kept["id"], binned["id"]]
+    assert client.delete("/events/binned", headers=people.alice.headers).status_code == 204
+    assert mine() == [kept["id"]]
+    url = f"/events/binned/registrations/{binned['id']}"
+    assert_problem(client.get(url, headers=people.bob.headers), 404)
+    restored = client.post("/trash/binned/restore", headers=people.alice.headers)
+    assert restored.status_code == 201, restored.text
+    assert mine() == [kept["id"], binned["id"]]
+    assert client.delete("/events/binned", headers=people.alice.headers).status_code == 204
+    assert client.delete("/trash/binned", headers=people.alice.headers).status_code == 204
+    assert mine() == [kept["id"]]
