@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import click
 import msgspec
 
 from eventsapi.errors import ConfigurationError
-from eventsapi.settings import Settings
+from eventsapi.settings import LogFormat, Settings
 from eventsapi.settings_info import schema
 from eventsapi.settings_load import load_settings
 
@@ -78,6 +78,7 @@ def serve_options(command: F) -> F:
         setting_option("port", type=int),
         setting_option("workers", type=int),
         setting_option("log_level", type=click.Choice(["debug", "info", "warning", "error"])),
+        setting_option("log_format", type=click.Choice(get_args(LogFormat))),
         setting_option("access_log", switch=True),
         config_option,
     ]
