@@ -16,8 +16,8 @@ from typing import Final, TypeVar
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
+from eventsapi import logs, storage
 from eventsapi import settings as settings_module
-from eventsapi import storage
 from eventsapi.api import problems
 from eventsapi.api.account_tokens import TokensAPI
 from eventsapi.api.accounts import AccountsAPI
@@ -318,6 +318,7 @@ def app_from_environment() -> Starlette:
     """The application a worker process serves (granian imports it as a factory)."""
     resolved = os.environ.get(settings_module.RESOLVED_SETTINGS_ENV)
     settings = decode_settings(resolved) if resolved else load_settings(environ=os.environ)
+    logs.configure_worker(settings)
     app = create_app(settings)
     app.state.worker_process = True
     return app

@@ -35,7 +35,9 @@ from eventsapi.settings import Settings
 
 __all__ = ["Authn", "client_address", "identity", "is_loopback"]
 
-_STATE: Final = "principal"
+PRINCIPAL: Final = "principal"
+"""The key of ``request.state`` (``scope["state"]``) holding the request's principal, once
+looked up (``None``: anonymous); the access log reads the user id there."""
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -86,8 +88,8 @@ class Authn:
         """The caller, or ``None`` without credentials; ``AuthenticationRequired`` if the
         credentials sent are not (or no longer) valid."""
         state = request.scope.setdefault("state", {})
-        if _STATE in state:
-            cached: Principal | None = state[_STATE]
+        if PRINCIPAL in state:
+            cached: Principal | None = state[PRINCIPAL]
             return cached
         value, by_cookie = self._credentials(request)
         principal = None
@@ -103,7 +105,7 @@ class Authn:
             self.identities.remember(value, identity(principal.user))
             if by_cookie and request.method not in _SAFE_METHODS:
                 self._check_origin(request)
-        state[_STATE] = principal
+        state[PRINCIPAL] = principal
         return principal
 
     async def verify(self, value: str, scope: ASGIScope) -> str | None:

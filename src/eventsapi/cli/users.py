@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 import click
 
 from eventsapi.auth.principal import OPERATOR
-from eventsapi.cli.options import config_option, database_option, resolve
+from eventsapi.cli.options import (
+    config_option,
+    database_option,
+    format_option,
+    print_json,
+    resolve,
+)
 from eventsapi.cli.stores import opened_store
 from eventsapi.clock import system_clock
 from eventsapi.domain.accounts import Role, User
@@ -141,16 +147,24 @@ def create_command(
 
 
 @users_group.command("list")
+@format_option
 @database_option
 @config_option
-def list_command(database: str | None, config: Path | None) -> None:
-    """List the accounts: name, role, whether locked, two-step verification, created."""
+def list_command(output: str, database: str | None, config: Path | None) -> None:
+    """List the accounts: name, role, whether locked, two-step verification, created.
+
+    With --format json: an array of the documents GET /users answers with."""
     settings = resolve(config, database=database)
 
     async def everyone(admin: Administration) -> list[User]:
         return await admin.users(OPERATOR)
 
     users = _run(settings, everyone)
+    if output == "json":
+        from eventsapi.api.account_io import user_info
+
+        print_json([user_info(user) for user in users])
+        return
     if not users:
         click.echo(f"No accounts yet: {FIRST_ADMIN_HINT}.")
         return
