@@ -9,10 +9,12 @@
   cursors in their query).
 - ``Content-Security-Policy``: ``default-src 'none'`` for every API response (a response
   opened as a document may load and run nothing); the docs page has its own, which allows
-  this service's own scripts, styles and the OpenAPI document, and no inline script.
+  this service's own scripts, styles and the OpenAPI document, and no inline script; the
+  web UI's pages (``ui/``) have theirs, which allows this origin only, and nothing inline.
 
 ``api/hotpath.py`` adds them to both of its paths, problems, 404s, 405s and 429s included.
-A response that brings its own ``Content-Security-Policy`` (the docs page) keeps it.
+A response that brings its own ``Content-Security-Policy`` (the docs page, the UI's pages)
+keeps it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,14 @@ DOCS_PAGE_CSP: Final = (
 )
 """The docs page (Swagger UI): its script and styles from /docs/static, the OpenAPI
 document from /openapi.json, and the images Swagger UI's CSS embeds as data: URIs."""
+
+UI_PAGE_CSP: Final = (
+    "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+"""The web UI's pages (``ui/``): scripts, styles, images and requests from this origin only,
+none inline (no ``'unsafe-inline'``, no ``'unsafe-eval'``), forms posted to it only, no
+plugins, no ``<base>``, never framed."""
 
 
 def to_add(headers: list[tuple[bytes, bytes]]) -> tuple[tuple[bytes, bytes], ...]:
