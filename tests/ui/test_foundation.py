@@ -64,6 +64,8 @@ def test_pages_run_only_this_origins_files_none_inline_and_are_never_cached(
     assert "unsafe" not in UI_PAGE_CSP
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-frame-options"] == "DENY"
+    # Not no-referrer: with it, browsers send a form's Origin as "null" (ui/csrf.py)
+    assert response.headers["referrer-policy"] == "same-origin"
     assert response.headers["x-content-type-options"] == "nosniff"
     page = response.text
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), "an inline script"

@@ -5,8 +5,8 @@ Every value is escaped (``autoescape``); a name a template uses but was not give
 error (``StrictUndefined``), so a mistake fails a test rather than rendering a blank.
 Pages are ``Cache-Control: no-store``: they show one person's session and carry their
 form tokens, which no cache may keep or hand to another. Their
-``Content-Security-Policy`` is ``api/security_headers.UI_PAGE_CSP``; the service's front
-adds the other security fields (``api/hotpath.py``).
+``Content-Security-Policy`` and ``Referrer-Policy`` are ``api/security_headers``'s
+``UI_PAGE_*``; the service's front adds the other security fields (``api/hotpath.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, Final
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.responses import Response
 
-from eventsapi.api.security_headers import UI_PAGE_CSP
+from eventsapi.api.security_headers import UI_PAGE_CSP, UI_PAGE_REFERRER
 from eventsapi.ui import formats
 from eventsapi.ui.assets import StaticAssets
 
@@ -26,6 +26,7 @@ __all__ = ["HTML", "Renderer"]
 HTML: Final = "text/html; charset=utf-8"
 _FIELDS: Final = (
     (b"content-security-policy", UI_PAGE_CSP.encode()),
+    (b"referrer-policy", UI_PAGE_REFERRER.encode()),
     (b"cache-control", b"no-store"),
 )
 
