@@ -209,3 +209,16 @@ def test_a_stale_session_cookie_shows_the_pages_signed_out(ui: TestClient) -> No
     assert any(
         value.startswith("eventsapi_session=;") for value in page.headers.get_list("set-cookie")
     )
+
+
+def test_a_throttled_sign_in_says_how_long_to_wait(ui: TestClient) -> None:
+    add_user(ui, "ann")
+    page = ui.get("/ui/sign-in").text
+    wrong = {"username": "ann", "password": "not the password"}
+    answers = [post_form(ui, "/ui/sign-in", wrong, page=page) for _ in range(8)]
+
+    throttled = answers[-1]
+    assert [answer.status_code for answer in answers[:6]] == [422] * 6
+    assert throttled.status_code == 429
+    assert int(throttled.headers["retry-after"]) >= 1
+    assert "Too many failed attempts" in (error_of(throttled.text, "password") or "")

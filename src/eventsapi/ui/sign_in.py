@@ -28,7 +28,6 @@ __all__ = ["SignInPages", "safe_next"]
 HOME: Final = "/ui/"
 _NEXT: Final = re.compile(r"/ui/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{0,2000}")
 _FIELDS: Final = {"totp": "code"}  # the API's member -> the form's field
-_RETRY: Final = "Retry-After"
 
 
 def safe_next(value: str) -> str:
@@ -62,7 +61,9 @@ class SignInPages:
         if problem.slug == "second-factor-required":
             return self._step_two(visit, username, password, following, {})
         errors = _errors(problem, "password")
-        return self._step_one(visit, following, username, errors, status=_status(answer))
+        response = self._step_one(visit, following, username, errors, status=_status(answer))
+        _pass_on_retry_after(answer, response)
+        return response
 
     async def second_step(self, request: Request) -> Response:
         visit, form = await self.visits.form(request)
@@ -85,15 +86,12 @@ class SignInPages:
             errors = {"code": ["Enter the code your authenticator app shows, or a recovery code."]}
         else:
             errors = _errors(problem, "code")
-        return self._step_two(
-            visit,
-            credentials.username,
-            credentials.password,
-            following,
-            errors,
-            status=_status(answer),
-            retry_after=answer.headers.get(_RETRY),
+        response = self._step_two(
+            visit, credentials.username, credentials.password, following, errors
         )
+        response.status_code = _status(answer)
+        _pass_on_retry_after(answer, response)
+        return response
 
     async def sign_out(self, request: Request) -> Response:
         visit, _ = await self.visits.form(request)
@@ -132,9 +130,6 @@ class SignInPages:
         password: str,
         following: str,
         errors: dict[str, list[str]],
-        *,
-        status: int = 200,
-        retry_after: str | None = None,
     ) -> Response:
         context = {
             "step": 2,
@@ -143,10 +138,7 @@ class SignInPages:
             "pending": sealed.seal(visit.key, username, password, self.clock()),
             "errors": errors,
         }
-        response = self.visits.page(visit, "sign_in.html", context, status=status)
-        if retry_after is not None:
-            response.raw_headers.append((b"retry-after", retry_after.encode("latin-1")))
-        return response
+        return self.visits.page(visit, "sign_in.html", context)
 
 
 def _errors(problem: Problem, credentials_field: str) -> dict[str, list[str]]:
@@ -155,6 +147,13 @@ def _errors(problem: Problem, credentials_field: str) -> dict[str, list[str]]:
     if problem.status in (401, 429):
         return {credentials_field: [problem.detail]}
     return {_FIELDS.get(name, name): messages for name, messages in problem.by_field().items()}
+
+
+def _pass_on_retry_after(answer: Answer, response: Response) -> None:
+    """A throttled or busy sign-in's ``Retry-After``, on the page that says so."""
+    retry_after = answer.headers.get("retry-after")
+    if retry_after is not None:
+        response.raw_headers.append((b"retry-after", retry_after.encode("latin-1")))
 
 
 def _status(answer: Answer) -> int:
