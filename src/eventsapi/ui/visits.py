@@ -112,7 +112,7 @@ class Visits:
 
     async def form(self, request: Request) -> tuple[Visit, Form]:
         """The visit and the form of a POST, once it is known to come from our own page
-        (``CsrfRefused`` otherwise, before anything is done)."""
+        (``CsrfRefused`` otherwise, before anything is changed)."""
         csrf.check_origin(request, self.authn.own_origin(request))
         sent_key = csrf.key_of(request, self.authn.secure_cookies(request.scope))
         body = await read_body(request, accepted=(FORM,), limit=self.max_body_bytes)
