@@ -51,6 +51,7 @@ from eventsapi.slo.prometheus import PrometheusExport
 from eventsapi.slo.recorder import Recorder
 from eventsapi.slo.service import SLOService
 from eventsapi.slo.spec import CalendarWindow
+from eventsapi.ui.routes import ui_routes
 from eventsapi.webhooks.delivery import Deliveries, Sender
 from eventsapi.webhooks.registry import Registry
 from eventsapi.webhooks.ssrf import UrlPolicy
@@ -121,6 +122,8 @@ def create_app(
             drill=drill,
             stream=stream,
         ),
+        # The web UI's pages (ui/routes.py); the OpenAPI document is TABLE's alone.
+        more=ui_routes,
     )
     rate_limits = RateLimits(  # may move to Redis
         settings, routes=table.groups, clock=clock, identities=identities

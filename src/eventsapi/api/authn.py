@@ -155,11 +155,15 @@ class Authn:
         cookie = request.cookies.get(self.cookie(request.scope))
         return (cookie, True) if cookie else (None, False)
 
+    def own_origin(self, request: Request) -> str:
+        """The service's own origin, as its pages' requests name it in ``Origin``."""
+        return self.public_origin or f"{request.url.scheme}://{request.url.netloc}"
+
     def _check_origin(self, request: Request) -> None:
         origin = request.headers.get("origin")
         if origin is None:
             return  # not a browser's cross-origin request (browsers send Origin on those)
-        own = self.public_origin or f"{request.url.scheme}://{request.url.netloc}"
+        own = self.own_origin(request)
         if origin != own and origin not in self.allowed_origins:
             raise Forbidden(
                 f"A change made with the session cookie must come from this service's own "
