@@ -130,6 +130,10 @@ class AuditKind(enum.StrEnum):
     TOKEN_USED = "token_used"  # noqa: S105 - an event's name, not a secret
     USER_CREATED = "user_created"
     ROLE_CHANGED = "role_changed"
+    USER_DELETED = "user_deleted"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an event's name, not a secret
+    TOTP_RESET = "totp_reset"
+    """Two-step verification turned off by an admin or the operator (a lost phone)."""
 
 
 @dataclass(frozen=True, slots=True)
