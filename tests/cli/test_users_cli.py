@@ -24,6 +24,7 @@ from eventsapi.storage import Backend
 from tests.support import postgres_schema
 
 PASSWORD = "violet tractor humming seashell"  # noqa: S105 - a test account's
+CHOSEN = "amber kettle whistling lighthouse"
 T = TypeVar("T")
 
 
@@ -351,11 +352,25 @@ def test_reset_password_prints_a_new_one_once_and_ends_the_sessions(
         assert client.get("/auth/me").status_code == 401  # the old cookie
         old = client.post("/auth/login", json={"username": "nina", "password": PASSWORD})
         assert old.status_code == 401
-    with signed_in(database, "nina", match.group(1)) as client:  # unlocked, new password
+    generated = match.group(1)
+    with TestClient(create_app(Settings(database=database))) as client:
+        login = {"username": "nina", "password": generated}  # unlocked
+        asked = client.post("/auth/login", json=login)
+        weak = client.post("/auth/login", json=login | {"new_password": "password123"})
+        chosen = client.post("/auth/login", json=login | {"new_password": CHOSEN})
+        assert chosen.status_code == 200, chosen.text
         kinds = [entry["kind"] for entry in client.get("/auth/audit").json()]
-    assert "password_reset" in kinds
+        again_generated = client.post("/auth/login", json=login)
+    assert asked.status_code == 401
+    assert asked.json()["type"].endswith("/password-change-required")
+    assert weak.status_code == 422
+    assert kinds[:4] == ["password_changed", "login", "login_failed", "password_reset"]
+    assert again_generated.status_code == 401  # it worked once
+    assert again_generated.json()["type"].endswith("/authentication-failed")
+    with signed_in(database, "nina", CHOSEN):
+        pass
     again = users(runner, database, "reset-password", "nina")
-    assert again.output.split()[-1] != match.group(1)
+    assert again.output.split()[-1] != generated
     assert AuditKind.PASSWORD_RESET in [entry.kind for entry in audit(database, "nina")]
 
 

@@ -157,8 +157,10 @@ class Administration:
 
     async def reset_password(self, actor: Actor, username: str) -> tuple[User, str]:
         """Give a user a new, generated password (returned: show it once) for one who
-        forgot theirs. Their sessions end and the lock after failed logins is lifted;
-        their API tokens stay, as on a password change. Two-step verification stays on."""
+        forgot theirs. It works for one login, which must choose a new password
+        (``SignIn.login``'s ``new_password``). Their sessions end and the lock after failed
+        logins is lifted; their API tokens stay, as on a password change. Two-step
+        verification stays on."""
         _authorize(actor)
         core = self._core
         target = await core.user_named(username)
@@ -176,6 +178,7 @@ class Administration:
                 current,
                 password_hash=new_hash,
                 password_changed_at=now,
+                password_must_change=True,
                 locked=False,
                 failed_logins=0,
                 last_failed_login_at=None,

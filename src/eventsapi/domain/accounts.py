@@ -52,6 +52,7 @@ class User:
     - ``totp_secret``: base32, ``None`` until enrolment starts; ``totp_enabled`` once a code
       confirmed it; ``totp_last_step``: the last accepted time step (a code is accepted once).
     - ``recovery_codes``: PHC strings of the unused recovery codes.
+    - ``password_must_change``: see below.
     """
 
     id: str
@@ -68,6 +69,9 @@ class User:
     totp_enabled: bool = False
     totp_last_step: int | None = None
     recovery_codes: tuple[str, ...] = ()
+    password_must_change: bool = False
+    """The password was set by an admin or the operator (a reset): the next login must
+    choose a new one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ USER_COLUMNS: Final = (
     "totp_enabled",
     "totp_last_step",
     "recovery_codes",
+    "password_must_change",
 )
 SESSION_COLUMNS: Final = (
     "id",
