@@ -347,8 +347,9 @@ def test_reset_password_prints_a_new_one_once_and_ends_the_sessions(
         result = users(runner, database, "reset-password", "nina")
 
         assert result.exit_code == 0, result.output
-        match = re.fullmatch(r"New password of nina \(shown once\): (\S{24})\n", result.output)
+        match = re.fullmatch(r"New password of nina \(shown once\): (\S{24})\n", result.stdout)
         assert match is not None, result.output
+        assert "must choose a new password" in result.stderr
         assert client.get("/auth/me").status_code == 401  # the old cookie
         old = client.post("/auth/login", json={"username": "nina", "password": PASSWORD})
         assert old.status_code == 401
@@ -370,7 +371,7 @@ def test_reset_password_prints_a_new_one_once_and_ends_the_sessions(
     with signed_in(database, "nina", CHOSEN):
         pass
     again = users(runner, database, "reset-password", "nina")
-    assert again.output.split()[-1] != generated
+    assert again.stdout.split()[-1] != generated
     assert AuditKind.PASSWORD_RESET in [entry.kind for entry in audit(database, "nina")]
 
 

@@ -252,9 +252,10 @@ def delete_command(name: str, yes: bool, database: str | None, config: Path | No
 def reset_password_command(name: str, database: str | None, config: Path | None) -> None:
     """Give account NAME a new generated password, printed once, for a forgotten one.
 
-    Its sessions end and a lock after failed logins is lifted; its API tokens stay (as
-    on a password change) and so does two-step verification. Pass the password on by a
-    safe channel; the user should change it after signing in."""
+    It works for one login, which must choose a new password (`new_password` of POST
+    /auth/login). Its sessions end and a lock after failed logins is lifted; its API
+    tokens stay (as on a password change) and so does two-step verification. Pass the
+    password on by a safe channel."""
     settings = resolve(config, database=database)
 
     async def reset(admin: Administration) -> tuple[User, str]:
@@ -263,6 +264,7 @@ def reset_password_command(name: str, database: str | None, config: Path | None)
 
     user, password = _run(settings, reset)
     click.echo(f"New password of {user.username} (shown once): {password}")
+    click.echo("It works for one login, which must choose a new password.", err=True)
 
 
 @users_group.command("disable-2fa")
