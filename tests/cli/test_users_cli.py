@@ -358,6 +358,7 @@ def test_reset_password_prints_a_new_one_once_and_ends_the_sessions(
         login = {"username": "nina", "password": generated}  # unlocked
         asked = client.post("/auth/login", json=login)
         weak = client.post("/auth/login", json=login | {"new_password": "password123"})
+        same = client.post("/auth/login", json=login | {"new_password": generated})
         chosen = client.post("/auth/login", json=login | {"new_password": CHOSEN})
         assert chosen.status_code == 200, chosen.text
         kinds = [entry["kind"] for entry in client.get("/auth/audit").json()]
@@ -365,6 +366,8 @@ def test_reset_password_prints_a_new_one_once_and_ends_the_sessions(
     assert asked.status_code == 401
     assert asked.json()["type"].endswith("/password-change-required")
     assert weak.status_code == 422
+    assert same.status_code == 422
+    assert "one of your own" in same.text
     assert kinds[:4] == ["password_changed", "login", "login_failed", "password_reset"]
     assert again_generated.status_code == 401  # it worked once
     assert again_generated.json()["type"].endswith("/authentication-failed")

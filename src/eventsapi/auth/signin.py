@@ -113,11 +113,11 @@ class SignIn:
         elif counted.locked:
             await attempts.fail(counted, client, now, "locked")
         if counted.password_must_change:
-            rehashed = await self._chosen(hashing, attempt, new_password)
+            new_hash = await self._chosen(hashing, attempt, password, new_password)
         elif core.hasher.needs_rehash(counted.password_hash):
-            rehashed = await core.hash(hashing, password)
+            new_hash = await core.hash(hashing, password)
         else:
-            rehashed = None
+            new_hash = None
 
         def record(current: User) -> User:
             if current.locked and not current.totp_enabled:
@@ -125,13 +125,13 @@ class SignIn:
             if not counted.password_must_change:
                 return (
                     current
-                    if rehashed is None
-                    else dataclasses.replace(current, password_hash=rehashed)
+                    if new_hash is None
+                    else dataclasses.replace(current, password_hash=new_hash)
                 )
-            if rehashed is None or not current.password_must_change:
+            if new_hash is None or not current.password_must_change:
                 raise Stale  # changed meanwhile (by another login): this one checked the old
             return dataclasses.replace(
-                current, password_hash=rehashed, password_changed_at=now, password_must_change=False
+                current, password_hash=new_hash, password_changed_at=now, password_must_change=False
             )
 
         user = await attempts.succeed(counted, proof, now, client, record, by="login")
@@ -150,15 +150,24 @@ class SignIn:
             )
         return user, session, token
 
-    async def _chosen(self, hashing: Ticket, attempt: Attempt, new_password: str | None) -> str:
+    async def _chosen(
+        self, hashing: Ticket, attempt: Attempt, given: str, new_password: str | None
+    ) -> str:
         """The hash of the password a user chooses at the login after a reset;
         ``PasswordChangeRequired`` without one, ``PasswordRejected`` for one the policy
-        refuses (neither counted: the credentials were right)."""
+        refuses or the one given by the reset, which its administrator knows (neither
+        counted: the credentials were right)."""
         core, counted = self._core, attempt.counted
         if not new_password:
             await self._attempts.uncount(attempt)
             raise PasswordChangeRequired
         try:
+            if new_password == given:
+                raise PasswordRejected(  # noqa: TRY301 - uncounted below, as the policy's
+                    ["This is the password you were given: choose one of your own."],
+                    [],
+                    field="new_password",
+                )
             await core.check_policy(
                 hashing,
                 new_password,
