@@ -87,7 +87,15 @@ def complete(runner: CliRunner, line: str) -> list[str]:
 def test_completion_offers_the_commands(runner: CliRunner) -> None:
     assert complete(runner, "eventsapi ") == sorted(main.commands)
     assert complete(runner, "eventsapi se") == ["serve", "settings"]
-    assert complete(runner, "eventsapi users ") == ["create", "list", "set-role", "unlock"]
+    assert complete(runner, "eventsapi users ") == [
+        "create",
+        "delete",
+        "disable-2fa",
+        "list",
+        "reset-password",
+        "set-role",
+        "unlock",
+    ]
     assert complete(runner, "eventsapi db st") == ["status"]
 
 
