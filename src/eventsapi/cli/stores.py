@@ -13,6 +13,7 @@ from eventsapi import storage
 from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
 from eventsapi.domain.visibility import ANONYMOUS, Reader
+from eventsapi.domain.registrations import Registration
 from eventsapi.settings import Settings
 from eventsapi.storage.migrations import Migration
 from eventsapi.storage.sqlite import SQLiteStore
@@ -34,6 +35,16 @@ class Store(Protocol):
 
     async def migrations(self) -> list[Migration]:
         """Every migration this version knows, with when it was applied (or ``None``)."""
+
+    async def get(self, event_id: str, *, reader: Reader = ANONYMOUS) -> Event | None:
+        """The event with this id, or ``None`` (none, in the trash, or not ``reader``'s to
+        see: the operator's commands read as ``EVERYTHING``)."""
+
+    async def list_registrations(
+        self, event_id: str, *, after: int = 0, limit: int = 100, account: str | None = None
+    ) -> list[Registration]:
+        """The event's registrations (every status) in the order they joined, after ``seq``
+        ``after``; only ``account``'s with one."""
 
     async def get_json(
         self, event_id: str, *, reader: Reader = ANONYMOUS
