@@ -53,8 +53,8 @@ from eventsapi.clock import Clock
 from eventsapi.domain.accounts import Scope
 from eventsapi.domain.events import DOT_SEGMENTS, ID_PATTERN, Event
 from eventsapi.domain.query import EventFilter, EventQuery
-from eventsapi.domain.visibility import Reader
 from eventsapi.domain.registrations import Registration
+from eventsapi.domain.visibility import Reader
 from eventsapi.errors import NotFound
 from eventsapi.settings import Settings
 

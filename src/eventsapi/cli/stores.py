@@ -12,8 +12,8 @@ import click
 from eventsapi import storage
 from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
-from eventsapi.domain.visibility import ANONYMOUS, Reader
 from eventsapi.domain.registrations import Registration
+from eventsapi.domain.visibility import ANONYMOUS, Reader
 from eventsapi.settings import Settings
 from eventsapi.storage.migrations import Migration
 from eventsapi.storage.sqlite import SQLiteStore
