@@ -270,9 +270,15 @@ def test_answers_that_depend_on_the_reader_are_kept_from_shared_caches(
     client: TestClient, cast: Cast
 ) -> None:
     made(client, cast, "ev", "public")
-    for url in ("/events/ev", "/events", "/events.ics", "/events/ev.ics"):
+    made(client, cast, "m", "members")
+    for url in ("/events/ev", "/events", "/events.ics"):
         assert "cache-control" not in client.get(url).headers, url
         assert client.get(url, headers=cast.bob.headers).headers["cache-control"] == "private"
+    # One event's calendar holds that event only: a public one's is everyone's, whoever asks.
+    for headers in ({}, cast.bob.headers):
+        assert "cache-control" not in client.get("/events/ev.ics", headers=headers).headers
+    members = client.get("/events/m.ics", headers=cast.bob.headers)
+    assert members.headers["cache-control"] == "private"
 
 
 # --- changes of visibility reach each reader as creations and deletions --------------------

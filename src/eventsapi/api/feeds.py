@@ -51,10 +51,10 @@ from eventsapi.api.store import EventStore
 from eventsapi.auth.principal import Principal
 from eventsapi.clock import Clock
 from eventsapi.domain.accounts import Scope
-from eventsapi.domain.events import DOT_SEGMENTS, ID_PATTERN, Event
+from eventsapi.domain.events import DOT_SEGMENTS, ID_PATTERN, Event, visibility_of
 from eventsapi.domain.query import EventFilter, EventQuery
 from eventsapi.domain.registrations import Registration
-from eventsapi.domain.visibility import Reader
+from eventsapi.domain.visibility import PUBLIC, Reader
 from eventsapi.errors import NotFound
 from eventsapi.settings import Settings
 
@@ -125,7 +125,9 @@ class CalendarFeeds:
 
         if not _sees_attendees(await self.authn.principal(request), event):
             body = ics.calendar([event], name=event.title, domain=self.domain)
-            return _answer(request, body, extra=_reader_fields(reader))
+            # A public event's calendar is everyone's, whoever asks; another one's is not.
+            public = visibility_of(event) == PUBLIC
+            return _answer(request, body, extra=(_VARY,) if public else (_VARY, _READER_PRIVATE))
         attendees = {event.id: await self._attendees(event.id)}
         body = await asyncio.to_thread(
             ics.calendar, [event], name=event.title, domain=self.domain, attendees=attendees
@@ -160,7 +162,10 @@ class CalendarFeeds:
         from eventsapi.api import ics  # first use: see the docstring
 
         body = await asyncio.to_thread(ics.calendar, events, name=name, domain=self.domain)
-        return _answer(request, body, extra=_reader_fields(reader))
+        # Vary: what it holds depends on the credentials sent; private unless it is
+        # everyone's, so that no shared cache keeps events the public may not see.
+        fields = (_VARY,) if reader.public_only else (_VARY, _READER_PRIVATE)
+        return _answer(request, body, extra=fields)
 
     async def _events(self, request: Request, where: EventFilter, reader: Reader) -> list[Event]:
         """The first events of ``where`` by start, page by page, within the feed's bounds."""
@@ -188,13 +193,6 @@ def _feed_name(where: EventFilter) -> str:
     if where.terms:
         parts.append(" ".join(where.terms))
     return "Events" + (f" ({', '.join(parts)})" if parts else "")
-
-
-def _reader_fields(reader: Reader) -> tuple[tuple[bytes, bytes], ...]:
-    """The caching fields of a calendar without attendees: what it holds depends on the
-    credentials sent (``Vary``), and on who sent them unless it is everyone's (``private``:
-    no shared cache keeps a calendar of events the public may not see)."""
-    return (_VARY,) if reader.public_only else (_VARY, _READER_PRIVATE)
 
 
 def _sees_attendees(principal: Principal | None, event: Event) -> bool:
