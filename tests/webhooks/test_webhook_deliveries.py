@@ -99,6 +99,25 @@ def test_every_change_is_delivered_signed_as_get_changes_shows_it(
     assert deliver(client) == 0  # delivered: never again
 
 
+def test_every_event_whatever_its_visibility_is_delivered_as_an_admin_sees_it(
+    client: TestClient, admin: dict[str, str], receiver: Receiver
+) -> None:
+    # Only admins register endpoints, and admins see every event (docs/visibility.md): a
+    # private event's changes reach them, a change of visibility as the update it is.
+    register(client, admin, receiver.url, types=["event.*"])
+    made = client.post("/events", json={"title": "Board", "visibility": "private"}, headers=admin)
+    assert made.status_code == 201, made.text
+    event_id = made.json()["id"]
+    shown = client.patch(f"/events/{event_id}", json={"visibility": "members"}, headers=admin)
+    assert shown.status_code == 200, shown.text
+
+    assert deliver(client) == 2
+
+    documents = sorted((r.document for r in receiver.requests()), key=lambda d: d["version"])
+    assert [d["type"] for d in documents] == ["event.created", "event.updated"]
+    assert [d["event"]["visibility"] for d in documents] == ["private", "members"]
+
+
 def test_only_the_types_subscribed_to_are_delivered(
     client: TestClient, admin: dict[str, str], receiver: Receiver
 ) -> None:
