@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -362,3 +363,50 @@ def test_a_failing_scheduled_backup_is_logged_and_the_server_serves_on(tmp_path:
         post_event(server, "still serving")
         time.sleep(1.5)  # another round fails too, and still nothing stops
         assert server.request("GET", "/readyz")[0] == 200
+
+
+def damage_first_page(path: Path) -> None:
+    """Overwrite the schema's page header: SQLite then calls the file malformed."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("PRAGMA journal_mode = DELETE")
+    data = bytearray(path.read_bytes())
+    data[100:164] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_database_is_replaced_unless_something_holds_it(tmp_path: Path) -> None:
+    assert run_eventsapi("db", "migrate", "--database", "good.db", cwd=tmp_path).returncode == 0
+    assert (
+        run_eventsapi("db", "backup", "snap.db", "--database", "good.db", cwd=tmp_path).returncode
+        == 0
+    )
+    assert run_eventsapi("db", "migrate", "--database", "live.db", cwd=tmp_path).returncode == 0
+    damage_first_page(tmp_path / "live.db")
+    damaged = (tmp_path / "live.db").read_bytes()
+    # What SQLite's unix VFS does for a connection that has the file open (a server's).
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys; f = open(sys.argv[1], 'rb');"
+            "fcntl.lockf(f, fcntl.LOCK_SH, 510, 0x40000002, os.SEEK_SET);"
+            "print('held', flush=True); sys.stdin.read()",
+            str(tmp_path / "live.db"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"
+        held = run_eventsapi("db", "restore", "snap.db", "--database", "live.db", cwd=tmp_path)
+    finally:
+        holder.communicate("", timeout=30)
+
+    assert held.returncode == 3, held.stderr
+    assert "is in use" in held.stderr
+    assert (tmp_path / "live.db").read_bytes() == damaged
+    restored = run_eventsapi("db", "restore", "snap.db", "--database", "live.db", cwd=tmp_path)
+    assert restored.returncode == 0, restored.stderr
+    assert integrity(tmp_path / "live.db") == ["ok"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import sqlite3
 import time
@@ -191,6 +192,10 @@ def backup(database: Path, target: Path, *, force: bool = False) -> BackupResult
     )
 
 
+_SQLITE_LOCK_BYTES: Final = (0x4000_0002, 510)
+"""Where SQLite's unix VFS takes its shared locks: (start, length) of its shared range."""
+
+
 @contextlib.contextmanager
 def _exclusively(database: Path) -> Iterator[None]:
     """Hold ``database`` so that no server has it open, or raise ``DatabaseInUse``."""
@@ -198,24 +203,46 @@ def _exclusively(database: Path) -> Iterator[None]:
     try:
         conn.execute("PRAGMA busy_timeout = 0")
         try:
-            # Leaving WAL mode needs the file to itself: it fails while a server has it open.
+            # Leaving WAL mode needs the file to itself: it fails while a server has it open;
+            # in rollback mode, BEGIN EXCLUSIVE then holds it so until the rename is done.
             conn.execute("PRAGMA journal_mode = DELETE").fetchall()
             conn.execute("BEGIN EXCLUSIVE")
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise DatabaseInUse(
-                    f"{database} is in use (a server has it open): stop the service, then restore."
-                ) from None
-            raise BackupError(f"Cannot replace {database}: {exc}") from exc
         except sqlite3.DatabaseError as exc:
-            raise BackupError(
-                f"{database} is not a SQLite database ({exc}); refusing to replace it."
-            ) from exc
+            name = getattr(exc, "sqlite_errorname", "")
+            if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+                raise _in_use(database) from None
+            if name == "SQLITE_NOTADB":
+                raise BackupError(
+                    f"{database} is not a SQLite database ({exc}); refusing to replace it "
+                    "(delete it first if it is a database damaged beyond recognition)."
+                ) from exc
+            # Damaged: SQLite cannot say, so ask the file for the locks SQLite would take.
+            with _locked_file(database):
+                yield
+            return
         yield
         conn.execute("ROLLBACK")
     finally:
         conn.close()
+
+
+def _in_use(database: Path) -> DatabaseInUse:
+    return DatabaseInUse(
+        f"{database} is in use (a server has it open): stop the service, then restore."
+    )
+
+
+@contextlib.contextmanager
+def _locked_file(database: Path) -> Iterator[None]:
+    """SQLite's exclusive lock on ``database``, taken as SQLite takes it (POSIX locks on its
+    shared range), or ``DatabaseInUse``."""
+    start, length = _SQLITE_LOCK_BYTES
+    with database.open("rb+") as file:
+        try:
+            fcntl.lockf(file, fcntl.LOCK_EX | fcntl.LOCK_NB, length, start, os.SEEK_SET)
+        except OSError:
+            raise _in_use(database) from None
+        yield
 
 
 def restore(source: Path, database: Path) -> RestoreResult:
