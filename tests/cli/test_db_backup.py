@@ -410,3 +410,19 @@ def test_a_damaged_database_is_replaced_unless_something_holds_it(tmp_path: Path
     restored = run_eventsapi("db", "restore", "snap.db", "--database", "live.db", cwd=tmp_path)
     assert restored.returncode == 0, restored.stderr
     assert integrity(tmp_path / "live.db") == ["ok"]
+
+
+def test_the_database_is_never_its_own_backup(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(main, ["db", "migrate", "--database", "live.db"]).exit_code == 0
+    before = (tmp_path / "live.db").read_bytes()
+
+    for args in (
+        ["db", "backup", "live.db", "--force"],
+        ["db", "backup", "./live.db-wal", "--force"],
+        ["db", "restore", "live.db"],
+    ):
+        result = runner.invoke(main, [*args, "--database", "live.db"])
+
+        assert result.exit_code == 1, result.output
+        assert "is the database itself" in result.output
+    assert (tmp_path / "live.db").read_bytes() == before

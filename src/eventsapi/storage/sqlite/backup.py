@@ -77,12 +77,14 @@ class RestoreResult:
     """Whether there was a database at ``database`` before."""
 
 
-def _open_existing(path: Path) -> sqlite3.Connection:
-    """A connection to an existing file that never creates one."""
+def _open_existing(path: Path, mode: str = "ro") -> sqlite3.Connection:
+    """A connection to an existing file that never creates one (read-only: a backup being
+    checked is left as it is)."""
     if not path.is_file():
         raise BackupError(f"There is no file at {path}.")
     try:
-        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None)
+        uri = f"{path.resolve().as_uri()}?mode={mode}"
+        return sqlite3.connect(uri, uri=True, isolation_level=None)
     except sqlite3.Error as exc:
         raise BackupError(f"Cannot open {path}: {exc}") from exc
 
@@ -128,6 +130,17 @@ def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
     return int(max(versions))
 
 
+def _not_the_database(path: Path, database: Path) -> None:
+    """Refuse ``path`` if it is the database or one of its side files: replacing those
+    under a server corrupts the database."""
+    for suffix in ("", *SIDE_FILES):
+        side = Path(f"{database}{suffix}")
+        if path.resolve() == side.resolve() or (
+            path.exists() and side.exists() and path.samefile(side)
+        ):
+            raise BackupError(f"{path} is the database itself ({side}); name another file.")
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -159,6 +172,7 @@ def _copy(source: sqlite3.Connection, temporary: Path) -> None:
 def backup(database: Path, target: Path, *, force: bool = False) -> BackupResult:
     """A checked copy of ``database`` at ``target``, taken while a server may write to it."""
     started = time.monotonic()
+    _not_the_database(target, database)
     if target.exists() and not force:
         raise BackupError(f"{target} exists; pass --force to replace it.")
     if target.exists() and not target.is_file():
@@ -199,7 +213,7 @@ _SQLITE_LOCK_BYTES: Final = (0x4000_0002, 510)
 @contextlib.contextmanager
 def _exclusively(database: Path) -> Iterator[None]:
     """Hold ``database`` so that no server has it open, or raise ``DatabaseInUse``."""
-    conn = _open_existing(database)
+    conn = _open_existing(database, "rw")
     try:
         conn.execute("PRAGMA busy_timeout = 0")
         try:
@@ -253,6 +267,7 @@ def restore(source: Path, database: Path) -> RestoreResult:
     ``DatabaseInUse``); the database's stale ``-wal``/``-shm`` files go first, since SQLite
     would otherwise replay an old log over the restored pages.
     """
+    _not_the_database(source, database)
     check(source)
     if not database.parent.is_dir():
         raise BackupError(f"The folder for the database does not exist: {database.parent}")
