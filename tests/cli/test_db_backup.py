@@ -426,3 +426,13 @@ def test_the_database_is_never_its_own_backup(runner: CliRunner, tmp_path: Path)
         assert result.exit_code == 1, result.output
         assert "is the database itself" in result.output
     assert (tmp_path / "live.db").read_bytes() == before
+
+
+def test_backup_into_a_folder_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(main, ["db", "migrate", "--database", "live.db"]).exit_code == 0
+    (tmp_path / "folder").mkdir()
+
+    result = runner.invoke(main, ["db", "backup", "folder", "--database", "live.db", "--force"])
+
+    assert result.exit_code == 2
+    assert "is a directory" in result.output

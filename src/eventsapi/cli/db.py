@@ -113,6 +113,8 @@ def backup_command(
         result = backup(path, file, force=force)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"Cannot back up to {file}: {exc}") from None
     if output == "json":
         print_json(result)
         return
@@ -145,6 +147,8 @@ def restore_command(file: Path, output: str, database: str | None, config: Path 
         raise SystemExit(3) from None
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"Cannot restore {path} from {file}: {exc}") from None
     if output == "json":
         print_json(result)
         return

@@ -173,10 +173,10 @@ def backup(database: Path, target: Path, *, force: bool = False) -> BackupResult
     """A checked copy of ``database`` at ``target``, taken while a server may write to it."""
     started = time.monotonic()
     _not_the_database(target, database)
-    if target.exists() and not force:
-        raise BackupError(f"{target} exists; pass --force to replace it.")
     if target.exists() and not target.is_file():
         raise BackupError(f"{target} is not a file.")
+    if target.exists() and not force:
+        raise BackupError(f"{target} exists; pass --force to replace it.")
     if not target.parent.is_dir():
         raise BackupError(f"The folder for the backup does not exist: {target.parent}")
     if not database.is_file():
@@ -300,6 +300,8 @@ def _migrate(path: Path) -> list[int]:
     try:
         applied = asyncio.run(apply_migrations(conn))
         conn.execute("PRAGMA journal_mode = DELETE")
-        return applied
+    except (sqlite3.Error, EventsAPIError) as exc:
+        raise BackupError(f"Cannot migrate the backup to this version's schema: {exc}") from exc
     finally:
         conn.close()
+    return applied
