@@ -40,6 +40,7 @@ from eventsapi.auth.hashing import HashingGate
 from eventsapi.auth.ratelimit import RedisRateLimiter, redis_client
 from eventsapi.auth.service import AccountService
 from eventsapi.auth.sessions import SessionPolicy
+from eventsapi.backups import run_scheduled_backups
 from eventsapi.clock import Clock, system_clock
 from eventsapi.errors import ConfigurationError, EventsAPIError
 from eventsapi.settings import Settings, parse_statuses
@@ -51,6 +52,7 @@ from eventsapi.slo.prometheus import PrometheusExport
 from eventsapi.slo.recorder import Recorder
 from eventsapi.slo.service import SLOService
 from eventsapi.slo.spec import CalendarWindow
+from eventsapi.storage.sqlite import SQLiteStore
 from eventsapi.ui.routes import ui_routes
 from eventsapi.webhooks.delivery import Deliveries, Sender
 from eventsapi.webhooks.registry import Registry
@@ -139,6 +141,7 @@ def create_app(
             deliver_kept(asyncio.get_running_loop())
         redis = None
         housekeeping: asyncio.Task[None] | None = None
+        backups: asyncio.Task[None] | None = None
         await store.open()
         try:
             if rate_limits.active and settings.rate_limit_redis:
@@ -163,6 +166,7 @@ def create_app(
             )
             if clock is None:
                 webhook_worker.start()
+            backups = _scheduled_backups(settings, store)
             if settings.webhook_allow_private:
                 logger.warning(
                     "WEBHOOKS MAY CALL PRIVATE ADDRESSES: webhook_allow_private is on, so an "
@@ -178,10 +182,11 @@ def create_app(
                 )
             yield
         finally:
-            if housekeeping is not None:
-                housekeeping.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await housekeeping
+            for task in (housekeeping, backups):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await webhook_worker.stop()
             await sender.close()
             if stream is not None:
@@ -264,6 +269,19 @@ async def _prune_daily(
         if purged:
             logger.info("Purged %d events deleted over %s ago.", purged, keep_trash)
         await asyncio.sleep(PRUNE_EVERY.total_seconds())
+
+
+def _scheduled_backups(settings: Settings, store: storage.Backend) -> asyncio.Task[None] | None:
+    """The task of scheduled backups (``backup_dir``), if set and the database is SQLite."""
+    if not settings.backup_dir:
+        return None
+    if not isinstance(store, SQLiteStore):
+        logger.warning(
+            "NO SCHEDULED BACKUPS: backup_dir is set, but the database is not a SQLite file; "
+            "back up PostgreSQL with pg_dump (docs/backups.md)."
+        )
+        return None
+    return asyncio.create_task(run_scheduled_backups(settings, store.path))
 
 
 def _slo_service(

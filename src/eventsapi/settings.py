@@ -421,6 +421,30 @@ class Settings(StorageSettings, frozen=True, kw_only=True, forbid_unknown_fields
             "when registered and at each delivery (SSRF). Logged loudly when on.",
         ),
     ] = False
+    backup_dir: Annotated[
+        str,
+        msgspec.Meta(
+            description="SQLite: a folder where the server backs up its database every "
+            "backup_every_hours (checked, as db backup does); empty: no scheduled backups.",
+        ),
+    ] = ""
+    backup_every_hours: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0.0001,
+            le=8760,
+            description="Hours between scheduled backups into backup_dir; a fraction too "
+            "(0.25: every 15 minutes).",
+        ),
+    ] = 24.0
+    backup_keep: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1,
+            le=10_000,
+            description="Scheduled backups kept in backup_dir; older ones are deleted.",
+        ),
+    ] = 7
 
     def __post_init__(self) -> None:
         # Raised as is by msgspec (it wraps only ValueError and TypeError), so loading,

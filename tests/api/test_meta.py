@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urljoin
 
 import pytest
 from starlette.applications import Starlette
@@ -16,7 +17,7 @@ from eventsapi.app import create_app
 from eventsapi.settings import Settings
 
 # Routes about the documentation itself, not part of the API it describes.
-DOCUMENTATION_ROUTES = {"/openapi.json", "/docs", "/problems/{slug}"}
+DOCUMENTATION_ROUTES = {"/openapi.json", "/docs", "/docs/static/{name}", "/problems/{slug}"}
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
 
@@ -195,13 +196,14 @@ def test_docs_work_offline_from_local_assets_only(client: TestClient) -> None:
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert assets, "the page loads its scripts and styles"
     for asset in assets:
-        assert asset.startswith("/docs/static/"), asset
-        loaded = client.get(asset)
+        # Relative to the page, so that it works behind a proxy's path prefix too.
+        assert asset.startswith("docs/static/"), asset
+        loaded = client.get(urljoin("http://testserver/docs", asset))
         assert loaded.status_code == 200, asset
         assert loaded.content, asset
     # Started by a script of its own, not an inline one (the page's CSP runs no inline script).
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "an inline script"
-    assert '"/openapi.json"' in client.get("/docs/static/swagger-init.js").text
+    assert 'url: "openapi.json"' in client.get("/docs/static/swagger-init.js").text
     policy = response.headers["content-security-policy"]
     assert "script-src 'self';" in policy
     assert "unsafe-inline" not in policy
@@ -215,5 +217,6 @@ def test_docs_load_the_swagger_script_and_style(client: TestClient) -> None:
 
     assert scripts
     assert styles
-    assert "javascript" in client.get(scripts[0]).headers["content-type"]
-    assert client.get(styles[0]).headers["content-type"].startswith("text/css")
+    page = "http://testserver/docs"
+    assert "javascript" in client.get(urljoin(page, scripts[0])).headers["content-type"]
+    assert client.get(urljoin(page, styles[0])).headers["content-type"].startswith("text/css")

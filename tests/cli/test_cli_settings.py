@@ -147,6 +147,9 @@ def test_every_setting_can_be_set_by_environment_and_file(
         "stream_limit_per_client": 2,
         "stream_heartbeat_seconds": 5,
         "webhook_allow_private": True,
+        "backup_dir": "backups",
+        "backup_every_hours": 0.5,
+        "backup_keep": 30,
     }
     assert set(values) == {info.name for info in schema()}, "a new setting needs a value here"
     toml = "".join(f"{name} = {json.dumps(value)}\n" for name, value in values.items())

@@ -19,6 +19,8 @@ COMMANDS = [
     ("db", "migrate"),
     ("db", "status"),
     ("db", "copy"),
+    ("db", "backup"),
+    ("db", "restore"),
     ("settings",),
     ("export",),
     ("import",),

@@ -7,8 +7,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from eventsapi.ui.assets import StaticAssets
-from eventsapi.ui.render import Renderer
+from eventsapi.ui.render import Renderer, static_files
 from tests.api.asserts import send_json
 from tests.support import FakeClock
 from tests.ui.pages import add_user, error_of, post_form, sign_in, value_of
@@ -178,7 +177,7 @@ def test_signed_out_people_are_asked_to_sign_in_to_register(ui: TestClient) -> N
 
 
 def test_an_event_shows_its_spots_left_when_the_api_sends_them() -> None:
-    renderer = Renderer(StaticAssets())
+    renderer = Renderer(static_files())
     event = {
         "id": "e1",
         "title": "Full house",

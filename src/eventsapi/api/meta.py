@@ -8,6 +8,7 @@ answers vary by ``Accept``, so that a cache keeps them apart.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Final
 
@@ -19,6 +20,7 @@ from eventsapi import __version__
 from eventsapi.api.body import JSON
 from eventsapi.api.problems import PROBLEM_TYPES
 from eventsapi.api.security_headers import DOCS_PAGE_CSP
+from eventsapi.api.static_files import StaticFiles
 from eventsapi.api.store import EventStore
 from eventsapi.errors import NotFound
 
@@ -43,20 +45,41 @@ WELCOME: Final = _encode(
     }
 )
 
-DOCS_PAGE: Final = """<!doctype html>
+DOCS_FILES: Final = StaticFiles(
+    "eventsapi.api", "static/vendor/swagger-ui", "static/docs", prefix="/docs/static/"
+)
+"""Swagger UI as vendored, and our own script that starts it (no inline script)."""
+
+_DOCS_PAGE = """<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>eventsapi - API documentation</title>
-  <link rel="stylesheet" href="/docs/static/swagger-ui.css">
+  <link rel="stylesheet" href="{css}">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="/docs/static/swagger-ui-bundle.js"></script>
-  <script src="/docs/static/swagger-init.js"></script>
+  <script src="{bundle}"></script>
+  <script src="{init}"></script>
 </body>
 </html>
 """
+
+
+@functools.cache
+def docs_page() -> str:
+    """The docs page. Its files are linked relative to it (``docs/static/...``, from
+    ``/docs``), so that it works behind a proxy's path prefix too, and by version, so that
+    browsers keep them for a year (built at the first request: reading the bundle costs)."""
+    relative = {
+        key: DOCS_FILES.url(name).removeprefix("/")
+        for key, name in (
+            ("css", "swagger-ui.css"),
+            ("bundle", "swagger-ui-bundle.js"),
+            ("init", "swagger-init.js"),
+        )
+    }
+    return _DOCS_PAGE.format(**relative)
 
 
 async def welcome(request: Request) -> Response:
@@ -114,7 +137,7 @@ def readyz_for(store: EventStore) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def docs(request: Request) -> Response:
-    return HTMLResponse(DOCS_PAGE, headers={"Content-Security-Policy": DOCS_PAGE_CSP})
+    return HTMLResponse(docs_page(), headers={"Content-Security-Policy": DOCS_PAGE_CSP})
 
 
 async def problem_type(request: Request) -> Response:

@@ -12,18 +12,16 @@ handler.
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp
 
 from eventsapi.api import meta, slo
 from eventsapi.api.body import JSON
 from eventsapi.api.openapi import COMMON_ERRORS, UNLIMITED_ERRORS, openapi_document, problem, ref
 from eventsapi.api.openapi_slo import slo_paths
-from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Schema, StaticFolders
+from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Schema
 from eventsapi.api.routes_accounts import ACCOUNT_ROUTES
 from eventsapi.api.routes_changes import CHANGE_ROUTES
 from eventsapi.api.routes_events import EVENT_ROUTES
@@ -70,12 +68,6 @@ def _probe(path: str, operation_id: str, summary: str, answer: str, handler: Bin
             ),
         ),
     )
-
-
-def _docs_static() -> ASGIApp:
-    static = resources.files("eventsapi.api").joinpath("static")
-    # Swagger UI as vendored, and our own script that starts it (docs page: no inline script).
-    return StaticFolders(str(static / "vendor" / "swagger-ui"), str(static / "docs"))
 
 
 async def _openapi_json(request: Request) -> Response:
@@ -150,12 +142,20 @@ TABLE: Final[tuple[Route, ...]] = (
         limits=Limits.OTHER,
         ops=(Op(method="GET", handler=lambda s: _openapi_json, access=Access.ANYONE),),
     ),
+    # Pages and files, not the API's service: not SLIs (a browser's first load of the
+    # 1.7 MB bundle is no slow API request).
     Route(
         path="/docs",
         limits=Limits.OTHER,
+        sli=False,
         ops=(Op(method="GET", handler=lambda s: meta.docs, access=Access.ANYONE),),
     ),
-    Route(path="/docs/static", limits=Limits.OTHER, mount=_docs_static),
+    Route(
+        path="/docs/static/{name}",
+        limits=Limits.OTHER,
+        sli=False,
+        ops=(Op(method="GET", handler=lambda s: meta.DOCS_FILES.serve, access=Access.ANYONE),),
+    ),
     Route(
         path="/problems/{slug}",
         limits=Limits.OTHER,

@@ -24,13 +24,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.routing import Route as StarletteRoute
-from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp
 
 from eventsapi.api.events import Handler
 
@@ -263,22 +261,3 @@ def _options(allowed: str) -> Handler:
         return Response(status_code=204, headers={"Allow": allowed})
 
     return options
-
-
-class StaticFolders(StaticFiles):
-    """Static files from several folders (the first that has the file serves it), which
-    answer ``OPTIONS`` too, and list it in the 405's ``Allow``."""
-
-    ALLOW: Final = "GET, HEAD, OPTIONS"
-
-    def __init__(self, *directories: str) -> None:
-        super().__init__(directory=directories[0])
-        self.all_directories = list(directories)
-
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        if scope["method"] == "OPTIONS":
-            await super().get_response(path, {**scope, "method": "HEAD"})  # 404 if missing
-            return Response(status_code=204, headers={"Allow": self.ALLOW})
-        if scope["method"] not in ("GET", "HEAD"):
-            raise HTTPException(status_code=405, headers={"Allow": self.ALLOW})
-        return await super().get_response(path, scope)

@@ -18,8 +18,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.responses import Response
 
 from eventsapi.api.security_headers import UI_PAGE_CSP, UI_PAGE_REFERRER
+from eventsapi.api.static_files import StaticFiles
 from eventsapi.ui import formats
-from eventsapi.ui.assets import StaticAssets
 
 __all__ = ["HTML", "Renderer"]
 
@@ -31,10 +31,16 @@ _FIELDS: Final = (
 )
 
 
+def static_files() -> StaticFiles:
+    """The UI's files (``static/``: ``README.md`` says where each comes from), served
+    under ``/ui/static/``."""
+    return StaticFiles("eventsapi.ui", "static", prefix="/ui/static/")
+
+
 class Renderer:
     """The templates, ready to render."""
 
-    def __init__(self, assets: StaticAssets) -> None:
+    def __init__(self, assets: StaticFiles) -> None:
         self.env = Environment(
             loader=PackageLoader("eventsapi.ui", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
