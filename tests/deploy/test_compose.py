@@ -250,9 +250,7 @@ def proxied_locations(config: str) -> dict[str, list[str]]:
 
 def test_the_proxy_sets_the_forwarding_fields_the_docs_require() -> None:
     docs = DOCS.read_text(encoding="utf-8")
-    documented = proxied_locations(
-        "\n".join(re.findall(r"```nginx\n(.*?)```", docs, re.S)).replace("\n        ", "\n    ")
-    )
+    documented = proxied_locations("\n".join(re.findall(r"```nginx\n(.*?)```", docs, re.S)))
     required = set(documented["/"])
     assert {
         "proxy_set_header X-Forwarded-For $remote_addr;",
