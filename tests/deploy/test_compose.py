@@ -6,8 +6,8 @@
 - Everything it names exists: the images or builds, the files it mounts, the volumes and
   networks, the services it depends on (each with a health check).
 - Locked down: only the proxy's port is published beyond the host's loopback; the replicas
-  run read-only, with no capability, and trust forwarding fields from the front network
-  only, which holds no service but the proxy and the replicas.
+  run read-only, with no capability, and believe forwarding fields from the proxy's fixed
+  address only, which no replica can be given.
 - The proxy's nginx template, rendered as the nginx image renders it, passes ``nginx -t``
   and sets the forwarding fields docs/deploy.md requires, and hides /metrics.
 - prometheus.yml passes ``promtool check config``, scrapes the replicas by the service's
@@ -108,7 +108,7 @@ def test_podman_compose_reads_it(tmp_path: Path) -> None:
     assert eventsapi["deploy"]["replicas"] == 3
     assert eventsapi["environment"]["PGPASSWORD"] == PASSWORD
     assert resolved["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == PASSWORD
-    assert eventsapi["environment"]["EVENTSAPI_TRUSTED_PROXIES"] == "172.30.80.0/24"
+    assert eventsapi["environment"]["EVENTSAPI_TRUSTED_PROXIES"] == "172.30.80.2"
     assert eventsapi["build"]["context"] == str(tmp_path)
 
 
@@ -169,17 +169,24 @@ def test_the_replicas_are_locked_down_and_trust_only_the_front_network() -> None
     assert eventsapi["stop_grace_period"] == "40s"
     on_front = {n for n, s in spec["services"].items() if "front" in s.get("networks", [])}
     assert on_front == {"proxy", "eventsapi"}
-    [subnet] = [c["subnet"] for c in spec["networks"]["front"]["ipam"]["config"]]
+    [ipam] = spec["networks"]["front"]["ipam"]["config"]
+    subnet = ipaddress.ip_network(ipam["subnet"])
+    dynamic = ipaddress.ip_network(ipam["ip_range"])
+    proxy = ipaddress.ip_address(spec["services"]["proxy"]["networks"]["front"]["ipv4_address"])
+    # The proxy's fixed address is on the network, and never handed to a replica.
+    assert proxy in subnet
+    assert dynamic.subnet_of(subnet)
+    assert proxy not in dynamic
+    assert proxy != next(subnet.hosts()), "the gateway's (the host's) address"
     environment = eventsapi["environment"]
-    assert environment["EVENTSAPI_TRUSTED_PROXIES"] == subnet
+    assert environment["EVENTSAPI_TRUSTED_PROXIES"] == str(proxy)
     settings = load_settings(
         environ={
             k: interpolate_defaults(v) for k, v in environment.items() if k.startswith("EVENTSAPI_")
         }
     )
     assert settings.anonymous_writes == "off"
-    assert settings.trusted_proxies == [interpolate_defaults(subnet)]
-    ipaddress.ip_network(settings.trusted_proxies[0])
+    assert settings.trusted_proxies == [str(proxy)]
     assert settings.database.startswith("postgresql://eventsapi@postgres:5432/")
     assert settings.rate_limit_redis == "redis://redis:6379/0"
     assert settings.port == EVENTSAPI_PORT
