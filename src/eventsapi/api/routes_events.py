@@ -32,8 +32,11 @@ _LOCATION = {
 
 _ETAG = {
     "ETag": {
-        "description": "Strong entity tag of the event (changes with its version); send it "
-        "back in If-Match to write only if nobody else has, in If-None-Match to revalidate",
+        "description": "Strong entity tag of the event as shown, counts included "
+        '(`"<version>-<digest>.<registered>.<waitlisted>"`: it changes with the version and '
+        "whenever the counts do); send it back in If-Match to write only if nobody else has "
+        "changed the event (the counts may have changed: If-Match compares the part before "
+        "the first `.`), in If-None-Match to revalidate",
         "required": True,
         "schema": {"type": "string"},
     }
@@ -72,7 +75,8 @@ def _header(name: str, description: str, schema: Schema) -> Schema:
 
 _IF_MATCH = _header(
     "If-Match",
-    "Write only if the event's current ETag is one of these (or `*`: if it exists); "
+    "Write only if the event is still as one of these ETags showed it, whatever its counts "
+    "then (the part of each tag before its first `.` is compared), or `*`: if it exists; "
     "else 412 and nothing changes.",
     _TAG_LIST,
 )

@@ -13,6 +13,7 @@ from eventsapi import storage
 from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
 from eventsapi.settings import Settings
+from eventsapi.storage.events import EventRow
 from eventsapi.storage.migrations import Migration
 from eventsapi.storage.sqlite import SQLiteStore
 from eventsapi.storage.transfer import ImportResult, OnConflict
@@ -34,8 +35,9 @@ class Store(Protocol):
     async def migrations(self) -> list[Migration]:
         """Every migration this version knows, with when it was applied (or ``None``)."""
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
-        """The event as its JSON document and its version (a copy's check reads it back)."""
+    async def get_json(self, event_id: str) -> EventRow | None:
+        """The event's stored JSON document first, then its version, counts and capacity (a
+        copy's check reads the document back)."""
 
     async def import_events(
         self,

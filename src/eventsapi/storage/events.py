@@ -6,6 +6,15 @@ pages). Writes that depend on the current state (``update``, ``put``, a guarded
 the read-modify-write is atomic whatever the backend: a precondition checked
 there cannot be raced. The API's protocol (``api/store.py``) says what it needs of
 them; ``tests/contract`` is the executable form and runs against every backend.
+
+What is stored and what is served. A backend stores the event's JSON document (what
+msgspec encodes of an ``Event``) and, beside it, its registrations' counts and its
+capacity as columns of its own (``storage/registrations.py`` says why the counts are not
+in the document). Every event a client is shown carries the counts: ``served`` appends
+them to the stored document without decoding it, wherever an event leaves the store (a
+listing's page, the change log's records, the trash) or the API (``GET``, the answers to
+writes). The capacity is a column so that a read gets ``spots_left`` without decoding
+the document.
 """
 
 from __future__ import annotations
@@ -18,8 +27,61 @@ import msgspec
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery, Position, SortName
+from eventsapi.domain.registrations import Counts, spots_left
 
 _decode_event = msgspec.json.Decoder(Event).decode
+
+EventRow = tuple[bytes, int, int, int, int | None]
+"""An event as ``get_json`` reads it: its stored document, version, registered and
+waitlisted counts, and capacity (a plain tuple, as the database driver gives it: this is
+the hottest read)."""
+
+
+def with_counts(document: bytes, registered: int, waitlisted: int, capacity: int | None) -> bytes:
+    """The stored ``document`` as readers are served it, with the counts as its last members.
+
+    The stored document's last byte is its closing brace, so the members are appended
+    without decoding it."""
+    spots = spots_left(capacity, registered)
+    return document[:-1] + b',"registered":%d,"waitlisted":%d,"spots_left":%s}' % (
+        registered,
+        waitlisted,
+        b"null" if spots is None else b"%d" % spots,
+    )
+
+
+def served(document: bytes, counts: Counts) -> bytes:
+    """``with_counts`` of the counts ``counts`` holds."""
+    return with_counts(document, counts.registered, counts.waitlisted, counts.capacity)
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """An event and its counts: what a write leaves (and its answer shows)."""
+
+    event: Event
+    counts: Counts
+
+    @classmethod
+    def fresh(cls, event: Event) -> Counted:
+        """A new event's: nobody has registered yet."""
+        return cls(event, Counts(0, 0, event.capacity))
+
+
+class _Counts(msgspec.Struct):
+    registered: int = 0
+    waitlisted: int = 0
+
+
+_decode_counts = msgspec.json.Decoder(_Counts).decode
+
+
+def counted(document: bytes) -> Counted:
+    """The event and counts of a served document (``served``'s inverse, for a document
+    saved as it was served: an idempotency key's)."""
+    event = _decode_event(document)
+    found = _decode_counts(document)
+    return Counted(event, Counts(found.registered, found.waitlisted, event.capacity))
 
 
 @dataclass(frozen=True, slots=True)
