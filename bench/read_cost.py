@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/read_cost.py [--requests 20000] [--rounds 7]
     .venv/bin/python bench/read_cost.py --against OTHER/src [--rounds 7]
+    .venv/bin/python bench/read_cost.py --against OTHER/src --callgrind
 
 Calls the ASGI app directly (no server, no network), on a fresh SQLite file holding 50
 events with a capacity, and reports the median CPU time per request of each round
@@ -11,6 +12,11 @@ events with a capacity, and reports the median CPU time per request of each roun
 subprocess importing this checkout's ``src`` and one importing ``OTHER/src`` (e.g. a
 ``git archive`` of the commit before the change), and the ratio of the medians is printed
 (this / other). The machine is shared: read the spread of the rounds, not one figure.
+
+``--callgrind`` counts instructions instead (``valgrind --tool=callgrind``): each scenario
+of each version is served 1,000 and 3,000 times (a page of 50: 50 and 150 times) and the
+difference is divided by the extra requests, so start-up cancels out. Repeatable whatever
+else the machine runs, which a loaded shared machine needs to tell a few percent apart.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -88,8 +96,9 @@ async def _etag(app: Any, path: str) -> bytes:
     return tag
 
 
-async def measure(requests: int) -> dict[str, float]:
-    """One round of every scenario in this process: microseconds per request."""
+async def measure(requests: int, only: str | None = None) -> dict[str, float]:
+    """One round of every scenario (or ``only`` one, without a warm-up) in this process:
+    microseconds per request."""
     from eventsapi.app import create_app
     from eventsapi.domain.events import Event
     from eventsapi.settings import Settings
@@ -121,7 +130,10 @@ async def measure(requests: int) -> dict[str, float]:
             }
             figures = {}
             for name, (path, query, headers, count) in cases.items():
-                await _serve(app, path, query, headers, count // 4)  # warm up
+                if only is None:
+                    await _serve(app, path, query, headers, count // 4)  # warm up
+                elif name != only:
+                    continue
                 figures[name] = await _serve(app, path, query, headers, count)
             return figures
 
@@ -156,15 +168,62 @@ def compare(other: str, requests: int, rounds: int) -> None:
         )
 
 
+def _instructions(valgrind: str, src: str, scenario: str, requests: int) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        subprocess.run(  # noqa: S603 - this script itself, under valgrind
+            [
+                valgrind,
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                __file__,
+                "--one",
+                "--only",
+                scenario,
+                "--requests",
+                str(requests),
+            ],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": src},
+        )
+        found = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.MULTILINE)
+        if found is None:
+            raise SystemExit(f"no instruction total in {out}")
+        return int(found.group(1))
+
+
+def callgrind(other: str) -> None:
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    ours = str(Path(__file__).resolve().parent.parent / "src")
+    print("instructions per request (callgrind)")
+    for scenario in _SCENARIOS:
+        # as measure() serves them: a page of 50 a twentieth as often
+        served = 2000 // (20 if scenario == "list_50" else 1)
+        per_request = {}
+        for name, src in (("this", ours), ("other", other)):
+            small, large = (_instructions(valgrind, src, scenario, n) for n in (1000, 3000))
+            per_request[name] = (large - small) / served
+        a, b = per_request["this"], per_request["other"]
+        print(f"{scenario:12} this {a:12,.0f}  other {b:12,.0f}  this/other {a / b:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--against", help="another checkout's src folder, to compare with")
+    parser.add_argument("--callgrind", action="store_true", help="count instructions")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=_SCENARIOS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(asyncio.run(measure(args.requests))))
+        print(json.dumps(asyncio.run(measure(args.requests, args.only))))
+    elif args.callgrind:
+        callgrind(args.against or str(Path(__file__).resolve().parent.parent / "src"))
     elif args.against:
         compare(args.against, args.requests, args.rounds)
     else:

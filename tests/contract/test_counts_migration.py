@@ -1,10 +1,10 @@
 """Migration 0012 on a database that holds data from before it, on SQLite and PostgreSQL.
 
-A database migrated up to 0010 holds events (one with a capacity, one with a NUL in its
-title, which PostgreSQL's jsonb would refuse), registrations, and an event in the trash with
-registrations of its own. Once a store opens it (applying 0012), reads serve the capacity's
-``spots_left`` and the trash serves its event with its counts, as a store of this version
-would have written them.
+A database migrated up to 0010 (0011 is another change's) holds events (one with a
+capacity, one with a NUL in its title, which PostgreSQL's jsonb would refuse),
+registrations, and an event in the trash with registrations of its own. Once a store opens
+it (applying 0012), reads find the capacity and the document's revision, and the trash
+serves its event with its counts, as a store of this version would have written them.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pytest
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import utc_text
 from eventsapi.storage import Backend, load, migrations
+from eventsapi.storage.events import revision
 from eventsapi.storage.postgres import migrations as postgres_migrations
 from eventsapi.storage.sqlite import migrations as sqlite_migrations
 from eventsapi.storage.trash import TrashQuery
@@ -134,6 +135,7 @@ async def _check(store: Backend) -> None:
         )
         full = await store.get_json("full")
         assert full is not None
+        assert full[1] == revision(1, full[0])  # what ETags name, as the stores write it
         assert full[2:] == (2, 1, 3)
         nul = await store.get_json("nul")
         assert nul is not None

@@ -45,8 +45,9 @@ async def test_a_read_by_id_gives_the_counts_and_the_capacity(opened: Backend) -
     found = await opened.get_json("e")
 
     assert found is not None
-    document, version, registered, waitlisted, capacity = found
-    assert (version, registered, waitlisted, capacity) == (1, 2, 1, 2)
+    document, stored_revision, registered, waitlisted, capacity = found
+    assert stored_revision.startswith("1-")
+    assert (registered, waitlisted, capacity) == (2, 1, 2)
     assert counts_of(with_counts(document, registered, waitlisted, capacity)) == (2, 1, 0)
 
 

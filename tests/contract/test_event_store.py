@@ -8,6 +8,7 @@ connection failures).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import msgspec
@@ -102,9 +103,10 @@ async def test_get_json_is_the_stored_document_its_version_counts_and_capacity(
     found = await opened.get_json("j")
 
     assert found is not None
-    document, version, registered, waitlisted, capacity = found
+    document, stored_revision, registered, waitlisted, capacity = found
     assert document == msgspec.json.encode(await opened.get("j"))
-    assert (version, registered, waitlisted, capacity) == (2, 0, 0, 10)
+    assert stored_revision == "2-" + hashlib.sha256(document).hexdigest()[:16]
+    assert (registered, waitlisted, capacity) == (0, 0, 10)
     await opened.update("j", lambda current: next_version(current, capacity=None))
     without = await opened.get_json("j")
     assert without is not None

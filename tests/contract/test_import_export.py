@@ -17,7 +17,7 @@ import pytest
 from eventsapi.domain.events import Event
 from eventsapi.errors import AlreadyExists
 from eventsapi.storage import Backend
-from eventsapi.storage.events import Counted
+from eventsapi.storage.events import Counted, revision
 from eventsapi.storage.sqlite import SQLiteStore
 from eventsapi.storage.transfer import ImportResult
 from tests.contract.test_event_store import event, next_version
@@ -59,7 +59,8 @@ async def test_import_into_an_empty_store_keeps_every_member_and_the_order(
     assert await stored(opened) == events
     assert await opened.get("b") == events[0]
     found = await opened.get_json("b")
-    assert found == (msgspec.json.encode(events[0]), 2, 0, 0, events[0].capacity)
+    document = msgspec.json.encode(events[0])
+    assert found == (document, revision(2, document), 0, 0, events[0].capacity)
 
 
 async def test_imported_events_come_after_the_stored_ones(opened: Backend) -> None:
@@ -129,9 +130,10 @@ async def test_replace_puts_the_imported_event_in_the_stored_ones_place(
     assert result == ImportResult(imported=1, replaced=1)
     assert await stored_ids(opened) == ["a", "b", "c", "d"]
     assert await opened.get("b") == replacement
+    document = msgspec.json.encode(replacement)
     assert await opened.get_json("b") == (
-        msgspec.json.encode(replacement),
-        2,
+        document,
+        revision(2, document),
         0,
         0,
         replacement.capacity,

@@ -88,7 +88,7 @@ async def test_a_registration_changes_neither_the_document_nor_the_version(
     after = await opened.get_json("e")
     assert before is not None
     assert after is not None
-    assert after[:2] == before[:2]  # the document and the version; the counts moved
+    assert after[:2] == before[:2]  # the document and its revision; the counts moved
     assert (before[2], after[2]) == (0, 1)
 
 

@@ -4,9 +4,10 @@ An event is served with its registrations' counts beside its own members, and th
 change without the event (a registration bumps no version). Its ``ETag`` is strong and has
 two parts, ``"<version>-<digest>.<registered>.<waitlisted>"``:
 
-- the **event part**, ``<version>-<digest>``: the event's version and a digest of its
-  stored JSON document. The digest tells apart two events that share an id and a version
-  (one purged, the other created later with the same id);
+- the **event part**, ``<version>-<digest>``: the stored document's revision
+  (``storage/events.py``), its version and a digest of it, stored with it so that reads do
+  not hash. The digest tells apart two events that share an id and a version (one purged,
+  the other created later with the same id);
 - the **counts**, after the first ``.``. The counts and the document determine the whole
   representation (``spots_left`` is the capacity less ``registered``), so the tag names
   exactly one, and it changes when anyone registers: ``If-None-Match`` never revalidates
@@ -19,8 +20,7 @@ the event as it is now, whatever counts that representation showed. ``If-Match``
 to prevent lost updates (RFC 9110 §13.1.1); a registration is no update an owner's edit
 could lose (the counts are not written by ``PUT`` or ``PATCH``), so an edit made with the
 tag read before someone registered goes ahead, and one made after anyone else's edit is
-412, as before. A tag without counts (as issued before the counts existed) is its own
-event part.
+412, as before. A tag without a ``.`` is its own event part.
 
 Preconditions on writes are checked by the store inside the write's
 transaction (``Preconditions.check`` is the ``Guard``), so two clients holding
@@ -29,7 +29,6 @@ the same ``ETag`` cannot both win.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -39,6 +38,7 @@ from starlette.requests import Request
 
 from eventsapi.domain.events import Event
 from eventsapi.errors import BadRequest, PreconditionFailed, PreconditionRequired
+from eventsapi.storage.events import revision
 
 _encode = msgspec.json.Encoder().encode
 ANY: Final = "*"
@@ -46,17 +46,15 @@ ANY: Final = "*"
 _ENTITY_TAG: Final = re.compile(r'\s*(W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
 
 
-def entity_tag(document: bytes, version: int, registered: int, waitlisted: int) -> str:
-    """The strong entity tag of an event served from its stored JSON ``document`` with these
-    counts, quotes included."""
-    digest = hashlib.blake2b(document, digest_size=8).hexdigest()
-    return f'"{version}-{digest}.{registered}.{waitlisted}"'
+def entity_tag(stored_revision: str, registered: int, waitlisted: int) -> str:
+    """The strong entity tag of an event served with these counts, quotes included, from
+    its stored document's revision (``storage/events.py``, ``revision``)."""
+    return f'"{stored_revision}.{registered}.{waitlisted}"'
 
 
 def event_tag(event: Event) -> str:
     """The event part of the entity tags of ``event``'s representations, quotes included."""
-    digest = hashlib.blake2b(_encode(event), digest_size=8).hexdigest()
-    return f'"{event.version}-{digest}"'
+    return f'"{revision(event.version, _encode(event))}"'
 
 
 def event_part(tag: str) -> str:

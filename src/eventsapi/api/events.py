@@ -50,7 +50,7 @@ from eventsapi.domain.json_patch import patch_event_json
 from eventsapi.domain.merge_patch import patch_event
 from eventsapi.errors import NotFound
 from eventsapi.settings import Settings
-from eventsapi.storage.events import Counted, Guard, Page, served, with_counts
+from eventsapi.storage.events import Counted, Guard, Page, revision, served, with_counts
 from eventsapi.storage.idempotency import IdempotencyKey
 
 _encode = msgspec.json.Encoder().encode
@@ -120,8 +120,8 @@ class EventsAPI:
         found = await self.store.get_json(self._event_id(request))
         if found is None:
             raise NotFound(f"No event with id {request.path_params['id']!r}.")
-        document, version, registered, waitlisted, capacity = found
-        tag = entity_tag(document, version, registered, waitlisted)
+        document, stored_revision, registered, waitlisted, capacity = found
+        tag = entity_tag(stored_revision, registered, waitlisted)
         # The raw headers, not request.headers: this is the hottest read, and most
         # requests carry no condition.
         for name, _ in request.scope["headers"]:
@@ -271,7 +271,7 @@ def _respond(written: Counted, status: int = 200) -> SavedResponse:
     commit (what an idempotency key saves)."""
     event, counts = written.event, written.counts
     document = _encode(event)
-    tag = entity_tag(document, event.version, counts.registered, counts.waitlisted)
+    tag = entity_tag(revision(event.version, document), counts.registered, counts.waitlisted)
     headers = [("content-type", "application/json"), ("etag", tag)]
     if status == 201:
         headers.append(("location", "/events/" + event.id))

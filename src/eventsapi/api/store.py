@@ -38,8 +38,8 @@ class EventStore(Protocol):
         """The event with this id, or ``None``."""
 
     async def get_json(self, event_id: str) -> EventRow | None:
-        """The event's stored JSON document, version, counts (registered, waitlisted) and
-        capacity: what ``GET`` serves (``storage/events.py``, ``with_counts``).
+        """The event's stored JSON document, its revision (its ETags name it), counts
+        (registered, waitlisted) and capacity: what ``GET`` serves (``storage/events.py``).
 
         Lets the hottest read skip decoding and re-encoding."""
 

@@ -32,7 +32,7 @@ from eventsapi.domain.events import DOT_SEGMENTS, ID_PATTERN, Event, restored
 from eventsapi.domain.query import utc_text
 from eventsapi.errors import NotFound
 from eventsapi.settings import Settings
-from eventsapi.storage.events import served
+from eventsapi.storage.events import revision, served
 from eventsapi.storage.trash import LIMIT_MAX, Trashed, TrashQuery
 
 __all__ = ["LIMIT_DEFAULT", "TrashAPI", "TrashedEvent", "trash_schemas"]
@@ -142,7 +142,7 @@ class TrashAPI:
         self.changed()
         event, counts = back.event, back.counts
         document = _encode(event)
-        tag = entity_tag(document, event.version, counts.registered, counts.waitlisted)
+        tag = entity_tag(revision(event.version, document), counts.registered, counts.waitlisted)
         headers = [(b"etag", tag.encode()), (b"location", f"/events/{event.id}".encode())]
         return JSONBytes(served(document, counts), status_code=201, headers=headers)
 

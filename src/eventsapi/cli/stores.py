@@ -36,7 +36,7 @@ class Store(Protocol):
         """Every migration this version knows, with when it was applied (or ``None``)."""
 
     async def get_json(self, event_id: str) -> EventRow | None:
-        """The event's stored JSON document first, then its version, counts and capacity (a
+        """The event's stored JSON document first, then its revision, counts and capacity (a
         copy's check reads the document back)."""
 
     async def import_events(

@@ -17,7 +17,17 @@ from eventsapi.domain.query import EventQuery, Position, matches, relevance, sor
 from eventsapi.domain.registrations import Counts
 from eventsapi.errors import AlreadyExists, InTrash, NotFound
 from eventsapi.storage import changes, idempotency, trash
-from eventsapi.storage.events import Build, Change, Counted, EventRow, Guard, Page, page_of, served
+from eventsapi.storage.events import (
+    Build,
+    Change,
+    Counted,
+    EventRow,
+    Guard,
+    Page,
+    page_of,
+    revision,
+    served,
+)
 from eventsapi.storage.idempotency import IdempotencyKey, SavedKey
 from eventsapi.storage.memory.changes import MemoryChanges
 from eventsapi.storage.trash import Trashed
@@ -59,8 +69,15 @@ class MemoryEvents(MemoryChanges):
         if found is None:
             return None
         event = found[1]
+        document = _encode(event)
         counts = self._counts(event)
-        return (_encode(event), event.version, counts.registered, counts.waitlisted, event.capacity)
+        return (
+            document,
+            revision(event.version, document),
+            counts.registered,
+            counts.waitlisted,
+            event.capacity,
+        )
 
     async def list_page(self, query: EventQuery) -> Page:
         found: list[tuple[Position, Event]] = []

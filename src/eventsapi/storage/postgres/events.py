@@ -37,7 +37,9 @@ from eventsapi.storage.postgres.connection import Connection, Connections
 from eventsapi.storage.postgres.registrations import capacity_changed
 from eventsapi.storage.postgres.trash import move, refuse_trashed
 
-_GET_JSON: Final = "SELECT doc, version, registered, waitlisted, capacity FROM events WHERE id = %s"
+_GET_JSON: Final = (
+    "SELECT doc, revision, registered, waitlisted, capacity FROM events WHERE id = %s"
+)
 
 
 class PostgresEvents(Connections):
@@ -59,7 +61,7 @@ class PostgresEvents(Connections):
             if row is None:
                 return None
             capacity = None if row[4] is None else int(row[4])
-            return (bytes(row[0]), int(row[1]), int(row[2]), int(row[3]), capacity)
+            return (bytes(row[0]), row[1], int(row[2]), int(row[3]), capacity)
 
         return await self._read(work)
 

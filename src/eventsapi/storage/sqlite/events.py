@@ -35,7 +35,7 @@ from eventsapi.storage.sqlite.connection import Connections
 from eventsapi.storage.sqlite.registrations import capacity_changed
 from eventsapi.storage.sqlite.trash import move, refuse_trashed
 
-_GET_JSON: Final = "SELECT doc, version, registered, waitlisted, capacity FROM events WHERE id = ?"
+_GET_JSON: Final = "SELECT doc, revision, registered, waitlisted, capacity FROM events WHERE id = ?"
 
 
 def _create(
@@ -131,7 +131,8 @@ def _list_page(conn: sqlite3.Connection, request: EventQuery) -> Page:
         counting = query.count(request)
         total = conn.execute(counting.sql, counting.params).fetchone()[0]
     # The counts follow the sort columns (query.COUNTS).
-    documents = [with_counts(row[1], *row[2 + width :]) for row in found]
+    at = 2 + width
+    documents = [with_counts(row[1], row[at], row[at + 1], row[at + 2]) for row in found]
     return page_of(documents, positions, request, more=more, total=total)
 
 

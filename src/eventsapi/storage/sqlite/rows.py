@@ -1,7 +1,9 @@
 """Writing one event's rows in SQLite: the event, its tags, its text index entry.
 
 The event's row holds its document and copies of the members that queries filter and sort
-on, and the capacity (read with the counts, beside the document: ``storage/events.py``).
+on, and what a read by id serves beside the document without decoding or hashing it: the
+capacity (for ``spots_left``) and the document's revision (for the ``ETag``); see
+``storage/events.py``.
 
 The tag table and the FTS5 index are kept here, in the write job, not by
 triggers: a trigger made every insert several times dearer (SQLite opens a
@@ -25,19 +27,20 @@ import msgspec
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import utc_text
 from eventsapi.domain.registrations import Counts
+from eventsapi.storage.events import revision
 
 _encode = msgspec.json.Encoder().encode
 _decode_event = msgspec.json.Decoder(Event).decode
 
 _COLUMNS = (
     "version, title, status, starts_at, created_at, updated_at, description, location, tags,"
-    " capacity, doc, id"
+    " capacity, revision, doc, id"
 )
-_INSERT = f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - constants
+_INSERT = f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - constants
 _UPDATE = (
     "UPDATE events SET version = ?, title = ?, status = ?, starts_at = ?, created_at = ?,"
-    " updated_at = ?, description = ?, location = ?, tags = ?, capacity = ?, doc = ?"
-    " WHERE id = ?"
+    " updated_at = ?, description = ?, location = ?, tags = ?, capacity = ?, revision = ?,"
+    " doc = ? WHERE id = ?"
 )
 _DOC = -2
 """The document's place in ``row_values``."""
@@ -65,6 +68,7 @@ class Stored:
 
 def row_values(event: Event) -> tuple[Any, ...]:
     starts_at = utc_text(event.starts_at) if event.starts_at else None
+    document = _encode(event)
     return (
         event.version,
         event.title,
@@ -76,7 +80,8 @@ def row_values(event: Event) -> tuple[Any, ...]:
         event.location,
         _encode(event.tags).decode(),
         event.capacity,
-        _encode(event),
+        revision(event.version, document),
+        document,
         event.id,
     )
 

@@ -11,6 +11,14 @@ ALTER TABLE events ADD COLUMN capacity bigint;
 UPDATE events SET capacity = substring(convert_from(doc, 'UTF8') FROM '"capacity":([0-9]+)')::bigint
     WHERE convert_from(doc, 'UTF8') ~ '"capacity":[0-9]';
 
+-- The document's revision, which its ETags name, written with the document
+-- (storage/events.py `revision`: `<version>-<64 bits of its SHA-256 in hex>`), so that a
+-- read by id does not hash the document on every request: the counts' work on that read
+-- is paid for with it.
+ALTER TABLE events ADD COLUMN revision text NOT NULL DEFAULT '';
+UPDATE events SET revision = version || '-' || substr(encode(sha256(doc), 'hex'), 1, 16);
+ALTER TABLE events ALTER COLUMN revision DROP DEFAULT;
+
 -- The trash keeps each event as it was served when it was deleted, counts included (see
 -- the SQLite migration).
 UPDATE trash SET doc = convert_to(
