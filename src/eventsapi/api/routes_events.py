@@ -450,8 +450,9 @@ EVENT_ROUTES: Final = (
                 operation_id=_PATCH,
                 summary="Change an event: JSON Merge Patch (RFC 7396) or JSON Patch (RFC 6902)",
                 description="`application/json` is read as a merge patch too (as the "
-                "tutorial sends it). A JSON Patch applies to the event as GET returns it, "
-                "so a `test` of `/version` is an optimistic check.",
+                "tutorial sends it). A JSON Patch applies to the event as GET returns it "
+                "(but for its counts, which are not the event's to patch), so a `test` of "
+                "`/version` is an optimistic check.",
                 parameters=[_IF_MATCH, _IDEMPOTENCY_KEY],
                 body={
                     "required": True,
