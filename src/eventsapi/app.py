@@ -16,8 +16,8 @@ from typing import Final, TypeVar
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
+from eventsapi import logs, storage
 from eventsapi import settings as settings_module
-from eventsapi import storage
 from eventsapi.api import problems
 from eventsapi.api.account_tokens import TokensAPI
 from eventsapi.api.accounts import AccountsAPI
@@ -51,6 +51,7 @@ from eventsapi.slo.prometheus import PrometheusExport
 from eventsapi.slo.recorder import Recorder
 from eventsapi.slo.service import SLOService
 from eventsapi.slo.spec import CalendarWindow
+from eventsapi.ui.routes import ui_routes
 from eventsapi.webhooks.delivery import Deliveries, Sender
 from eventsapi.webhooks.registry import Registry
 from eventsapi.webhooks.ssrf import UrlPolicy
@@ -110,7 +111,7 @@ def create_app(
             events=events,
             trash=trash,
             registrations=registrations,
-            feeds=CalendarFeeds(store, settings, clock or system_clock, events.listings),
+            feeds=CalendarFeeds(store, settings, clock or system_clock, events.listings, authn),
             changes=changes,
             accounts=AccountsAPI(authn, max_body_bytes=limit),
             tokens=TokensAPI(authn, max_body_bytes=limit),
@@ -121,6 +122,8 @@ def create_app(
             drill=drill,
             stream=stream,
         ),
+        # The web UI's pages (ui/routes.py); the OpenAPI document is TABLE's alone.
+        more=ui_routes,
     )
     rate_limits = RateLimits(  # may move to Redis
         settings, routes=table.groups, clock=clock, identities=identities
@@ -318,6 +321,7 @@ def app_from_environment() -> Starlette:
     """The application a worker process serves (granian imports it as a factory)."""
     resolved = os.environ.get(settings_module.RESOLVED_SETTINGS_ENV)
     settings = decode_settings(resolved) if resolved else load_settings(environ=os.environ)
+    logs.configure_worker(settings)
     app = create_app(settings)
     app.state.worker_process = True
     return app

@@ -30,6 +30,7 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
     ├── AuthenticationRequired  no credentials, or ones that are invalid, expired or revoked (401)
     ├── AuthenticationFailed    a login that failed, whatever the reason: one message (401)
     ├── SecondFactorRequired    the password was right; send the two-step code too (401)
+    ├── PasswordChangeRequired  the password was right but was reset: choose a new one (401)
     ├── TooManyAttempts         failed logins throttled: wait ``retry_after`` s (429)
     └── Forbidden               authenticated, but not allowed to do this (403)
 
@@ -227,6 +228,18 @@ class SecondFactorRequired(EventsAPIError):
         super().__init__(
             "This account has two-step verification: send the code from your authenticator"
             " app, or a recovery code, with the password."
+        )
+
+
+class PasswordChangeRequired(EventsAPIError):
+    """The password (and second factor) were right, but the password was set by an admin
+    or the operator: the same request must carry a new one (``new_password``). Raised only
+    after the credentials were verified."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This password was reset by an administrator and works once: send the same"
+            " request again with `new_password`, a password of your own."
         )
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "RATE_LIMIT_GROUPS",
     "RESOLVED_SETTINGS_ENV",
     "IPNetwork",
+    "LogFormat",
     "LogLevel",
     "Settings",
     "parse_networks",
@@ -46,6 +47,7 @@ RESOLVED_SETTINGS_ENV: Final = "EVENTSAPI_RESOLVED_SETTINGS_JSON"
 """How ``eventsapi serve`` hands its resolved settings to worker processes."""
 
 LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["text", "json"]
 
 
 class Settings(StorageSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -117,6 +119,14 @@ class Settings(StorageSettings, frozen=True, kw_only=True, forbid_unknown_fields
     log_level: Annotated[
         LogLevel, msgspec.Meta(description="Least severe log messages to write.")
     ] = "info"
+    log_format: Annotated[
+        LogFormat,
+        msgspec.Meta(
+            description="text: one line per message, for people; json: one JSON object per "
+            "line (time, level, logger, message, and request_id, user_id, route, status, "
+            "duration_ms, client when known), for log collectors."
+        ),
+    ] = "text"
     access_log: Annotated[
         bool,
         msgspec.Meta(

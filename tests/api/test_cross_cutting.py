@@ -94,6 +94,19 @@ REGISTRATION_ROUTES: dict[str, set[str]] = {
     "/events/some-id/registrations/some-id": {"GET", "HEAD", "DELETE", "OPTIONS"},
     "/me/registrations": {"GET", "HEAD", "OPTIONS"},
 }
+# The web UI's pages (issue 17; tests/ui): the service's, not the API's, so not in the
+# sweeps of API answers below.
+UI_ROUTES: dict[str, set[str]] = {
+    "/ui/": {"GET", "HEAD", "OPTIONS"},
+    "/ui/new-event": {"GET", "HEAD", "POST", "OPTIONS"},
+    "/ui/events/some-id": {"GET", "HEAD", "OPTIONS"},
+    "/ui/events/some-id/register": {"POST", "OPTIONS"},
+    "/ui/events/some-id/cancel": {"POST", "OPTIONS"},
+    "/ui/sign-in": {"GET", "HEAD", "POST", "OPTIONS"},
+    "/ui/sign-in/code": {"POST", "OPTIONS"},
+    "/ui/sign-out": {"POST", "OPTIONS"},
+    "/ui/static/some-name": {"GET", "HEAD", "OPTIONS"},
+}
 ROUTES.update(ACCOUNT_ROUTES)
 ROUTES.update(WEBHOOK_ROUTES)
 ROUTES.update(TRASH_ROUTES)
@@ -168,7 +181,7 @@ def test_the_route_list_above_is_every_route(app: Starlette) -> None:
     concrete = {re.sub(r"\{[^}]+\}", "x", path): methods for path, methods in templates.items()}
     expected = {
         re.sub(r"/(some-id|some-name|not-found)(?=[/.]|$)", "/x", path): m
-        for path, m in ROUTES.items()
+        for path, m in {**ROUTES, **UI_ROUTES}.items()
     }
     del expected["/docs/static/swagger-ui.css"]  # a Mount, not a Route
 

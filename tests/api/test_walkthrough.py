@@ -66,3 +66,18 @@ def test_the_tutorial_walk_through(client: TestClient) -> None:
 
     assert [e["id"] for e in client.get("/events").json()] == ["2"]
     assert_problem(client.get("/events/1"), 404)
+
+
+def test_the_tutorial_keys_come_in_and_lower_case_keys_go_out(client: TestClient) -> None:
+    """As the README says: ``ID``/``Title``/``Description`` accepted, one spelling answered."""
+    put = client.put("/events/1", content=json.dumps(FIRST), headers=CURL_JSON)
+    assert put.status_code in (200, 201), put.text
+    both = {"ID": "2", "id": "2", "Title": "Both"}
+
+    answered = [put.json(), client.get("/events/1").json(), *client.get("/events").json()]
+
+    for document in answered:
+        assert not {"ID", "Title", "Description"} & document.keys()
+        assert (document["id"], document["title"]) == (FIRST["ID"], FIRST["Title"])
+    refused = assert_problem(client.post("/events", json=both), 422)
+    assert [error["pointer"] for error in refused["errors"]] == ["#/id"]

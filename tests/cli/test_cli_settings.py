@@ -113,6 +113,7 @@ def test_every_setting_can_be_set_by_environment_and_file(
         "require_preconditions": True,
         "idempotency_key_hours": 48,
         "log_level": "error",
+        "log_format": "json",
         "access_log": True,
         "shutdown_timeout": 1.5,
         "cors_origins": ["https://app.example", "http://localhost:3000"],

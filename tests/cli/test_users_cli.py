@@ -1,17 +1,22 @@
-"""``eventsapi users``: the operator makes, lists, unlocks and promotes accounts."""
+"""``eventsapi users``: the operator makes, lists, unlocks, promotes, deletes accounts,
+resets passwords and turns off second factors."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from click.testing import CliRunner, Result
+from starlette.testclient import TestClient
 
 from eventsapi import storage
+from eventsapi.app import create_app
 from eventsapi.cli import main
 from eventsapi.domain.accounts import AuditEntry, AuditKind, Role, User
 from eventsapi.settings import Settings
@@ -19,6 +24,7 @@ from eventsapi.storage import Backend
 from tests.support import postgres_schema
 
 PASSWORD = "violet tractor humming seashell"  # noqa: S105 - a test account's
+CHOSEN = "amber kettle whistling lighthouse"
 T = TypeVar("T")
 
 
@@ -248,3 +254,176 @@ def test_set_role_takes_only_the_two_roles(runner: CliRunner, tmp_path: Path) ->
 
     assert result.exit_code == 2
     assert "'admin', 'member'" in result.output
+
+
+# --- delete, reset-password, disable-2fa ----------------------------------------------
+# Each ends the account's sessions: shown with the service's own HTTP app on the same
+# database, whose old session cookie is refused afterwards.
+
+
+@contextlib.contextmanager
+def signed_in(database: str, name: str, password: str = PASSWORD) -> Iterator[TestClient]:
+    """A client of the service on ``database``, holding ``name``'s session cookie."""
+    with TestClient(create_app(Settings(database=database))) as client:
+        response = client.post("/auth/login", json={"username": name, "password": password})
+        assert response.status_code == 200, response.text
+        assert client.get("/auth/me").status_code == 200
+        yield client
+
+
+def test_delete_ends_the_sessions_and_tokens_and_keeps_the_audit_log(
+    runner: CliRunner, database: str
+) -> None:
+    create(runner, database, "kate", "--admin")
+    create(runner, database, "liam")
+    gone = user(database, "liam")
+    with signed_in(database, "liam") as client:
+        session = client.post("/auth/login", json={"username": "liam", "password": PASSWORD})
+        made = client.post(
+            "/auth/tokens",
+            json={"name": "ci", "scopes": ["events:read"]},
+            headers={"Authorization": f"Bearer {session.json()['token']}"},
+        )
+        assert made.status_code == 201, made.text
+        api_token = made.json()["token"]
+
+        result = users(runner, database, "delete", "liam", "--yes")
+
+        assert result.exit_code == 0, result.output
+        assert result.output == (
+            f"Deleted member liam (id {gone.id}); 2 session(s) and 1 API token(s) ended.\n"
+        )
+        assert client.get("/auth/me").status_code == 401  # the old cookie
+        bearer = {"Authorization": f"Bearer {api_token}"}
+        assert client.get("/auth/me", headers=bearer).status_code == 401
+        relogin = client.post("/auth/login", json={"username": "liam", "password": PASSWORD})
+        assert relogin.status_code == 401
+
+    async def after(store: Backend) -> tuple[User | None, list[AuditEntry]]:
+        return await store.user_by_name("liam"), await store.audit_of(gone.id)
+
+    found, entries = with_store(database, after)
+    assert found is None
+    assert entries[0].kind is AuditKind.USER_DELETED
+    assert entries[0].detail == {
+        "username": "liam",
+        "role": "member",
+        "sessions_ended": 2,
+        "tokens_revoked": 1,
+    }
+    assert AuditKind.LOGIN in [entry.kind for entry in entries]  # the log keeps the rest
+    create(runner, database, "liam")  # the name is free again, with a new id
+    assert user(database, "liam").id != gone.id
+
+
+def test_delete_asks_first_and_keeps_the_last_admin(runner: CliRunner, database: str) -> None:
+    create(runner, database, "mona", "--admin")
+
+    declined = users(runner, database, "delete", "mona", stdin="n\n")
+    last = users(runner, database, "delete", "mona", stdin="y\n")
+
+    assert declined.exit_code == 1
+    assert "Delete the account 'mona'" in declined.output
+    assert "Aborted" in declined.output
+    assert last.exit_code == 1
+    assert "last admin" in last.output
+    assert user(database, "mona").role is Role.ADMIN
+
+
+def test_reset_password_prints_a_new_one_once_and_ends_the_sessions(
+    runner: CliRunner, database: str
+) -> None:
+    create(runner, database, "nina")
+    locked = user(database, "nina")
+
+    async def lock(store: Backend) -> User:
+        return await store.update_user(
+            locked.id, lambda u: dataclasses.replace(u, locked=True, failed_logins=100)
+        )
+
+    with signed_in(database, "nina") as client:
+        with_store(database, lock)
+
+        result = users(runner, database, "reset-password", "nina")
+
+        assert result.exit_code == 0, result.output
+        match = re.fullmatch(r"New password of nina \(shown once\): (\S{24})\n", result.stdout)
+        assert match is not None, result.output
+        assert "must choose a new password" in result.stderr
+        assert client.get("/auth/me").status_code == 401  # the old cookie
+        old = client.post("/auth/login", json={"username": "nina", "password": PASSWORD})
+        assert old.status_code == 401
+    generated = match.group(1)
+    with TestClient(create_app(Settings(database=database))) as client:
+        login = {"username": "nina", "password": generated}  # unlocked
+        asked = client.post("/auth/login", json=login)
+        weak = client.post("/auth/login", json=login | {"new_password": "password123"})
+        same = client.post("/auth/login", json=login | {"new_password": generated})
+        chosen = client.post("/auth/login", json=login | {"new_password": CHOSEN})
+        assert chosen.status_code == 200, chosen.text
+        kinds = [entry["kind"] for entry in client.get("/auth/audit").json()]
+        again_generated = client.post("/auth/login", json=login)
+    assert asked.status_code == 401
+    assert asked.json()["type"].endswith("/password-change-required")
+    assert weak.status_code == 422
+    assert same.status_code == 422
+    assert "one of your own" in same.text
+    assert kinds[:4] == ["password_changed", "login", "login_failed", "password_reset"]
+    assert again_generated.status_code == 401  # it worked once
+    assert again_generated.json()["type"].endswith("/authentication-failed")
+    with signed_in(database, "nina", CHOSEN):
+        pass
+    again = users(runner, database, "reset-password", "nina")
+    assert again.stdout.split()[-1] != generated
+    assert AuditKind.PASSWORD_RESET in [entry.kind for entry in audit(database, "nina")]
+
+
+def test_disable_2fa_turns_off_the_code_and_the_recovery_codes(
+    runner: CliRunner, database: str
+) -> None:
+    create(runner, database, "omar")
+    enrolled = user(database, "omar")
+
+    async def enrol(store: Backend) -> User:
+        return await store.update_user(
+            enrolled.id,
+            lambda u: dataclasses.replace(
+                u,
+                totp_secret="JBSWY3DPEHPK3PXP",  # noqa: S106 - a test account's
+                totp_enabled=True,
+                recovery_codes=("x",),
+            ),
+        )
+
+    with signed_in(database, "omar") as client:
+        with_store(database, enrol)
+        asked = client.post("/auth/login", json={"username": "omar", "password": PASSWORD})
+        assert asked.status_code == 401, asked.text  # a second factor is asked for now
+
+        result = users(runner, database, "disable-2fa", "omar")
+
+        assert result.exit_code == 0, result.output
+        assert result.output == "Two-step verification of omar is off; 1 session(s) ended.\n"
+        assert client.get("/auth/me").status_code == 401  # the old cookie
+    after = user(database, "omar")
+    assert (after.totp_enabled, after.totp_secret, after.recovery_codes) == (False, None, ())
+    with signed_in(database, "omar") as client:  # the password alone signs in again
+        kinds = [entry["kind"] for entry in client.get("/auth/audit").json()]
+    assert "totp_reset" in kinds
+    twice = users(runner, database, "disable-2fa", "omar")
+    assert twice.exit_code == 1
+    assert "not on" in twice.output
+
+
+def test_the_new_commands_name_a_missing_account(runner: CliRunner, tmp_path: Path) -> None:
+    database = str(tmp_path / "events.db")
+    create(runner, database, "pia")
+
+    for command in (
+        ["delete", "nobody", "--yes"],
+        ["reset-password", "nobody"],
+        ["disable-2fa", "nobody"],
+    ):
+        result = users(runner, database, *command)
+        assert result.exit_code == 1
+        assert "There is no account named 'nobody'" in result.output

@@ -290,6 +290,36 @@ async def test_change_role_promotes_and_demotes_but_never_the_last_admin(
     assert found.role is Role.ADMIN
 
 
+async def test_delete_user_takes_the_sessions_and_tokens_but_never_the_last_admin(
+    opened: Backend,
+) -> None:
+    [alice, bob] = await with_users(opened, "alice", "bob")
+    alice = await opened.change_role(alice.id, Role.ADMIN)
+    await opened.add_session(session(bob, "one"))
+    await opened.add_session(session(bob, "two", revoked_at=at(5)))
+    await opened.add_token(token(bob, "ci"))
+    await opened.add_session(session(alice, "kept"))
+    await opened.append_audit(entry(1, bob))
+
+    with pytest.raises(Forbidden, match="last admin"):
+        await opened.delete_user(alice.id)
+    deleted = await opened.delete_user(bob.id)
+    with pytest.raises(NotFound):
+        await opened.delete_user(bob.id)
+
+    assert deleted == bob
+    assert await opened.user_by_id(bob.id) is None
+    assert await opened.user_by_name("bob") is None
+    assert await opened.session_by_token(digest("session secret one")) is None
+    assert await opened.session_by_token(digest("session secret two")) is None
+    assert await opened.token_by_hash(digest("token secret ci")) is None
+    assert await opened.session_by_token(digest("session secret kept")) is not None
+    assert [e.user_id for e in await opened.audit_of(bob.id)] == [bob.id]  # the log keeps it
+    await opened.create_user(user("bob", id="user-bob-again"))  # the name is free again
+    with pytest.raises(NotFound):  # the old id names no user
+        await opened.add_session(session(bob, "three"))
+
+
 # -- pruning ended sessions and tokens ---------------------------------------------------
 
 
@@ -878,3 +908,24 @@ async def test_two_admins_demoting_each_other_at_once_leave_one_admin(
             assert len(admins) == 1
             for name in ("alice", "bob"):
                 await one.change_role(f"user-{name}", Role.ADMIN)
+
+
+async def test_deleting_an_admin_while_the_other_is_demoted_leaves_one_admin(
+    database: Database, anyio_backend: str
+) -> None:
+    async with opened_on(database) as one, opened_on(database) as two:
+        survivor = user("alice", role=Role.ADMIN)
+        await one.create_user(survivor)
+        for round_ in range(10):  # each round: two admins, one deleted and one demoted at once
+            other = user(f"admin{round_}", role=Role.ADMIN)
+            await one.create_user(other)
+            results = await asyncio.gather(
+                one.delete_user(survivor.id),
+                two.change_role(other.id, Role.MEMBER),
+                return_exceptions=True,
+            )
+            refused = [r for r in results if isinstance(r, Forbidden)]
+            admins = [u for u in await one.list_users() if u.role is Role.ADMIN]
+            assert len(refused) == 1, results
+            assert len(admins) == 1
+            survivor = admins[0]

@@ -263,3 +263,22 @@ async def test_a_purge_removes_the_registrations(opened: Backend) -> None:
     await opened.create(event("e"))
     assert await everyone(opened, "e") == []
     assert await opened.account_registrations("u1") == []
+
+
+async def test_an_accounts_registrations_leave_out_events_in_the_trash(opened: Backend) -> None:
+    # The event's page is a 404 while it is in the trash: its registration is hidden alike,
+    # and comes back with the restore, in its place.
+    for event_id in ("e", "f", "g"):
+        await opened.create(event(event_id))
+    made = [
+        await opened.register(event_id, person(n, account="u1"))
+        for n, event_id in enumerate(("e", "f", "g"))
+    ]
+    await opened.delete("f")
+    assert [r.id for r in await opened.account_registrations("u1")] == [made[0].id, made[2].id]
+    page = await opened.account_registrations("u1", limit=1)
+    assert [r.id for r in page] == [made[0].id]
+    rest = await opened.account_registrations("u1", after=page[-1].seq, limit=1)
+    assert [r.id for r in rest] == [made[2].id]  # a full page: the trashed one is skipped
+    await opened.restore("f", lambda trashed: restored(trashed, now=START))
+    assert [r.id for r in await opened.account_registrations("u1")] == [r.id for r in made]

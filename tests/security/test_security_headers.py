@@ -6,7 +6,8 @@ events, its problems and its 429, and the layered path's pages, static files, re
 ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``, ``Referrer-Policy:
 no-referrer`` and exactly one ``Content-Security-Policy`` with ``frame-ancestors 'none'``:
 ``default-src 'none'`` for the API, and for the docs page one that runs this service's own
-scripts only, which the page must then do without inline script.
+scripts only, which the page must then do without inline script. The web UI's pages have
+their own policy and ``Referrer-Policy: same-origin``.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def requests(event_id: str) -> Iterator[tuple[str, str, bytes | None, dict[str, 
     yield "GET", "/openapi.json", None, {}, 200
     yield "GET", "/docs/static/swagger-init.js", None, {}, 200
     yield "GET", "/docs/static/swagger-ui.css", None, {}, 200
+    yield "GET", "/ui/static/ui.css", None, {}, 200  # the web UI's files
+    yield "GET", "/ui", None, {}, 307
     yield "GET", "/events/", None, {}, 307
     yield "GET", "/no/such/page", None, {}, 404
     yield "DELETE", "/healthz", None, {}, 405
@@ -149,6 +152,7 @@ def test_every_answer_carries_the_security_fields(tmp_path: Path, cors: bool) ->
         )
         answers["preflight"] = preflight
         docs = exchange("127.0.0.63", server.port, "GET", "/docs")
+        ui_page = exchange("127.0.0.64", server.port, "GET", "/ui/")
 
     for what, answer in answers.items():
         assert assert_security_fields(answer, what) == API_CSP, what
@@ -166,3 +170,17 @@ def test_every_answer_carries_the_security_fields(tmp_path: Path, cors: bool) ->
     page.feed(docs.body.decode())
     assert page.sources == ["/docs/static/swagger-ui-bundle.js", "/docs/static/swagger-init.js"]
     assert page.inline == [], "the docs page runs inline script, which its policy refuses"
+
+    # The web UI's pages: a policy of their own, and a referrer policy that lets a form's
+    # Origin name the origin (ui/csrf.py), each given once.
+    assert ui_page.status == 200
+    assert ui_page.all("x-content-type-options") == ["nosniff"]
+    assert ui_page.all("x-frame-options") == ["DENY"]
+    assert ui_page.all("referrer-policy") == ["same-origin"]
+    [ui_policy] = ui_page.all("content-security-policy")
+    assert ui_policy.startswith("default-src 'self';"), ui_policy
+    assert "frame-ancestors 'none'" in ui_policy
+    assert "unsafe" not in ui_policy
+    ui_scripts = Scripts()
+    ui_scripts.feed(ui_page.body.decode())
+    assert ui_scripts.inline == [], "a UI page runs inline script, which its policy refuses"

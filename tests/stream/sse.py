@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 from httpx_sse import EventSource, ServerSentEvent, aconnect_sse
+from starlette.types import ASGIApp, Message, Scope
 
 GUARD = 60.0
 """Seconds a read may wait before the test fails: a guard against a hang, never a speed
@@ -116,3 +117,58 @@ class RawReader:
             async for chunk in self.chunks:
                 self.received += chunk
         return self.received
+
+
+async def read_in_process(
+    app: ASGIApp,
+    path: str,
+    *,
+    query: str = "",
+    headers: Mapping[str, str] | None = None,
+    until: Callable[[bytes], bool],
+) -> tuple[int, bytes]:
+    """The status and the bytes of a request to ``app`` in this process (no server, so on
+    every backend), read until ``until`` holds for them, when the client leaves: for a
+    stream, which never ends by itself (a ``TestClient`` would wait for its end)."""
+    received = bytearray()
+    status = 0
+    leave = asyncio.Event()
+    requested = False
+
+    async def receive() -> Message:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await leave.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            received.extend(message.get("body", b""))
+            if until(bytes(received)):
+                leave.set()
+
+    fields = [(b"host", b"testserver")]
+    fields += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": fields,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "extensions": {},
+    }
+    async with asyncio.timeout(GUARD):
+        await app(scope, receive, send)
+    return status, bytes(received)

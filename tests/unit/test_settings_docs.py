@@ -38,17 +38,22 @@ def toml_value(value: Any) -> str:
     return repr(value)
 
 
-def cli_flag(info: SettingInfo) -> str | None:
+def cli_flags(info: SettingInfo) -> list[str]:
+    """The option of ``serve`` that sets ``info``: one flag, or a pair (``--x/--no-x``)."""
     serve = main.commands["serve"]
     for param in serve.params:
         if param.name == info.name and isinstance(param, click.Option):
-            return param.opts[0]
-    return None
+            return [param.opts[0], *param.secondary_opts]
+    return []
 
 
 def render_setting(info: SettingInfo) -> str:
-    flag = cli_flag(info)
-    option = f"`{flag}`" if flag else "none (use the environment variable or the settings file)"
+    flags = cli_flags(info)
+    option = (
+        " / ".join(f"`{flag}`" for flag in flags)
+        if flags
+        else "none (use the environment variable or the settings file)"
+    )
     return (
         f"### `{info.name}`\n\n"
         f"{info.help}\n\n"

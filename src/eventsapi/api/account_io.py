@@ -104,11 +104,15 @@ Code = Annotated[
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
     """`totp`: the code of the authenticator app, or a recovery code, when the account
     has two-step verification (send it with the password, or after a
-    `second-factor-required` answer)."""
+    `second-factor-required` answer). `new_password`: after a `password-change-required`
+    answer, a password of your own to replace the one an administrator reset."""
 
     username: Username
     password: Password
     totp: Code | None = None
+    new_password: Password | None = None
+    """After a `password-change-required` answer: the password that replaces the one an
+    administrator reset."""
 
 
 class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):

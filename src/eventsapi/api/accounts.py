@@ -81,6 +81,7 @@ class AccountsAPI(AccountRoutes):
             data.username,
             data.password,
             totp=data.totp,
+            new_password=data.new_password,
             client=client,
             user_agent=request.headers.get("user-agent", ""),
         )

@@ -35,7 +35,9 @@ from eventsapi.settings import Settings
 
 __all__ = ["Authn", "client_address", "identity", "is_loopback"]
 
-_STATE: Final = "principal"
+PRINCIPAL: Final = "principal"
+"""The key of ``request.state`` (``scope["state"]``) holding the request's principal, once
+looked up (``None``: anonymous); the access log reads the user id there."""
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -86,8 +88,8 @@ class Authn:
         """The caller, or ``None`` without credentials; ``AuthenticationRequired`` if the
         credentials sent are not (or no longer) valid."""
         state = request.scope.setdefault("state", {})
-        if _STATE in state:
-            cached: Principal | None = state[_STATE]
+        if PRINCIPAL in state:
+            cached: Principal | None = state[PRINCIPAL]
             return cached
         value, by_cookie = self._credentials(request)
         principal = None
@@ -103,7 +105,7 @@ class Authn:
             self.identities.remember(value, identity(principal.user))
             if by_cookie and request.method not in _SAFE_METHODS:
                 self._check_origin(request)
-        state[_STATE] = principal
+        state[PRINCIPAL] = principal
         return principal
 
     async def verify(self, value: str, scope: ASGIScope) -> str | None:
@@ -153,11 +155,15 @@ class Authn:
         cookie = request.cookies.get(self.cookie(request.scope))
         return (cookie, True) if cookie else (None, False)
 
+    def own_origin(self, request: Request) -> str:
+        """The service's own origin, as its pages' requests name it in ``Origin``."""
+        return self.public_origin or f"{request.url.scheme}://{request.url.netloc}"
+
     def _check_origin(self, request: Request) -> None:
         origin = request.headers.get("origin")
         if origin is None:
             return  # not a browser's cross-origin request (browsers send Origin on those)
-        own = self.public_origin or f"{request.url.scheme}://{request.url.netloc}"
+        own = self.own_origin(request)
         if origin != own and origin not in self.allowed_origins:
             raise Forbidden(
                 f"A change made with the session cookie must come from this service's own "

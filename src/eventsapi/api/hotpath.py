@@ -249,7 +249,7 @@ class EventsApp(Starlette):
                     ended = scope.get(STREAM_STARTED) or _clock()
                     self.recorder.record(template, scope["method"], status, ended - started)
             if self.access_log:
-                access_log.write(scope, status, started, request_id)
+                access_log.write(scope, status, started, request_id, _route_template(scope))
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The innermost app of the layers: the hot path, or else Starlette."""

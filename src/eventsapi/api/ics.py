@@ -23,20 +23,36 @@ Each event is a ``VEVENT``:
 
 A line break in a text is written ``\\n``: iCalendar text has no other, so a carriage
 return (alone or before a line feed) reads back as a line feed.
+
+Attendees (``attendees``: only in the calendar of one event its owner or an admin asks for,
+``api/feeds.py``): an ``ATTENDEE`` per active registration, in the order people joined,
+its value the registrant's ``mailto:`` URI (RFC 6068: each character outside the URI's own
+set percent-encoded, so that one address stays one, and one line), its ``CN`` the name
+(a parameter value in double quotes, with RFC 6868's ``^n``, ``^'`` and ``^^`` for line
+breaks, double quotes and carets: no name can end the parameter, the property or the
+line), its ``PARTSTAT`` ``ACCEPTED`` for a confirmed registration and ``TENTATIVE`` for a
+waitlisted one (RFC 5545 3.2.12: "tentatively accepted", which is what a place on the
+waitlist is: the registrant said yes, the seat is not theirs yet; ``NEEDS-ACTION`` would
+say they have not answered). A calendar with attendees has no ``METHOD``: iTIP's
+``PUBLISH`` (RFC 5546 3.2.1) forbids them. It has no ``ORGANIZER`` either (accounts hold
+no address), which also keeps calendar servers and apps from taking the event for a
+meeting of theirs and mailing the attendees (RFC 6638 schedules only with one).
 """
 
 from __future__ import annotations
 
 import functools
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Final
+from urllib.parse import quote
 
-from icalendar import Calendar, vDuration, vText
+from icalendar import Calendar, vCalAddress, vDuration, vText
 from icalendar import Event as VEvent
 
 from eventsapi.domain.events import Event
+from eventsapi.domain.registrations import Registration
 
 __all__ = ["REFRESH", "calendar"]
 
@@ -48,6 +64,11 @@ REFRESH: Final = timedelta(hours=1)
 _ZONE_RULES_FROM: Final = date(1900, 1, 1)
 _ZONE_RULES_UNTIL: Final = date(2100, 1, 1)
 _DAY: Final = timedelta(days=1)
+# RFC 6068's characters of an address that stay as they are (with the unreserved ones,
+# which quote keeps): "," (which would start a second address), "?", "#", "%", "/", "&"
+# and "=" are percent-encoded, as is anything outside US-ASCII or a control character.
+_MAILTO_SAFE: Final = "!$'()*+;:@"
+_PARTSTAT: Final = {"confirmed": "ACCEPTED", "waitlisted": "TENTATIVE"}
 
 
 @functools.cache
@@ -96,14 +117,33 @@ def _vevent(event: Event, domain: str) -> VEvent | None:
     return component
 
 
-def calendar(events: Iterable[Event], *, name: str, domain: str) -> bytes:
+def attendee(registration: Registration) -> vCalAddress:
+    """The ``ATTENDEE`` of a confirmed or waitlisted registration (``KeyError`` for a
+    cancelled one: a caller's mistake)."""
+    address = vCalAddress("mailto:" + quote(registration.email, safe=_MAILTO_SAFE))
+    address.params["CN"] = registration.name
+    address.params["PARTSTAT"] = _PARTSTAT[registration.status]
+    return address
+
+
+def calendar(
+    events: Iterable[Event],
+    *,
+    name: str,
+    domain: str,
+    attendees: Mapping[str, Sequence[Registration]] | None = None,
+) -> bytes:
     """The ``VCALENDAR`` of ``events`` (those with a start), named ``name``: one
-    ``VTIMEZONE`` per time zone the events use, then a ``VEVENT`` per event, in order."""
+    ``VTIMEZONE`` per time zone the events use, then a ``VEVENT`` per event, in order;
+    with an ``ATTENDEE`` for each registration in ``attendees`` (by event id; confirmed
+    or waitlisted ones only)."""
+    attendees = attendees or {}
     body = Calendar()
     body.add("prodid", PRODID)
     body.add("version", "2.0")
     body.add("calscale", "GREGORIAN")
-    body.add("method", "PUBLISH")
+    if not any(attendees.values()):
+        body.add("method", "PUBLISH")
     # The text types given: the library would write these names' values unescaped.
     body.add("name", vText(name))
     body.add("x-wr-calname", vText(name))
@@ -115,6 +155,8 @@ def calendar(events: Iterable[Event], *, name: str, domain: str) -> bytes:
         component = _vevent(event, domain)
         if component is None:
             continue
+        for registration in attendees.get(event.id, ()):
+            component.add("attendee", attendee(registration))
         body.add_component(component)
         start = component.decoded("dtstart").date()
         end = component.decoded("dtend").date() if "dtend" in component else start

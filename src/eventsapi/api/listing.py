@@ -17,7 +17,7 @@ import msgspec
 from starlette.datastructures import QueryParams
 
 from eventsapi.api.cursors import Cursor, decode_cursor, encode_cursor
-from eventsapi.api.parameters import single_values, whole_number
+from eventsapi.api.parameters import CACHE_BUSTER, single_values, whole_number
 from eventsapi.domain.events import TAG_MAX, Status
 from eventsapi.domain.query import (
     SORTS,
@@ -51,7 +51,7 @@ class Listing:
     searches_nothing: bool
     """``q`` holds no word (only punctuation): nothing can match."""
     parameters: list[tuple[str, str]]
-    """The request's parameters but the cursor, for the links."""
+    """The request's parameters but the cursor and the cache buster, for the links."""
     fingerprint: str
 
 
@@ -161,7 +161,13 @@ def parse_listing(query: QueryParams, settings: Settings, cursor_key: bytes) -> 
             count_ceiling=settings.max_exact_count,
         ),
         "q" in single and not where.terms,
-        [(name, value) for name, value in query.multi_items() if name != "cursor"],
+        # A cache buster is the client's to set on each request: a link repeating one
+        # would make every page after the first look like the same cached URL.
+        [
+            (name, value)
+            for name, value in query.multi_items()
+            if name not in ("cursor", CACHE_BUSTER)
+        ],
         listed,
     )
 

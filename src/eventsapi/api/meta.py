@@ -1,5 +1,10 @@
 """The service's own routes: welcome, probes, the docs page and the problem types (the
-OpenAPI document is the route table's: ``api/route_table.py``)."""
+OpenAPI document is the route table's: ``api/route_table.py``).
+
+``GET /`` answers API clients with the tutorial's JSON; a browser, whose ``Accept`` prefers
+``text/html`` to ``application/json``, is sent to the web UI (``/ui/``) instead. Both
+answers vary by ``Accept``, so that a cache keeps them apart.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,10 @@ from eventsapi.api.store import EventStore
 from eventsapi.errors import NotFound
 
 _encode = msgspec.json.Encoder().encode
+
+UI_HOME: Final = "/ui/"
+"""Where a browser asking for ``/`` is sent (the web UI's events page)."""
+_VARY_ACCEPT: Final = {"Vary": "Accept"}
 
 WELCOME: Final = _encode(
     {
@@ -51,7 +60,45 @@ DOCS_PAGE: Final = """<!doctype html>
 
 
 async def welcome(request: Request) -> Response:
-    return Response(WELCOME, media_type=JSON)
+    if prefers_html(request.headers.get("accept", "")):
+        # 303: a GET of the UI, whatever the method was (HEAD stays HEAD, RFC 9110 15.4.4).
+        return Response(status_code=303, headers={"Location": UI_HOME, **_VARY_ACCEPT})
+    return Response(WELCOME, media_type=JSON, headers=_VARY_ACCEPT)
+
+
+def prefers_html(accept: str) -> bool:
+    """Whether an ``Accept`` field value ranks ``text/html`` above ``application/json``
+    (a browser's navigation); a tie (``*/*``, curl's and most clients') is JSON's."""
+    return _quality(accept, "text/html") > _quality(accept, "application/json")
+
+
+def _quality(accept: str, media_type: str) -> float:
+    """The ``q`` that ``accept`` gives ``media_type``: its most specific range's (RFC 9110
+    section 12.5.1), 0 when no range matches."""
+    kind = media_type.split("/", 1)[0]
+    ranks = {media_type: 3, f"{kind}/*": 2, "*/*": 1}
+    best_rank, best_q = 0, 0.0
+    for item in accept.split(","):
+        name, *parameters = item.split(";")
+        rank = ranks.get(name.strip().lower(), 0)
+        if rank <= best_rank:
+            continue
+        q = 1.0
+        for parameter in parameters:
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                q = _q_value(value.strip())
+        best_rank, best_q = rank, q
+    return best_q
+
+
+def _q_value(text: str) -> float:
+    """A ``qvalue`` (0 to 1, three decimals at most); anything else counts as 0."""
+    try:
+        q = float(text)
+    except ValueError:
+        return 0.0
+    return q if 0.0 <= q <= 1.0 and len(text) <= 5 else 0.0
 
 
 async def healthz(request: Request) -> Response:

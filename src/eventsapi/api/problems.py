@@ -237,6 +237,15 @@ PROBLEM_TYPES: Final = {
             "recovery code).",
         ),
         ProblemType(
+            "password-change-required",
+            401,
+            "Choose a new password",
+            "The password and any two-step code were right, but an administrator reset the "
+            "password: it works for this one login. Send the same request again with "
+            "`new_password`, a password of your own (the password policy applies to it as "
+            "to any new password).",
+        ),
+        ProblemType(
             "forbidden",
             403,
             "You may not do this",
@@ -348,6 +357,13 @@ def from_error(request: Request, exc: Exception) -> Response:
                 401,
                 str(exc),
                 slug="second-factor-required",
+                headers={"WWW-Authenticate": _CHALLENGE},
+            )
+        case errors.PasswordChangeRequired():
+            return problem(
+                401,
+                str(exc),
+                slug="password-change-required",
                 headers={"WWW-Authenticate": _CHALLENGE},
             )
         case errors.TooManyAttempts():

@@ -104,8 +104,21 @@ TABLE: Final[tuple[Route, ...]] = (
                 access=Access.ANYONE,
                 operation_id="welcome",
                 summary="Welcome, with links to the API and its documentation",
+                description="A browser, whose `Accept` prefers `text/html` to "
+                "`application/json`, is sent to the web UI (`/ui/`) instead.",
                 responses={
-                    "200": {"description": "Welcome", "content": {JSON: {"schema": ref("Welcome")}}}
+                    "200": {
+                        "description": "Welcome",
+                        "headers": {"Vary": {"schema": {"type": "string"}}},
+                        "content": {JSON: {"schema": ref("Welcome")}},
+                    },
+                    "303": {
+                        "description": "A browser is sent to the web UI",
+                        "headers": {
+                            "Location": {"required": True, "schema": {"type": "string"}},
+                            "Vary": {"schema": {"type": "string"}},
+                        },
+                    },
                 },
             ),
         ),

@@ -210,9 +210,21 @@ def allow(methods: Sequence[str]) -> str:
 
 
 class BoundTable:
-    """The table's handlers bound to ``services``, and what the app serves from them."""
+    """The table's handlers bound to ``services``, and what the app serves from them.
 
-    def __init__(self, table: Sequence[Route], services: Services) -> None:
+    ``more``: routes made for ``services`` that join the table after its own (the web UI's
+    pages, ``ui/routes.py``: they are not the API's, so the API does not import them).
+    """
+
+    def __init__(
+        self,
+        table: Sequence[Route],
+        services: Services,
+        *,
+        more: Callable[[Services], Sequence[Route]] | None = None,
+    ) -> None:
+        if more is not None:
+            table = (*table, *more(services))
         self.groups = RouteGroups(table)
         self.unrecorded = frozenset(route.path for route in table if not route.sli)
         self.starlette: list[BaseRoute] = []

@@ -62,7 +62,8 @@ ACCOUNT_ROUTES: Final = (
             summary="Log in: a session token, also set as the session cookie",
             description="With two-step verification on, send `totp` too (a code or a "
             "recovery code). Unknown usernames and wrong passwords get the same answer. "
-            "Failed attempts are throttled per account and per client (429).",
+            "Failed attempts are throttled per account and per client (429). After "
+            "an administrator reset the password, send `new_password` too.",
             body=body(io.LoginRequest),
             responses={
                 "200": ok("Logged in", ref(io.LoginResult), **SET_COOKIE),
@@ -70,7 +71,8 @@ ACCOUNT_ROUTES: Final = (
                 "401": problem(
                     "The login failed (`authentication-failed`, whatever the reason), "
                     "or the password was right and a two-step code is needed "
-                    "(`second-factor-required`)"
+                    "(`second-factor-required`), or a new password, the old one having "
+                    "been reset (`password-change-required`)"
                 ),
             },
             overrides={**_THROTTLED, **_HASHING},

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from eventsapi.api.feeds import FEED_MAX_BYTES, FEED_MAX_EVENTS, FEED_PAST_DAYS, MEDIA_TYPE
+from eventsapi.api.feeds import (
+    ATTENDEES_MAX,
+    FEED_MAX_BYTES,
+    FEED_MAX_EVENTS,
+    FEED_PAST_DAYS,
+    MEDIA_TYPE,
+)
 from eventsapi.api.openapi import Schema, problem
 from eventsapi.api.routes import Access, Limits, Op, Route
 from eventsapi.api.routes_events import ENTITY_TAG, FILTER_PARAMETERS, IF_NONE_MATCH_GET
@@ -34,6 +40,16 @@ _CALENDAR: Final[Schema] = {
     }
 }
 _NOT_MODIFIED: Final = {"description": "Not modified (If-None-Match)", "headers": _ETAG}
+_PRIVATE: Final = {
+    "Cache-Control": {
+        "description": "`private, no-cache` on a calendar with attendees (none otherwise)",
+        "schema": {"type": "string"},
+    },
+    "Vary": {
+        "description": "`Authorization, Cookie`: the attendees are shown by the credentials",
+        "schema": {"type": "string"},
+    },
+}
 _FEED_PARAMETERS: Final = [
     {
         **FILTER_PARAMETERS["starts_after"],
@@ -102,13 +118,24 @@ FEED_ROUTES: Final = (
                 summary="One event as a calendar (iCalendar), to add or subscribe to",
                 description=(
                     "A calendar with the event's `VEVENT`; with none while the event has "
-                    "no start (it appears once the event has one)."
+                    "no start (it appears once the event has one). With the credentials of "
+                    "the event's owner or an admin, the `VEVENT` also lists who comes: an "
+                    "`ATTENDEE` per confirmed (`PARTSTAT=ACCEPTED`) and waitlisted "
+                    f"(`PARTSTAT=TENTATIVE`) registration, at most {ATTENDEES_MAX:,}, "
+                    "in the order they joined, and the calendar has no `METHOD`; that "
+                    "answer is `Cache-Control: private, no-cache`, with an ETag of its own. "
+                    "Without credentials, or with anyone else's, it is the public calendar."
                 ),
                 parameters=[IF_NONE_MATCH_GET],
                 responses={
-                    "200": {"description": "The calendar", "headers": _ETAG, "content": _CALENDAR},
-                    "304": _NOT_MODIFIED,
+                    "200": {
+                        "description": "The calendar",
+                        "headers": {**_ETAG, **_PRIVATE},
+                        "content": _CALENDAR,
+                    },
+                    "304": {**_NOT_MODIFIED, "headers": {**_ETAG, **_PRIVATE}},
                     "400": problem("A malformed If-None-Match"),
+                    "401": problem("Credentials that are not (or no longer) valid"),
                     "404": problem("No such event"),
                 },
             ),

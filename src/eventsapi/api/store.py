@@ -153,7 +153,8 @@ class EventStore(Protocol):
     async def account_registrations(
         self, account: str, *, after: int = 0, limit: int = 100
     ) -> list[Registration]:
-        """An account's registrations, every event, in the order they joined."""
+        """An account's registrations, every event, in the order they joined; none of an
+        event in the trash (they come back with a restore)."""
 
     async def registration_counts(self, event_id: str) -> Counts | None:
         """The event's counts (``None`` without the event)."""

@@ -1,19 +1,29 @@
-"""Administering accounts: create them, list them, unlock them, change their roles.
+"""Administering accounts: create, list, unlock, change roles, delete, reset a forgotten
+password, turn off a lost second factor.
 
 Every action takes its ``Actor``: an admin's principal over the API, which needs the
 ``admin`` scope (a session of an admin has it, an admin's API token only if created with
 it), or ``OPERATOR``, the command line. The audit log records who did it: the admin's id
 and address as ``by`` and the entry's client, or neither for the operator.
 
-A role change is a privilege change: the user's sessions end.
+A role change is a privilege change: the user's sessions end. So do a password reset
+and turning off two-step verification (whoever held a session may be who stole the
+phone or the password); deleting an account ends its sessions and API tokens too.
+
+What a deleted account leaves: its audit entries (the log keeps what happened); its
+events and registrations, which name its id. Ids are ULIDs, never given again, so a new
+account of the same name does not own them: only admins can change or delete them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import secrets
+from typing import Final
 
 from eventsapi.auth.core import AccountCore, client_of
 from eventsapi.auth.principal import Actor, Operator
+from eventsapi.auth.sessions import session_state
 from eventsapi.auth.usernames import check_new_username
 from eventsapi.domain.accounts import AuditKind, Role, Scope, User
 from eventsapi.errors import (
@@ -24,7 +34,10 @@ from eventsapi.errors import (
     ValidationFailed,
 )
 
-__all__ = ["Administration"]
+__all__ = ["GENERATED_PASSWORD_BYTES", "Administration"]
+
+GENERATED_PASSWORD_BYTES: Final = 18
+"""A reset password's randomness: 144 bits, 24 URL-safe characters (the policy asks 15)."""
 
 
 class Administration:
@@ -111,6 +124,110 @@ class Administration:
             sessions_ended=ended,
         )
         return user
+
+    async def delete_user(self, actor: Actor, username: str) -> tuple[User, int, int]:
+        """Delete an account with its sessions and API tokens; returns it, and how many
+        live sessions and tokens ended. The last admin cannot be deleted."""
+        _authorize(actor)
+        core = self._core
+        target = await core.user_named(username)
+        now = core.clock()
+        sessions = await core.store.sessions_of(target.id)
+        live_sessions = sum(
+            1 for s in sessions if session_state(s, now, core.session_policy) == "active"
+        )
+        live_tokens = sum(
+            1
+            for token in await core.store.tokens_of(target.id)
+            if token.expires_at is None or token.expires_at > now
+        )
+        user = await core.store.delete_user(target.id)  # never the last admin
+        await core.audit(
+            now,
+            AuditKind.USER_DELETED,
+            user.id,
+            _client(actor),
+            username=user.username,
+            role=user.role.value,
+            by=_by(actor),
+            sessions_ended=live_sessions,
+            tokens_revoked=live_tokens,
+        )
+        return user, live_sessions, live_tokens
+
+    async def reset_password(self, actor: Actor, username: str) -> tuple[User, str]:
+        """Give a user a new, generated password (returned: show it once) for one who
+        forgot theirs. It works for one login, which must choose a new password
+        (``SignIn.login``'s ``new_password``). Their sessions end and the lock after failed
+        logins is lifted; their API tokens stay, as on a password change. Two-step
+        verification stays on."""
+        _authorize(actor)
+        core = self._core
+        target = await core.user_named(username)
+        password = secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+        client = _client(actor)
+        with core.hashing.admitted(client) as hashing:
+            await core.check_policy(
+                hashing, password, username=target.username, two_factor=False, field="password"
+            )
+            new_hash = await core.hash(hashing, password)
+        now = core.clock()
+
+        def reset(current: User) -> User:
+            return dataclasses.replace(
+                current,
+                password_hash=new_hash,
+                password_changed_at=now,
+                password_must_change=True,
+                locked=False,
+                failed_logins=0,
+                last_failed_login_at=None,
+            )
+
+        user = await core.store.update_user(target.id, reset)
+        ended = await core.store.revoke_sessions(user.id, at=now)
+        await core.audit(
+            now,
+            AuditKind.PASSWORD_RESET,
+            user.id,
+            client,
+            by=_by(actor),
+            sessions_ended=ended,
+            unlocked=True if target.locked else None,
+        )
+        return user, password
+
+    async def disable_second_factor(self, actor: Actor, username: str) -> tuple[User, int]:
+        """Turn off a user's two-step verification (TOTP and recovery codes), for one who
+        lost the phone and the codes; their sessions end. Returns the user and how many
+        sessions ended; ``Forbidden`` if it was not on (nor being set up)."""
+        _authorize(actor)
+        core = self._core
+        target = await core.user_named(username)
+
+        def disable(current: User) -> User:
+            if not current.totp_enabled and current.totp_secret is None:
+                raise Forbidden("Two-step verification is not on for this account.")
+            return dataclasses.replace(
+                current,
+                totp_secret=None,
+                totp_enabled=False,
+                totp_last_step=None,
+                recovery_codes=(),
+            )
+
+        now = core.clock()
+        user = await core.store.update_user(target.id, disable)
+        ended = await core.store.revoke_sessions(user.id, at=now)
+        await core.audit(
+            now,
+            AuditKind.TOTP_RESET,
+            user.id,
+            _client(actor),
+            by=_by(actor),
+            sessions_ended=ended,
+        )
+        return user, ended
 
 
 def _authorize(actor: Actor, refusal: str = "This needs the admin scope.") -> None:

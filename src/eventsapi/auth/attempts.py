@@ -33,6 +33,7 @@ from eventsapi.domain.accounts import AuditKind, User
 from eventsapi.errors import (
     AuthenticationFailed,
     Forbidden,
+    PasswordChangeRequired,
     SecondFactorRequired,
     TooManyAttempts,
     ValidationFailed,
@@ -40,7 +41,13 @@ from eventsapi.errors import (
 
 __all__ = ["Attempt", "Attempts", "Stale"]
 
-_NOT_A_GUESS: Final = (TooManyAttempts, SecondFactorRequired, Forbidden, ValidationFailed)
+_NOT_A_GUESS: Final = (
+    TooManyAttempts,
+    SecondFactorRequired,
+    PasswordChangeRequired,
+    Forbidden,
+    ValidationFailed,
+)
 """What an attempt raises when it was refused before its check, or its credentials were
 right: its reservation of the client's budget is given back."""
 

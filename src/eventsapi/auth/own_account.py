@@ -128,7 +128,10 @@ class OwnAccount:
                     if user.totp_enabled != two_factor:
                         raise Stale  # the policy was checked for the other minimum length
                     return dataclasses.replace(
-                        user, password_hash=new_hash, password_changed_at=now
+                        user,
+                        password_hash=new_hash,
+                        password_changed_at=now,
+                        password_must_change=False,
                     )
 
                 user = await attempts.succeed(

@@ -20,7 +20,7 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Final, NoReturn
 
-from eventsapi.auth.attempts import Attempts, Stale
+from eventsapi.auth.attempts import Attempt, Attempts, Stale
 from eventsapi.auth.core import AccountCore, client_of, session_of
 from eventsapi.auth.hashing import Ticket
 from eventsapi.auth.principal import Principal, role_scopes
@@ -31,7 +31,13 @@ from eventsapi.auth.throttle import UNKNOWN_NAMES_FORGOTTEN_AFTER, client_key, r
 from eventsapi.auth.tokens import API_TOKEN_PREFIX, SESSION_PREFIX, looks_like, token_hash
 from eventsapi.auth.usernames import normalize_username
 from eventsapi.domain.accounts import AuditKind, LoginFailures, Session, User
-from eventsapi.errors import AuthenticationFailed, SecondFactorRequired, TooManyAttempts
+from eventsapi.errors import (
+    AuthenticationFailed,
+    PasswordChangeRequired,
+    PasswordRejected,
+    SecondFactorRequired,
+    TooManyAttempts,
+)
 
 __all__ = ["TOKEN_USE_AUDIT_INTERVAL", "SignIn"]
 
@@ -54,19 +60,24 @@ class SignIn:
         password: str,
         *,
         totp: str | None = None,
+        new_password: str | None = None,
         client: str,
         user_agent: str,
     ) -> tuple[User, Session, str]:
         """Log in: the user, the new session, and its token (to show the client once).
 
-        Raises ``TooManyAttempts`` (not counted), ``AuthenticationFailed``, or
+        Raises ``TooManyAttempts`` (not counted), ``AuthenticationFailed``,
         ``SecondFactorRequired`` (the password was right; send it again with ``totp``, a
-        TOTP code or a recovery code).
+        TOTP code or a recovery code), or ``PasswordChangeRequired`` (the credentials were
+        right, but the password was reset: send it again with ``new_password``, which
+        must pass the policy, else ``PasswordRejected``; neither is counted).
         """
         now = self._core.clock()
         with self._core.hashing.admitted(client) as hashing:
             async with self._attempts.client_attempt(client, now):
-                return await self._login(hashing, username, password, totp, client, user_agent, now)
+                return await self._login(
+                    hashing, username, password, totp, new_password, client, user_agent, now
+                )
 
     async def _login(
         self,
@@ -74,6 +85,7 @@ class SignIn:
         username: str,
         password: str,
         totp: str | None,
+        new_password: str | None,
         client: str,
         user_agent: str,
         now: datetime,
@@ -100,19 +112,26 @@ class SignIn:
                 await attempts.fail(counted, client, now, "second_factor")
         elif counted.locked:
             await attempts.fail(counted, client, now, "locked")
-        rehashed = (
-            await core.hash(hashing, password)
-            if core.hasher.needs_rehash(counted.password_hash)
-            else None
-        )
+        if counted.password_must_change:
+            new_hash = await self._chosen(hashing, attempt, password, new_password)
+        elif core.hasher.needs_rehash(counted.password_hash):
+            new_hash = await core.hash(hashing, password)
+        else:
+            new_hash = None
 
         def record(current: User) -> User:
             if current.locked and not current.totp_enabled:
                 raise Stale  # locked (by a concurrent failure) while this one was checked
-            return (
-                current
-                if rehashed is None
-                else dataclasses.replace(current, password_hash=rehashed)
+            if not counted.password_must_change:
+                return (
+                    current
+                    if new_hash is None
+                    else dataclasses.replace(current, password_hash=new_hash)
+                )
+            if new_hash is None or not current.password_must_change:
+                raise Stale  # changed meanwhile (by another login): this one checked the old
+            return dataclasses.replace(
+                current, password_hash=new_hash, password_changed_at=now, password_must_change=False
             )
 
         user = await attempts.succeed(counted, proof, now, client, record, by="login")
@@ -125,7 +144,41 @@ class SignIn:
             session_id=session.id,
             second_factor=None if proof is None else proof.kind,
         )
+        if counted.password_must_change:
+            await core.audit(
+                now, AuditKind.PASSWORD_CHANGED, user.id, client, session_id=session.id
+            )
         return user, session, token
+
+    async def _chosen(
+        self, hashing: Ticket, attempt: Attempt, given: str, new_password: str | None
+    ) -> str:
+        """The hash of the password a user chooses at the login after a reset;
+        ``PasswordChangeRequired`` without one, ``PasswordRejected`` for one the policy
+        refuses or the one given by the reset, which its administrator knows (neither
+        counted: the credentials were right)."""
+        core, counted = self._core, attempt.counted
+        if not new_password:
+            await self._attempts.uncount(attempt)
+            raise PasswordChangeRequired
+        try:
+            if new_password == given:
+                raise PasswordRejected(  # noqa: TRY301 - uncounted below, as the policy's
+                    ["This is the password you were given: choose one of your own."],
+                    [],
+                    field="new_password",
+                )
+            await core.check_policy(
+                hashing,
+                new_password,
+                username=counted.username,
+                two_factor=counted.totp_enabled,
+                field="new_password",
+            )
+        except PasswordRejected:
+            await self._attempts.uncount(attempt)
+            raise
+        return await core.hash(hashing, new_password)
 
     async def refuse_login(self, client: str) -> None:
         """Count a login whose input was refused before any check (a username or code no

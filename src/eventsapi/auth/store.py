@@ -55,6 +55,12 @@ class AccountStore(Protocol):
         admin (``Forbidden``): of two admins demoting each other at once, one wins.
         ``NotFound`` if there is no such user."""
 
+    async def delete_user(self, user_id: str) -> User:
+        """Delete the user with their sessions and API tokens (ended or not) and return
+        them, atomically refusing to delete the last admin (``Forbidden``), as
+        ``change_role`` refuses to demote them. ``NotFound`` if there is no such user. The
+        audit log keeps the user's entries (it has no foreign key)."""
+
     async def update_unknown_login(
         self,
         name: str,

@@ -7,6 +7,8 @@ import click
 from eventsapi import __version__
 from eventsapi.cli.changes import changes_command
 from eventsapi.cli.db import db
+from eventsapi.cli.group import HELP_FLAGS, VERSION_FLAGS, DefaultGroup
+from eventsapi.cli.registrations import registrations_group
 from eventsapi.cli.serve import serve
 from eventsapi.cli.settings import settings_command
 from eventsapi.cli.slo import sla_group, slo_group
@@ -16,23 +18,11 @@ from eventsapi.cli.users import users_group
 from eventsapi.cli.webhooks import webhooks_group
 
 
-class DefaultGroup(click.Group):
-    """A group that runs ``serve`` when no command is named (``eventsapi --port 9000``)."""
-
-    default_command = "serve"
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        group_flags = {"--help", "-h", "--version"}
-        if not args or (args[0] not in self.commands and args[0] not in group_flags):
-            args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
-
-
 @click.group(
     cls=DefaultGroup,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    context_settings={"help_option_names": list(HELP_FLAGS), "max_content_width": 100},
 )
-@click.version_option(__version__, prog_name="eventsapi")
+@click.version_option(__version__, *VERSION_FLAGS, prog_name="eventsapi")
 def main() -> None:
     """eventsapi: a durable, fast events REST API.
 
@@ -55,3 +45,4 @@ main.add_command(slo_group)
 main.add_command(sla_group)
 main.add_command(users_group)
 main.add_command(webhooks_group)
+main.add_command(registrations_group)

@@ -9,7 +9,13 @@ import click
 
 from eventsapi import storage
 from eventsapi.cli.copy import copy_command
-from eventsapi.cli.options import config_option, database_option, resolve
+from eventsapi.cli.options import (
+    config_option,
+    database_option,
+    format_option,
+    print_json,
+    resolve,
+)
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import Settings
 from eventsapi.storage.migrations import Migration
@@ -49,14 +55,23 @@ def migrate(database: str | None, config: Path | None) -> None:
 
 
 @db.command()
+@format_option
 @database_option
 @config_option
-def status(database: str | None, config: Path | None) -> None:
-    """List the schema migrations and when each was applied."""
+def status(output: str, database: str | None, config: Path | None) -> None:
+    """List the schema migrations and when each was applied.
+
+    With --format json: an array of {version, name, applied_at}; applied_at is null
+    while a migration is pending."""
     settings = resolve(config, database=database)
-    for migration in _migrations(settings, migrate=False):
+    migrations = _migrations(settings, migrate=False)
+    if output == "json":
+        print_json(migrations)
+        return
+    width = max((len(migration.name) for migration in migrations), default=0)
+    for migration in migrations:
         when = migration.applied_at or "pending"
-        click.echo(f"{migration.version:04d}  {migration.name:<24} {when}")
+        click.echo(f"{migration.version:04d}  {migration.name:<{width}}  {when}")
 
 
 db.add_command(copy_command)

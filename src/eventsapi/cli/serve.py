@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from eventsapi import __version__, storage
+from eventsapi import __version__, logs, storage
 from eventsapi.cli.options import resolve, serve_options
 from eventsapi.cli.stores import opened_store
 from eventsapi.cli.users import FIRST_ADMIN_HINT
@@ -218,6 +218,7 @@ def serve(
     port: int | None,
     workers: int | None,
     log_level: str | None,
+    log_format: str | None,
     access_log: bool | None,
     config: Path | None,
 ) -> None:
@@ -226,25 +227,22 @@ def serve(
     On a signal it stops accepting connections, lets requests in flight finish,
     commits queued writes and exits 0.
     """
-    settings = resolve(
-        config,
-        database=database,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=access_log,
-    )
+    # Settings may warn (an unknown EVENTSAPI_* variable) before they say how to log.
+    with logs.held_back() as held:
+        settings = resolve(
+            config,
+            database=database,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            log_format=log_format,
+            access_log=access_log,
+        )
+    logs.configure(settings)
+    held.write()
     if settings.database in ("memory:", ":memory:") and settings.workers > 1:
         raise click.UsageError("The memory database cannot be shared by several workers.")
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if settings.access_log:
-        # The app writes the access log (api/access_log.py), at INFO whatever log_level.
-        logging.getLogger("eventsapi.access").setLevel(logging.INFO)
     _check_address(settings)
     accounts = _prepare_database(settings)
     _allow_connections(settings)
@@ -264,6 +262,7 @@ def serve(
         websockets=False,
         log_enabled=True,
         log_level="warning" if settings.log_level == "info" else settings.log_level,  # type: ignore[arg-type]
+        log_dictconfig=logs.granian_config(settings),  # its lines in our format too
         log_access=False,  # the app writes its own, with the request id
         workers_kill_timeout=max(1, round(settings.shutdown_timeout)),
         # granian counts connections, not requests, against backpressure (a permit is taken

@@ -12,6 +12,7 @@ import click
 from eventsapi import storage
 from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
+from eventsapi.domain.registrations import Registration
 from eventsapi.settings import Settings
 from eventsapi.storage.events import EventRow
 from eventsapi.storage.migrations import Migration
@@ -34,6 +35,15 @@ class Store(Protocol):
 
     async def migrations(self) -> list[Migration]:
         """Every migration this version knows, with when it was applied (or ``None``)."""
+
+    async def get(self, event_id: str) -> Event | None:
+        """The event with this id, or ``None`` (none, or in the trash)."""
+
+    async def list_registrations(
+        self, event_id: str, *, after: int = 0, limit: int = 100, account: str | None = None
+    ) -> list[Registration]:
+        """The event's registrations (every status) in the order they joined, after ``seq``
+        ``after``; only ``account``'s with one."""
 
     async def get_json(self, event_id: str) -> EventRow | None:
         """The event's stored JSON document first, then its revision, counts and capacity (a

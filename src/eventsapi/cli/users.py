@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, NoReturn, TypeVar
 import click
 
 from eventsapi.auth.principal import OPERATOR
-from eventsapi.cli.options import config_option, database_option, resolve
+from eventsapi.cli.options import (
+    config_option,
+    database_option,
+    format_option,
+    print_json,
+    resolve,
+)
 from eventsapi.cli.stores import opened_store
 from eventsapi.clock import system_clock
 from eventsapi.domain.accounts import Role, User
@@ -42,7 +48,8 @@ FIRST_ADMIN_HINT = "create one with `eventsapi users create --admin NAME`"
 
 @click.group("users")
 def users_group() -> None:
-    """Manage accounts: create them (the first admin too), list, unlock, change roles."""
+    """Manage accounts: create (the first admin too), list, unlock, change roles, delete,
+    reset a forgotten password, turn off a lost second factor."""
 
 
 def _run(
@@ -141,16 +148,24 @@ def create_command(
 
 
 @users_group.command("list")
+@format_option
 @database_option
 @config_option
-def list_command(database: str | None, config: Path | None) -> None:
-    """List the accounts: name, role, whether locked, two-step verification, created."""
+def list_command(output: str, database: str | None, config: Path | None) -> None:
+    """List the accounts: name, role, whether locked, two-step verification, created.
+
+    With --format json: an array of the documents GET /users answers with."""
     settings = resolve(config, database=database)
 
     async def everyone(admin: Administration) -> list[User]:
         return await admin.users(OPERATOR)
 
     users = _run(settings, everyone)
+    if output == "json":
+        from eventsapi.api.account_io import user_info
+
+        print_json([user_info(user) for user in users])
+        return
     if not users:
         click.echo(f"No accounts yet: {FIRST_ADMIN_HINT}.")
         return
@@ -198,3 +213,73 @@ def set_role_command(name: str, role: str, database: str | None, config: Path | 
     click.echo(
         f"{user.username} is now {'an' if user.role is Role.ADMIN else 'a'} {user.role.value}."
     )
+
+
+@users_group.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@database_option
+@config_option
+def delete_command(name: str, yes: bool, database: str | None, config: Path | None) -> None:
+    """Delete the account NAME: its sessions and API tokens end and are deleted at once.
+
+    Its events and registrations stay, naming the deleted account's id, which no account
+    will have again (a new account of the same name does not own them): only admins can
+    change or delete them. The audit log keeps its entries. The last admin cannot be
+    deleted. Asks for confirmation unless --yes."""
+    settings = resolve(config, database=database)
+    if not yes:
+        click.confirm(
+            f"Delete the account {name!r}, its sessions and API tokens? This cannot be undone",
+            abort=True,
+        )
+
+    async def delete(admin: Administration) -> tuple[User, int, int]:
+        with _named(name):
+            return await admin.delete_user(OPERATOR, name)
+
+    user, sessions, tokens = _run(settings, delete)
+    click.echo(
+        f"Deleted {user.role.value} {user.username} (id {user.id}); "
+        f"{sessions} session(s) and {tokens} API token(s) ended."
+    )
+
+
+@users_group.command("reset-password")
+@click.argument("name")
+@database_option
+@config_option
+def reset_password_command(name: str, database: str | None, config: Path | None) -> None:
+    """Give account NAME a new generated password, printed once, for a forgotten one.
+
+    It works for one login, which must choose a new password (`new_password` of POST
+    /auth/login). Its sessions end and a lock after failed logins is lifted; its API
+    tokens stay (as on a password change) and so does two-step verification. Pass the
+    password on by a safe channel."""
+    settings = resolve(config, database=database)
+
+    async def reset(admin: Administration) -> tuple[User, str]:
+        with _named(name):
+            return await admin.reset_password(OPERATOR, name)
+
+    user, password = _run(settings, reset)
+    click.echo(f"New password of {user.username} (shown once): {password}")
+    click.echo("It works for one login, which must choose a new password.", err=True)
+
+
+@users_group.command("disable-2fa")
+@click.argument("name")
+@database_option
+@config_option
+def disable_2fa_command(name: str, database: str | None, config: Path | None) -> None:
+    """Turn off two-step verification (its app and recovery codes) of account NAME, who
+    lost them; its sessions end. With two-step verification a password may be as short
+    as 8 characters; without it 15 are needed: if theirs may be shorter, reset it too."""
+    settings = resolve(config, database=database)
+
+    async def disable(admin: Administration) -> tuple[User, int]:
+        with _named(name):
+            return await admin.disable_second_factor(OPERATOR, name)
+
+    user, sessions = _run(settings, disable)
+    click.echo(f"Two-step verification of {user.username} is off; {sessions} session(s) ended.")

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import msgspec
 
-from eventsapi.cli.options import config_option, database_option, resolve
+from eventsapi.cli.options import config_option, database_option, format_option, print_json, resolve
 from eventsapi.cli.stores import opened_store
 from eventsapi.clock import system_clock
 from eventsapi.domain.webhooks import Attempt, Endpoint
@@ -27,15 +26,6 @@ from eventsapi.webhooks.registry import Registry
 from eventsapi.webhooks.ssrf import UrlPolicy
 
 _T = TypeVar("_T")
-
-_format_option = click.option(
-    "--format",
-    "output",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="A table for people, or JSON for scripts.",
-)
 
 
 @click.group("webhooks")
@@ -68,10 +58,6 @@ def _run(settings: Settings, action: Callable[[Registry], Awaitable[_T]]) -> _T:
         raise click.ClickException(str(exc)) from None
 
 
-def _json(value: Any) -> None:
-    click.echo(msgspec.json.encode(value).decode())
-
-
 def _endpoint_document(endpoint: Endpoint) -> dict[str, Any]:
     return {
         "id": endpoint.id,
@@ -85,7 +71,7 @@ def _endpoint_document(endpoint: Endpoint) -> dict[str, Any]:
 
 
 @webhooks_group.command("list")
-@_format_option
+@format_option
 @database_option
 @config_option
 def list_command(output: str, database: str | None, config: Path | None) -> None:
@@ -93,7 +79,7 @@ def list_command(output: str, database: str | None, config: Path | None) -> None
     settings = resolve(config, database=database)
     endpoints = _run(settings, lambda registry: registry.endpoints())
     if output == "json":
-        _json([_endpoint_document(endpoint) for endpoint in endpoints])
+        print_json([_endpoint_document(endpoint) for endpoint in endpoints])
         return
     if not endpoints:
         click.echo("No webhooks yet: add one with `eventsapi webhooks add URL`.")
@@ -167,7 +153,7 @@ def _when(instant: datetime | None) -> str:
     show_default=True,
     help="How many attempts to show.",
 )
-@_format_option
+@format_option
 @database_option
 @config_option
 def deliveries_command(
@@ -179,7 +165,7 @@ def deliveries_command(
         settings, lambda registry: registry.attempts(webhook_id, before=None, limit=limit)
     )
     if output == "json":
-        _json([_attempt_document(attempt) for attempt in attempts])
+        print_json([_attempt_document(attempt) for attempt in attempts])
         return
     if not attempts:
         click.echo("No deliveries yet.")

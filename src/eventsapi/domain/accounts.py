@@ -52,6 +52,7 @@ class User:
     - ``totp_secret``: base32, ``None`` until enrolment starts; ``totp_enabled`` once a code
       confirmed it; ``totp_last_step``: the last accepted time step (a code is accepted once).
     - ``recovery_codes``: PHC strings of the unused recovery codes.
+    - ``password_must_change``: see below.
     """
 
     id: str
@@ -68,6 +69,9 @@ class User:
     totp_enabled: bool = False
     totp_last_step: int | None = None
     recovery_codes: tuple[str, ...] = ()
+    password_must_change: bool = False
+    """The password was set by an admin or the operator (a reset): the next login must
+    choose a new one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,10 @@ class AuditKind(enum.StrEnum):
     TOKEN_USED = "token_used"  # noqa: S105 - an event's name, not a secret
     USER_CREATED = "user_created"
     ROLE_CHANGED = "role_changed"
+    USER_DELETED = "user_deleted"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an event's name, not a secret
+    TOTP_RESET = "totp_reset"
+    """Two-step verification turned off by an admin or the operator (a lost phone)."""
 
 
 @dataclass(frozen=True, slots=True)

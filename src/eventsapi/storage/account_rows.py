@@ -64,6 +64,7 @@ def user_params(user: User) -> tuple[Any, ...]:
         user.totp_enabled,
         user.totp_last_step,
         _encode(list(user.recovery_codes)).decode(),
+        user.password_must_change,
     )
 
 
@@ -139,6 +140,7 @@ def user(row: Sequence[Any]) -> User:
         totp_enabled,
         totp_last_step,
         recovery_codes,
+        password_must_change,
     ) = row
     return User(
         id=user_id,
@@ -154,6 +156,7 @@ def user(row: Sequence[Any]) -> User:
         totp_enabled=bool(totp_enabled),
         totp_last_step=totp_last_step,
         recovery_codes=_decode_codes(recovery_codes),
+        password_must_change=bool(password_must_change),
     )
 
 

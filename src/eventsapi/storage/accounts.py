@@ -61,6 +61,7 @@ USER_COLUMNS: Final = (
     "totp_enabled",
     "totp_last_step",
     "recovery_codes",
+    "password_must_change",
 )
 SESSION_COLUMNS: Final = (
     "id",
@@ -104,6 +105,12 @@ class Statements:
     PostgreSQL appends ``FOR UPDATE`` (``change_role``)."""
     set_role: str
     """``(role, id)``."""
+    delete_user: str
+    """``(id,)``: after ``delete_sessions_of`` and ``delete_tokens_of`` (foreign keys)."""
+    delete_sessions_of: str
+    """``(user_id,)``."""
+    delete_tokens_of: str
+    """``(user_id,)``."""
     insert_session: str
     session_by_token: str
     touch_session: str
@@ -172,6 +179,9 @@ def statements(p: str) -> Statements:
         update_user=f"UPDATE users SET {changed} WHERE id = {p}",
         admin_ids=f"SELECT id FROM users WHERE role = '{Role.ADMIN.value}' ORDER BY id",
         set_role=f"UPDATE users SET role = {p} WHERE id = {p}",
+        delete_user=f"DELETE FROM users WHERE id = {p}",
+        delete_sessions_of=f"DELETE FROM sessions WHERE user_id = {p}",
+        delete_tokens_of=f"DELETE FROM api_tokens WHERE user_id = {p}",
         insert_session=insert("sessions", SESSION_COLUMNS),
         session_by_token=(
             f"SELECT {sessions}, {users} FROM sessions JOIN users ON users.id = sessions.user_id"

@@ -63,7 +63,8 @@ class Statements:
     of_event_for: str
     """Parameters: event id, account, after seq, limit."""
     of_account: str
-    """Parameters: account, after seq, limit."""
+    """Parameters: account, after seq, limit; only registrations of events not in the trash
+    (the trash keeps them, and a restore shows them again)."""
     first_waitlisted: str
     """Parameters: event id, how many; rows (``row``) in the order they joined."""
     set_status: str
@@ -94,7 +95,11 @@ def statements(p: str) -> Statements:
             f"{select} WHERE r.event_id = {p} AND r.account = {p} AND r.seq > {p}"
             f" ORDER BY r.seq LIMIT {p}"
         ),
-        of_account=f"{select} WHERE r.account = {p} AND r.seq > {p} ORDER BY r.seq LIMIT {p}",
+        of_account=(
+            f"{select} WHERE r.account = {p} AND r.seq > {p}"
+            " AND EXISTS (SELECT 1 FROM events AS e WHERE e.id = r.event_id)"
+            f" ORDER BY r.seq LIMIT {p}"
+        ),
         first_waitlisted=(
             f"{select} WHERE r.event_id = {p} AND r.status = 'waitlisted' ORDER BY r.seq LIMIT {p}"
         ),

@@ -90,6 +90,19 @@ class MemoryAccounts:
         self._users[user_id] = changed = dataclasses.replace(current, role=role)
         return changed
 
+    async def delete_user(self, user_id: str) -> User:
+        current = self._users.get(user_id)
+        if current is None:
+            raise NotFound(f"No user with id {user_id!r}.")
+        admins = sum(1 for user in self._users.values() if user.role is Role.ADMIN)
+        check_not_last_admin(current.role, Role.MEMBER, admins)
+        for session in [s for s in self._sessions.values() if s.user_id == user_id]:
+            del self._sessions[session.id], self._session_ids[session.token_hash]
+        for token in [t for t in self._tokens.values() if t.user_id == user_id]:
+            del self._tokens[token.id], self._token_ids[token.token_hash]
+        del self._users[user_id], self._user_ids[current.username]
+        return current
+
     async def update_unknown_login(
         self,
         name: str,

@@ -187,7 +187,12 @@ class MemoryRegistrations(MemoryEvents):
     async def account_registrations(
         self, account: str, *, after: int = 0, limit: int = 100
     ) -> list[Registration]:
-        found = [r for r in self._registrations.values() if r.account == account and r.seq > after]
+        # Not those of events in the trash: they come back with a restore.
+        found = [
+            r
+            for r in self._registrations.values()
+            if r.account == account and r.seq > after and r.event_id in self._events
+        ]
         return [self._positioned(r) for r in found[:limit]]
 
     async def registration_counts(self, event_id: str) -> Counts | None:

@@ -127,6 +127,22 @@ class PostgresAccounts(tables.OneStatementWrites, Connections):
 
         return await self._write(work)
 
+    async def delete_user(self, user_id: str) -> User:
+        async def work(conn: Connection) -> User:
+            # Admins locked first, as change_role does: deleting and demoting at once
+            # cannot leave no admin.
+            admins = len(await (await conn.execute(_ADMINS_FOR_UPDATE)).fetchall())
+            row = await _one(conn, _USER_FOR_UPDATE, (user_id,))
+            if row is None:
+                raise NotFound(f"No user with id {user_id!r}.")
+            current = rows.user(row)
+            tables.check_not_last_admin(current.role, Role.MEMBER, admins)
+            for sql in (_SQL.delete_sessions_of, _SQL.delete_tokens_of, _SQL.delete_user):
+                await conn.execute(sql, (user_id,))
+            return current
+
+        return await self._write(work)
+
     async def update_unknown_login(
         self,
         name: str,

@@ -9,6 +9,7 @@ collision (``ON CONFLICT DO NOTHING``) changes no row and raises after it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sqlite3
 from collections.abc import Callable
@@ -67,6 +68,30 @@ def _change_role(user_id: str, role: Role) -> Callable[[sqlite3.Connection], Use
         tables.check_not_last_admin(current.role, role, admins)
         conn.execute(_SQL.set_role, (role.value, user_id))
         return dataclasses.replace(current, role=role)
+
+    return work
+
+
+def _delete_user(user_id: str) -> Callable[[sqlite3.Connection], User]:
+    def work(conn: sqlite3.Connection) -> User:
+        row = conn.execute(_SQL.user_by_id, (user_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"No user with id {user_id!r}.")
+        current = rows.user(row)
+        admins = len(conn.execute(_SQL.admin_ids).fetchall())
+        tables.check_not_last_admin(current.role, Role.MEMBER, admins)
+        # Several rows, so in a savepoint of its own (see ``writer.Job``).
+        conn.execute("SAVEPOINT delete_user")
+        try:
+            for sql in (_SQL.delete_sessions_of, _SQL.delete_tokens_of, _SQL.delete_user):
+                conn.execute(sql, (user_id,))
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK TO delete_user")
+                conn.execute("RELEASE delete_user")
+            raise
+        conn.execute("RELEASE delete_user")
+        return current
 
     return work
 
@@ -142,6 +167,9 @@ class SQLiteAccounts(tables.OneStatementWrites, Connections):
     async def change_role(self, user_id: str, role: Role) -> User:
         # One writer thread runs every write in turn: the count cannot change meanwhile.
         return await self._write(_change_role(user_id, role))
+
+    async def delete_user(self, user_id: str) -> User:
+        return await self._write(_delete_user(user_id))
 
     async def update_unknown_login(
         self,

@@ -1,0 +1,84 @@
+"""The UI's routes, which join the service's route table (``app.py``: ``BoundTable``'s
+``more``).
+
+They are ``Route`` entries like the API's (``api/routes.py``), so the service's front
+treats them as it does every route: security fields, request ids, HEAD and OPTIONS, the
+access log, SLIs and rate limits. They declare no OpenAPI operation, so the API's document
+does not list them (it is made from ``api/route_table.TABLE`` only), and none is on the hot
+path.
+
+**Rate limits.** Every route under ``/ui/`` shares one group pair (``RouteGroups`` keeps one
+per first segment), ``Limits.EVENTS``: a page is a read of events (``read``), a form a
+change (``write``), as the API calls they make. The sign-in form is a ``write`` too, not an
+``auth``: guessing passwords through it is bounded where the API's login is, by the
+per-account and per-client failure budgets the login itself keeps in the database
+(``auth/throttle.py``), which count the UI's attempts with the API's.
+"""
+
+from __future__ import annotations
+
+from eventsapi.api.events import Handler
+from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Services
+from eventsapi.ui.assets import StaticAssets
+from eventsapi.ui.create_event import CreateEventPage
+from eventsapi.ui.event_page import EventPage
+from eventsapi.ui.events_list import EventsListPage
+from eventsapi.ui.render import Renderer
+from eventsapi.ui.sign_in import SignInPages
+from eventsapi.ui.visits import Visits
+
+__all__ = ["Pages", "ui_routes"]
+
+
+class Pages:
+    """Every page family, bound to the API's handlers."""
+
+    def __init__(self, services: Services) -> None:
+        authn = services.accounts.authn
+        settings = services.events.settings
+        self.assets = StaticAssets()
+        self.visits = Visits(authn, Renderer(self.assets), max_body_bytes=settings.max_body_bytes)
+        self.sign_in = SignInPages(self.visits, services.accounts, services.events.clock)
+        self.events_list = EventsListPage(self.visits, services.events)
+        self.event = EventPage(self.visits, services.events, services.registrations, services.store)
+        self.create_event = CreateEventPage(self.visits, services.events)
+
+
+def ui_routes(services: Services) -> tuple[Route, ...]:
+    """The table entries of the UI's pages, bound to ``services``."""
+    pages = Pages(services)
+    guarded = pages.visits.guarded
+
+    def route(path: str, *methods: tuple[str, Handler]) -> Route:
+        return Route(
+            path=path,
+            limits=Limits.EVENTS,
+            ops=tuple(
+                Op(method=method, handler=_bound(guarded(handler)), access=Access.ANYONE)
+                for method, handler in methods
+            ),
+        )
+
+    return (
+        route("/ui/", ("GET", pages.events_list.show)),
+        route(
+            "/ui/new-event", ("GET", pages.create_event.form), ("POST", pages.create_event.create)
+        ),
+        route("/ui/events/{id}", ("GET", pages.event.show)),
+        route("/ui/events/{id}/register", ("POST", pages.event.register)),
+        route("/ui/events/{id}/cancel", ("POST", pages.event.cancel)),
+        route("/ui/sign-in", ("GET", pages.sign_in.form), ("POST", pages.sign_in.sign_in)),
+        route("/ui/sign-in/code", ("POST", pages.sign_in.second_step)),
+        route("/ui/sign-out", ("POST", pages.sign_in.sign_out)),
+        # Not guarded: a missing file is the API's plain 404, not a page.
+        Route(
+            path="/ui/static/{name}",
+            limits=Limits.EVENTS,
+            ops=(Op(method="GET", handler=_bound(pages.assets.serve), access=Access.ANYONE),),
+        ),
+    )
+
+
+def _bound(handler: Handler) -> Bind:
+    """The table's binding of a handler that is bound already (to the pages)."""
+    return lambda services: handler
