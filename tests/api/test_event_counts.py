@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx2
+import jsonschema_rs
 import msgspec
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -192,3 +193,30 @@ def test_an_event_without_registrations_shows_zero(client: TestClient) -> None:
         "waitlisted",
         "spots_left",
     ]
+
+
+def test_the_openapi_event_schema_describes_the_counts_as_served(client: TestClient) -> None:
+    """OpenAPI's ``Event`` requires the three counts (read only, ``spots_left`` nullable),
+    and what the service serves, with and without a capacity, validates against it."""
+    document = client.get("/openapi.json").json()
+    event = document["components"]["schemas"]["Event"]
+    for name in ("registered", "waitlisted", "spots_left"):
+        assert name in event["required"], name
+        assert event["properties"][name]["readOnly"] is True, name
+    validator = jsonschema_rs.Draft202012Validator(
+        {"$ref": "#/components/schemas/Event", "components": document["components"]},
+        validate_formats=True,
+    )
+    new_event(client, "full", capacity=1)
+    new_event(client, "open")
+    for n in (1, 2):
+        register(client, n, "full")
+    register(client, 3, "open")
+    served = [client.get(f"/events/{event_id}").json() for event_id in ("full", "open")]
+    assert [counts(body) for body in served] == [(1, 1, 0), (1, 0, None)]
+    for body in served + client.get("/events").json():
+        errors = [error.message for error in validator.iter_errors(body)]
+        assert errors == [], (body, errors)
+    # A count that is not one is what the schema rules out.
+    assert not validator.is_valid({**served[0], "spots_left": -1})
+    assert not validator.is_valid({k: v for k, v in served[1].items() if k != "registered"})

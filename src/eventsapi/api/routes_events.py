@@ -33,10 +33,9 @@ _LOCATION = {
 _ETAG = {
     "ETag": {
         "description": "Strong entity tag of the event as shown, counts included "
-        '(`"<version>-<digest>.<registered>.<waitlisted>"`: it changes with the version and '
-        "whenever the counts do); send it back in If-Match to write only if nobody else has "
-        "changed the event (the counts may have changed: If-Match compares the part before "
-        "the first `.`), in If-None-Match to revalidate",
+        '(`"<version>-<digest>.<registered>.<waitlisted>"`); send it back in If-Match to write '
+        "only if nobody has changed the event since (the part before the first `.` is compared: "
+        "the counts may change), in If-None-Match to revalidate (a new count is a new tag)",
         "required": True,
         "schema": {"type": "string"},
     }
