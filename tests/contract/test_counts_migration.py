@@ -1,6 +1,6 @@
 """Migration 0012 on a database that holds data from before it, on SQLite and PostgreSQL.
 
-A database migrated up to 0010 (0011 is another change's) holds events (one with a
+A database migrated up to 0011 (every migration before 0012) holds events (one with a
 capacity, one with a NUL in its title, which PostgreSQL's jsonb would refuse),
 registrations, and an event in the trash with registrations of its own. Once a store opens
 it (applying 0012), reads find the capacity and the document's revision, and the trash
@@ -32,6 +32,7 @@ from tests.support import START, postgres_schema
 pytestmark = pytest.mark.anyio
 
 _BEFORE: int = 12
+"""The migration under test: the database is made with every one before it."""
 
 EVENTS = [
     event("full", capacity=3),
