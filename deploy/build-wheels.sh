@@ -36,3 +36,20 @@ mkdir -p "$out"
   --platform "manylinux_2_28_$machine" --platform "manylinux2014_$machine" \
   --dest "$out" "$out"/eventsapi-*.whl 'async-timeout>=4.0.3'
 echo "build-wheels: $(find "$out" -name '*.whl' | wc -l) wheels for $arch in $out"
+# Debug information in compiled extensions (uvloop ships 11 MB of it): removed with a strip
+# that reads the target's architecture. llvm-strip reads every one (Debian's llvm package);
+# GNU strip only the machine's own. STRIP names another.
+strip="${STRIP:-}"
+if [ -z "$strip" ]; then
+  if command -v llvm-strip >/dev/null; then
+    strip=llvm-strip
+  elif [ "$arch" = "$host_arch" ] && command -v strip >/dev/null; then
+    strip=strip
+  fi
+fi
+if [ -n "$strip" ]; then
+  "$python" "$repo/deploy/strip-wheels.py" "$strip" "$out"
+else
+  echo "build-wheels: WARNING: no strip for $arch (install llvm for llvm-strip, or set STRIP):" \
+    "the extensions keep their debug information, and the image is about 16 MB larger" >&2
+fi

@@ -108,6 +108,14 @@ def test_the_image_runs_read_only_as_non_root_drains_on_sigterm_and_keeps_writes
                 f"{seconds * 1000:.0f} ms; idle memory: RSS summed {rss:.1f} MB, PSS {pss:.1f} MB"
             )
         assert size <= MAX_IMAGE_MB
+        # deploy/build-wheels.sh stripped the debug information uvloop's wheel ships (11 MB).
+        debug = run_python(
+            podman,
+            first.name,
+            "import glob; found = glob.glob('/opt/eventsapi/lib/uvloop/*.so');"
+            " print(len(found), any(b'.debug_info' in open(p, 'rb').read() for p in found))",
+        )
+        assert debug.stdout.split() == ["1", "False"], debug.stderr
 
         # Read-only root, non-root user, no shell; the HEALTHCHECK passes.
         assert podman.inspect("container", first.name)["HostConfig"]["ReadonlyRootfs"] is True

@@ -1,6 +1,6 @@
 """A real HTTP receiver of webhooks on 127.0.0.1, in a thread, for the tests.
 
-It records every request (headers lower-cased, body) and answers from a script: each
+It records every complete request (headers lower-cased, body) and answers from a script: each
 request takes the next answer of ``answers`` (status and headers), and 200 once they run
 out. ``verified`` checks a request's signatures with the ``standardwebhooks`` library.
 """
@@ -76,6 +76,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
+            if len(body) < length:
+                # The sender went away mid-body (a worker killed by kill -9): a real server
+                # never hands such a request on, and no answer can reach the sender.
+                self.close_connection = True
+                return
             headers = {name.lower(): value for name, value in self.headers.items()}
             status, extra = receiver._next(Received(headers, body, self.path))
             self.send_response(status)
