@@ -12,6 +12,9 @@
   ``{{ $value }}`` templates, which Helm must not read).
 - ``compose/eventsapi-rules.yml``: the rule file for compose.yaml's Prometheus, as
   ``eventsapi slo rules --selector 'job="eventsapi"'`` writes it (its scrape job).
+- ``compose/grafana/eventsapi-slo.json``: the dashboard of ``grafana/eventsapi-slo.json``
+  with compose.yaml's Prometheus (uid ``prometheus``) in place of the import's input, for
+  Grafana to provision as it is.
 - ``helm/eventsapi/values.schema.json``: its ``settings`` object lists every setting of
   ``eventsapi.settings.Settings`` with its type, bounds, default and help, from msgspec's
   JSON Schema of that struct, less those the chart sets itself (CHART_SET_SETTINGS).
@@ -40,6 +43,10 @@ RULE_FILE: Final = DEPLOY / "kustomize/components/monitoring/prometheusrule.yaml
 CHART_RULES: Final = DEPLOY / "helm/eventsapi/files/prometheusrule-spec.yaml"
 VALUES_SCHEMA: Final = DEPLOY / "helm/eventsapi/values.schema.json"
 COMPOSE_RULES: Final = DEPLOY / "compose/eventsapi-rules.yml"
+DASHBOARD: Final = DEPLOY / "grafana/eventsapi-slo.json"
+COMPOSE_DASHBOARD: Final = DEPLOY / "compose/grafana/eventsapi-slo.json"
+COMPOSE_DATASOURCE_UID: Final = "prometheus"
+"""compose/grafana/datasource.yml's uid."""
 
 JOB_SELECTOR: Final = 'job="eventsapi"'
 LABELS: Final = {"app.kubernetes.io/instance": "eventsapi"}
@@ -70,6 +77,12 @@ def compose_rules() -> str:
     return dump_yaml(prometheus_rules(slos.slos, slos.policy, statuses, selector=JOB_SELECTOR))
 
 
+def compose_dashboard() -> str:
+    # As docs/slo.md says to provision it: the input replaced, the rest byte for byte.
+    text = DASHBOARD.read_text(encoding="utf-8")
+    return text.replace("${DS_PROMETHEUS}", COMPOSE_DATASOURCE_UID)
+
+
 def settings_properties() -> dict[str, Any]:
     schema = msgspec.json.schema(Settings)
     properties: dict[str, Any] = schema["$defs"]["Settings"]["properties"]
@@ -87,6 +100,7 @@ OUTPUTS: Final[dict[Path, Callable[[], str]]] = {
     CHART_RULES: chart_rules,
     VALUES_SCHEMA: values_schema,
     COMPOSE_RULES: compose_rules,
+    COMPOSE_DASHBOARD: compose_dashboard,
 }
 
 

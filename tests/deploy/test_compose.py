@@ -1,8 +1,8 @@
 """deploy/compose.yaml: valid Compose, and its parts fit each other and eventsapi.
 
 - The file is valid against the Compose Specification's JSON Schema (as check-jsonschema
-  vendors it) and ``podman-compose config`` reads it; without ``POSTGRES_PASSWORD`` both
-  compose tools refuse it (there is no default password).
+  vendors it) and ``podman-compose config`` reads it; without ``POSTGRES_PASSWORD`` or
+  ``GRAFANA_ADMIN_PASSWORD`` it refuses it (there is no default password).
 - Everything it names exists: the images or builds, the files it mounts, the volumes and
   networks, the services it depends on (each with a health check).
 - Locked down: only the proxy's port is published beyond the host's loopback; the replicas
@@ -12,9 +12,11 @@
   and sets the forwarding fields docs/deploy.md requires, and hides /metrics.
 - prometheus.yml passes ``promtool check config``, scrapes the replicas by the service's
   name, and its rule file is exactly what ``eventsapi slo rules`` writes for its job.
+- Grafana's data source is that Prometheus, and its dashboard is deploy/grafana's with
+  every query on that data source.
 
-No container runs here (the machine reaches no registry for postgres, redis, nginx or
-prometheus images): docs/deploy.md says what was run.
+No container runs here (the machine reaches no registry for the postgres, redis, nginx,
+prometheus or grafana images): docs/deploy.md says what was run.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ PROMETHEUS_CONFIG = FILES / "prometheus.yml"
 RULES = FILES / "eventsapi-rules.yml"
 DOCS = DEPLOY.parent / "docs" / "deploy.md"
 PASSWORD = "compose-test-password"  # noqa: S105 - substituted, never used
+REQUIRED = ("POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD")
+"""The variables compose.yaml refuses to run without: it has no default password."""
+GRAFANA = FILES / "grafana"
 EVENTSAPI_PORT = 8001
 """The image's port (EXPOSE, and the health check's default)."""
 
@@ -71,13 +76,12 @@ def copy_project(directory: Path) -> Path:
 
 
 def podman_compose(
-    project: Path, *args: str, password: str | None
+    project: Path, *args: str, passwords: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
     command = shutil.which("podman-compose", path=str(Path(sys.executable).parent))
     assert command, "podman-compose is in the test extra: pip install -e '.[test]'"
-    environ = {k: v for k, v in os.environ.items() if k != "POSTGRES_PASSWORD"}
-    if password is not None:
-        environ["POSTGRES_PASSWORD"] = password
+    environ = {k: v for k, v in os.environ.items() if k not in REQUIRED}
+    environ.update(passwords)
     return subprocess.run(
         [command, "-f", str(project), *args],
         env=environ,
@@ -101,7 +105,9 @@ def test_the_file_is_valid_compose() -> None:
 
 
 def test_podman_compose_reads_it(tmp_path: Path) -> None:
-    result = podman_compose(copy_project(tmp_path), "config", password=PASSWORD)
+    result = podman_compose(
+        copy_project(tmp_path), "config", passwords=dict.fromkeys(REQUIRED, PASSWORD)
+    )
     assert result.returncode == 0, result.stderr
     resolved: dict[str, Any] = yaml.safe_load(result.stdout)
     eventsapi = resolved["services"]["eventsapi"]
@@ -110,18 +116,35 @@ def test_podman_compose_reads_it(tmp_path: Path) -> None:
     assert resolved["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] == PASSWORD
     assert eventsapi["environment"]["EVENTSAPI_TRUSTED_PROXIES"] == "172.30.80.2"
     assert eventsapi["build"]["context"] == str(tmp_path)
+    grafana = resolved["services"]["grafana"]["environment"]
+    assert grafana["GF_SECURITY_ADMIN_PASSWORD"] == PASSWORD
 
 
-def test_there_is_no_default_password(tmp_path: Path) -> None:
-    result = podman_compose(copy_project(tmp_path), "config", password=None)
+@pytest.mark.parametrize("missing", REQUIRED)
+def test_there_is_no_default_password(tmp_path: Path, missing: str) -> None:
+    given = {name: PASSWORD for name in REQUIRED if name != missing}
+    result = podman_compose(copy_project(tmp_path), "config", passwords=given)
     assert result.returncode != 0
-    assert "POSTGRES_PASSWORD" in result.stderr
+    assert f"required variable {missing} is missing" in result.stderr
+
+
+def test_every_password_is_a_required_variable() -> None:
     # Docker Compose's form of a required variable, which podman-compose also honours.
-    for service in ("postgres", "eventsapi"):
-        environment = services()[service]["environment"]
-        for name in ("POSTGRES_PASSWORD", "PGPASSWORD"):
-            if name in environment:
-                assert environment[name].startswith("${POSTGRES_PASSWORD:?"), (service, name)
+    uses = {
+        ("postgres", "POSTGRES_PASSWORD"): "POSTGRES_PASSWORD",
+        ("eventsapi", "PGPASSWORD"): "POSTGRES_PASSWORD",
+        ("grafana", "GF_SECURITY_ADMIN_PASSWORD"): "GRAFANA_ADMIN_PASSWORD",
+    }
+    for (service, name), variable in uses.items():
+        value = services()[service]["environment"][name]
+        assert value.startswith("${" + variable + ":?"), (service, name)
+    given = {
+        (service, name)
+        for service, definition in services().items()
+        for name in definition.get("environment", {})
+        if "PASSWORD" in name
+    }
+    assert given == set(uses), "a password that is not a required variable"
 
 
 def test_everything_it_names_exists() -> None:
@@ -170,8 +193,8 @@ def test_the_replicas_are_locked_down_and_trust_only_the_front_network() -> None
     on_front = {n for n, s in spec["services"].items() if "front" in s.get("networks", [])}
     assert on_front == {"proxy", "eventsapi"}
     [ipam] = spec["networks"]["front"]["ipam"]["config"]
-    subnet = ipaddress.ip_network(ipam["subnet"])
-    dynamic = ipaddress.ip_network(ipam["ip_range"])
+    subnet = ipaddress.IPv4Network(ipam["subnet"])
+    dynamic = ipaddress.IPv4Network(ipam["ip_range"])
     proxy = ipaddress.ip_address(spec["services"]["proxy"]["networks"]["front"]["ipv4_address"])
     # The proxy's fixed address is on the network, and never handed to a replica.
     assert proxy in subnet
@@ -324,3 +347,30 @@ def test_the_rules_are_what_eventsapi_slo_rules_writes() -> None:
     assert RULES.read_text(encoding="utf-8") == result.stdout, (
         "run: .venv/bin/python deploy/generate.py"
     )
+
+
+def test_grafana_shows_the_slo_dashboard_from_this_prometheus() -> None:
+    spec = services()
+    grafana = spec["grafana"]
+    assert set(grafana["networks"]) & set(spec["prometheus"]["networks"])
+    mounts = dict(m.rsplit(":", 1)[0].split(":", 1)[::-1] for m in grafana["volumes"][:3])
+    [source] = yaml.safe_load((GRAFANA / "datasource.yml").read_text())["datasources"]
+    assert source["url"] == "http://prometheus:9090"
+    assert source["type"] == "prometheus"
+    [provider] = yaml.safe_load((GRAFANA / "dashboards.yml").read_text())["providers"]
+    dashboard_path = "/etc/grafana/dashboards/eventsapi-slo.json"
+    assert mounts[dashboard_path] == "./compose/grafana/eventsapi-slo.json"
+    assert provider["options"]["path"] == str(Path(dashboard_path).parent)
+    assert grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"] == dashboard_path
+    assert any(t.startswith("/etc/grafana/provisioning/datasources/") for t in mounts)
+    assert any(t.startswith("/etc/grafana/provisioning/dashboards/") for t in mounts)
+    # deploy/grafana's dashboard, its import input replaced by the provisioned data source
+    # (deploy/generate.py): no reference Grafana could not resolve.
+    provisioned = (GRAFANA / "eventsapi-slo.json").read_text(encoding="utf-8")
+    original = (DEPLOY / "grafana" / "eventsapi-slo.json").read_text(encoding="utf-8")
+    assert provisioned == original.replace("${DS_PROMETHEUS}", source["uid"])
+    references = set(
+        re.findall(r'"datasource": \{\s*"type": "(\w+)",\s*"uid": "([^"]+)"', provisioned)
+    )
+    assert references <= {("prometheus", source["uid"]), ("grafana", "-- Grafana --")}
+    assert ("prometheus", source["uid"]) in references
