@@ -1,8 +1,8 @@
 """deploy/compose.yaml: valid Compose, and its parts fit each other and eventsapi.
 
 - The file is valid against the Compose Specification's JSON Schema (as check-jsonschema
-  vendors it) and ``podman-compose config`` reads it; without ``POSTGRES_PASSWORD`` or
-  ``GRAFANA_ADMIN_PASSWORD`` it refuses it (there is no default password).
+  vendors it) and ``podman-compose config`` reads it, but not without ``POSTGRES_PASSWORD``
+  or ``GRAFANA_ADMIN_PASSWORD`` (there is no default password).
 - Everything it names exists: the images or builds, the files it mounts, the volumes and
   networks, the services it depends on (each with a health check).
 - Locked down: only the proxy's port is published beyond the host's loopback; the replicas
