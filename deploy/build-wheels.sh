@@ -27,14 +27,15 @@ rm -rf "$out"
 mkdir -p "$out"
 # eventsapi itself: pure Python, the same wheel for every architecture.
 "$python" -m pip wheel --quiet --no-deps --wheel-dir "$out" "$repo"
-# Its dependencies for the image's Python (Debian 12's CPython 3.11, glibc 2.36).
+# Its dependencies for the image's Python (Debian 12's CPython 3.11, glibc 2.36), with both
+# extras: the image runs on PostgreSQL and shares limits through Redis when told to.
 # pip evaluates the dependencies' markers with this interpreter, not the target's: redis
 # needs async-timeout on Python < 3.11.3, and the runtime image's (Debian 12) is 3.11.2,
 # so it is named here whatever Python runs this script.
 "$python" -m pip download --quiet --only-binary=:all: \
   --implementation cp --python-version 3.11 --abi cp311 \
   --platform "manylinux_2_28_$machine" --platform "manylinux2014_$machine" \
-  --dest "$out" "$out"/eventsapi-*.whl 'async-timeout>=4.0.3'
+  --dest "$out" "$(echo "$out"/eventsapi-*.whl)[postgres,redis]" 'async-timeout>=4.0.3'
 echo "build-wheels: $(find "$out" -name '*.whl' | wc -l) wheels for $arch in $out"
 # Debug information in compiled extensions (uvloop ships 11 MB of it): removed with a strip
 # that reads the target's architecture. llvm-strip reads every one (Debian's llvm package);

@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING, Final, TypeAlias
 from urllib.parse import urlsplit
 
+from eventsapi import extras
 from eventsapi.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ def check_settings(settings: Settings) -> None:
             f"Invalid setting: pool_max_size ({settings.pool_max_size}) is less than "
             f"pool_min_size ({settings.pool_min_size})."
         )
+    if settings.database.startswith(("postgres://", "postgresql://")):
+        extras.require("postgres", "Setting database (a postgresql:// URL)")
+    if settings.rate_limit_redis:
+        extras.require("redis", "Setting rate_limit_redis")
     parse_statuses(settings.sli_error_statuses)
     parse_networks(settings.trusted_proxies)
     parse_rate_limits(settings.rate_limits)

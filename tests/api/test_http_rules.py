@@ -17,7 +17,7 @@ from eventsapi.domain.query import EventQuery
 from eventsapi.domain.visibility import ANONYMOUS, Reader
 from eventsapi.errors import StorageUnavailable
 from eventsapi.settings import Settings
-from eventsapi.storage.events import Page
+from eventsapi.storage.events import EventRow, Page
 from eventsapi.storage.memory import MemoryStore
 from tests.api.asserts import (
     JSON_HEADERS,
@@ -388,9 +388,7 @@ class BrokenStore(MemoryStore):
     async def get(self, event_id: str, *, reader: Reader = ANONYMOUS) -> Event | None:
         raise RuntimeError("secret internals in /srv/app/secret.py")
 
-    async def get_json(
-        self, event_id: str, *, reader: Reader = ANONYMOUS
-    ) -> tuple[bytes, int] | None:
+    async def get_json(self, event_id: str, *, reader: Reader = ANONYMOUS) -> EventRow | None:
         raise RuntimeError("secret internals in /srv/app/secret.py")
 
     async def list_page(self, query: EventQuery) -> Page:

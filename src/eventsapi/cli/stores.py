@@ -15,6 +15,7 @@ from eventsapi.domain.events import Event
 from eventsapi.domain.registrations import Registration
 from eventsapi.domain.visibility import ANONYMOUS, Reader
 from eventsapi.settings import Settings
+from eventsapi.storage.events import EventRow
 from eventsapi.storage.migrations import Migration
 from eventsapi.storage.sqlite import SQLiteStore
 from eventsapi.storage.transfer import ImportResult, OnConflict
@@ -46,11 +47,9 @@ class Store(Protocol):
         """The event's registrations (every status) in the order they joined, after ``seq``
         ``after``; only ``account``'s with one."""
 
-    async def get_json(
-        self, event_id: str, *, reader: Reader = ANONYMOUS
-    ) -> tuple[bytes, int] | None:
-        """The event as its JSON document and its version (a copy's check reads it back, as
-        the operator: ``EVERYTHING``)."""
+    async def get_json(self, event_id: str, *, reader: Reader = ANONYMOUS) -> EventRow | None:
+        """The event's stored JSON document first, then its revision, counts and capacity (a
+        copy's check reads the document back, as the operator: ``EVERYTHING``)."""
 
     async def import_events(
         self,

@@ -43,6 +43,9 @@ def load(url: str, settings: Settings | None = None) -> Backend:
     settings = settings if settings is not None else Settings(database=url)
     query_timeout = settings.query_timeout_ms / 1000
     if scheme in ("postgres", "postgresql"):
+        from eventsapi import extras
+
+        extras.require("postgres", "A postgresql:// database")
         from eventsapi.storage.postgres import PostgresStore
 
         return PostgresStore(

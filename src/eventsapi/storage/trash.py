@@ -7,6 +7,11 @@ they were (a trashed event is simply not in ``events``). A restore moves the row
 new version, in one transaction; a purge deletes it for good. Each is one change-log record:
 ``event.deleted``, ``event.restored`` (with the document), ``event.purged`` (without).
 
+A trashed event keeps its document as it was served when it was deleted, with its counts
+(``storage/events.py``, ``served``): its registrations stay (and cannot change) while it is
+in the trash, so that is what the trash shows; a restore decodes the event from it and
+counts its registrations again.
+
 An id in the trash stays taken: a create or PUT with it is ``InTrash`` (409), so that a
 restore cannot collide with a new event of the same id.
 
@@ -25,7 +30,9 @@ from typing import Final
 import msgspec
 
 from eventsapi.domain.events import Event
+from eventsapi.domain.registrations import Counts
 from eventsapi.storage.changes import Entry
+from eventsapi.storage.events import served
 
 _decode_event = msgspec.json.Decoder(Event).decode
 
@@ -34,7 +41,8 @@ LIMIT_MAX: Final = 100
 
 @dataclass(frozen=True, slots=True)
 class Trashed:
-    """An event in the trash: its document as it was deleted, who deleted it and when."""
+    """An event in the trash: its document as it was served when it was deleted (with its
+    counts), who deleted it and when."""
 
     event_id: str
     owner: str | None
@@ -71,9 +79,10 @@ def page_of(found: list[Trashed], limit: int) -> TrashPage:
     return TrashPage(items, (items[-1].deleted_at, items[-1].event_id) if more else None)
 
 
-def restored(event: Event, document: bytes, *, actor: str | None) -> Entry:
-    """The entry of the restore of ``event``, as it is back (``document``)."""
-    return Entry("event.restored", event.id, event.version, document, actor).about(event)
+def restored(event: Event, document: bytes, counts: Counts, *, actor: str | None) -> Entry:
+    """The entry of the restore of ``event``, as it is back (``document``), with ``counts``."""
+    entry = Entry("event.restored", event.id, event.version, served(document, counts), actor)
+    return entry.about(event)
 
 
 def purged(document: bytes, *, actor: str | None) -> Entry:

@@ -4,7 +4,7 @@ Every read that answers a reader (by id, a listing's page and its count) adds th
 of ``domain/visibility.py``'s ``sees`` to its own, so an event the reader may not see is
 simply not found, by the same statement that finds the others (a private event that is not
 the reader's costs one index probe more: is the reader registered?). The columns are the
-row's copies of the document's members (``visibility``, ``owner``, migration 0012); the
+row's copies of the document's members (``visibility``, ``owner``, migration 0013); the
 registration is looked up by the index of registrations by account and event.
 
 ``registrants`` is the SQL of the other question the change log asks (``Registrant``): of

@@ -8,6 +8,7 @@ import psycopg
 
 from eventsapi.domain.events import Event
 from eventsapi.storage import changes
+from eventsapi.storage.events import Counted
 from eventsapi.storage.postgres import rows
 from eventsapi.storage.postgres.changes import Staged
 from eventsapi.storage.postgres.connection import Connections
@@ -32,14 +33,16 @@ class PostgresTransfer(Connections):
                 values = rows.row_values(event)
                 inserted = await conn.execute(rows.INSERT, values)
                 step = tally.take(event.id, taken=inserted.rowcount != 1)
+                counts = Counted.fresh(event).counts
                 previous = None
                 if step == "replace":
                     previous = await rows.current(conn, event.id)  # who could see it
-                    await conn.execute(rows.UPDATE, values)
+                    counts = await rows.update(conn, event, values)
                 if step in ("insert", "replace"):
                     entry = changes.written(
                         event,
                         rows.document(values),
+                        counts,
                         created=step == "insert",
                         actor=actor,
                         previous=previous,

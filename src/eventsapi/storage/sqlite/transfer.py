@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 
 from eventsapi.domain.events import Event
 from eventsapi.storage import changes
+from eventsapi.storage.events import Counted
 from eventsapi.storage.sqlite import rows
 from eventsapi.storage.sqlite.changes import append
 from eventsapi.storage.sqlite.connection import Connections, connect
@@ -34,13 +35,16 @@ def _import(
                 step = tally.take(event.id, taken=taken is not None)
                 if step == "insert":
                     document = rows.insert(conn, event)
+                    counts = Counted.fresh(event).counts
                 elif step == "replace" and taken is not None:
                     document = rows.replace(conn, taken, event)
+                    counts = taken.counts(event)
                 else:
                     continue
                 entry = changes.written(
                     event,
                     document,
+                    counts,
                     created=step == "insert",
                     actor=actor,
                     previous=None if taken is None else taken.event,
