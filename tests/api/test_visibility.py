@@ -470,3 +470,33 @@ def test_the_trash_is_its_owners_and_admins_whatever_the_visibility(
     assert ids(cast.root) == ["ev"]
     assert ids(cast.carol) == []
     assert ids(cast.bob) == []
+
+
+# --- the counts (registered, waitlisted, spots_left) go where the event goes ----------------
+
+
+@pytest.mark.parametrize("visibility", VISIBILITIES)
+def test_the_counts_of_an_event_reach_only_those_who_may_see_it(
+    client: TestClient, cast: Cast, visibility: str
+) -> None:
+    made(client, cast, "ev", visibility)
+    since = {who: token_now(client, person) for who, person in cast.readers().items()}
+    guest = {"email": "guest@example.org"}
+    url = "/events/ev/registrations"
+    assert send(client, "POST", url, guest, headers=cast.alice.headers).status_code == 201
+
+    for who, person in cast.readers().items():
+        sees = who in SEES[visibility]
+        one = client.get("/events/ev", headers=person.headers)
+        listed = client.get("/events", headers=person.headers).json()
+        told = changes(client, person, since[who])
+        if sees:
+            assert one.json()["registered"] == 2, who
+            assert [event["registered"] for event in listed] == [2], who
+            assert [(c["type"], c["event"]["registered"]) for c in told] == [
+                ("registration.confirmed", 2)
+            ], who
+        else:
+            assert one.status_code == 404, who
+            assert listed == [], who
+            assert told == [], who
