@@ -200,6 +200,8 @@ def test_an_event_shows_its_spots_left_when_the_api_sends_them() -> None:
         "typed": {},
         "key": "k",
         "sign_in": "/ui/sign-in",
+        "manage": False,
+        "etag": "",
     }
 
     page = renderer.render("event.html", context)
@@ -214,6 +216,7 @@ def test_an_event_shows_its_spots_left_when_the_api_sends_them() -> None:
             "pages": {},
             "errors": {},
             "notice": None,
+            "undo": "",
             "filtered": False,
         },
     )
