@@ -165,6 +165,7 @@ class SLOService:
         self._pending: Counted = {}
         self._firing: dict[tuple[str, str], bool] = {}
         self._status: tuple[float, SLOReport] | None = None
+        self._histories: dict[tuple[str, int, timedelta], tuple[float, list[BudgetPoint]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._evaluated: datetime | None = None
         self._pruned: datetime | None = None
@@ -240,6 +241,7 @@ class SLOService:
             _merge(self._pending, pending)  # not stored: try again with the next flush
             raise
         self._status = None
+        self._histories.clear()
 
     async def _prune_daily(self, now: datetime) -> None:
         if self._pruned is None or now - self._pruned >= timedelta(days=1):
@@ -339,12 +341,20 @@ class SLOService:
         reads up to ``days`` more of history (what retention still keeps)."""
         slo = self.config.slo(name)
         at = floor_minute(self.clock())
+        # Up to twice the window's minutes are read: reused as the status is (a few
+        # seconds, until this worker writes counts), however often the dashboard is loaded.
+        loop = asyncio.get_running_loop()
+        cached = self._histories.get((name, days, step))
+        if cached is not None and cached[1][-1].at == at and loop.time() - cached[0] < STATUS_TTL:
+            return cached[1]
         first = at - timedelta(days=days)
         points = [first + step * n for n in range((at - first) // step)] + [at]
         start = min(window_bounds(slo.window, point)[0] for point in points)
         buckets = slo_buckets(slo, await self.store.sli_minutes(start, at, slo.routes))
         sums = _prefix_sums(buckets)
-        return [_budget_point(slo, point, *sums) for point in points]
+        history = [_budget_point(slo, point, *sums) for point in points]
+        self._histories[(name, days, step)] = (loop.time(), history)
+        return history
 
     async def _slo_status(self, slo: SLOSpec, at: datetime) -> SLOState:
         start, end = window_bounds(slo.window, at)
