@@ -200,6 +200,8 @@ def test_an_event_shows_its_spots_left_when_the_api_sends_them() -> None:
         "typed": {},
         "key": "k",
         "sign_in": "/ui/sign-in",
+        "calendar": "/events/e1.ics",
+        "stream": None,
     }
 
     page = renderer.render("event.html", context)
@@ -215,6 +217,8 @@ def test_an_event_shows_its_spots_left_when_the_api_sends_them() -> None:
             "errors": {},
             "notice": None,
             "filtered": False,
+            "feed": {"webcal": "webcal://h/events.ics", "web": "https://h/events.ics"},
+            "stream": None,
         },
     )
 

@@ -24,6 +24,7 @@ from eventsapi.api.registrations import RegistrationsAPI
 from eventsapi.api.store import EventStore
 from eventsapi.domain.registrations import ACTIVE, Registration
 from eventsapi.ui.api_calls import Answer, call
+from eventsapi.ui.live import Feeds, Live
 from eventsapi.ui.render import see_other
 from eventsapi.ui.visits import Form, Visit, Visits
 
@@ -49,7 +50,9 @@ class EventPage:
         events: EventsAPI,
         registrations: RegistrationsAPI,
         store: EventStore,
+        live: Live,
     ) -> None:
+        self.live = live
         self.visits = visits
         self.events = events
         self.registrations = registrations
@@ -114,6 +117,7 @@ class EventPage:
         status: int = 200,
     ) -> Response:
         request = visit.request
+        stream = await self.live.since()
         answer = await call(
             self.events.get_event,
             request,
@@ -138,6 +142,8 @@ class EventPage:
             "typed": typed or {"name": "" if user is None else user.username, "email": ""},
             "key": uuid.uuid4().hex,
             "sign_in": "/ui/sign-in?next=" + quote(_url(event["id"]), safe=""),
+            "calendar": Feeds.event(event["id"]),
+            "stream": stream,
         }
         return self.visits.page(visit, "event.html", context, status=status)
 

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from eventsapi.api.events import Handler
 from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Services
+from eventsapi.ui.calendar import CalendarPage
 from eventsapi.ui.create_event import CreateEventPage
 from eventsapi.ui.event_page import EventPage
 from eventsapi.ui.events_list import EventsListPage
+from eventsapi.ui.live import Feeds, Live
 from eventsapi.ui.render import Renderer, static_files
 from eventsapi.ui.sign_in import SignInPages
 from eventsapi.ui.visits import Visits
@@ -38,8 +40,13 @@ class Pages:
         self.assets = static_files()
         self.visits = Visits(authn, Renderer(self.assets), max_body_bytes=settings.max_body_bytes)
         self.sign_in = SignInPages(self.visits, services.accounts, services.events.clock)
-        self.events_list = EventsListPage(self.visits, services.events)
-        self.event = EventPage(self.visits, services.events, services.registrations, services.store)
+        # Calendar and live updates (issue 17): the month, the feeds' links, the stream.
+        live = Live(services.stream)
+        self.events_list = EventsListPage(self.visits, services.events, live, Feeds(authn))
+        self.event = EventPage(
+            self.visits, services.events, services.registrations, services.store, live
+        )
+        self.calendar = CalendarPage(self.visits, services.events, live)
         self.create_event = CreateEventPage(self.visits, services.events)
 
 
@@ -64,6 +71,7 @@ def ui_routes(services: Services) -> tuple[Route, ...]:
             "/ui/new-event", ("GET", pages.create_event.form), ("POST", pages.create_event.create)
         ),
         route("/ui/events/{id}", ("GET", pages.event.show)),
+        route("/ui/calendar", ("GET", pages.calendar.show)),
         route("/ui/events/{id}/register", ("POST", pages.event.register)),
         route("/ui/events/{id}/cancel", ("POST", pages.event.cancel)),
         route("/ui/sign-in", ("GET", pages.sign_in.form), ("POST", pages.sign_in.sign_in)),
