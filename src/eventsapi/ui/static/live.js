@@ -24,6 +24,8 @@
     "registration.cancelled"
   ];
   var QUIET_MS = 250; // changes that come together (a cancel and its promotion): one fetch
+  var GAP_MS = 1000; // and on a busy service, at most one fetch a second
+  var done = 0;
   var busy = false;
   var again = false;
   var timer = null;
@@ -110,7 +112,8 @@
       return;
     }
     busy = true;
-    fetch(window.location.href, {
+    var address = window.location.href;
+    fetch(address, {
       headers: { Accept: "text/html" },
       credentials: "same-origin",
       cache: "no-store"
@@ -121,13 +124,16 @@
       }
       return response.ok ? response.text() : null;
     }).then(function (text) {
-      if (text !== null && swap(new DOMParser().parseFromString(text, "text/html"))) {
+      if (text !== null && window.location.href !== address) {
+        again = true; // the filters changed meanwhile (htmx): that page is out of date
+      } else if (text !== null && swap(new DOMParser().parseFromString(text, "text/html"))) {
         note("Updated at " + new Date().toLocaleTimeString() + ".");
       }
     }).catch(function () {
       // The next change, or a reload, tries again.
     }).then(function () {
       busy = false;
+      done = Date.now();
       if (again) {
         again = false;
         schedule();
@@ -137,7 +143,7 @@
 
   function schedule() {
     if (timer === null) {
-      timer = window.setTimeout(refresh, QUIET_MS);
+      timer = window.setTimeout(refresh, Math.max(QUIET_MS, done + GAP_MS - Date.now()));
     }
   }
 
