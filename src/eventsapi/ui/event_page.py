@@ -2,8 +2,8 @@
 registration, with forms to register (or join the waitlist) and to cancel.
 
 The event is the API's document (``GET /events/{id}``): what it shows, the page shows,
-counts included when the API sends them (``spots_left``, ``registered``,
-``waitlisted``). Registering and cancelling call the API's handlers, so the capacity, the
+counts included (``spots_left``, ``registered``, ``waitlisted``: every event the API serves
+carries them). Registering and cancelling call the API's handlers, so the capacity, the
 waitlist, the registration window and who may cancel are the API's rules; each form has
 an ``Idempotency-Key`` of its own, so a form sent twice (a double click, a reload) registers
 once.
