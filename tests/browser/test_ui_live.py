@@ -54,9 +54,11 @@ def test_a_cancellation_promotes_the_waitlisted_person_while_their_page_is_open(
     # The next person lands on the waitlist.
     cat.goto(f"/ui/events/{event_id}")
     cat.get_by_label("E-mail address").fill("cat@example.org")
-    cat.get_by_role("button", name=re.compile("Register|Join the waitlist")).click()
+    cat.get_by_role("button", name="Join the waitlist").click()
     expect(cat.get_by_role("status")).to_contain_text("you are on its waitlist")
     expect(cat.locator("#my-status")).to_contain_text("on the waitlist, number 1")
+    waitlisted = cat.locator("#facts dt:has-text('On the waitlist') + dd")
+    expect(waitlisted).to_have_text("1")
     mark_unreloaded(cat)
 
     # Bob cancels, in his own browser: Cat's open page shows her registered.
@@ -64,6 +66,7 @@ def test_a_cancellation_promotes_the_waitlisted_person_while_their_page_is_open(
     expect(bob.get_by_role("status")).to_have_text("Your registration is cancelled.")
 
     expect(cat.locator("#my-status")).to_contain_text("You are registered, as cat", timeout=LIVE_MS)
+    expect(waitlisted).to_have_text("0")
     expect(cat.locator("#live-note")).to_contain_text("Updated")
     assert still_unreloaded(cat)
     # What the update brought works: Cat can cancel from it.
