@@ -25,6 +25,7 @@ from eventsapi.api.store import EventStore
 from eventsapi.domain.registrations import ACTIVE, Registration
 from eventsapi.ui.api_calls import Answer, call
 from eventsapi.ui.live import Feeds, Live
+from eventsapi.ui.owner_pages import OwnerPages
 from eventsapi.ui.render import see_other
 from eventsapi.ui.visits import Form, Visit, Visits
 
@@ -36,6 +37,11 @@ NOTICES: Final = {
     "waitlisted": "The event is full: you are on its waitlist, and will be registered if a "
     "spot frees up.",
     "cancelled": "Your registration is cancelled.",
+    # The owner's pages (owner_pages.py, trash_page.py):
+    "saved": "Your changes are saved.",
+    "restored": "The event is restored from the trash.",
+    "changed": "The event changed since you opened this page: nothing was deleted. Here it is "
+    "as it is now.",
 }
 _KEY: Final = re.compile(r"[0-9a-f]{32}")
 _MINE_PAGE: Final = 100
@@ -50,8 +56,10 @@ class EventPage:
         events: EventsAPI,
         registrations: RegistrationsAPI,
         store: EventStore,
+        owner: OwnerPages,
         live: Live,
     ) -> None:
+        self.owner = owner
         self.live = live
         self.visits = visits
         self.events = events
@@ -142,6 +150,8 @@ class EventPage:
             "typed": typed or {"name": "" if user is None else user.username, "email": ""},
             "key": uuid.uuid4().hex,
             "sign_in": "/ui/sign-in?next=" + quote(_url(event["id"]), safe=""),
+            "manage": self.owner.manages(visit, event),
+            "etag": answer.headers.get("etag", ""),
             "calendar": Feeds.event(event["id"]),
             "stream": stream,
         }

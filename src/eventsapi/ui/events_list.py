@@ -36,6 +36,7 @@ SORTS: Final = (
 STATUSES: Final = (("", "Any"), ("scheduled", "Scheduled"), ("cancelled", "Cancelled"))
 NOTICES: Final = {
     "signed-out": "You are signed out.",
+    "deleted": "The event is deleted: it is in the trash.",  # owner_pages.py, with an undo
 }
 _LINK: Final = re.compile(r'<([^>]*)>;\s*rel="(next|prev)"')
 
@@ -83,6 +84,7 @@ class EventsListPage:
             "pages": {},
             "errors": {},
             "notice": NOTICES.get(given.get("notice", "")),
+            "undo": given.get("event", "") if given.get("notice") == "deleted" else "",
             "filtered": bool(kept),
             "feed": feed,
             "stream": stream,
