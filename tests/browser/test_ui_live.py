@@ -155,3 +155,19 @@ def test_the_calendar_passes_axe_and_fits_the_width(
         expect(page.get_by_role("link", name=re.compile("A workshop")).first).to_be_visible()
     page.goto("/ui/calendar?month=2031-99")
     assert serious_violations(page) == []
+
+
+def test_an_open_events_page_says_when_the_event_is_deleted(
+    people: People, service: Service
+) -> None:
+    event_id = service.create_event("dan", title="Cancelled picnic")
+    page = people.page()
+    page.goto(f"/ui/events/{event_id}")
+    mark_unreloaded(page)
+
+    status, _ = service.call("DELETE", f"/events/{event_id}", None, service.tokens["dan"])
+    assert status == 204
+
+    expect(page.locator("#live-note")).to_have_text("This event has been deleted.", timeout=LIVE_MS)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cancelled picnic")
+    assert still_unreloaded(page)

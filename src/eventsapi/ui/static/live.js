@@ -118,10 +118,6 @@
       credentials: "same-origin",
       cache: "no-store"
     }).then(function (response) {
-      if (response.status === 404 || response.status === 410) {
-        note("This event is no longer there: reload the page.");
-        return null;
-      }
       return response.ok ? response.text() : null;
     }).then(function (text) {
       if (text !== null && window.location.href !== address) {
@@ -153,9 +149,15 @@
     source = new EventSource(stream);
     TYPES.forEach(function (type) {
       source.addEventListener(type, function (message) {
-        if (concerns(message)) {
-          schedule();
+        if (!concerns(message)) {
+          return;
         }
+        if (only && (type === "event.deleted" || type === "event.purged")) {
+          // Its page is a 404 now: say so, and leave what is shown as it was.
+          note("This event has been deleted.");
+          return;
+        }
+        schedule();
       });
     });
   }
