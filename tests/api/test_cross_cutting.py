@@ -101,6 +101,7 @@ UI_ROUTES: dict[str, set[str]] = {
     "/ui/": {"GET", "HEAD", "OPTIONS"},
     "/ui/new-event": {"GET", "HEAD", "POST", "OPTIONS"},
     "/ui/events/some-id": {"GET", "HEAD", "OPTIONS"},
+    "/ui/calendar": {"GET", "HEAD", "OPTIONS"},
     "/ui/events/some-id/register": {"POST", "OPTIONS"},
     "/ui/events/some-id/cancel": {"POST", "OPTIONS"},
     "/ui/sign-in": {"GET", "HEAD", "POST", "OPTIONS"},
