@@ -208,6 +208,10 @@ def test_an_event_shows_its_spots_left_when_the_api_sends_them() -> None:
         "typed": {},
         "key": "k",
         "sign_in": "/ui/sign-in",
+        "manage": False,
+        "etag": "",
+        "calendar": "/events/e1.ics",
+        "stream": None,
     }
 
     page = renderer.render("event.html", context)
@@ -222,7 +226,10 @@ def test_an_event_shows_its_spots_left_when_the_api_sends_them() -> None:
             "pages": {},
             "errors": {},
             "notice": None,
+            "undo": "",
             "filtered": False,
+            "feed": {"webcal": "webcal://h/events.ics", "web": "https://h/events.ics"},
+            "stream": None,
         },
     )
 

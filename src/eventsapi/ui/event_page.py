@@ -24,6 +24,8 @@ from eventsapi.api.registrations import RegistrationsAPI
 from eventsapi.api.store import EventStore
 from eventsapi.domain.registrations import ACTIVE, Registration
 from eventsapi.ui.api_calls import Answer, call
+from eventsapi.ui.live import Feeds, Live
+from eventsapi.ui.owner_pages import OwnerPages
 from eventsapi.ui.render import see_other
 from eventsapi.ui.visits import Form, Visit, Visits
 
@@ -35,6 +37,11 @@ NOTICES: Final = {
     "waitlisted": "The event is full: you are on its waitlist, and will be registered if a "
     "spot frees up.",
     "cancelled": "Your registration is cancelled.",
+    # The owner's pages (owner_pages.py, trash_page.py):
+    "saved": "Your changes are saved.",
+    "restored": "The event is restored from the trash.",
+    "changed": "The event changed since you opened this page: nothing was deleted. Here it is "
+    "as it is now.",
 }
 _KEY: Final = re.compile(r"[0-9a-f]{32}")
 _MINE_PAGE: Final = 100
@@ -49,7 +56,11 @@ class EventPage:
         events: EventsAPI,
         registrations: RegistrationsAPI,
         store: EventStore,
+        owner: OwnerPages,
+        live: Live,
     ) -> None:
+        self.owner = owner
+        self.live = live
         self.visits = visits
         self.events = events
         self.registrations = registrations
@@ -114,6 +125,7 @@ class EventPage:
         status: int = 200,
     ) -> Response:
         request = visit.request
+        stream = await self.live.since()
         answer = await call(
             self.events.get_event,
             request,
@@ -138,6 +150,10 @@ class EventPage:
             "typed": typed or {"name": "" if user is None else user.username, "email": ""},
             "key": uuid.uuid4().hex,
             "sign_in": "/ui/sign-in?next=" + quote(_url(event["id"]), safe=""),
+            "manage": self.owner.manages(visit, event),
+            "etag": answer.headers.get("etag", ""),
+            "calendar": Feeds.event(event["id"]),
+            "stream": stream,
         }
         return self.visits.page(visit, "event.html", context, status=status)
 

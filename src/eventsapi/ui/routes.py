@@ -19,11 +19,17 @@ from __future__ import annotations
 
 from eventsapi.api.events import Handler
 from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Services
+from eventsapi.ui.admin_pages import AdminPages
+from eventsapi.ui.calendar import CalendarPage
 from eventsapi.ui.create_event import CreateEventPage
 from eventsapi.ui.event_page import EventPage
 from eventsapi.ui.events_list import EventsListPage
+from eventsapi.ui.live import Feeds, Live
+from eventsapi.ui.owner_pages import OwnerPages
 from eventsapi.ui.render import Renderer, static_files
 from eventsapi.ui.sign_in import SignInPages
+from eventsapi.ui.slo_page import SLOPage
+from eventsapi.ui.trash_page import TrashPage
 from eventsapi.ui.visits import Visits
 
 __all__ = ["Pages", "ui_routes"]
@@ -38,9 +44,25 @@ class Pages:
         self.assets = static_files()
         self.visits = Visits(authn, Renderer(self.assets), max_body_bytes=settings.max_body_bytes)
         self.sign_in = SignInPages(self.visits, services.accounts, services.events.clock)
-        self.events_list = EventsListPage(self.visits, services.events)
-        self.event = EventPage(self.visits, services.events, services.registrations, services.store)
+        # Calendar and live updates (issue 17): the month, the feeds' links, the stream.
+        live = Live(services.stream)
+        self.events_list = EventsListPage(self.visits, services.events, live, Feeds(authn))
+        self.calendar = CalendarPage(self.visits, services.events, live)
+        # The owner's pages (issue 17): edit, registrations, delete; the trash.
+        self.owner = OwnerPages(self.visits, services.events, services.store)
+        self.trash = TrashPage(self.visits, services.trash)
+        self.event = EventPage(
+            self.visits,
+            services.events,
+            services.registrations,
+            services.store,
+            self.owner,
+            live,
+        )
         self.create_event = CreateEventPage(self.visits, services.events)
+        # SLO dashboard and admin pages (issue 17)
+        self.slo = SLOPage(self.visits, services.slos, services.drill)
+        self.admin = AdminPages(self.visits, services.users, services.accounts, services.webhooks)
 
 
 def ui_routes(services: Services) -> tuple[Route, ...]:
@@ -64,11 +86,31 @@ def ui_routes(services: Services) -> tuple[Route, ...]:
             "/ui/new-event", ("GET", pages.create_event.form), ("POST", pages.create_event.create)
         ),
         route("/ui/events/{id}", ("GET", pages.event.show)),
+        route("/ui/calendar", ("GET", pages.calendar.show)),
         route("/ui/events/{id}/register", ("POST", pages.event.register)),
         route("/ui/events/{id}/cancel", ("POST", pages.event.cancel)),
+        # The owner's pages and the trash (owner_pages.py, trash_page.py).
+        route("/ui/events/{id}/edit", ("GET", pages.owner.edit_form), ("POST", pages.owner.save)),
+        route("/ui/events/{id}/registrations", ("GET", pages.owner.registrations)),
+        route("/ui/events/{id}/registrations.csv", ("GET", pages.owner.registrations_csv)),
+        route("/ui/events/{id}/delete", ("POST", pages.owner.delete)),
+        route("/ui/trash", ("GET", pages.trash.show)),
+        route("/ui/trash/{id}/restore", ("POST", pages.trash.restore)),
+        route("/ui/trash/{id}/purge", ("POST", pages.trash.purge)),
         route("/ui/sign-in", ("GET", pages.sign_in.form), ("POST", pages.sign_in.sign_in)),
         route("/ui/sign-in/code", ("POST", pages.sign_in.second_step)),
         route("/ui/sign-out", ("POST", pages.sign_in.sign_out)),
+        # SLO dashboard and admin pages (issue 17)
+        route("/ui/slo", ("GET", pages.slo.show)),
+        route("/ui/admin/users", ("GET", pages.admin.users), ("POST", pages.admin.create_user)),
+        route("/ui/admin/users/{username}/role", ("POST", pages.admin.set_role)),
+        route("/ui/admin/users/{username}/unlock", ("POST", pages.admin.unlock)),
+        route("/ui/admin/users/{username}/sessions", ("POST", pages.admin.end_sessions)),
+        route("/ui/admin/webhooks", ("GET", pages.admin.webhooks)),
+        route(
+            "/ui/admin/webhooks/{id}/deliveries/{delivery}/retry",
+            ("POST", pages.admin.retry),
+        ),
         # Not guarded: a missing file is the API's plain 404, not a page. Not an SLI: a
         # file from memory says nothing of the API's service (issue 19).
         Route(
