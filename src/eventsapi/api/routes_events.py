@@ -2,9 +2,8 @@
 Go tutorial's ``/event``, served by ``api/events.py`` on the hot path, and the parts of
 their OpenAPI operations (parameters, examples, answers).
 
-Reads need no account and show what the reader may see (``domain/visibility.py``); writes
-need an account with ``events:write``, or none while anonymous writes are on
-(``Authn.writer``, first thing in each write handler).
+Reads show what the reader may see (``domain/visibility.py``); writes need an account with
+``events:write``, or none with anonymous writes on (``Authn.writer``, first in each).
 """
 
 from __future__ import annotations
