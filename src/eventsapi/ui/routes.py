@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from eventsapi.api.events import Handler
 from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Services
+from eventsapi.ui.account import AccountPages
+from eventsapi.ui.account_access import AccessPages
 from eventsapi.ui.create_event import CreateEventPage
 from eventsapi.ui.event_page import EventPage
 from eventsapi.ui.events_list import EventsListPage
@@ -41,6 +43,9 @@ class Pages:
         self.events_list = EventsListPage(self.visits, services.events)
         self.event = EventPage(self.visits, services.events, services.registrations, services.store)
         self.create_event = CreateEventPage(self.visits, services.events)
+        # Account security (issue 17)
+        self.account = AccountPages(self.visits, services.accounts)
+        self.access = AccessPages(self.visits, services.accounts, services.tokens)
 
 
 def ui_routes(services: Services) -> tuple[Route, ...]:
@@ -68,7 +73,30 @@ def ui_routes(services: Services) -> tuple[Route, ...]:
         route("/ui/events/{id}/cancel", ("POST", pages.event.cancel)),
         route("/ui/sign-in", ("GET", pages.sign_in.form), ("POST", pages.sign_in.sign_in)),
         route("/ui/sign-in/code", ("POST", pages.sign_in.second_step)),
+        route("/ui/sign-in/new-password", ("POST", pages.sign_in.new_password)),
         route("/ui/sign-out", ("POST", pages.sign_in.sign_out)),
+        # Account security (issue 17)
+        route("/ui/account", ("GET", pages.account.overview)),
+        route(
+            "/ui/account/password",
+            ("GET", pages.account.password_form),
+            ("POST", pages.account.change_password),
+        ),
+        route("/ui/account/two-step", ("GET", pages.account.two_step)),
+        route("/ui/account/two-step/start", ("POST", pages.account.start_two_step)),
+        route("/ui/account/two-step/confirm", ("POST", pages.account.confirm_two_step)),
+        route("/ui/account/two-step/off", ("POST", pages.account.turn_off_two_step)),
+        route("/ui/account/two-step/recovery-codes", ("POST", pages.account.recovery_codes)),
+        route("/ui/account/sessions", ("GET", pages.access.sessions)),
+        route("/ui/account/sessions/terminate-others", ("POST", pages.access.terminate_others)),
+        route("/ui/account/sessions/{id}/terminate", ("POST", pages.access.terminate)),
+        route(
+            "/ui/account/tokens",
+            ("GET", pages.access.token_list),
+            ("POST", pages.access.create_token),
+        ),
+        route("/ui/account/tokens/{id}/revoke", ("POST", pages.access.revoke)),
+        route("/ui/account/activity", ("GET", pages.access.activity)),
         # Not guarded: a missing file is the API's plain 404, not a page. Not an SLI: a
         # file from memory says nothing of the API's service (issue 19).
         Route(
