@@ -13,16 +13,15 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_ui import (  # noqa: F401 - the fixtures, shared
-    WIDTHS,
-    People,
-    browser,
-    people,
-    serious_violations,
-    service,
-    watch,
-)
-from tests.browser.ui_server import PASSWORD, Service
+from tests.browser import test_ui as shared
+from tests.browser.test_ui import WIDTHS, People, serious_violations
+from tests.browser.ui_server import PASSWORD
+
+# test_ui's fixtures, for this module too (a service of its own: module-scoped).
+service = shared.service
+browser = shared.browser
+watch = shared.watch
+people = shared.people
 
 ACCOUNT_PAGES = (
     "/ui/account",
@@ -92,7 +91,7 @@ def test_two_step_on_then_a_second_browser_is_seen_and_signed_out(
     expect(second.get_by_text("Signed in as cat")).to_have_count(0)
 
 
-def test_ending_the_other_sessions_by_keyboard_alone(people: People, service: Service) -> None:
+def test_ending_the_other_sessions_by_keyboard_alone(people: People) -> None:
     first = people.signed_in("dan")
     people.signed_in("dan")
     first.goto("/ui/account/sessions")
