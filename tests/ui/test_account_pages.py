@@ -93,6 +93,19 @@ def test_each_page_is_shown_uncached_with_the_account_link(ann: TestClient, path
     assert 'aria-current="page"' in page.text
 
 
+def test_a_form_sent_signed_out_leads_to_sign_in_and_changes_nothing(ann: TestClient) -> None:
+    with Jar().on(ann):
+        sign_in(ann, "ann")  # another session, which the form would end
+    with Jar().on(ann):
+        form = ann.get("/ui/sign-in").text  # a signed-out visitor's token
+
+        answer = post_form(ann, "/ui/account/sessions/terminate-others", {}, page=form)
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/ui/sign-in?next=/ui/account"
+    assert ann.get("/ui/account/sessions").text.count("<tr") == 3  # both sessions
+
+
 # -- password ---------------------------------------------------------------------------
 
 
@@ -425,3 +438,39 @@ def test_a_reset_password_is_replaced_at_sign_in(ui: TestClient) -> None:
     assert "Signed in as <strong>ann</strong>" in ui.get("/ui/account").text
     assert api_login(ui, given) == 401
     assert api_login(ui, NEW_PASSWORD) == 200
+
+
+def test_a_reset_password_with_two_step_verification_asks_a_newer_code_if_needed(
+    ui: TestClient, clock: FakeClock
+) -> None:
+    add_user(ui, "ann")
+    secret, _ = enable_totp(ui, clock, "ann")
+    given = reset(ui, "ann")
+    page = first_step(ui, "ann", given)
+    code = pyotp.TOTP(secret).at(clock.now())
+    step = post_form(
+        ui,
+        "/ui/sign-in/code",
+        {"pending": pending_of(page), "code": code, "next": "/ui/"},
+        page=page,
+    )
+    assert 'action="/ui/sign-in/new-password"' in step.text
+    assert 'id="f-code"' not in step.text  # the code typed is carried
+
+    clock.advance(120)  # the code has expired meanwhile
+    fields = {"next": "/ui/", "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD}
+    late = post_form(
+        ui, "/ui/sign-in/new-password", {**fields, "pending": pending_of(step.text)}, page=step.text
+    )
+    assert late.status_code == 422
+    assert error_of(late.text, "code") == "Enter the code your authenticator app shows now."
+
+    newer = pyotp.TOTP(secret).at(clock.now())
+    done = post_form(
+        ui,
+        "/ui/sign-in/new-password",
+        {**fields, "pending": pending_of(late.text), "code": newer},
+        page=late.text,
+    )
+    assert done.status_code == 303
+    assert "Signed in as <strong>ann</strong>" in ui.get("/ui/").text

@@ -51,8 +51,10 @@ _MISMATCH: Final = "The two new passwords differ: type the same one twice."
 
 
 def sign_in_first(request: Request) -> Response:
-    """The sign-in page, coming back here after (a signed-out visitor's)."""
-    return see_other(f"/ui/sign-in?next={request.url.path}")
+    """The sign-in page for a signed-out visitor, then back to this page (or to the
+    account's, after a form: its path answers no GET)."""
+    back = request.url.path if request.method in ("GET", "HEAD") else "/ui/account"
+    return see_other(f"/ui/sign-in?next={back}")
 
 
 def errors_of(problem: Problem, fallback: str, fields: dict[str, str]) -> dict[str, list[str]]:
