@@ -103,7 +103,22 @@ UI_ROUTES: dict[str, set[str]] = {
     "/ui/events/some-id/cancel": {"POST", "OPTIONS"},
     "/ui/sign-in": {"GET", "HEAD", "POST", "OPTIONS"},
     "/ui/sign-in/code": {"POST", "OPTIONS"},
+    "/ui/sign-in/new-password": {"POST", "OPTIONS"},
     "/ui/sign-out": {"POST", "OPTIONS"},
+    # Account security (issue 17)
+    "/ui/account": {"GET", "HEAD", "OPTIONS"},
+    "/ui/account/password": {"GET", "HEAD", "POST", "OPTIONS"},
+    "/ui/account/two-step": {"GET", "HEAD", "OPTIONS"},
+    "/ui/account/two-step/start": {"POST", "OPTIONS"},
+    "/ui/account/two-step/confirm": {"POST", "OPTIONS"},
+    "/ui/account/two-step/off": {"POST", "OPTIONS"},
+    "/ui/account/two-step/recovery-codes": {"POST", "OPTIONS"},
+    "/ui/account/sessions": {"GET", "HEAD", "OPTIONS"},
+    "/ui/account/sessions/terminate-others": {"POST", "OPTIONS"},
+    "/ui/account/sessions/some-id/terminate": {"POST", "OPTIONS"},
+    "/ui/account/tokens": {"GET", "HEAD", "POST", "OPTIONS"},
+    "/ui/account/tokens/some-id/revoke": {"POST", "OPTIONS"},
+    "/ui/account/activity": {"GET", "HEAD", "OPTIONS"},
     "/ui/static/some-name": {"GET", "HEAD", "OPTIONS"},
 }
 ROUTES.update(ACCOUNT_ROUTES)
