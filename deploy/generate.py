@@ -10,11 +10,17 @@
 - ``helm/eventsapi/files/prometheusrule-spec.yaml``: the same rule groups, for the chart's
   PrometheusRule template to include unparsed (its alert texts hold Prometheus' own
   ``{{ $value }}`` templates, which Helm must not read).
+- ``compose/eventsapi-rules.yml``: the rule file for compose.yaml's Prometheus, as
+  ``eventsapi slo rules --selector 'job="eventsapi"'`` writes it (its scrape job).
+- ``compose/grafana/eventsapi-slo.json``: the dashboard of ``grafana/eventsapi-slo.json``
+  with compose.yaml's Prometheus (uid ``prometheus``) in place of the import's input, for
+  Grafana to provision as it is.
 - ``helm/eventsapi/values.schema.json``: its ``settings`` object lists every setting of
   ``eventsapi.settings.Settings`` with its type, bounds, default and help, from msgspec's
   JSON Schema of that struct, less those the chart sets itself (CHART_SET_SETTINGS).
 
-tests/deploy/test_manifests.py runs ``--check``.
+tests/deploy/test_manifests.py runs ``--check``; tests/deploy/test_compose.py compares the
+compose rule file with the command's own output.
 """
 
 from __future__ import annotations
@@ -30,12 +36,17 @@ import msgspec
 
 from eventsapi.settings import Settings, parse_statuses
 from eventsapi.slo.config import default_config
-from eventsapi.slo.rules import dump_yaml, prometheus_rule_object
+from eventsapi.slo.rules import dump_yaml, prometheus_rule_object, prometheus_rules
 
 DEPLOY: Final = Path(__file__).resolve().parent
 RULE_FILE: Final = DEPLOY / "kustomize/components/monitoring/prometheusrule.yaml"
 CHART_RULES: Final = DEPLOY / "helm/eventsapi/files/prometheusrule-spec.yaml"
 VALUES_SCHEMA: Final = DEPLOY / "helm/eventsapi/values.schema.json"
+COMPOSE_RULES: Final = DEPLOY / "compose/eventsapi-rules.yml"
+DASHBOARD: Final = DEPLOY / "grafana/eventsapi-slo.json"
+COMPOSE_DASHBOARD: Final = DEPLOY / "compose/grafana/eventsapi-slo.json"
+COMPOSE_DATASOURCE_UID: Final = "prometheus"
+"""compose/grafana/datasource.yml's uid."""
 
 JOB_SELECTOR: Final = 'job="eventsapi"'
 LABELS: Final = {"app.kubernetes.io/instance": "eventsapi"}
@@ -60,6 +71,18 @@ def chart_rules() -> str:
     return dump_yaml(prometheus_rule()["spec"])
 
 
+def compose_rules() -> str:
+    slos = default_config()
+    statuses = parse_statuses(Settings().sli_error_statuses)
+    return dump_yaml(prometheus_rules(slos.slos, slos.policy, statuses, selector=JOB_SELECTOR))
+
+
+def compose_dashboard() -> str:
+    # As docs/slo.md says to provision it: the input replaced, the rest byte for byte.
+    text = DASHBOARD.read_text(encoding="utf-8")
+    return text.replace("${DS_PROMETHEUS}", COMPOSE_DATASOURCE_UID)
+
+
 def settings_properties() -> dict[str, Any]:
     schema = msgspec.json.schema(Settings)
     properties: dict[str, Any] = schema["$defs"]["Settings"]["properties"]
@@ -76,6 +99,8 @@ OUTPUTS: Final[dict[Path, Callable[[], str]]] = {
     RULE_FILE: rule_file,
     CHART_RULES: chart_rules,
     VALUES_SCHEMA: values_schema,
+    COMPOSE_RULES: compose_rules,
+    COMPOSE_DASHBOARD: compose_dashboard,
 }
 
 

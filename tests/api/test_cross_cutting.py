@@ -26,6 +26,7 @@ from eventsapi.app import create_app
 from eventsapi.errors import StorageUnavailable
 from eventsapi.settings import Settings
 from eventsapi.storage import Backend
+from eventsapi.storage.events import EventRow
 from eventsapi.storage.memory import MemoryStore
 from tests.api.asserts import assert_problem, create
 from tests.support import FakeClock
@@ -589,7 +590,7 @@ def _pairs(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
 class FailingStore(MemoryStore):
     """Reads fail unexpectedly; listing finds the database unreachable."""
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
+    async def get_json(self, event_id: str) -> EventRow | None:
         raise RuntimeError("boom in the store")
 
     async def check(self) -> None:

@@ -30,7 +30,16 @@ FULL: dict[str, Any] = {
     "capacity": 120,
     "status": "scheduled",
 }
-MEMBERS = {*FULL, "id", "created_at", "updated_at", "version"}
+MEMBERS = {
+    *FULL,
+    "id",
+    "created_at",
+    "updated_at",
+    "version",
+    "registered",
+    "waitlisted",
+    "spots_left",
+}
 
 
 def instant(text: str) -> datetime:
@@ -79,6 +88,9 @@ def test_post_fills_optional_members_with_defaults(client: TestClient) -> None:
         "capacity": None,
         "status": "scheduled",
         "version": 1,
+        "registered": 0,
+        "waitlisted": 0,
+        "spots_left": None,
     }
 
 

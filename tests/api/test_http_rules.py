@@ -16,7 +16,7 @@ from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
 from eventsapi.errors import StorageUnavailable
 from eventsapi.settings import Settings
-from eventsapi.storage.events import Page
+from eventsapi.storage.events import EventRow, Page
 from eventsapi.storage.memory import MemoryStore
 from tests.api.asserts import (
     JSON_HEADERS,
@@ -387,7 +387,7 @@ class BrokenStore(MemoryStore):
     async def get(self, event_id: str) -> Event | None:
         raise RuntimeError("secret internals in /srv/app/secret.py")
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
+    async def get_json(self, event_id: str) -> EventRow | None:
         raise RuntimeError("secret internals in /srv/app/secret.py")
 
     async def list_page(self, query: EventQuery) -> Page:

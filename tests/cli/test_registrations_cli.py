@@ -17,8 +17,8 @@ from click.testing import CliRunner, Result
 
 from eventsapi import storage
 from eventsapi.cli import main
-from eventsapi.cli.registrations import spreadsheet_text
 from eventsapi.domain.registrations import applicant
+from eventsapi.registrations_export import spreadsheet_text
 from eventsapi.settings import Settings
 from eventsapi.storage import Backend
 from tests.contract.test_event_store import event
@@ -146,7 +146,7 @@ def test_an_event_without_registrations_is_a_header_or_an_empty_array(
 def test_many_registrations_come_page_by_page_in_order(
     runner: CliRunner, database: str, monkeypatch: pytest.MonkeyPatch, count: int
 ) -> None:
-    monkeypatch.setattr("eventsapi.cli.registrations.PAGE", 2)  # full pages, and a part one
+    monkeypatch.setattr("eventsapi.registrations_export.PAGE", 2)  # full pages, and a part one
     names = [f"Person {n}" for n in range(count)]
     registrants(database, "e", names, capacity=2)
 

@@ -146,7 +146,7 @@ def test_import_the_go_tutorials_json(runner: CliRunner, tmp_path: Path, databas
     assert all(e.version == 1 for e in events)
 
 
-def test_export_is_what_get_returns_and_round_trips_byte_for_byte(
+def test_export_is_what_get_returns_but_the_counts_and_round_trips_byte_for_byte(
     runner: CliRunner, tmp_path: Path, populated: Path
 ) -> None:
     exported = run(runner, "export", "--database", str(populated))
@@ -160,7 +160,12 @@ def test_export_is_what_get_returns_and_round_trips_byte_for_byte(
     with TestClient(create_app(Settings(database=str(populated)))) as client:
         for line in lines:
             event_id = json.loads(line)["id"]
-            assert line == client.get(f"/events/{event_id}").content + b"\n"
+            shown = client.get(f"/events/{event_id}").content
+            # GET's document, byte for byte, but for the registrations' counts it ends with
+            document = line.removesuffix(b"\n")
+            assert shown.startswith(document[:-1] + b',"registered":')
+            assert list(json.loads(shown))[-3:] == ["registered", "waitlisted", "spots_left"]
+            assert shown.count(b",") == document.count(b",") + 3
     assert json.loads(lines[0])["version"] == 2
 
     dump = write(tmp_path / "dump.ndjson", exported.stdout_bytes)

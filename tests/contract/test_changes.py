@@ -19,6 +19,7 @@ from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
 from eventsapi.errors import AlreadyExists, NotFound, PreconditionFailed
 from eventsapi.storage import Backend
+from eventsapi.storage.events import with_counts
 from eventsapi.storage.idempotency import IdempotencyKey, Replay
 from tests.contract.test_event_store import event, next_version
 from tests.support import START
@@ -64,7 +65,7 @@ async def test_the_settled_position_counts_every_committed_change(opened: Backen
     assert (await opened.change_horizon())[1] == 3
 
 
-async def test_each_write_appends_its_record_with_the_stored_document(opened: Backend) -> None:
+async def test_each_write_appends_its_record_with_the_served_document(opened: Backend) -> None:
     before = datetime.now(UTC) - timedelta(milliseconds=1)  # times are kept to the millisecond
     await opened.create(event("e1"), actor="u1")
     await opened.update("e1", lambda e: next_version(e, title="Renamed"), actor="u2")
@@ -85,8 +86,10 @@ async def test_each_write_appends_its_record_with_the_stored_document(opened: Ba
     assert [r.actor for r in records] == ["u1", "u2", None, "u3", "u4"]
     stored = await opened.get_json("e1")
     assert stored is not None
-    assert records[1].document == stored[0]
+    assert records[1].document == with_counts(stored[0], *stored[2:])
     assert msgspec.json.decode(records[0].document or b"", type=Event) == event("e1")
+    first = msgspec.json.decode(records[0].document or b"")
+    assert (first["registered"], first["waitlisted"], first["spots_left"]) == (0, 0, 10)
     assert msgspec.json.decode(records[3].document or b"", type=Event).version == 2
     assert records[4].document is None
     assert all(before <= r.at <= after and r.at.utcoffset() == timedelta(0) for r in records)
@@ -190,7 +193,7 @@ async def test_an_import_appends_a_record_per_event_stored(opened: Backend) -> N
     assert [r.actor for r in records] == [None, None, "u1"]
     stored = await opened.get_json("replaced")
     assert stored is not None
-    assert records[1].document == stored[0]
+    assert records[1].document == with_counts(stored[0], *stored[2:])
 
 
 async def test_an_import_that_is_not_kept_appends_nothing(opened: Backend) -> None:

@@ -8,6 +8,7 @@ connection failures).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import msgspec
@@ -15,8 +16,10 @@ import pytest
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery, Position
+from eventsapi.domain.registrations import Counts
 from eventsapi.errors import AlreadyExists, FieldError, NotFound, ValidationFailed
 from eventsapi.storage import Backend
+from eventsapi.storage.events import Counted
 from tests.support import START
 
 pytestmark = pytest.mark.anyio
@@ -61,7 +64,7 @@ async def all_ids(store: Backend, *, limit: int = 500) -> list[str]:
 async def test_create_returns_the_event_and_get_finds_it(opened: Backend) -> None:
     created = await opened.create(event("e1"))
 
-    assert created == event("e1")
+    assert created == Counted(event("e1"), Counts(0, 0, 10))
     assert await opened.get("e1") == event("e1")
 
 
@@ -91,16 +94,23 @@ async def test_get_missing_is_none(opened: Backend) -> None:
     assert await opened.get("nope") is None
 
 
-async def test_get_json_is_the_event_document_and_its_version(opened: Backend) -> None:
+async def test_get_json_is_the_stored_document_its_version_counts_and_capacity(
+    opened: Backend,
+) -> None:
     await opened.create(event("j"))
     await opened.update("j", lambda current: next_version(current, title="Twice"))
 
     found = await opened.get_json("j")
 
     assert found is not None
-    document, version = found
-    assert msgspec.json.decode(document, type=Event) == await opened.get("j")
-    assert version == 2
+    document, stored_revision, registered, waitlisted, capacity = found
+    assert document == msgspec.json.encode(await opened.get("j"))
+    assert stored_revision == "2-" + hashlib.sha256(document).hexdigest()[:16]
+    assert (registered, waitlisted, capacity) == (0, 0, 10)
+    await opened.update("j", lambda current: next_version(current, capacity=None))
+    without = await opened.get_json("j")
+    assert without is not None
+    assert without[4] is None
     assert await opened.get_json("missing") is None
 
 
@@ -131,7 +141,7 @@ async def test_update_stores_what_the_change_returns(opened: Backend) -> None:
         seen.append(current)
         return next_version(current, title="Renamed")
 
-    updated = await opened.update("u", change)
+    updated = (await opened.update("u", change)).event
 
     assert seen == [event("u")]
     assert updated.title == "Renamed"
@@ -193,7 +203,7 @@ async def test_put_missing_creates_from_nothing(opened: Backend) -> None:
 
     assert given == [None]
     assert created is True
-    assert stored == event("p")
+    assert stored == Counted(event("p"), Counts(0, 0, 10))
     assert await opened.get("p") == event("p")
 
 
@@ -206,7 +216,8 @@ async def test_put_existing_replaces_from_current(opened: Backend) -> None:
         assert current is not None
         return next_version(current, title="Replaced", tags=())
 
-    stored, created = await opened.put("p", build)
+    written, created = await opened.put("p", build)
+    stored = written.event
 
     assert given == [event("p")]
     assert created is False

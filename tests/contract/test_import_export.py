@@ -17,6 +17,7 @@ import pytest
 from eventsapi.domain.events import Event
 from eventsapi.errors import AlreadyExists
 from eventsapi.storage import Backend
+from eventsapi.storage.events import Counted, revision
 from eventsapi.storage.sqlite import SQLiteStore
 from eventsapi.storage.transfer import ImportResult
 from tests.contract.test_event_store import event, next_version
@@ -58,7 +59,8 @@ async def test_import_into_an_empty_store_keeps_every_member_and_the_order(
     assert await stored(opened) == events
     assert await opened.get("b") == events[0]
     found = await opened.get_json("b")
-    assert found == (msgspec.json.encode(events[0]), 2)
+    document = msgspec.json.encode(events[0])
+    assert found == (document, revision(2, document), 0, 0, events[0].capacity)
 
 
 async def test_imported_events_come_after_the_stored_ones(opened: Backend) -> None:
@@ -128,7 +130,14 @@ async def test_replace_puts_the_imported_event_in_the_stored_ones_place(
     assert result == ImportResult(imported=1, replaced=1)
     assert await stored_ids(opened) == ["a", "b", "c", "d"]
     assert await opened.get("b") == replacement
-    assert await opened.get_json("b") == (msgspec.json.encode(replacement), 2)
+    document = msgspec.json.encode(replacement)
+    assert await opened.get_json("b") == (
+        document,
+        revision(2, document),
+        0,
+        0,
+        replacement.capacity,
+    )
 
 
 @pytest.mark.parametrize(
@@ -291,10 +300,10 @@ async def test_a_failed_sqlite_import_does_not_undo_the_writes_grouped_with_it(
             return_exceptions=True,
         )
 
-        assert results[0] == event("c1")
+        assert results[0] == Counted.fresh(event("c1"))
         assert isinstance(results[1], ImportResult)
         assert not results[1].committed
-        assert results[2] == event("c2")
+        assert results[2] == Counted.fresh(event("c2"))
         assert isinstance(results[3], AlreadyExists)
         assert await stored_ids(store) == ["taken", "c1", "c2"]
     finally:

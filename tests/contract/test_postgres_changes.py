@@ -26,6 +26,7 @@ from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
 from eventsapi.errors import AlreadyExists
 from eventsapi.storage.changes import written
+from eventsapi.storage.events import Counted, with_counts
 from eventsapi.storage.postgres import PostgresStore
 from eventsapi.storage.postgres.changes import CHANNEL, append
 from tests.contract.test_event_store import event, next_version
@@ -79,7 +80,9 @@ async def test_a_record_is_numbered_once_committed_after_all_numbered_before(
         async with await psycopg.AsyncConnection.connect(url) as slow:
             # A write that has appended its record (taking the smaller id) and not committed.
             slow_event = event("slow")
-            await append(slow, written(slow_event, b"{}", created=True, actor=None))
+            document = msgspec.json.encode(slow_event)
+            counts = Counted.fresh(slow_event).counts
+            await append(slow, written(slow_event, document, counts, created=True, actor=None))
             # Another write does not wait for it (a hang here fails at the guard).
             await asyncio.wait_for(store.create(event("fast")), timeout=30)
 
@@ -186,7 +189,7 @@ async def concurrent_round(url: str, seed: int) -> tuple[int, list[list[ChangeRe
     """``WRITERS`` writers on four stores while two readers, each on a store of its own,
     poll ``changes_after`` (and so number records at the same time): how many writes were
     made, the records each reader saw, and whether each one's replay is exactly the stored
-    state."""
+    state (each event as it is served)."""
     stores = [PostgresStore(url, pool_max_size=6) for _ in range(4)]
     readers = [PostgresStore(url, pool_max_size=2) for _ in range(2)]
     for store in [*stores, *readers]:
@@ -202,8 +205,12 @@ async def concurrent_round(url: str, seed: int) -> tuple[int, list[list[ChangeRe
         seen = list(await asyncio.gather(*(poll(reader, writers) for reader in readers)))
         made = sum(await writers)
         async with await psycopg.AsyncConnection.connect(url) as conn:
-            cursor = await conn.execute("SELECT id, doc FROM events")
-            stored = {row[0]: bytes(row[1]) for row in await cursor.fetchall()}
+            cursor = await conn.execute(
+                "SELECT id, doc, registered, waitlisted, capacity FROM events"
+            )
+            stored = {
+                row[0]: with_counts(bytes(row[1]), *row[2:]) for row in await cursor.fetchall()
+            }
     finally:
         for store in [*stores, *readers]:
             await store.close()

@@ -23,6 +23,7 @@ from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventFilter, EventQuery
 from eventsapi.errors import AlreadyExists, ConfigurationError, FieldError, ValidationFailed
 from eventsapi.storage import migrations
+from eventsapi.storage.events import Counted
 from eventsapi.storage.sqlite import SQLiteStore, connection, writer
 from eventsapi.storage.sqlite import migrations as sqlite_migrations
 from tests.contract.test_event_store import all_ids, event, next_version
@@ -86,7 +87,7 @@ async def test_concurrent_creates_are_grouped_and_all_committed(
 
     created = await asyncio.gather(*(db.create(event(i)) for i in ids))
 
-    assert [e.id for e in created] == ids
+    assert [written.event.id for written in created] == ids
     assert sum(batch_sizes) == 200
     assert len(batch_sizes) < 200, "concurrent writes should share transactions"
     await db.close()
@@ -118,7 +119,7 @@ async def test_a_failing_job_does_not_roll_back_the_rest_of_its_batch(
 
     assert isinstance(results[1], AlreadyExists)
     assert isinstance(results[2], ValidationFailed)
-    assert [r.id for r in results if isinstance(r, Event)] == ["a", "b", "edit", "c"]
+    assert [r.event.id for r in results if isinstance(r, Counted)] == ["a", "b", "edit", "c"]
     await db.close()
     again = await reopened(path)
     try:
@@ -269,5 +270,5 @@ async def test_a_write_whose_caller_gave_up_does_not_hold_up_the_rest_of_its_gro
 
     answered = await asyncio.wait_for(asyncio.gather(*writes[1::2]), timeout=30)
 
-    assert [created.id for created in answered] == [f"e{n}" for n in range(1, 40, 2)]
+    assert [created.event.id for created in answered] == [f"e{n}" for n in range(1, 40, 2)]
     assert set(await all_ids(db)) >= {f"e{n}" for n in range(1, 40, 2)}

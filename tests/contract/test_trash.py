@@ -15,8 +15,10 @@ import pytest
 
 from eventsapi.domain.events import Event, restored
 from eventsapi.domain.query import EventFilter, EventQuery
+from eventsapi.domain.registrations import Counts
 from eventsapi.errors import AlreadyExists, InTrash, NotFound
 from eventsapi.storage import Backend, changes
+from eventsapi.storage.events import with_counts
 from eventsapi.storage.trash import TrashQuery
 from tests.contract.test_event_store import all_ids, event
 from tests.support import START
@@ -79,9 +81,11 @@ async def test_restore_brings_the_event_back_with_a_new_version(opened: Backend)
     await opened.create(event("b"))
     await opened.delete("a")
 
-    back_again = await opened.restore("a", back, actor="u1")
+    answer = await opened.restore("a", back, actor="u1")
+    back_again = answer.event
 
     assert back_again == msgspec.structs.replace(event("a"), version=2, updated_at=LATER)
+    assert answer.counts == Counts(0, 0, back_again.capacity)
     assert await opened.get("a") == back_again
     assert sorted(await all_ids(opened)) == ["a", "b"]
     assert await trashed_ids(opened) == []
@@ -93,7 +97,9 @@ async def test_restore_brings_the_event_back_with_a_new_version(opened: Backend)
     ]
     restored_record = (await opened.changes_after(0, 10))[-1]
     assert restored_record.actor == "u1"
-    assert restored_record.document == (await opened.get_json("a") or (b"", 0))[0]
+    found = await opened.get_json("a")
+    assert found is not None
+    assert restored_record.document == with_counts(found[0], *found[2:])
 
 
 async def test_a_refused_restore_changes_nothing(opened: Backend) -> None:

@@ -91,7 +91,8 @@ def fill_sqlite(path: Path, count: int) -> None:
             # The columns of the backend's own row parameters (sqlite_rows.row_values).
             conn.executemany(
                 "INSERT INTO events (version, title, status, starts_at, created_at, updated_at,"
-                " description, location, tags, doc, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " description, location, tags, capacity, revision, doc, id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sqlite_rows.row_values(event) for event in batch],
             )
         conn.execute(
@@ -112,7 +113,8 @@ def fill_postgres(url: str, count: int) -> None:
         conn.execute(
             "CREATE TEMP TABLE staging (version integer, title text, status text,"
             " starts_key text, created_at text, updated_at text, tags text[], s_title text,"
-            " s_location text, s_description text, doc bytea, id text)"
+            " s_location text, s_description text, capacity bigint, revision text, doc bytea,"
+            " id text)"
         )
         with conn.cursor() as cursor:
             for batch in _batches(count):
@@ -123,8 +125,9 @@ def fill_postgres(url: str, count: int) -> None:
         search = search.replace("%s", "s_location", 1).replace("%s", "s_description", 1)
         conn.execute(
             "INSERT INTO events (id, version, title, status, starts_key, created_at,"  # noqa: S608 - constants
-            f" updated_at, tags, search, doc) SELECT id, version, title, status, starts_key,"
-            f" created_at, updated_at, tags, {search}, doc FROM staging ORDER BY id"
+            f" updated_at, tags, search, capacity, revision, doc) SELECT id, version, title,"
+            f" status, starts_key, created_at, updated_at, tags, {search}, capacity, revision,"
+            " doc FROM staging ORDER BY id"
         )
         conn.execute("ANALYZE events")
 

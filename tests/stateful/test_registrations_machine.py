@@ -23,6 +23,7 @@ The same machine runs on the memory store, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -225,23 +226,17 @@ class RegistrationsMachine(RuleBasedStateMachine):
         assert "cancel_token" not in shown, shown
 
     def _check_counts(self, body: dict[str, Any], ev: Ev) -> None:
-        """The event's counts in an event response.
+        """The event's counts in an event response (every one carries them)."""
+        counts = {k: body.get(k, "absent") for k in ("registered", "waitlisted", "spots_left")}
+        assert counts == self._counts(ev), f"{ev.id}: {counts} != {self._counts(ev)}"
 
-        MERGE: another branch of issue 16 adds ``registered``, ``waitlisted`` and
-        ``spots_left`` to event responses; until it is merged they are checked only when
-        present. Once merged, drop the ``if`` so that their absence fails too.
-        """
-        if "registered" not in body:
-            return
+    def _counts(self, ev: Ev) -> dict[str, int | None]:
         confirmed = len(self._of(ev, "confirmed"))
-        spots = None if ev.capacity is None else max(ev.capacity - confirmed, 0)
-        counts = {k: body.get(k) for k in ("registered", "waitlisted", "spots_left")}
-        expected = {
+        return {
             "registered": confirmed,
             "waitlisted": len(self._of(ev, "waitlisted")),
-            "spots_left": spots,
+            "spots_left": None if ev.capacity is None else max(ev.capacity - confirmed, 0),
         }
-        assert counts == expected, f"{ev.id}: {counts} != {expected}"
 
     def _check_event(self, response: httpx2.Response, status: int, ev: Ev) -> None:
         event(f"{response.request.method} event -> {status}")
@@ -611,6 +606,16 @@ class RegistrationsMachine(RuleBasedStateMachine):
             assert listed.status_code == 404, _show(listed)
             return
         self._check_event(shown, 200, ev)
+        # The ETag names the version and the counts, so a registration changes it (a cached
+        # copy is never revalidated with a stale spots_left).
+        counts = self._counts(ev)
+        tag = re.fullmatch(r'"(\d+)-[0-9a-f]{16}\.(\d+)\.(\d+)"', shown.headers["etag"])
+        assert tag is not None, shown.headers["etag"]
+        assert [int(part) for part in tag.groups()] == [
+            ev.version,
+            counts["registered"],
+            counts["waitlisted"],
+        ], shown.headers["etag"]
         assert listed.status_code == 200, _show(listed)
         found = listed.json()
         assert [r["id"] for r in found] == ev.regs, "not every registration, in join order"

@@ -69,7 +69,11 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "status": "scheduled",
 }
 LEGACY: Final = {"ID": "id", "Title": "title", "Description": "description"}
-SERVER_OWNED: Final = frozenset({"created_at", "updated_at", "version"})
+# The version stamps, and the counts every event is shown with (no one registers here:
+# always 0): accepted in input and ignored.
+SERVER_OWNED: Final = frozenset(
+    {"created_at", "updated_at", "version", "registered", "waitlisted", "spots_left"}
+)
 KNOWN_KEYS: Final = frozenset({*EDITABLE, "id", *LEGACY, *SERVER_OWNED})
 RESPONSE_KEYS: Final = frozenset({*EDITABLE, "id", *SERVER_OWNED})
 
@@ -226,8 +230,9 @@ class Expected:
 
 # --- conditional requests, idempotency keys and listings, as the issue states them ---------
 
-ETAG_RE: Final = re.compile(r'"(\d+)-[0-9a-f]+"')
-"""A strong entity tag: ``"<version>-<digest of the JSON>"``."""
+ETAG_RE: Final = re.compile(r'"(\d+)-[0-9a-f]+\.0\.0"')
+"""A strong entity tag: ``"<version>-<digest of the JSON>.<registered>.<waitlisted>"``
+(nobody registers here)."""
 MADE_UP_TAG: Final = '"1-0123456789abcdef"'
 RETENTION_HOURS: Final = 24
 """How long an idempotency key is kept (the default setting)."""
@@ -671,6 +676,8 @@ class EventsMachine(RuleBasedStateMachine):
         assert response.headers["content-type"] == "application/json", _show(response)
         body: dict[str, Any] = response.json()
         assert set(body) == RESPONSE_KEYS, _show(response)
+        counts = (body["registered"], body["waitlisted"], body["spots_left"])
+        assert counts == (0, 0, body["capacity"]), "nobody registered" + _show(response)
         tag = response.headers.get("etag", "")
         found = ETAG_RE.fullmatch(tag)
         assert found is not None, "no strong ETag" + _show(response)

@@ -105,6 +105,9 @@ def test_people_register_until_it_is_full_then_join_the_waitlist_and_a_cancellat
     ann = register(ui, event_id, "ann@example.org")
     assert "You are registered." in ann
     assert "You are registered, as ann (ann@example.org)." in ann
+    # The API's event carries its counts, so the page shows them as they are now.
+    assert '<dd id="spots-left">0</dd>' in ann
+    assert "<dt>Registered</dt><dd>1</dd>" in ann
     ann_cookies = dict(ui.cookies)
 
     ui.cookies.clear()
@@ -112,6 +115,8 @@ def test_people_register_until_it_is_full_then_join_the_waitlist_and_a_cancellat
     bob = register(ui, event_id, "bob@example.org")
     assert "you are on its waitlist" in bob
     assert "You are on the waitlist, number 1" in bob
+    assert "<dt>On the waitlist</dt><dd>1</dd>" in bob
+    assert "Full, 1 on the waitlist" in ui.get("/ui/").text
 
     ui.cookies.clear()
     ui.cookies.update(ann_cookies)
@@ -127,7 +132,10 @@ def test_people_register_until_it_is_full_then_join_the_waitlist_and_a_cancellat
 
     ui.cookies.clear()
     sign_in(ui, "bob")
-    assert "You are registered, as bob" in ui.get(f"/ui/events/{event_id}").text
+    promoted = ui.get(f"/ui/events/{event_id}").text
+    assert "You are registered, as bob" in promoted
+    assert "<dt>Registered</dt><dd>1</dd>" in promoted
+    assert "<dt>On the waitlist</dt><dd>0</dd>" in promoted
 
 
 def test_a_form_sent_twice_registers_once(ui: TestClient) -> None:
@@ -200,6 +208,8 @@ def test_an_event_shows_its_spots_left_when_the_api_sends_them() -> None:
         "typed": {},
         "key": "k",
         "sign_in": "/ui/sign-in",
+        "manage": False,
+        "etag": "",
     }
 
     page = renderer.render("event.html", context)
@@ -214,6 +224,7 @@ def test_an_event_shows_its_spots_left_when_the_api_sends_them() -> None:
             "pages": {},
             "errors": {},
             "notice": None,
+            "undo": "",
             "filtered": False,
         },
     )

@@ -1,9 +1,26 @@
 """Entity tags and conditional requests (RFC 9110 §8.8.3 and §13).
 
-An event's ``ETag`` is strong and derived from its version and its JSON
-document: ``"<version>-<digest>"``. The digest tells apart two events that share
-an id and a version (one deleted, the other created later with the same id),
-so a cached copy is never wrongly declared current.
+An event is served with its registrations' counts beside its own members, and the counts
+change without the event (a registration bumps no version). Its ``ETag`` is strong and has
+two parts, ``"<version>-<digest>.<registered>.<waitlisted>"``:
+
+- the **event part**, ``<version>-<digest>``: the stored document's revision
+  (``storage/events.py``), its version and a digest of it, stored with it so that reads do
+  not hash. The digest tells apart two events that share an id and a version (one purged,
+  the other created later with the same id);
+- the **counts**, after the first ``.``. The counts and the document determine the whole
+  representation (``spots_left`` is the capacity less ``registered``), so the tag names
+  exactly one, and it changes when anyone registers: ``If-None-Match`` never revalidates
+  a copy with stale counts (``not_modified`` compares whole tags, weakly, as RFC 9110
+  §13.1.2 asks).
+
+Preconditions on writes (``If-Match``, and ``If-None-Match`` on ``PUT``) compare event
+parts only (``TagList.matches_event``): a tag matches if it names a representation of
+the event as it is now, whatever counts that representation showed. ``If-Match`` exists
+to prevent lost updates (RFC 9110 §13.1.1); a registration is no update an owner's edit
+could lose (the counts are not written by ``PUT`` or ``PATCH``), so an edit made with the
+tag read before someone registered goes ahead, and one made after anyone else's edit is
+412, as before. A tag without a ``.`` is its own event part.
 
 Preconditions on writes are checked by the store inside the write's
 transaction (``Preconditions.check`` is the ``Guard``), so two clients holding
@@ -12,7 +29,6 @@ the same ``ETag`` cannot both win.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -22,6 +38,7 @@ from starlette.requests import Request
 
 from eventsapi.domain.events import Event
 from eventsapi.errors import BadRequest, PreconditionFailed, PreconditionRequired
+from eventsapi.storage.events import revision
 
 _encode = msgspec.json.Encoder().encode
 ANY: Final = "*"
@@ -29,14 +46,21 @@ ANY: Final = "*"
 _ENTITY_TAG: Final = re.compile(r'\s*(W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
 
 
-def entity_tag(document: bytes, version: int) -> str:
-    """The strong entity tag of an event's JSON document, quotes included."""
-    digest = hashlib.blake2b(document, digest_size=8).hexdigest()
-    return f'"{version}-{digest}"'
+def entity_tag(stored_revision: str, registered: int, waitlisted: int) -> str:
+    """The strong entity tag of an event served with these counts, quotes included, from
+    its stored document's revision (``storage/events.py``, ``revision``)."""
+    return f'"{stored_revision}.{registered}.{waitlisted}"'
 
 
 def event_tag(event: Event) -> str:
-    return entity_tag(_encode(event), event.version)
+    """The event part of the entity tags of ``event``'s representations, quotes included."""
+    return f'"{revision(event.version, _encode(event))}"'
+
+
+def event_part(tag: str) -> str:
+    """The event part of an opaque tag (quotes included): up to its first ``.``."""
+    cut = tag.find(".")
+    return tag if cut < 0 else tag[:cut] + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +73,16 @@ class TagList:
     """Opaque tags sent with ``W/``: they match only under weak comparison."""
 
     def matches(self, tag: str, *, weak: bool) -> bool:
+        """Whether a listed tag is ``tag`` (a whole representation's)."""
         return self.any or tag in self.strong or (weak and tag in self.weak)
+
+    def matches_event(self, tag: str, *, weak: bool) -> bool:
+        """Whether a listed tag names a representation of the event whose event part is
+        ``tag``, whatever its counts (for writes)."""
+        if self.any:
+            return True
+        listed = self.strong | self.weak if weak else self.strong
+        return any(event_part(each) == tag for each in listed)
 
 
 def parse_tags(header: str, value: str) -> TagList:
@@ -103,7 +136,7 @@ class Preconditions:
         """Raise ``PreconditionFailed`` unless a write to ``current`` may go ahead."""
         tag = event_tag(current) if current is not None else None
         if self.if_match is not None and (
-            tag is None or not self.if_match.matches(tag, weak=False)
+            tag is None or not self.if_match.matches_event(tag, weak=False)
         ):
             raise PreconditionFailed(
                 "If-Match does not hold: the event has changed since you read it. "
@@ -112,7 +145,7 @@ class Preconditions:
                 else "If-Match does not hold: there is no such event. Nothing was changed."
             )
         if self.if_none_match is not None and (
-            tag is not None and self.if_none_match.matches(tag, weak=True)
+            tag is not None and self.if_none_match.matches_event(tag, weak=True)
         ):
             raise PreconditionFailed(
                 "If-None-Match does not hold: the event exists"
@@ -121,5 +154,6 @@ class Preconditions:
             )
 
     def not_modified(self, tag: str) -> bool:
-        """For GET and HEAD: whether to answer 304 (If-None-Match, weak comparison)."""
+        """For GET and HEAD: whether to answer 304 (If-None-Match, weak comparison of whole
+        tags: counts included)."""
         return self.if_none_match is not None and self.if_none_match.matches(tag, weak=True)

@@ -50,7 +50,7 @@ from eventsapi.domain.json_patch import patch_event_json
 from eventsapi.domain.merge_patch import patch_event
 from eventsapi.errors import NotFound
 from eventsapi.settings import Settings
-from eventsapi.storage.events import Guard, Page
+from eventsapi.storage.events import Counted, Guard, Page, revision, served, with_counts
 from eventsapi.storage.idempotency import IdempotencyKey
 
 _encode = msgspec.json.Encoder().encode
@@ -120,8 +120,8 @@ class EventsAPI:
         found = await self.store.get_json(self._event_id(request))
         if found is None:
             raise NotFound(f"No event with id {request.path_params['id']!r}.")
-        document, version = found
-        tag = entity_tag(document, version)
+        document, stored_revision, registered, waitlisted, capacity = found
+        tag = entity_tag(stored_revision, registered, waitlisted)
         # The raw headers, not request.headers: this is the hottest read, and most
         # requests carry no condition.
         for name, _ in request.scope["headers"]:
@@ -129,7 +129,8 @@ class EventsAPI:
                 if Preconditions.of(request).not_modified(tag):
                     return Response(status_code=304, headers={"ETag": tag})
                 break
-        return JSONBytes(document, headers=[(b"etag", tag.encode())])
+        body = with_counts(document, registered, waitlisted, capacity)
+        return JSONBytes(body, headers=[(b"etag", tag.encode())])
 
     async def create_event(self, request: Request) -> Response:
         principal = await self.authn.writer(request)
@@ -142,7 +143,7 @@ class EventsAPI:
             self.changed()
             return to_response(_respond_created(created))
 
-        async def create(body: bytes, once: IdempotencyKey) -> Event:
+        async def create(body: bytes, once: IdempotencyKey) -> Counted:
             created = await self.store.create(self._new(body, owner), once=once, actor=actor)
             self.changed()
             return created
@@ -199,7 +200,7 @@ class EventsAPI:
             self.changed()
             return to_response(_respond(updated))
 
-        async def update(body: bytes, once: IdempotencyKey) -> Event:
+        async def update(body: bytes, once: IdempotencyKey) -> Counted:
             change = self._change(owned, conditions, request, body)
             updated = await self.store.update(event_id, change, once=once, actor=actor)
             self.changed()
@@ -265,14 +266,17 @@ def _all_of(checks: list[Guard]) -> Guard | None:
     return guard
 
 
-def _respond(event: Event, status: int = 200) -> SavedResponse:
-    """The response to a write of ``event`` (what an idempotency key saves)."""
-    body = _encode(event)
-    headers = [("content-type", "application/json"), ("etag", entity_tag(body, event.version))]
+def _respond(written: Counted, status: int = 200) -> SavedResponse:
+    """The response to a write: the event as it is served, with its counts at the write's
+    commit (what an idempotency key saves)."""
+    event, counts = written.event, written.counts
+    document = _encode(event)
+    tag = entity_tag(revision(event.version, document), counts.registered, counts.waitlisted)
+    headers = [("content-type", "application/json"), ("etag", tag)]
     if status == 201:
         headers.append(("location", "/events/" + event.id))
-    return SavedResponse(status, tuple(headers), body)
+    return SavedResponse(status, tuple(headers), served(document, counts))
 
 
-def _respond_created(event: Event) -> SavedResponse:
-    return _respond(event, 201)
+def _respond_created(written: Counted) -> SavedResponse:
+    return _respond(written, 201)

@@ -26,18 +26,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from eventsapi.api.store import EventStore
 from eventsapi.clock import Clock
-from eventsapi.domain.events import Event
 from eventsapi.errors import (
     BadRequest,
     EventsAPIError,
     IdempotencyKeyInUse,
 )
+from eventsapi.storage.events import Counted, counted
 from eventsapi.storage.idempotency import IdempotencyKey, Replay, answer_reuse
 
 KEY_HEADER: Final = "idempotency-key"
@@ -59,11 +58,10 @@ class SavedResponse:
     body: bytes
 
 
-Respond = Callable[[Event], SavedResponse]
-"""The response to a keyed write, from the event written. A replay makes it again from the
-event's document as the store saved it, and sends that document as the body."""
-
-_decode_event = msgspec.json.Decoder(Event).decode
+Respond = Callable[[Counted], SavedResponse]
+"""The response to a keyed write, from the event written and its counts. A replay makes it
+again from the event's document as the store saved it (as it was served, with the counts),
+and sends that document as the body."""
 
 
 def request_key(request: Request) -> str | None:
@@ -150,7 +148,7 @@ class Idempotency:
         key: str,
         read_body: Callable[[], Awaitable[bytes]],
         respond: Respond,
-        write: Callable[[bytes, IdempotencyKey], Awaitable[Event]],
+        write: Callable[[bytes, IdempotencyKey], Awaitable[Counted]],
         *,
         scope: str = ANONYMOUS,
     ) -> Response:
@@ -207,5 +205,5 @@ class Idempotency:
 def _replay(respond: Respond, document: bytes) -> Response:
     """The answer to a retry, made from the document saved by the first request (the body
     the first response sent); its body is that document as stored."""
-    answer = respond(_decode_event(document))
+    answer = respond(counted(document))
     return to_response(dataclasses.replace(answer, body=document), replayed=True)

@@ -34,6 +34,7 @@ from eventsapi.api.routes import SIGNED_IN_ACCESS, Access, Limits, Op, Route
 from eventsapi.api.trash import trash_schemas
 from eventsapi.api.webhook_io import webhook_schemas
 from eventsapi.domain.events import (
+    COUNTS,
     LEGACY_KEYS,
     OWNER,
     SERVER_OWNED,
@@ -107,7 +108,7 @@ def _event_patch(event_input: Schema) -> Schema:
     """EventInput's members, each also ``null`` (clears it) but the title (required)."""
     properties = {}
     for name, schema in event_input["properties"].items():
-        if name in ("title", "Title") or name in SERVER_OWNED:
+        if name in ("title", "Title") or name in SERVER_OWNED or name in COUNTS:
             properties[name] = schema
         else:
             properties[name] = _nullable(schema)
@@ -145,6 +146,25 @@ def _event(event: Schema) -> Schema:
     properties["registration_closes_at"] = {
         **instant,
         "description": "When registrations close; absent when not set",
+    }
+    read_only = "Read only: ignored if sent back."
+    properties["registered"] = {
+        "type": "integer",
+        "minimum": 0,
+        "readOnly": True,
+        "description": f"Confirmed registrations. {read_only}",
+    }
+    properties["waitlisted"] = {
+        "type": "integer",
+        "minimum": 0,
+        "readOnly": True,
+        "description": f"Registrations on the waitlist. {read_only}",
+    }
+    properties["spots_left"] = {
+        "anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}],
+        "readOnly": True,
+        "description": "The capacity less the confirmed registrations, never below 0; `null` "
+        f"without a capacity. {read_only}",
     }
     absent = {OWNER, "registration_opens_at", "registration_closes_at"}
     event["required"] = [name for name in properties if name not in absent]
@@ -189,8 +209,9 @@ def _components() -> dict[str, Schema]:
         "An event as a client sends it. `title` (or the tutorial's `Title`) is required. "
         "The tutorial's keys `ID`, `Title` and `Description` are accepted in place of "
         "`id`, `title` and `description`, not beside them. `ends_at` must not be before "
-        "`starts_at`. `created_at`, `updated_at` and `version` are the server's: "
-        "they are accepted, so a fetched event can be sent back, and ignored. `owner` is "
+        "`starts_at`. `created_at`, `updated_at`, `version`, `registered`, `waitlisted` and "
+        "`spots_left` are the server's: they are accepted, so a fetched event can be sent "
+        "back, and ignored. `owner` is "
         "the server's too: leave it out (it may be sent back exactly as GET gave it; any "
         "other value is refused)."
     )
@@ -216,7 +237,7 @@ def _components() -> dict[str, Schema]:
     # "integer" already, so the float branch of the type is not shown.
     capacity = properties["capacity"]
     capacity["anyOf"] = [branch for branch in capacity["anyOf"] if branch.get("type") != "number"]
-    for server_owned in VERSION_STAMPS:
+    for server_owned in (*VERSION_STAMPS, *COUNTS):
         properties[server_owned] = {"description": "Server-owned: ignored if sent."}
     # Not a value a client may choose: the schema allows none (the server also takes
     # the event's own owner back unchanged, which no schema can say).
@@ -250,8 +271,11 @@ def _components() -> dict[str, Schema]:
     schemas["JsonPatch"] = {
         "type": "array",
         "description": "A JSON Patch (RFC 6902): operations applied in order, all or none, "
-        "to the event as GET returns it. Server-owned members (`id`, `version`, "
-        "`created_at`, `updated_at`, `owner`) may be tested, not changed.",
+        "to the event as GET returns it, but for its counts. Server-owned members (`id`, "
+        "`version`, `created_at`, `updated_at`, `owner`) may be tested, not changed. The "
+        "counts (`registered`, `waitlisted`, `spots_left`) change without a new version and "
+        "are not members of the document patched: a `test` of one is a 409 (no such member), "
+        "an `add` a 422.",
         "items": {"oneOf": [_patch_operation(op, members) for op, members in _PATCH_OPS.items()]},
     }
     schemas["Welcome"] = {

@@ -35,6 +35,7 @@ from eventsapi.api.idempotency import ANONYMOUS, Idempotency, request_key
 from eventsapi.api.parameters import single_values, whole_number
 from eventsapi.api.responses import JSONBytes
 from eventsapi.api.store import EventStore
+from eventsapi.auth.ownership import manages
 from eventsapi.auth.principal import Principal
 from eventsapi.clock import Clock
 from eventsapi.domain.accounts import Scope
@@ -202,10 +203,8 @@ class RegistrationsAPI:
         return await self.keys.run_keyed(request, key, read, write, replay, scope=scope)
 
     def _sees_all(self, request: Request, principal: Principal | None, event: Event) -> bool:
-        if principal is None:
-            ownerless = isinstance(event.owner, UnsetType)
-            return ownerless and self.authn.anonymous_writes(request.scope)
-        return principal.can(Scope.ADMIN) or principal.user.id == event.owner
+        anonymous_writes = principal is None and self.authn.anonymous_writes(request.scope)
+        return manages(principal, event.owner, anonymous_writes=anonymous_writes)
 
     def _may_see(
         self, request: Request, principal: Principal | None, registration: Registration

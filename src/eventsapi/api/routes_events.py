@@ -32,8 +32,10 @@ _LOCATION = {
 
 _ETAG = {
     "ETag": {
-        "description": "Strong entity tag of the event (changes with its version); send it "
-        "back in If-Match to write only if nobody else has, in If-None-Match to revalidate",
+        "description": "Strong entity tag of the event as shown, counts included "
+        '(`"<version>-<digest>.<registered>.<waitlisted>"`); send it back in If-Match to write '
+        "only if nobody has changed the event since (the part before the first `.` is compared: "
+        "the counts may change), in If-None-Match to revalidate (a new count is a new tag)",
         "required": True,
         "schema": {"type": "string"},
     }
@@ -72,7 +74,8 @@ def _header(name: str, description: str, schema: Schema) -> Schema:
 
 _IF_MATCH = _header(
     "If-Match",
-    "Write only if the event's current ETag is one of these (or `*`: if it exists); "
+    "Write only if the event is still as one of these ETags showed it, whatever its counts "
+    "then (the part of each tag before its first `.` is compared), or `*`: if it exists; "
     "else 412 and nothing changes.",
     _TAG_LIST,
 )
@@ -446,8 +449,9 @@ EVENT_ROUTES: Final = (
                 operation_id=_PATCH,
                 summary="Change an event: JSON Merge Patch (RFC 7396) or JSON Patch (RFC 6902)",
                 description="`application/json` is read as a merge patch too (as the "
-                "tutorial sends it). A JSON Patch applies to the event as GET returns it, "
-                "so a `test` of `/version` is an optimistic check.",
+                "tutorial sends it). A JSON Patch applies to the event as GET returns it "
+                "(but for its counts, which are not the event's to patch), so a `test` of "
+                "`/version` is an optimistic check.",
                 parameters=[_IF_MATCH, _IDEMPOTENCY_KEY],
                 body={
                     "required": True,

@@ -17,7 +17,7 @@ from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
 from eventsapi.domain.registrations import Applicant, Cancelled, Counts, Registration
-from eventsapi.storage.events import Build, Change, Guard, Page
+from eventsapi.storage.events import Build, Change, Counted, EventRow, Guard, Page
 from eventsapi.storage.idempotency import IdempotencyKey, SavedKey
 from eventsapi.storage.registrations import RegistrationGuard
 from eventsapi.storage.trash import TrashPage, TrashQuery
@@ -37,21 +37,24 @@ class EventStore(Protocol):
     async def get(self, event_id: str) -> Event | None:
         """The event with this id, or ``None``."""
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
-        """The event as its JSON document (exactly what ``GET`` returns) and its version.
+    async def get_json(self, event_id: str) -> EventRow | None:
+        """The event's stored JSON document, its revision (its ETags name it), counts
+        (registered, waitlisted) and capacity: what ``GET`` serves (``storage/events.py``).
 
         Lets the hottest read skip decoding and re-encoding."""
 
     async def list_page(self, query: EventQuery) -> Page:
-        """The page of events that ``query`` asks for (see ``domain/query.py``)."""
+        """The page of events that ``query`` asks for (see ``domain/query.py``), each as it is
+        served (with its counts)."""
 
     async def create(
         self, event: Event, *, once: IdempotencyKey | None = None, actor: str | None = None
-    ) -> Event:
+    ) -> Counted:
         """Store a new event; raise ``AlreadyExists`` if its id is taken.
 
         With ``once``: raise ``Replay`` (or ``IdempotencyKeyReused``) if its key is saved
-        already, else save the event's document under it in the same transaction."""
+        already, else save the event's document as it is served (with its counts) under it in
+        the same transaction. Every write returns the event with its counts at its commit."""
 
     async def update(
         self,
@@ -60,14 +63,14 @@ class EventStore(Protocol):
         *,
         once: IdempotencyKey | None = None,
         actor: str | None = None,
-    ) -> Event:
+    ) -> Counted:
         """Replace the event by ``change(current)``; raise ``NotFound`` if there is none.
 
         ``once``: as in ``create``."""
 
     async def put(
         self, event_id: str, build: Build, *, actor: str | None = None
-    ) -> tuple[Event, bool]:
+    ) -> tuple[Counted, bool]:
         """Store ``build(current or None)``; return it and whether it was created."""
 
     async def delete(
@@ -77,9 +80,10 @@ class EventStore(Protocol):
         is none."""
 
     async def trash_page(self, query: TrashQuery) -> TrashPage:
-        """A page of the trash (``storage/trash.py``), most recently deleted first."""
+        """A page of the trash (``storage/trash.py``), most recently deleted first; each
+        event as it was served when it was deleted."""
 
-    async def restore(self, event_id: str, change: Change, *, actor: str | None = None) -> Event:
+    async def restore(self, event_id: str, change: Change, *, actor: str | None = None) -> Counted:
         """Bring ``change(trashed)`` back from the trash, in one transaction; ``NotFound`` if
         it is not there, ``AlreadyExists`` if its id is live; a refusal changes nothing."""
 

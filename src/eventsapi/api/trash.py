@@ -32,6 +32,7 @@ from eventsapi.domain.events import DOT_SEGMENTS, ID_PATTERN, Event, restored
 from eventsapi.domain.query import utc_text
 from eventsapi.errors import NotFound
 from eventsapi.settings import Settings
+from eventsapi.storage.events import revision, served
 from eventsapi.storage.trash import LIMIT_MAX, Trashed, TrashQuery
 
 __all__ = ["LIMIT_DEFAULT", "TrashAPI", "TrashedEvent", "trash_schemas"]
@@ -46,7 +47,8 @@ class TrashedEvent(msgspec.Struct, kw_only=True):
 
     id: str
     event: msgspec.Raw
-    """The event as it was when it was deleted, as ``GET /events/{id}`` answered then."""
+    """The event as it was when it was deleted, as ``GET /events/{id}`` answered then (with
+    its counts, which cannot change while it is in the trash)."""
     deleted_at: datetime
     deleted_by: str | None
     """The id of the account that deleted it (``null``: an anonymous local client)."""
@@ -136,14 +138,13 @@ class TrashAPI:
                 owned(trashed)  # another's is answered as a missing one
             return restored(trashed, now=now)
 
-        event = await self.store.restore(self._event_id(request), change, actor=_actor(principal))
+        back = await self.store.restore(self._event_id(request), change, actor=_actor(principal))
         self.changed()
-        body = _encode(event)
-        headers = [
-            (b"etag", entity_tag(body, event.version).encode()),
-            (b"location", f"/events/{event.id}".encode()),
-        ]
-        return JSONBytes(body, status_code=201, headers=headers)
+        event, counts = back.event, back.counts
+        document = _encode(event)
+        tag = entity_tag(revision(event.version, document), counts.registered, counts.waitlisted)
+        headers = [(b"etag", tag.encode()), (b"location", f"/events/{event.id}".encode())]
+        return JSONBytes(served(document, counts), status_code=201, headers=headers)
 
     async def purge(self, request: Request) -> Response:
         principal = await self.authn.writer(request)

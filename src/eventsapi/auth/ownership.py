@@ -15,7 +15,7 @@ from eventsapi.domain.events import UNSET, Event, UnsetType
 from eventsapi.errors import NotFound
 from eventsapi.storage.events import Guard
 
-__all__ = ["new_owner", "ownership_guard"]
+__all__ = ["manages", "new_owner", "ownership_guard"]
 
 
 def new_owner(principal: Principal | None) -> str | UnsetType:
@@ -39,3 +39,12 @@ def ownership_guard(principal: Principal | None) -> Guard | None:
             raise NotFound(f"No event with id {event.id!r}.")  # as the stores word it
 
     return owned
+
+
+def manages(principal: Principal | None, owner: str | UnsetType, *, anonymous_writes: bool) -> bool:
+    """Whether ``principal`` manages an event of ``owner``: sees all its registrations and
+    may change it. An admin any, a member their own; an anonymous local client (while
+    ``anonymous_writes`` lets them) those no account owns."""
+    if principal is None:
+        return anonymous_writes and isinstance(owner, UnsetType)
+    return principal.can(Scope.ADMIN) or principal.user.id == owner

@@ -14,6 +14,7 @@ from eventsapi.domain.changes import ChangeRecord
 from eventsapi.domain.events import Event
 from eventsapi.domain.registrations import Registration
 from eventsapi.settings import Settings
+from eventsapi.storage.events import EventRow
 from eventsapi.storage.migrations import Migration
 from eventsapi.storage.sqlite import SQLiteStore
 from eventsapi.storage.transfer import ImportResult, OnConflict
@@ -44,8 +45,9 @@ class Store(Protocol):
         """The event's registrations (every status) in the order they joined, after ``seq``
         ``after``; only ``account``'s with one."""
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
-        """The event as its JSON document and its version (a copy's check reads it back)."""
+    async def get_json(self, event_id: str) -> EventRow | None:
+        """The event's stored JSON document first, then its revision, counts and capacity (a
+        copy's check reads the document back)."""
 
     async def import_events(
         self,

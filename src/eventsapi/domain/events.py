@@ -134,10 +134,10 @@ class EventInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A client's representation of an event (POST and PUT bodies, patched documents).
 
     The Go tutorial's keys ``ID``, ``Title`` and ``Description`` are accepted beside
-    ours. Server-owned fields are accepted so a fetched event can be sent back
-    as it is, and ignored: the server sets them. ``owner`` may be sent back too, but
-    only as it is: any other value is refused (``build_event``), so that nobody can
-    give an event to, or take it from, an account.
+    ours. Server-owned fields (the version stamps and the counts, ``COUNTS``) are accepted
+    so a fetched event can be sent back as it is, and ignored: the server sets them.
+    ``owner`` may be sent back too, but only as it is: any other value is refused
+    (``build_event``), so that nobody can give an event to, or take it from, an account.
     """
 
     id: EventId | UnsetType = UNSET
@@ -161,12 +161,20 @@ class EventInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     updated_at: Any = msgspec.field(default=UNSET)
     version: Any = msgspec.field(default=UNSET)
     owner: Any = msgspec.field(default=UNSET)
+    registered: Any = msgspec.field(default=UNSET)
+    waitlisted: Any = msgspec.field(default=UNSET)
+    spots_left: Any = msgspec.field(default=UNSET)
 
 
 VERSION_STAMPS: Final = ("created_at", "updated_at", "version")
 """The server-owned members every event has (an import restores them together)."""
 OWNER: Final = "owner"
 SERVER_OWNED: Final = (*VERSION_STAMPS, OWNER)
+COUNTS: Final = ("registered", "waitlisted", "spots_left")
+"""The members every event is served with beside its own: its registrations' counts
+(``domain/registrations.py``). They are kept beside the stored document, never in it (a
+registration changes neither the document nor the version), and are read only: accepted
+in input, as the version stamps are, and ignored."""
 OWNER_FIXED: Final = "is set by the server and cannot be changed"
 LEGACY_KEYS: Final = {"ID": "id", "Title": "title", "Description": "description"}
 

@@ -5,7 +5,10 @@ included, so ``{"op": "test", "path": "/version", "value": 3}`` checks the versi
 before anything changes. The patched document must keep ``id``, ``version``,
 ``created_at``, ``updated_at`` and ``owner`` as they were (an event without an owner
 must stay without one), and is then checked as every write is (``parse_input``):
-removing an optional member clears it, removing ``title`` is refused.
+removing an optional member clears it, removing ``title`` is refused. The counts GET
+shows beside the event (``registered``, ``waitlisted``, ``spots_left``) are not members
+of the event: they change without a new version, so a patch that tests one finds no such
+member (409), and one that adds one is refused as a change to a server-owned member.
 
 The operations are the ``jsonpatch`` library's. This module checks the whole patch
 document first (a malformed one changes nothing, RFC 6902 section 3), then applies
@@ -32,7 +35,14 @@ import jsonpatch
 import msgspec
 from jsonpointer import EndOfList, JsonPointer, JsonPointerException
 
-from eventsapi.domain.events import SERVER_OWNED, Event, EventInput, decode_json, parse_input
+from eventsapi.domain.events import (
+    COUNTS,
+    SERVER_OWNED,
+    Event,
+    EventInput,
+    decode_json,
+    parse_input,
+)
 from eventsapi.errors import (
     BadRequest,
     FieldError,
@@ -41,7 +51,7 @@ from eventsapi.errors import (
     ValidationFailed,
 )
 
-FIXED: Final = ("id", *SERVER_OWNED)
+FIXED: Final = ("id", *SERVER_OWNED, *COUNTS)
 """The members a patch must leave as they are."""
 MAX_COPIED: Final = 10_000
 """How many values the ``copy`` operations of one patch may add in all."""

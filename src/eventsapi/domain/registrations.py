@@ -95,7 +95,13 @@ class Counts:
 
     @property
     def spots_left(self) -> int | None:
-        return None if self.capacity is None else max(self.capacity - self.registered, 0)
+        return spots_left(self.capacity, self.registered)
+
+
+def spots_left(capacity: int | None, registered: int) -> int | None:
+    """The spots an event has left: ``None`` without a capacity, never below 0 (a capacity
+    lowered below the confirmed count bumps nobody)."""
+    return None if capacity is None else max(capacity - registered, 0)
 
 
 @dataclass(frozen=True, slots=True)

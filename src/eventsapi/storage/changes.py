@@ -1,7 +1,8 @@
 """The change log, as every backend keeps it: what a write appends, and the SQL they share.
 
-Every write to an event appends one ``Entry`` in the same transaction as the write; the
-backend gives it its position (``storage/*/changes.py`` says how positions follow commit
+Every write to an event appends one ``Entry`` in the same transaction as the write, with the
+event as it is served then (its counts included, ``storage/events.py``); the backend gives
+it its position (``storage/*/changes.py`` says how positions follow commit
 order there) and the time. A reader asks for the records after a position
 (``changes_after``) and for the log's horizon (``change_horizon``): ``pruned_through``, the
 greatest position pruned so far (kept durably, so that a log pruned to nothing still knows
@@ -25,6 +26,8 @@ from typing import Any, Final
 
 from eventsapi.domain.changes import ChangeRecord, ChangeType
 from eventsapi.domain.events import Event
+from eventsapi.domain.registrations import Counts
+from eventsapi.storage.events import served
 
 PRUNED_THROUGH: Final = "changes_pruned_through"
 """The ``meta`` key of the greatest position pruned (SQLite and PostgreSQL)."""
@@ -48,10 +51,13 @@ class Entry:
         )
 
 
-def written(event: Event, document: bytes, *, created: bool, actor: str | None) -> Entry:
-    """The entry of a create (``created``) or an update of ``event``, stored as ``document``."""
+def written(
+    event: Event, document: bytes, counts: Counts, *, created: bool, actor: str | None
+) -> Entry:
+    """The entry of a create (``created``) or an update of ``event``, stored as ``document``:
+    the event as it is served, with its ``counts``."""
     kind: ChangeType = "event.created" if created else "event.updated"
-    return Entry(kind, event.id, event.version, document, actor)
+    return Entry(kind, event.id, event.version, served(document, counts), actor)
 
 
 def deleted(event_id: str, version: int, *, actor: str | None) -> Entry:

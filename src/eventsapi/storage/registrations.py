@@ -7,7 +7,7 @@ whenever someone registers). The write that registers holds the event (SQLite's 
 PostgreSQL's ``SELECT ... FOR UPDATE`` of the event's row, which updates of the event take
 too), reads the counts, decides (``domain/registrations.py``), inserts and updates the counts
 in that one transaction: the check and the insert are one step, and no two writes for one
-event interleave. A reader splices the counts into the document it serves (``served``).
+event interleave. Every event served carries the counts (``storage/events.py``, ``served``).
 
 Waitlist positions are not stored: a waitlisted registration's position is the number of
 waitlisted registrations of its event that joined before it or with it (``seq``, the order
@@ -28,6 +28,7 @@ from typing import Any, Final
 from eventsapi.domain.changes import ChangeType
 from eventsapi.domain.registrations import Counts, Registration
 from eventsapi.storage.changes import Entry
+from eventsapi.storage.events import served
 
 RegistrationGuard = Callable[[Registration], None]
 """Checks a registration before it is cancelled; raises (e.g. not the registrant's) to stop it."""
@@ -72,7 +73,7 @@ class Statements:
     """Parameter: event id."""
     recount: str
     """Parameters: event id three times; the event's counts from its registrations (a
-    restored event's row comes back without them)."""
+    restored event's row comes back without them), returning them."""
 
 
 def statements(p: str) -> Statements:
@@ -108,6 +109,7 @@ def statements(p: str) -> Statements:
             "UPDATE events SET registered = (SELECT count(*) FROM registrations"
             f" WHERE event_id = {p} AND status = 'confirmed'), waitlisted = (SELECT count(*)"
             f" FROM registrations WHERE event_id = {p} AND status = 'waitlisted') WHERE id = {p}"
+            " RETURNING registered, waitlisted"
         ),
     )
 
@@ -127,16 +129,6 @@ def row(found: Sequence[Any]) -> Registration:
         updated_at=datetime.fromisoformat(found[9]),
         seq=int(found[0]),
     )
-
-
-def served(document: bytes, counts: Counts) -> bytes:
-    """The event's document with its counts, as readers serve it: the stored document's
-    last byte is its closing brace, so the members are appended without decoding it."""
-    spots = "null" if counts.spots_left is None else str(counts.spots_left)
-    tail = (
-        f',"registered":{counts.registered},"waitlisted":{counts.waitlisted},"spots_left":{spots}}}'
-    )
-    return document[:-1] + tail.encode()
 
 
 def entry(

@@ -7,6 +7,11 @@ they were (a trashed event is simply not in ``events``). A restore moves the row
 new version, in one transaction; a purge deletes it for good. Each is one change-log record:
 ``event.deleted``, ``event.restored`` (with the document), ``event.purged`` (without).
 
+A trashed event keeps its document as it was served when it was deleted, with its counts
+(``storage/events.py``, ``served``): its registrations stay (and cannot change) while it is
+in the trash, so that is what the trash shows; a restore decodes the event from it and
+counts its registrations again.
+
 An id in the trash stays taken: a create or PUT with it is ``InTrash`` (409), so that a
 restore cannot collide with a new event of the same id.
 
@@ -23,14 +28,17 @@ from datetime import datetime
 from typing import Final
 
 from eventsapi.domain.events import Event
+from eventsapi.domain.registrations import Counts
 from eventsapi.storage.changes import Entry
+from eventsapi.storage.events import served
 
 LIMIT_MAX: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
 class Trashed:
-    """An event in the trash: its document as it was deleted, who deleted it and when."""
+    """An event in the trash: its document as it was served when it was deleted (with its
+    counts), who deleted it and when."""
 
     event_id: str
     owner: str | None
@@ -67,9 +75,12 @@ def page_of(found: list[Trashed], limit: int) -> TrashPage:
     return TrashPage(items, (items[-1].deleted_at, items[-1].event_id) if more else None)
 
 
-def restored(event_id: str, version: int, document: bytes, *, actor: str | None) -> Entry:
-    """The entry of the restore of ``event_id``, now at ``version`` and ``document``."""
-    return Entry("event.restored", event_id, version, document, actor)
+def restored(
+    event_id: str, version: int, document: bytes, counts: Counts, *, actor: str | None
+) -> Entry:
+    """The entry of the restore of ``event_id``, now at ``version``, stored as ``document``
+    with ``counts``."""
+    return Entry("event.restored", event_id, version, served(document, counts), actor)
 
 
 def purged(event_id: str, version: int, *, actor: str | None) -> Entry:

@@ -115,10 +115,12 @@ async def call(
     json: Any = None,
     headers: Iterable[tuple[str, str]] = (),
     credentials: bool = True,
+    content_type: str = "application/json",
 ) -> Answer:
     """``handler``'s answer to ``method path`` made for ``page``: with its client, its
     session cookie (unless ``credentials`` is false: a stale one the page dropped), its
-    ``Origin``; ``json`` as the body; ``headers`` added (an ``Idempotency-Key``)."""
+    ``Origin``; ``json`` as the body (of ``content_type``: a merge patch is JSON too);
+    ``headers`` added (an ``Idempotency-Key``)."""
     body = b"" if json is None else msgspec.json.encode(json)
     sent = [
         (name, value)
@@ -127,7 +129,10 @@ async def call(
     ]
     sent += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
     if json is not None:
-        sent += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        sent += [
+            (b"content-type", content_type.encode("latin-1")),
+            (b"content-length", b"%d" % len(body)),
+        ]
     scope = {
         **page.scope,
         "method": method,

@@ -2,8 +2,8 @@
 registration, with forms to register (or join the waitlist) and to cancel.
 
 The event is the API's document (``GET /events/{id}``): what it shows, the page shows,
-counts included when the API sends them (``spots_left``, ``registered``,
-``waitlisted``). Registering and cancelling call the API's handlers, so the capacity, the
+counts included (``spots_left``, ``registered``, ``waitlisted``: every event the API serves
+carries them). Registering and cancelling call the API's handlers, so the capacity, the
 waitlist, the registration window and who may cancel are the API's rules; each form has
 an ``Idempotency-Key`` of its own, so a form sent twice (a double click, a reload) registers
 once.
@@ -24,6 +24,7 @@ from eventsapi.api.registrations import RegistrationsAPI
 from eventsapi.api.store import EventStore
 from eventsapi.domain.registrations import ACTIVE, Registration
 from eventsapi.ui.api_calls import Answer, call
+from eventsapi.ui.owner_pages import OwnerPages
 from eventsapi.ui.render import see_other
 from eventsapi.ui.visits import Form, Visit, Visits
 
@@ -35,6 +36,11 @@ NOTICES: Final = {
     "waitlisted": "The event is full: you are on its waitlist, and will be registered if a "
     "spot frees up.",
     "cancelled": "Your registration is cancelled.",
+    # The owner's pages (owner_pages.py, trash_page.py):
+    "saved": "Your changes are saved.",
+    "restored": "The event is restored from the trash.",
+    "changed": "The event changed since you opened this page: nothing was deleted. Here it is "
+    "as it is now.",
 }
 _KEY: Final = re.compile(r"[0-9a-f]{32}")
 _MINE_PAGE: Final = 100
@@ -49,7 +55,9 @@ class EventPage:
         events: EventsAPI,
         registrations: RegistrationsAPI,
         store: EventStore,
+        owner: OwnerPages,
     ) -> None:
+        self.owner = owner
         self.visits = visits
         self.events = events
         self.registrations = registrations
@@ -138,6 +146,8 @@ class EventPage:
             "typed": typed or {"name": "" if user is None else user.username, "email": ""},
             "key": uuid.uuid4().hex,
             "sign_in": "/ui/sign-in?next=" + quote(_url(event["id"]), safe=""),
+            "manage": self.owner.manages(visit, event),
+            "etag": answer.headers.get("etag", ""),
         }
         return self.visits.page(visit, "event.html", context, status=status)
 

@@ -35,6 +35,7 @@ SORTS: Final = (
 STATUSES: Final = (("", "Any"), ("scheduled", "Scheduled"), ("cancelled", "Cancelled"))
 NOTICES: Final = {
     "signed-out": "You are signed out.",
+    "deleted": "The event is deleted: it is in the trash.",  # owner_pages.py, with an undo
 }
 _LINK: Final = re.compile(r'<([^>]*)>;\s*rel="(next|prev)"')
 
@@ -77,6 +78,7 @@ class EventsListPage:
             "pages": {},
             "errors": {},
             "notice": NOTICES.get(given.get("notice", "")),
+            "undo": given.get("event", "") if given.get("notice") == "deleted" else "",
             "filtered": bool(kept),
         }
         if answer.ok:

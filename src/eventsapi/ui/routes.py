@@ -24,8 +24,10 @@ from eventsapi.ui.account_access import AccessPages
 from eventsapi.ui.create_event import CreateEventPage
 from eventsapi.ui.event_page import EventPage
 from eventsapi.ui.events_list import EventsListPage
+from eventsapi.ui.owner_pages import OwnerPages
 from eventsapi.ui.render import Renderer, static_files
 from eventsapi.ui.sign_in import SignInPages
+from eventsapi.ui.trash_page import TrashPage
 from eventsapi.ui.visits import Visits
 
 __all__ = ["Pages", "ui_routes"]
@@ -41,7 +43,12 @@ class Pages:
         self.visits = Visits(authn, Renderer(self.assets), max_body_bytes=settings.max_body_bytes)
         self.sign_in = SignInPages(self.visits, services.accounts, services.events.clock)
         self.events_list = EventsListPage(self.visits, services.events)
-        self.event = EventPage(self.visits, services.events, services.registrations, services.store)
+        # The owner's pages (issue 17): edit, registrations, delete; the trash.
+        self.owner = OwnerPages(self.visits, services.events, services.store)
+        self.trash = TrashPage(self.visits, services.trash)
+        self.event = EventPage(
+            self.visits, services.events, services.registrations, services.store, self.owner
+        )
         self.create_event = CreateEventPage(self.visits, services.events)
         # Account security (issue 17)
         self.account = AccountPages(self.visits, services.accounts)
@@ -71,6 +78,14 @@ def ui_routes(services: Services) -> tuple[Route, ...]:
         route("/ui/events/{id}", ("GET", pages.event.show)),
         route("/ui/events/{id}/register", ("POST", pages.event.register)),
         route("/ui/events/{id}/cancel", ("POST", pages.event.cancel)),
+        # The owner's pages and the trash (owner_pages.py, trash_page.py).
+        route("/ui/events/{id}/edit", ("GET", pages.owner.edit_form), ("POST", pages.owner.save)),
+        route("/ui/events/{id}/registrations", ("GET", pages.owner.registrations)),
+        route("/ui/events/{id}/registrations.csv", ("GET", pages.owner.registrations_csv)),
+        route("/ui/events/{id}/delete", ("POST", pages.owner.delete)),
+        route("/ui/trash", ("GET", pages.trash.show)),
+        route("/ui/trash/{id}/restore", ("POST", pages.trash.restore)),
+        route("/ui/trash/{id}/purge", ("POST", pages.trash.purge)),
         route("/ui/sign-in", ("GET", pages.sign_in.form), ("POST", pages.sign_in.sign_in)),
         route("/ui/sign-in/code", ("POST", pages.sign_in.second_step)),
         route("/ui/sign-in/new-password", ("POST", pages.sign_in.new_password)),

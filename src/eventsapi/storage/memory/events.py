@@ -1,5 +1,7 @@
 """Events and idempotency keys in memory: a dict of events and a sorted list of positions;
-a deleted event goes to the trash (a dict, read and emptied by ``trash.py``).
+a deleted event goes to the trash (a dict, read and emptied by ``trash.py``). Each event's
+registrations' counts are kept beside it (``_tallies``, kept by ``registrations.py``), as
+the SQL backends keep them in two columns.
 
 Each write appends its record to the change log (``changes.py``) in the same step."""
 
@@ -12,9 +14,20 @@ import msgspec
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery, Position, matches, relevance, sort_position
+from eventsapi.domain.registrations import Counts
 from eventsapi.errors import AlreadyExists, InTrash, NotFound
 from eventsapi.storage import changes, idempotency, trash
-from eventsapi.storage.events import Build, Change, Guard, Page, page_of
+from eventsapi.storage.events import (
+    Build,
+    Change,
+    Counted,
+    EventRow,
+    Guard,
+    Page,
+    page_of,
+    revision,
+    served,
+)
 from eventsapi.storage.idempotency import IdempotencyKey, SavedKey
 from eventsapi.storage.memory.changes import MemoryChanges
 from eventsapi.storage.trash import Trashed
@@ -34,14 +47,37 @@ class MemoryEvents(MemoryChanges):
         self._saved: dict[tuple[str, str], tuple[datetime, SavedKey]] = {}
         self._trash: dict[str, Trashed] = {}
         """Deleted events by id (``trash.py``)."""
+        self._tallies: dict[str, dict[str, int]] = {}
+        """Per event id, its registrations by status, confirmed and waitlisted (kept by
+        ``registrations.py``; an event in the trash keeps its tally for a restore)."""
+
+    def _counts(self, event: Event) -> Counts:
+        tally = self._tallies.get(event.id)
+        if tally is None:
+            return Counts(0, 0, event.capacity)
+        return Counts(tally["confirmed"], tally["waitlisted"], event.capacity)
+
+    def _served(self, event: Event) -> bytes:
+        return served(_encode(event), self._counts(event))
 
     async def get(self, event_id: str) -> Event | None:
         found = self._events.get(event_id)
         return found[1] if found else None
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
+    async def get_json(self, event_id: str) -> EventRow | None:
         found = self._events.get(event_id)
-        return (_encode(found[1]), found[1].version) if found else None
+        if found is None:
+            return None
+        event = found[1]
+        document = _encode(event)
+        counts = self._counts(event)
+        return (
+            document,
+            revision(event.version, document),
+            counts.registered,
+            counts.waitlisted,
+            event.capacity,
+        )
 
     async def list_page(self, query: EventQuery) -> Page:
         found: list[tuple[Position, Event]] = []
@@ -62,7 +98,7 @@ class MemoryEvents(MemoryChanges):
             more = len(found) > query.limit
             window = found[: query.limit]
         return page_of(
-            [_encode(event) for _, event in window],
+            [self._served(event) for _, event in window],
             [position for position, _ in window],
             query,
             more=more,
@@ -85,7 +121,7 @@ class MemoryEvents(MemoryChanges):
 
     def _save(self, once: IdempotencyKey | None, event: Event) -> None:
         if once is not None:
-            saved = SavedKey(once.fingerprint, _encode(event))
+            saved = SavedKey(once.fingerprint, self._served(event))
             self._saved[(once.scope, once.key)] = (once.expires_at, saved)
 
     def _saved_key(self, scope: str, key: str, now: datetime) -> SavedKey | None:
@@ -94,14 +130,14 @@ class MemoryEvents(MemoryChanges):
 
     async def create(
         self, event: Event, *, once: IdempotencyKey | None = None, actor: str | None = None
-    ) -> Event:
+    ) -> Counted:
         self._claim(once)
         if event.id in self._events:
             raise AlreadyExists(f"An event with id {event.id!r} already exists.")
         self._refuse_trashed(event.id)
-        self._save(once, event)
         self._insert(event, actor)
-        return event
+        self._save(once, event)
+        return Counted(event, self._counts(event))
 
     async def update(
         self,
@@ -110,30 +146,30 @@ class MemoryEvents(MemoryChanges):
         *,
         once: IdempotencyKey | None = None,
         actor: str | None = None,
-    ) -> Event:
+    ) -> Counted:
         self._claim(once)
         found = self._events.get(event_id)
         if found is None:
             raise NotFound(f"No event with id {event_id!r}.")
         position, current = found
         updated = change(current)
-        self._save(once, updated)
         self._replace(position, updated, actor)
-        return updated
+        self._save(once, updated)  # as it is served after the change (and any promotion)
+        return Counted(updated, self._counts(updated))
 
     async def put(
         self, event_id: str, build: Build, *, actor: str | None = None
-    ) -> tuple[Event, bool]:
+    ) -> tuple[Counted, bool]:
         found = self._events.get(event_id)
         if found is None:
             self._refuse_trashed(event_id)
             event = build(None)
             self._insert(event, actor)
-            return event, True
+            return Counted(event, self._counts(event)), True
         position, current = found
         event = build(current)
         self._replace(position, event, actor)
-        return event, False
+        return Counted(event, self._counts(event)), False
 
     async def delete(
         self, event_id: str, *, guard: Guard | None = None, actor: str | None = None
@@ -170,7 +206,7 @@ class MemoryEvents(MemoryChanges):
             event_id=event.id,
             owner=trash.owner_of(event),
             version=event.version,
-            document=_encode(event),
+            document=self._served(event),
             deleted_at=changes.now(),
             deleted_by=actor,
         )
@@ -186,8 +222,10 @@ class MemoryEvents(MemoryChanges):
 
     def _insert(self, event: Event, actor: str | None) -> None:
         self._add(event)
-        self._append(changes.written(event, _encode(event), created=True, actor=actor))
+        counts = self._counts(event)
+        self._append(changes.written(event, _encode(event), counts, created=True, actor=actor))
 
     def _replace(self, position: int, event: Event, actor: str | None) -> None:
         self._events[event.id] = (position, event)
-        self._append(changes.written(event, _encode(event), created=False, actor=actor))
+        counts = self._counts(event)
+        self._append(changes.written(event, _encode(event), counts, created=False, actor=actor))

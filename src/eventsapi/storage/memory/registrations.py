@@ -1,6 +1,7 @@
 """Registrations in memory. Each method runs without awaiting, so on the event loop the
 capacity check, the insert, the counts and the change-log records are one atomic step, as a
-transaction is in the SQL backends. An event's counts live beside it, not in its document."""
+transaction is in the SQL backends. An event's counts live beside it, not in its document:
+every change of a registration's status goes through ``_keep``, which keeps them."""
 
 from __future__ import annotations
 
@@ -43,11 +44,15 @@ class MemoryRegistrations(MemoryEvents):
     def _of_event(self, event_id: str) -> list[Registration]:
         return [r for r in self._registrations.values() if r.event_id == event_id]
 
-    def _counts(self, event: Event) -> Counts:
-        found = self._of_event(event.id)
-        registered = sum(1 for r in found if r.status == "confirmed")
-        waitlisted = sum(1 for r in found if r.status == "waitlisted")
-        return Counts(registered, waitlisted, event.capacity)
+    def _keep(self, registration: Registration) -> None:
+        """Store ``registration`` (new, or with a new status) and count it."""
+        before = self._registrations.get(registration.id)
+        self._registrations[registration.id] = registration
+        tally = self._tallies.setdefault(registration.event_id, {"confirmed": 0, "waitlisted": 0})
+        if before is not None and before.status in tally:
+            tally[before.status] -= 1
+        if registration.status in tally:
+            tally[registration.status] += 1
 
     def _positioned(self, registration: Registration) -> Registration:
         if registration.status != "waitlisted":
@@ -79,7 +84,7 @@ class MemoryRegistrations(MemoryEvents):
             confirmed = dataclasses.replace(
                 registration, status="confirmed", position=None, updated_at=at
             )
-            self._registrations[registration.id] = confirmed
+            self._keep(confirmed)
             promoted.append(confirmed)
             self._log("registration.promoted", event, actor)
         return tuple(promoted)
@@ -94,6 +99,7 @@ class MemoryRegistrations(MemoryEvents):
         # A purge removes the registrations; the trash keeps them for a restore.
         for registration in self._of_event(event_id):
             del self._registrations[registration.id]
+        self._tallies.pop(event_id, None)
 
     async def register(
         self,
@@ -128,7 +134,7 @@ class MemoryRegistrations(MemoryEvents):
             updated_at=applicant.at,
             seq=self._last_registration,
         )
-        self._registrations[registration.id] = registration
+        self._keep(registration)
         if once is not None:
             saved = SavedKey(once.fingerprint, applicant.id.encode())
             self._saved[(once.scope, once.key)] = (once.expires_at, saved)
@@ -158,7 +164,7 @@ class MemoryRegistrations(MemoryEvents):
         cancelled = dataclasses.replace(
             registration, status="cancelled", position=None, updated_at=at
         )
-        self._registrations[registration_id] = cancelled
+        self._keep(cancelled)
         self._log("registration.cancelled", event, actor)
         return Cancelled(cancelled, self._promote(event, at, actor))
 

@@ -13,7 +13,7 @@ import msgspec
 from eventsapi.domain.events import Event
 from eventsapi.errors import AlreadyExists, NotFound
 from eventsapi.storage import trash
-from eventsapi.storage.events import Change, Guard
+from eventsapi.storage.events import Change, Counted, Guard
 from eventsapi.storage.memory.events import MemoryEvents
 from eventsapi.storage.trash import Trashed, TrashPage, TrashQuery
 
@@ -40,7 +40,7 @@ class MemoryTrash(MemoryEvents):
             found = [t for t in found if (t.deleted_at, t.event_id) < query.after]
         return trash.page_of(found[: query.limit + 1], query.limit)
 
-    async def restore(self, event_id: str, change: Change, *, actor: str | None = None) -> Event:
+    async def restore(self, event_id: str, change: Change, *, actor: str | None = None) -> Counted:
         found = self._found(event_id)
         event = change(_decode_event(found.document))
         if event_id in self._events:
@@ -49,8 +49,10 @@ class MemoryTrash(MemoryEvents):
             )
         del self._trash[event_id]
         self._add(event)
-        self._append(trash.restored(event_id, event.version, _encode(event), actor=actor))
-        return event
+        # The registrations (and their tally) stayed while the event was in the trash.
+        counts = self._counts(event)
+        self._append(trash.restored(event_id, event.version, _encode(event), counts, actor=actor))
+        return Counted(event, counts)
 
     async def purge(
         self, event_id: str, *, guard: Guard | None = None, actor: str | None = None

@@ -10,6 +10,7 @@ delete moves the event to the trash (``trash.py``).
 from __future__ import annotations
 
 import asyncio
+from typing import Final
 
 import psycopg
 
@@ -17,7 +18,17 @@ from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
 from eventsapi.errors import AlreadyExists, NotFound, QueryTooExpensive
 from eventsapi.storage import changes
-from eventsapi.storage.events import Build, Change, Guard, Page, page_of
+from eventsapi.storage.events import (
+    Build,
+    Change,
+    Counted,
+    EventRow,
+    Guard,
+    Page,
+    page_of,
+    served,
+    with_counts,
+)
 from eventsapi.storage.idempotency import IdempotencyKey
 from eventsapi.storage.postgres import idempotency, rows
 from eventsapi.storage.postgres import query as sql
@@ -25,6 +36,10 @@ from eventsapi.storage.postgres.changes import append
 from eventsapi.storage.postgres.connection import Connection, Connections
 from eventsapi.storage.postgres.registrations import capacity_changed
 from eventsapi.storage.postgres.trash import move, refuse_trashed
+
+_GET_JSON: Final = (
+    "SELECT doc, revision, registered, waitlisted, capacity FROM events WHERE id = %s"
+)
 
 
 class PostgresEvents(Connections):
@@ -39,13 +54,14 @@ class PostgresEvents(Connections):
 
         return await self._read(work)
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
-        async def work(conn: Connection) -> tuple[bytes, int] | None:
-            cursor = await conn.execute(
-                "SELECT doc, version FROM events WHERE id = %s", (event_id,), binary=True
-            )
+    async def get_json(self, event_id: str) -> EventRow | None:
+        async def work(conn: Connection) -> EventRow | None:
+            cursor = await conn.execute(_GET_JSON, (event_id,), binary=True)
             row = await cursor.fetchone()
-            return None if row is None else (bytes(row[0]), int(row[1]))
+            if row is None:
+                return None
+            capacity = None if row[4] is None else int(row[4])
+            return (bytes(row[0]), row[1], int(row[2]), int(row[3]), capacity)
 
         return await self._read(work)
 
@@ -81,7 +97,12 @@ class PostgresEvents(Connections):
                 counting = sql.count(query)
                 counted = await (await conn.execute(counting.sql, counting.params)).fetchone()
                 total = int(counted[0]) if counted is not None else 0
-            documents = [bytes(row[1]) for row in found]
+            # The counts follow the sort columns (query.COUNTS).
+            after = 2 + select.width
+            documents = [
+                with_counts(bytes(row[1]), int(row[after]), int(row[after + 1]), row[after + 2])
+                for row in found
+            ]
             return page_of(documents, positions, query, more=more, total=total)
 
         try:
@@ -96,19 +117,21 @@ class PostgresEvents(Connections):
 
     async def create(
         self, event: Event, *, once: IdempotencyKey | None = None, actor: str | None = None
-    ) -> Event:
-        async def work(conn: Connection) -> Event:
+    ) -> Counted:
+        async def work(conn: Connection) -> Counted:
             await idempotency.claim(conn, self._schema, once)
             values = rows.row_values(event)
             inserted = await conn.execute(rows.INSERT_UNLESS_TRASHED, (*values, event.id))
             if inserted.rowcount == 0:
                 await refuse_trashed(conn, event.id)
                 raise AlreadyExists(f"An event with id {event.id!r} already exists.")
-            await idempotency.save(conn, once, rows.document(values))
+            created = Counted.fresh(event)
+            document = rows.document(values)
+            await idempotency.save(conn, once, served(document, created.counts))
             await append(
-                conn, changes.written(event, rows.document(values), created=True, actor=actor)
+                conn, changes.written(event, document, created.counts, created=True, actor=actor)
             )
-            return event
+            return created
 
         return await self._write(work)
 
@@ -119,44 +142,49 @@ class PostgresEvents(Connections):
         *,
         once: IdempotencyKey | None = None,
         actor: str | None = None,
-    ) -> Event:
-        async def work(conn: Connection) -> Event:
+    ) -> Counted:
+        async def work(conn: Connection) -> Counted:
             await idempotency.claim(conn, self._schema, once)
             current = await rows.current(conn, event_id, lock=True)
             if current is None:
                 raise NotFound(f"No event with id {event_id!r}.")
             updated = change(current)
             values = rows.row_values(updated)
-            await conn.execute(rows.UPDATE, values)
-            await idempotency.save(conn, once, rows.document(values))
-            entry = changes.written(updated, rows.document(values), created=False, actor=actor)
-            await append(conn, entry)
+            document = rows.document(values)
+            counts = await rows.update(conn, updated, values)
+            await append(
+                conn, changes.written(updated, document, counts, created=False, actor=actor)
+            )
             if updated.capacity != current.capacity:
-                await capacity_changed(conn, updated, rows.document(values), actor)
-            return updated
+                counts = await capacity_changed(conn, updated, document, counts, actor)
+            await idempotency.save(conn, once, served(document, counts))
+            return Counted(updated, counts)
 
         return await self._write(work)
 
     async def put(
         self, event_id: str, build: Build, *, actor: str | None = None
-    ) -> tuple[Event, bool]:
-        async def work(conn: Connection) -> tuple[Event, bool] | None:
+    ) -> tuple[Counted, bool]:
+        async def work(conn: Connection) -> tuple[Counted, bool] | None:
             current = await rows.current(conn, event_id, lock=True)
             if current is None:
                 await refuse_trashed(conn, event_id)
             event = build(current)
             values = rows.row_values(event)
+            document = rows.document(values)
             if current is not None:
-                await conn.execute(rows.UPDATE, values)
+                counts = await rows.update(conn, event, values)
             elif (await conn.execute(rows.INSERT, values)).rowcount == 0:
                 return None  # created meanwhile by another transaction: build on it
+            else:
+                counts = Counted.fresh(event).counts
             created = current is None
             await append(
-                conn, changes.written(event, rows.document(values), created=created, actor=actor)
+                conn, changes.written(event, document, counts, created=created, actor=actor)
             )
             if current is not None and event.capacity != current.capacity:
-                await capacity_changed(conn, event, rows.document(values), actor)
-            return event, created
+                counts = await capacity_changed(conn, event, document, counts, actor)
+            return Counted(event, counts), created
 
         while True:
             done = await self._write(work)

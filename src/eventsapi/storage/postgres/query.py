@@ -61,12 +61,18 @@ def untext(value: str) -> str:
     return _NUL_ESCAPED.sub(lambda found: "\x00" if found[0] == "\x01\x01" else "\x01", value)
 
 
+COUNTS: Final = "registered, waitlisted, capacity"
+"""What a page's rows hold after the sort columns: what ``with_counts`` takes
+(``storage/events.py``)."""
+_INNER_COUNTS: Final = "e.registered, e.waitlisted, e.capacity"
+
+
 @dataclass(frozen=True, slots=True)
 class Select:
     sql: str
     params: list[Any]
     width: int
-    """How many sort columns follow ``seq`` and ``doc`` in each row."""
+    """How many sort columns follow ``seq`` and ``doc`` in each row (then ``COUNTS``)."""
     reversed: bool
     """The rows come in reverse page order (a previous page): flip them."""
     escaped: int | None = None
@@ -142,7 +148,9 @@ def page(query: EventQuery) -> Select:
     where, filter_params = _filters(query)
     params += filter_params
     inner_columns = "".join(f", e.{c}" for c in columns if c not in ("rank", "seq"))
-    inner = f"SELECT e.seq, e.doc{inner_columns}{rank} FROM events AS e{_where(where)}"
+    inner = (
+        f"SELECT e.seq, e.doc{inner_columns}{rank}, {_INNER_COUNTS} FROM events AS e{_where(where)}"
+    )
     outer_where = ""
     if position is not None:
         placeholders = ", ".join(["%s"] * len(columns))
@@ -154,7 +162,7 @@ def page(query: EventQuery) -> Select:
     direction = " DESC" if descending else ""
     order = ", ".join(c + direction for c in columns)
     sql = (
-        f"SELECT seq, doc, {', '.join(columns)} FROM ({inner}) AS found{outer_where}"
+        f"SELECT seq, doc, {', '.join(columns)}, {COUNTS} FROM ({inner}) AS found{outer_where}"
         f" ORDER BY {order} LIMIT %s"
     )
     params.append(query.limit + 1)

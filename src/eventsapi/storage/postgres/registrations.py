@@ -88,15 +88,12 @@ async def promote(
 
 
 async def capacity_changed(
-    conn: Connection, event: Event, document: bytes, actor: str | None
-) -> None:
-    """After an update of the event in this transaction (which holds its row's lock):
-    serve the waitlist if there is room now."""
-    cursor = await conn.execute(_COUNTS, (event.id,))
-    found = await cursor.fetchone()
-    assert found is not None  # noqa: S101 - the transaction holds the row
-    hold = Held(event, document, Counts(int(found[1]), int(found[2]), event.capacity))
-    await promote(conn, hold, event.updated_at, actor)
+    conn: Connection, event: Event, document: bytes, counts: Counts, actor: str | None
+) -> Counts:
+    """After an update of the event in this transaction (which holds its row's lock;
+    ``counts``: its counts then): serve the waitlist if there is room now; the counts after."""
+    promoted = len(await promote(conn, Held(event, document, counts), event.updated_at, actor))
+    return Counts(counts.registered + promoted, counts.waitlisted - promoted, counts.capacity)
 
 
 class PostgresRegistrations(Connections):
@@ -233,10 +230,11 @@ class PostgresRegistrations(Connections):
 
     async def registration_counts(self, event_id: str) -> Counts | None:
         async def work(conn: Connection) -> Counts | None:
-            found = await (await conn.execute(_COUNTS, (event_id,), binary=True)).fetchone()
+            sql = "SELECT registered, waitlisted, capacity FROM events WHERE id = %s"
+            found = await (await conn.execute(sql, (event_id,))).fetchone()
             if found is None:
                 return None
-            capacity = _decode_event(found[0]).capacity
-            return Counts(int(found[1]), int(found[2]), capacity)
+            capacity = None if found[2] is None else int(found[2])
+            return Counts(int(found[0]), int(found[1]), capacity)
 
         return await self._read(work)

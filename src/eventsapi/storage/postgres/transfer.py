@@ -8,6 +8,7 @@ import psycopg
 
 from eventsapi.domain.events import Event
 from eventsapi.storage import changes
+from eventsapi.storage.events import Counted
 from eventsapi.storage.postgres import rows
 from eventsapi.storage.postgres.changes import Staged
 from eventsapi.storage.postgres.connection import Connections
@@ -32,12 +33,13 @@ class PostgresTransfer(Connections):
                 values = rows.row_values(event)
                 inserted = await conn.execute(rows.INSERT, values)
                 step = tally.take(event.id, taken=inserted.rowcount != 1)
+                counts = Counted.fresh(event).counts
                 if step == "replace":
-                    await conn.execute(rows.UPDATE, values)
+                    counts = await rows.update(conn, event, values)
                 if step in ("insert", "replace"):
-                    entry = changes.written(
-                        event, rows.document(values), created=step == "insert", actor=actor
-                    )
+                    created = step == "insert"
+                    document = rows.document(values)
+                    entry = changes.written(event, document, counts, created=created, actor=actor)
                     await staged.add(entry)
             result = tally.keeps(keep)
             if not result.committed:

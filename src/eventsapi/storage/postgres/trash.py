@@ -14,9 +14,10 @@ from typing import Any, Final
 import msgspec
 
 from eventsapi.domain.events import Event
+from eventsapi.domain.registrations import Counts
 from eventsapi.errors import AlreadyExists, InTrash, NotFound
 from eventsapi.storage import changes, trash
-from eventsapi.storage.events import Change, Guard
+from eventsapi.storage.events import Change, Counted, Guard, with_counts
 from eventsapi.storage.postgres import rows
 from eventsapi.storage.postgres.changes import append
 from eventsapi.storage.postgres.connection import Connection, Connections
@@ -43,15 +44,20 @@ async def refuse_trashed(conn: Connection, event_id: str) -> None:
 
 
 async def move(conn: Connection, event_id: str, actor: str | None) -> None:
-    """Move the event from ``events`` to the trash; ``NotFound`` if there is none."""
+    """Move the event from ``events`` to the trash, as it is served (with its counts);
+    ``NotFound`` if there is none."""
     cursor = await conn.execute(
-        "DELETE FROM events WHERE id = %s RETURNING version, doc", (event_id,), binary=True
+        "DELETE FROM events WHERE id = %s RETURNING version, doc, registered, waitlisted, capacity",
+        (event_id,),
+        binary=True,
     )
     found = await cursor.fetchone()
     if found is None:
         raise NotFound(f"No event with id {event_id!r}.")
     version, document = int(found[0]), bytes(found[1])
     owner = trash.owner_of(_decode_event(document))
+    capacity = None if found[4] is None else int(found[4])
+    document = with_counts(document, int(found[2]), int(found[3]), capacity)
     await conn.execute(_MOVE, (event_id, owner, version, document, changes.now(), actor))
     await append(conn, changes.deleted(event_id, version, actor=actor))
 
@@ -95,8 +101,8 @@ class PostgresTrash(Connections):
 
         return await self._read(work)
 
-    async def restore(self, event_id: str, change: Change, *, actor: str | None = None) -> Event:
-        async def work(conn: Connection) -> Event:
+    async def restore(self, event_id: str, change: Change, *, actor: str | None = None) -> Counted:
+        async def work(conn: Connection) -> Counted:
             found = await _take(conn, event_id)
             event = change(_decode_event(found.document))
             values = rows.row_values(event)
@@ -105,10 +111,15 @@ class PostgresTrash(Connections):
                     f"An event with id {event_id!r} exists: it cannot be restored over it."
                 )
             # The registrations stayed while the event was in the trash; its counts come back.
-            await conn.execute(_REGISTRATIONS.recount, (event_id, event_id, event_id))
+            cursor = await conn.execute(_REGISTRATIONS.recount, (event_id, event_id, event_id))
+            recounted = await cursor.fetchone()
+            assert recounted is not None  # noqa: S101 - inserted just now, in this transaction
+            counts = Counts(int(recounted[0]), int(recounted[1]), event.capacity)
             document = rows.document(values)
-            await append(conn, trash.restored(event_id, event.version, document, actor=actor))
-            return event
+            await append(
+                conn, trash.restored(event_id, event.version, document, counts, actor=actor)
+            )
+            return Counted(event, counts)
 
         return await self._write(work)
 

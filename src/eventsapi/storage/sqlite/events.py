@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import Final
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import EventQuery
 from eventsapi.errors import AlreadyExists, NotFound
 from eventsapi.storage import changes
-from eventsapi.storage.events import Build, Change, Guard, Page, page_of
+from eventsapi.storage.events import (
+    Build,
+    Change,
+    Counted,
+    EventRow,
+    Guard,
+    Page,
+    page_of,
+    served,
+    with_counts,
+)
 from eventsapi.storage.idempotency import IdempotencyKey
 from eventsapi.storage.sqlite import idempotency, query, rows
 from eventsapi.storage.sqlite.changes import append
@@ -24,59 +35,70 @@ from eventsapi.storage.sqlite.connection import Connections
 from eventsapi.storage.sqlite.registrations import capacity_changed
 from eventsapi.storage.sqlite.trash import move, refuse_trashed
 
+_GET_JSON: Final = "SELECT doc, revision, registered, waitlisted, capacity FROM events WHERE id = ?"
+
 
 def _create(
     event: Event, once: IdempotencyKey | None, actor: str | None
-) -> Callable[[sqlite3.Connection], Event]:
-    def work(conn: sqlite3.Connection) -> Event:
+) -> Callable[[sqlite3.Connection], Counted]:
+    def work(conn: sqlite3.Connection) -> Counted:
         idempotency.claim(conn, once)
         refuse_trashed(conn, event.id)
         try:
             document = rows.insert(conn, event)
         except sqlite3.IntegrityError:
             raise AlreadyExists(f"An event with id {event.id!r} already exists.") from None
+        created = Counted.fresh(event)
         # The key's row cannot collide (it was looked up under the write lock just
         # now), so the only way it fails is a database error, and that undoes the
         # whole group: the event and its key commit together or not at all.
-        idempotency.save(conn, once, document)
-        append(conn, changes.written(event, document, created=True, actor=actor))
-        return event
+        idempotency.save(conn, once, served(document, created.counts))
+        append(conn, changes.written(event, document, created.counts, created=True, actor=actor))
+        return created
 
     return work
 
 
 def _update(
     event_id: str, change: Change, once: IdempotencyKey | None, actor: str | None
-) -> Callable[[sqlite3.Connection], Event]:
-    def work(conn: sqlite3.Connection) -> Event:
+) -> Callable[[sqlite3.Connection], Counted]:
+    def work(conn: sqlite3.Connection) -> Counted:
         idempotency.claim(conn, once)
         stored = rows.current(conn, event_id)
         if stored is None:
             raise NotFound(f"No event with id {event_id!r}.")
         updated = change(stored.event)
         document = rows.replace(conn, stored, updated)
-        idempotency.save(conn, once, document)  # as in _create: fails only with the whole group
-        append(conn, changes.written(updated, document, created=False, actor=actor))
+        counts = stored.counts(updated)
+        append(conn, changes.written(updated, document, counts, created=False, actor=actor))
         if updated.capacity != stored.event.capacity:
-            capacity_changed(conn, updated, document, actor)
-        return updated
+            counts = capacity_changed(conn, updated, document, counts, actor)
+        # as in _create: fails only with the whole group
+        idempotency.save(conn, once, served(document, counts))
+        return Counted(updated, counts)
 
     return work
 
 
 def _put(
     event_id: str, build: Build, actor: str | None
-) -> Callable[[sqlite3.Connection], tuple[Event, bool]]:
-    def work(conn: sqlite3.Connection) -> tuple[Event, bool]:
+) -> Callable[[sqlite3.Connection], tuple[Counted, bool]]:
+    def work(conn: sqlite3.Connection) -> tuple[Counted, bool]:
         stored = rows.current(conn, event_id)
         if stored is None:
             refuse_trashed(conn, event_id)
         event = build(None if stored is None else stored.event)
-        document = rows.insert(conn, event) if stored is None else rows.replace(conn, stored, event)
-        append(conn, changes.written(event, document, created=stored is None, actor=actor))
+        if stored is None:
+            document = rows.insert(conn, event)
+            counts = Counted.fresh(event).counts
+        else:
+            document = rows.replace(conn, stored, event)
+            counts = stored.counts(event)
+        created = stored is None
+        append(conn, changes.written(event, document, counts, created=created, actor=actor))
         if stored is not None and event.capacity != stored.event.capacity:
-            capacity_changed(conn, event, document, actor)
-        return event, stored is None
+            counts = capacity_changed(conn, event, document, counts, actor)
+        return Counted(event, counts), created
 
     return work
 
@@ -102,12 +124,16 @@ def _list_page(conn: sqlite3.Connection, request: EventQuery) -> Page:
     found = found[: request.limit]
     if select.reversed:
         found.reverse()
-    positions = [tuple(row[2 : 2 + select.width]) for row in found]
+    width = select.width
+    positions = [tuple(row[2 : 2 + width]) for row in found]
     total = None
     if request.count:
         counting = query.count(request)
         total = conn.execute(counting.sql, counting.params).fetchone()[0]
-    return page_of([row[1] for row in found], positions, request, more=more, total=total)
+    # The counts follow the sort columns (query.COUNTS).
+    at = 2 + width
+    documents = [with_counts(row[1], row[at], row[at + 1], row[at + 2]) for row in found]
+    return page_of(documents, positions, request, more=more, total=total)
 
 
 def _rarest_tag(conn: sqlite3.Connection, request: EventQuery) -> str | None:
@@ -129,12 +155,8 @@ class SQLiteEvents(Connections):
         stored = rows.current(self._read(), event_id)
         return None if stored is None else stored.event
 
-    async def get_json(self, event_id: str) -> tuple[bytes, int] | None:
-        row: tuple[bytes, int] | None = (
-            self._read()
-            .execute("SELECT doc, version FROM events WHERE id = ?", (event_id,))
-            .fetchone()
-        )
+    async def get_json(self, event_id: str) -> EventRow | None:
+        row: EventRow | None = self._read().execute(_GET_JSON, (event_id,)).fetchone()
         return row
 
     async def list_page(self, query: EventQuery) -> Page:
@@ -142,7 +164,7 @@ class SQLiteEvents(Connections):
 
     async def create(
         self, event: Event, *, once: IdempotencyKey | None = None, actor: str | None = None
-    ) -> Event:
+    ) -> Counted:
         return await self._write(_create(event, once, actor))
 
     async def update(
@@ -152,12 +174,12 @@ class SQLiteEvents(Connections):
         *,
         once: IdempotencyKey | None = None,
         actor: str | None = None,
-    ) -> Event:
+    ) -> Counted:
         return await self._write(_update(event_id, change, once, actor))
 
     async def put(
         self, event_id: str, build: Build, *, actor: str | None = None
-    ) -> tuple[Event, bool]:
+    ) -> tuple[Counted, bool]:
         return await self._write(_put(event_id, build, actor))
 
     async def delete(

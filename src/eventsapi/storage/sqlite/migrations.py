@@ -9,9 +9,13 @@ from typing import Final
 
 from eventsapi.errors import ConfigurationError
 from eventsapi.storage import migrations
+from eventsapi.storage.events import revision
 from eventsapi.storage.migrations import Migration
 
 _SQL: Final = migrations.statements("?")
+REVISION_FUNCTION: Final = "eventsapi_revision"
+"""``eventsapi_revision(version, doc)``: ``storage/events.py``'s ``revision``, for the
+scripts."""
 
 _MIGRATIONS_TABLE: Final = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -30,6 +34,9 @@ class _Transaction:
         return self._conn.execute(_SQL.applied, (version,)).fetchone() is not None
 
     async def apply(self, script: migrations.MigrationScript) -> None:
+        # What the scripts need that SQLite has not: a stored document's revision, with
+        # its SHA-256 (migration 0012), computed as the stores compute it.
+        self._conn.create_function(REVISION_FUNCTION, 2, revision, deterministic=True)
         for statement in _statements(script.sql):
             self._conn.execute(statement)
         self._conn.execute(_SQL.record, (script.version, script.name))

@@ -20,13 +20,18 @@ from eventsapi.storage.events import SORT_COLUMNS
 # Weights of title, description and location in bm25() (see domain.query.FIELD_WEIGHTS).
 _RANK: Final = "bm25(events_fts, 10.0, 1.0, 3.0)"
 
+COUNTS: Final = "registered, waitlisted, capacity"
+"""What a page's rows hold after the sort columns: what ``with_counts`` takes
+(``storage/events.py``)."""
+_INNER_COUNTS: Final = "e.registered, e.waitlisted, e.capacity"
+
 
 @dataclass(frozen=True, slots=True)
 class Select:
     sql: str
     params: list[Any]
     width: int
-    """How many sort columns follow ``seq`` and ``doc`` in each row."""
+    """How many sort columns follow ``seq`` and ``doc`` in each row (then ``COUNTS``)."""
     reversed: bool
     """The rows come in reverse page order (a previous page): flip them."""
 
@@ -96,9 +101,10 @@ def page(query: EventQuery, *, rare_tag: str | None = None) -> Select:
     seq = "events_fts.rowid" if query.filter.terms else "e.seq"
     inner_columns = "".join(f", e.{c}" for c in columns if c not in ("rank", "seq"))
     rank = f", {_RANK} AS rank" if query.filter.terms else ""
-    inner = f"SELECT {seq} AS seq, e.doc AS doc{inner_columns}{rank} FROM {_source(query)}" + (
-        " WHERE " + " AND ".join(where) if where else ""
-    )
+    inner = (
+        f"SELECT {seq} AS seq, e.doc AS doc{inner_columns}{rank}, {_INNER_COUNTS}"
+        f" FROM {_source(query)}"
+    ) + (" WHERE " + " AND ".join(where) if where else "")
     outer_where = ""
     if position is not None:
         placeholders = ", ".join("?" * len(columns))
@@ -107,7 +113,7 @@ def page(query: EventQuery, *, rare_tag: str | None = None) -> Select:
     direction = " DESC" if descending else ""
     order = ", ".join(c + direction for c in columns)
     sql = (
-        f"SELECT seq, doc, {', '.join(columns)} FROM ({inner}){outer_where}"
+        f"SELECT seq, doc, {', '.join(columns)}, {COUNTS} FROM ({inner}){outer_where}"
         f" ORDER BY {order} LIMIT ?"
     )
     params.append(query.limit + 1)

@@ -86,14 +86,12 @@ def promote(
 
 
 def capacity_changed(
-    conn: sqlite3.Connection, event: Event, document: bytes, actor: str | None
-) -> None:
-    """After an update of the event in this job: serve the waitlist if there is room now."""
-    found = conn.execute(
-        "SELECT registered, waitlisted FROM events WHERE id = ?", (event.id,)
-    ).fetchone()
-    hold = Held(event, document, Counts(found[0], found[1], event.capacity))
-    promote(conn, hold, event.updated_at, actor)
+    conn: sqlite3.Connection, event: Event, document: bytes, counts: Counts, actor: str | None
+) -> Counts:
+    """After an update of the event in this job (``counts``: its counts then): serve the
+    waitlist if there is room now; the counts after."""
+    promoted = len(promote(conn, Held(event, document, counts), event.updated_at, actor))
+    return Counts(counts.registered + promoted, counts.waitlisted - promoted, counts.capacity)
 
 
 def _register(
@@ -234,9 +232,9 @@ class SQLiteRegistrations(Connections):
     async def registration_counts(self, event_id: str) -> Counts | None:
         found = (
             self._read()
-            .execute("SELECT doc, registered, waitlisted FROM events WHERE id = ?", (event_id,))
+            .execute(
+                "SELECT registered, waitlisted, capacity FROM events WHERE id = ?", (event_id,)
+            )
             .fetchone()
         )
-        if found is None:
-            return None
-        return Counts(found[1], found[2], _decode_event(found[0]).capacity)
+        return None if found is None else Counts(*found)

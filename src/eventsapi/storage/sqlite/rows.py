@@ -1,5 +1,10 @@
 """Writing one event's rows in SQLite: the event, its tags, its text index entry.
 
+The event's row holds its document and copies of the members that queries filter and sort
+on, and what a read by id serves beside the document without decoding or hashing it: the
+capacity (for ``spots_left``) and the document's revision (for the ``ETag``); see
+``storage/events.py``.
+
 The tag table and the FTS5 index are kept here, in the write job, not by
 triggers: a trigger made every insert several times dearer (SQLite opens a
 statement journal for the trigger's nested statements, and FTS5 flushes its
@@ -21,18 +26,21 @@ import msgspec
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import utc_text
+from eventsapi.domain.registrations import Counts
+from eventsapi.storage.events import revision
 
 _encode = msgspec.json.Encoder().encode
 _decode_event = msgspec.json.Decoder(Event).decode
 
 _COLUMNS = (
     "version, title, status, starts_at, created_at, updated_at, description, location, tags,"
-    " doc, id"
+    " capacity, revision, doc, id"
 )
-_INSERT = f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - constants
+_INSERT = f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608 - constants
 _UPDATE = (
     "UPDATE events SET version = ?, title = ?, status = ?, starts_at = ?, created_at = ?,"
-    " updated_at = ?, description = ?, location = ?, tags = ?, doc = ? WHERE id = ?"
+    " updated_at = ?, description = ?, location = ?, tags = ?, capacity = ?, revision = ?,"
+    " doc = ? WHERE id = ?"
 )
 _DOC = -2
 """The document's place in ``row_values``."""
@@ -45,14 +53,22 @@ _UNINDEX_TEXT = (
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """An event as stored, with its row's position (``seq``)."""
+    """An event as stored, with its row's position (``seq``) and its counts."""
 
     seq: int
     event: Event
+    registered: int
+    waitlisted: int
+
+    def counts(self, event: Event) -> Counts:
+        """The counts beside ``event`` (this one, or its next version: the capacity is the
+        one ``event`` has)."""
+        return Counts(self.registered, self.waitlisted, event.capacity)
 
 
 def row_values(event: Event) -> tuple[Any, ...]:
     starts_at = utc_text(event.starts_at) if event.starts_at else None
+    document = _encode(event)
     return (
         event.version,
         event.title,
@@ -63,14 +79,18 @@ def row_values(event: Event) -> tuple[Any, ...]:
         event.description,
         event.location,
         _encode(event.tags).decode(),
-        _encode(event),
+        event.capacity,
+        revision(event.version, document),
+        document,
         event.id,
     )
 
 
 def current(conn: sqlite3.Connection, event_id: str) -> Stored | None:
-    row = conn.execute("SELECT seq, doc FROM events WHERE id = ?", (event_id,)).fetchone()
-    return None if row is None else Stored(row[0], _decode_event(row[1]))
+    row = conn.execute(
+        "SELECT seq, doc, registered, waitlisted FROM events WHERE id = ?", (event_id,)
+    ).fetchone()
+    return None if row is None else Stored(row[0], _decode_event(row[1]), row[2], row[3])
 
 
 def _text(event: Event) -> tuple[str, str | None, str | None]:

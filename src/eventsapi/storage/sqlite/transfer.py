@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator, Callable, Iterable
 
 from eventsapi.domain.events import Event
 from eventsapi.storage import changes
+from eventsapi.storage.events import Counted
 from eventsapi.storage.sqlite import rows
 from eventsapi.storage.sqlite.changes import append
 from eventsapi.storage.sqlite.connection import Connections, connect
@@ -34,12 +35,14 @@ def _import(
                 step = tally.take(event.id, taken=taken is not None)
                 if step == "insert":
                     document = rows.insert(conn, event)
+                    counts = Counted.fresh(event).counts
                 elif step == "replace" and taken is not None:
                     document = rows.replace(conn, taken, event)
+                    counts = taken.counts(event)
                 else:
                     continue
-                entry = changes.written(event, document, created=step == "insert", actor=actor)
-                append(conn, entry)
+                created = step == "insert"
+                append(conn, changes.written(event, document, counts, created=created, actor=actor))
             result = tally.keeps(keep)
         except BaseException:
             # After some errors (a full disk) SQLite has ended the transaction itself.

@@ -17,9 +17,10 @@ import msgspec
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import utc_text
+from eventsapi.domain.registrations import Counts
 from eventsapi.errors import AlreadyExists, InTrash, NotFound
 from eventsapi.storage import changes, trash
-from eventsapi.storage.events import Change, Guard
+from eventsapi.storage.events import Change, Counted, Guard, with_counts
 from eventsapi.storage.registrations import statements as registration_statements
 from eventsapi.storage.sqlite import rows
 from eventsapi.storage.sqlite.changes import append
@@ -45,15 +46,18 @@ def refuse_trashed(conn: sqlite3.Connection, event_id: str) -> None:
 
 
 def move(conn: sqlite3.Connection, event_id: str, actor: str | None) -> None:
-    """Move the event from ``events`` to the trash; ``NotFound`` (nothing changed) if none."""
-    found = conn.execute("SELECT doc FROM events WHERE id = ?", (event_id,)).fetchone()
+    """Move the event from ``events`` to the trash, as it is served (with its counts);
+    ``NotFound`` (nothing changed) if none."""
+    found = conn.execute(
+        "SELECT doc, registered, waitlisted, capacity FROM events WHERE id = ?", (event_id,)
+    ).fetchone()
     if found is None:
         raise NotFound(f"No event with id {event_id!r}.")
     version = rows.remove(conn, event_id)
     assert version is not None  # noqa: S101 - found just now, under the write lock
     owner = trash.owner_of(_decode_event(found[0]))
     at = utc_text(changes.now())
-    conn.execute(_MOVE, (event_id, owner, version, found[0], at, actor))
+    conn.execute(_MOVE, (event_id, owner, version, with_counts(*found), at, actor))
     append(conn, changes.deleted(event_id, version, actor=actor))
 
 
@@ -80,8 +84,8 @@ def _find(conn: sqlite3.Connection, event_id: str) -> Trashed:
 
 def _restore(
     event_id: str, change: Change, actor: str | None
-) -> Callable[[sqlite3.Connection], Event]:
-    def work(conn: sqlite3.Connection) -> Event:
+) -> Callable[[sqlite3.Connection], Counted]:
+    def work(conn: sqlite3.Connection) -> Counted:
         found = _find(conn, event_id)
         event = change(_decode_event(found.document))  # may refuse: nothing changed yet
         try:
@@ -92,9 +96,12 @@ def _restore(
             ) from None
         conn.execute("DELETE FROM trash WHERE id = ?", (event_id,))
         # The registrations stayed while the event was in the trash; its counts come back.
-        conn.execute(_REGISTRATIONS.recount, (event_id, event_id, event_id))
-        append(conn, trash.restored(event_id, event.version, document, actor=actor))
-        return event
+        registered, waitlisted = conn.execute(
+            _REGISTRATIONS.recount, (event_id, event_id, event_id)
+        ).fetchone()
+        counts = Counts(registered, waitlisted, event.capacity)
+        append(conn, trash.restored(event_id, event.version, document, counts, actor=actor))
+        return Counted(event, counts)
 
     return work
 
@@ -143,7 +150,7 @@ class SQLiteTrash(Connections):
     async def trash_page(self, query: TrashQuery) -> TrashPage:
         return await self._read_off_loop(lambda conn: _page(conn, query))
 
-    async def restore(self, event_id: str, change: Change, *, actor: str | None = None) -> Event:
+    async def restore(self, event_id: str, change: Change, *, actor: str | None = None) -> Counted:
         return await self._write(_restore(event_id, change, actor))
 
     async def purge(
