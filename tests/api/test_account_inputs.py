@@ -189,6 +189,7 @@ ROUTES: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("POST", "/users", ("username", "password", "role")),
     ("POST", "/users/{}/unlock", None),
     ("PUT", "/users/{}/role", ("role",)),
+    ("DELETE", "/users/{}/sessions", None),
 ]
 
 

@@ -736,6 +736,7 @@ SIGNED_IN_ROUTES = [
     ("POST", "/users", {"username": "eve", "password": PASSWORD}),
     ("POST", "/users/alice/unlock", None),
     ("PUT", "/users/alice/role", {"role": "admin"}),
+    ("DELETE", "/users/alice/sessions", None),
 ]
 
 
@@ -804,11 +805,36 @@ def test_user_management_needs_an_admin(client: TestClient, app: Starlette) -> N
         client.get("/users", headers=member),
         client.post("/users/alice/unlock", headers=member),
         send_json(client, "PUT", "/users/alice/role", {"role": "admin"}, member),
+        client.delete("/users/alice/sessions", headers=member),
     ]
 
     for response in refused:
         assert assert_problem(response, 403)["type"] == "/problems/forbidden"
     assert client.get("/auth/me", headers=member).json()["role"] == "member"
+
+
+def test_an_admin_ends_a_users_sessions_and_it_is_audited(
+    client: TestClient, app: Starlette
+) -> None:
+    add_user(client, app, "root", role=Role.ADMIN)
+    add_user(client, app)
+    admin = bearer(token_of(client, "root"))
+    first, second = token_of(client), token_of(client)
+
+    ended = client.delete("/users/alice/sessions", headers=admin)
+    again = client.delete("/users/alice/sessions", headers=admin)
+    missing = client.delete("/users/nobody/sessions", headers=admin)
+
+    assert ended.status_code == 200, ended.text
+    assert ended.json() == {"terminated": 2}
+    assert again.json() == {"terminated": 0}
+    assert_problem(missing, 404)
+    assert me(client, first) == 401
+    assert me(client, second) == 401
+    assert me(client, admin["Authorization"].removeprefix("Bearer ")) == 200
+    audit = client.get("/auth/audit", headers=bearer(token_of(client))).json()
+    ended_entry = next(e for e in audit if e["kind"] == "session_terminated")
+    assert ended_entry["detail"]["count"] == 2
 
 
 def test_an_admin_manages_users(client: TestClient, app: Starlette) -> None:

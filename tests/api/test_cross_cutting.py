@@ -71,6 +71,7 @@ ACCOUNT_ROUTES: dict[str, set[str]] = {
     "/users": {"GET", "HEAD", "POST", "OPTIONS"},
     "/users/some-name/unlock": {"POST", "OPTIONS"},
     "/users/some-name/role": {"PUT", "OPTIONS"},
+    "/users/some-name/sessions": {"DELETE", "OPTIONS"},
 }
 # The webhook routes: every one needs an admin (401 without credentials).
 WEBHOOK_ROUTES: dict[str, set[str]] = {
@@ -127,6 +128,13 @@ UI_ROUTES: dict[str, set[str]] = {
     "/ui/account/tokens": {"GET", "HEAD", "POST", "OPTIONS"},
     "/ui/account/tokens/some-id/revoke": {"POST", "OPTIONS"},
     "/ui/account/activity": {"GET", "HEAD", "OPTIONS"},
+    "/ui/slo": {"GET", "HEAD", "OPTIONS"},
+    "/ui/admin/users": {"GET", "HEAD", "POST", "OPTIONS"},
+    "/ui/admin/users/some-name/role": {"POST", "OPTIONS"},
+    "/ui/admin/users/some-name/unlock": {"POST", "OPTIONS"},
+    "/ui/admin/users/some-name/sessions": {"POST", "OPTIONS"},
+    "/ui/admin/webhooks": {"GET", "HEAD", "OPTIONS"},
+    "/ui/admin/webhooks/some-id/deliveries/some-id/retry": {"POST", "OPTIONS"},
     "/ui/static/some-name": {"GET", "HEAD", "OPTIONS"},
 }
 ROUTES.update(ACCOUNT_ROUTES)

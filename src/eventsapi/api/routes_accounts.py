@@ -374,4 +374,20 @@ ACCOUNT_ROUTES: Final = (
         ),
         parameters=(USERNAME,),
     ),
+    _route(
+        "/users/{username}/sessions",
+        Op(
+            method="DELETE",
+            handler=lambda s: s.users.end_sessions,
+            access=Access.ADMIN,
+            operation_id="endUserSessions",
+            summary="End every session of an account; its API tokens stay (admin)",
+            responses={
+                "200": ok("How many were ended", ref(io.SessionsEnded)),
+                **_ADMIN_ONLY,
+                "404": problem("No user has this name"),
+            },
+        ),
+        parameters=(USERNAME,),
+    ),
 )

@@ -1,4 +1,5 @@
-"""User management over HTTP, for admins: create accounts, list them, unlock, set roles.
+"""User management over HTTP, for admins: create accounts, list them, unlock, set roles,
+end their sessions.
 
 Every route needs the ``admin`` scope: an admin's session has it, an admin's API token
 only if created with it, a member never (403). ``AccountService`` checks it again.
@@ -50,3 +51,8 @@ class UsersAPI(AccountRoutes):
         data = await self.read(request, io.RoleChange)
         user = await self.accounts.admin.set_role(admin, request.path_params["username"], data.role)
         return io.respond(io.user_info(user))
+
+    async def end_sessions(self, request: Request) -> Response:
+        admin = await self._admin(request)
+        ended = await self.accounts.admin.end_sessions(admin, request.path_params["username"])
+        return io.respond(io.SessionsEnded(terminated=ended))

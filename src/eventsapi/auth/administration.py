@@ -125,6 +125,24 @@ class Administration:
         )
         return user
 
+    async def end_sessions(self, actor: Actor, username: str) -> int:
+        """End every session of a user (a stolen laptop, a departure); returns how many
+        were live. Their API tokens stay: each is revoked on its own."""
+        _authorize(actor)
+        target = await self._core.user_named(username)
+        now = self._core.clock()
+        ended = await self._core.store.revoke_sessions(target.id, at=now)
+        if ended:
+            await self._core.audit(
+                now,
+                AuditKind.SESSION_TERMINATED,
+                target.id,
+                _client(actor),
+                count=ended,
+                by=_by(actor),
+            )
+        return ended
+
     async def delete_user(self, actor: Actor, username: str) -> tuple[User, int, int]:
         """Delete an account with its sessions and API tokens; returns it, and how many
         live sessions and tokens ended. The last admin cannot be deleted."""

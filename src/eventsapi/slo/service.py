@@ -15,10 +15,12 @@ The numbers (:meth:`SLOService.status`) come from the database too, so every rep
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import urllib.request
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
@@ -36,7 +38,14 @@ from eventsapi.slo.series import slo_buckets
 from eventsapi.slo.sla import SLAContract, SLAReport, sla_report
 from eventsapi.slo.spec import CalendarWindow, SLOSpec
 from eventsapi.slo.store import SLIStore
-from eventsapi.slo.windows import BURN_RATE_WINDOWS, MINUTE, floor_minute, window_bounds
+from eventsapi.slo.windows import (
+    BURN_RATE_WINDOWS,
+    MINUTE,
+    Counts,
+    MinuteBucket,
+    floor_minute,
+    window_bounds,
+)
 from eventsapi.slo.windows import window_counts as counts_between
 from eventsapi.slo.wire import (
     SLOAlert,
@@ -50,7 +59,7 @@ from eventsapi.slo.wire import (
     SLOState,
 )
 
-__all__ = ["SLOService", "duration_label", "sla_reports"]
+__all__ = ["BudgetPoint", "SLOService", "duration_label", "sla_reports"]
 
 logger = logging.getLogger("eventsapi.slo")
 
@@ -71,6 +80,17 @@ MAX_PENDING_KEYS: Final = 100_000
 """Counts kept while the database is unreachable; beyond that the oldest minutes go."""
 
 _encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetPoint:
+    """An SLO's error budget as its status would have said at ``at``: the share of the
+    budget left (``None`` without traffic in the window; negative once overspent)."""
+
+    at: datetime
+    remaining: float | None
+    total: int
+    bad: int
 
 
 def duration_label(length: timedelta) -> str:
@@ -145,6 +165,7 @@ class SLOService:
         self._pending: Counted = {}
         self._firing: dict[tuple[str, str], bool] = {}
         self._status: tuple[float, SLOReport] | None = None
+        self._histories: dict[tuple[str, int, timedelta], tuple[float, list[BudgetPoint]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._evaluated: datetime | None = None
         self._pruned: datetime | None = None
@@ -220,6 +241,7 @@ class SLOService:
             _merge(self._pending, pending)  # not stored: try again with the next flush
             raise
         self._status = None
+        self._histories.clear()
 
     async def _prune_daily(self, now: datetime) -> None:
         if self._pruned is None or now - self._pruned >= timedelta(days=1):
@@ -310,6 +332,30 @@ class SLOService:
         self._status = (loop.time(), report)
         return report
 
+    async def budget_history(
+        self, name: str, *, days: int = 30, step: timedelta = timedelta(hours=1)
+    ) -> list[BudgetPoint]:
+        """The burn-down of SLO ``name``: its budget left, every ``step`` over the last
+        ``days`` up to the last completed minute (the last point is what :meth:`status`
+        says now). Each point is the SLO's own window at that minute, so a rolling window
+        reads up to ``days`` more of history (what retention still keeps)."""
+        slo = self.config.slo(name)
+        at = floor_minute(self.clock())
+        # Up to twice the window's minutes are read: reused as the status is (a few
+        # seconds, until this worker writes counts), however often the dashboard is loaded.
+        loop = asyncio.get_running_loop()
+        cached = self._histories.get((name, days, step))
+        if cached is not None and cached[1][-1].at == at and loop.time() - cached[0] < STATUS_TTL:
+            return cached[1]
+        first = at - timedelta(days=days)
+        points = [first + step * n for n in range((at - first) // step)] + [at]
+        start = min(window_bounds(slo.window, point)[0] for point in points)
+        buckets = slo_buckets(slo, await self.store.sli_minutes(start, at, slo.routes))
+        sums = _prefix_sums(buckets)
+        history = [_budget_point(slo, point, *sums) for point in points]
+        self._histories[(name, days, step)] = (loop.time(), history)
+        return history
+
     async def _slo_status(self, slo: SLOSpec, at: datetime) -> SLOState:
         start, end = window_bounds(slo.window, at)
         first = min(start, end - max(BURN_RATE_WINDOWS), end - self._longest_alert_window())
@@ -352,6 +398,33 @@ class SLOService:
                 for e in evaluations
             ],
         )
+
+
+def _prefix_sums(
+    buckets: Sequence[MinuteBucket],
+) -> tuple[list[datetime], list[int], list[int]]:
+    """Bucket starts, and running totals of requests and bad ones (one pass, then each
+    window is a difference of two)."""
+    starts, totals, bads = [], [0], [0]
+    for bucket in buckets:
+        starts.append(bucket.start)
+        totals.append(totals[-1] + bucket.total)
+        bads.append(bads[-1] + bucket.bad)
+    return starts, totals, bads
+
+
+def _budget_point(
+    slo: SLOSpec,
+    at: datetime,
+    starts: list[datetime],
+    totals: list[int],
+    bads: list[int],
+) -> BudgetPoint:
+    start, end = window_bounds(slo.window, at)
+    low, high = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
+    counts = Counts(totals[high] - totals[low], bads[high] - bads[low])
+    budget = error_budget(counts, slo.target)
+    return BudgetPoint(at, budget.remaining_fraction, counts.total, counts.bad)
 
 
 async def sla_reports(

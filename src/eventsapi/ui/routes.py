@@ -21,12 +21,14 @@ from eventsapi.api.events import Handler
 from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Services
 from eventsapi.ui.account import AccountPages
 from eventsapi.ui.account_access import AccessPages
+from eventsapi.ui.admin_pages import AdminPages
 from eventsapi.ui.create_event import CreateEventPage
 from eventsapi.ui.event_page import EventPage
 from eventsapi.ui.events_list import EventsListPage
 from eventsapi.ui.owner_pages import OwnerPages
 from eventsapi.ui.render import Renderer, static_files
 from eventsapi.ui.sign_in import SignInPages
+from eventsapi.ui.slo_page import SLOPage
 from eventsapi.ui.trash_page import TrashPage
 from eventsapi.ui.visits import Visits
 
@@ -53,6 +55,9 @@ class Pages:
         # Account security (issue 17)
         self.account = AccountPages(self.visits, services.accounts)
         self.access = AccessPages(self.visits, services.accounts, services.tokens)
+        # SLO dashboard and admin pages (issue 17)
+        self.slo = SLOPage(self.visits, services.slos, services.drill)
+        self.admin = AdminPages(self.visits, services.users, services.accounts, services.webhooks)
 
 
 def ui_routes(services: Services) -> tuple[Route, ...]:
@@ -112,6 +117,17 @@ def ui_routes(services: Services) -> tuple[Route, ...]:
         ),
         route("/ui/account/tokens/{id}/revoke", ("POST", pages.access.revoke)),
         route("/ui/account/activity", ("GET", pages.access.activity)),
+        # SLO dashboard and admin pages (issue 17)
+        route("/ui/slo", ("GET", pages.slo.show)),
+        route("/ui/admin/users", ("GET", pages.admin.users), ("POST", pages.admin.create_user)),
+        route("/ui/admin/users/{username}/role", ("POST", pages.admin.set_role)),
+        route("/ui/admin/users/{username}/unlock", ("POST", pages.admin.unlock)),
+        route("/ui/admin/users/{username}/sessions", ("POST", pages.admin.end_sessions)),
+        route("/ui/admin/webhooks", ("GET", pages.admin.webhooks)),
+        route(
+            "/ui/admin/webhooks/{id}/deliveries/{delivery}/retry",
+            ("POST", pages.admin.retry),
+        ),
         # Not guarded: a missing file is the API's plain 404, not a page. Not an SLI: a
         # file from memory says nothing of the API's service (issue 19).
         Route(
