@@ -23,6 +23,8 @@ browser = shared.browser
 watch = shared.watch
 people = shared.people
 
+SLOW = 30_000
+"""Milliseconds for a page that checks a password (argon2, on 2 shared cores)."""
 ACCOUNT_PAGES = (
     "/ui/account",
     "/ui/account/password",
@@ -42,7 +44,7 @@ def turn_on_two_step(page: Page) -> tuple[str, list[str]]:
     page.get_by_label("Code").fill(pyotp.TOTP(secret).at(time.time()))
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Turn on two-step verification").click()
-    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible(timeout=SLOW)
     codes = page.locator("ul.codes code").all_inner_texts()
     assert len(codes) == 10
     return secret, codes
@@ -55,7 +57,7 @@ def sign_in_with_code(page: Page, name: str, code: str) -> None:
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Code").fill(code)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible()
+    expect(page.get_by_text(f"Signed in as {name}")).to_be_visible(timeout=SLOW)
 
 
 def test_two_step_on_then_a_second_browser_is_seen_and_signed_out(
@@ -119,7 +121,7 @@ def _account_pages(people: People, width: int, dark: bool) -> Iterator[Page]:
     page.get_by_label("New password", exact=True).fill("password1")
     page.get_by_label("New password again").fill("password1")
     page.get_by_role("button", name="Change the password").click()
-    expect(page.locator("#f-new_password-error")).to_be_visible()
+    expect(page.locator("#f-new_password-error")).to_be_visible(timeout=SLOW)
     yield page  # the server's feedback beside the field
     page.goto("/ui/account/tokens")
     page.get_by_label("Name").fill(f"axe {width} {dark}")
