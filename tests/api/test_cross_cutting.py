@@ -101,6 +101,7 @@ UI_ROUTES: dict[str, set[str]] = {
     "/ui/": {"GET", "HEAD", "OPTIONS"},
     "/ui/new-event": {"GET", "HEAD", "POST", "OPTIONS"},
     "/ui/events/some-id": {"GET", "HEAD", "OPTIONS"},
+    "/ui/calendar": {"GET", "HEAD", "OPTIONS"},
     "/ui/events/some-id/register": {"POST", "OPTIONS"},
     "/ui/events/some-id/cancel": {"POST", "OPTIONS"},
     "/ui/events/some-id/edit": {"GET", "HEAD", "POST", "OPTIONS"},
@@ -136,6 +137,22 @@ UI_ROUTES: dict[str, set[str]] = {
     "/ui/admin/webhooks": {"GET", "HEAD", "OPTIONS"},
     "/ui/admin/webhooks/some-id/deliveries/some-id/retry": {"POST", "OPTIONS"},
     "/ui/static/some-name": {"GET", "HEAD", "OPTIONS"},
+    # The owner's pages and the trash
+    "/ui/events/some-id/edit": {"GET", "HEAD", "POST", "OPTIONS"},
+    "/ui/events/some-id/registrations": {"GET", "HEAD", "OPTIONS"},
+    "/ui/events/some-id/registrations.csv": {"GET", "HEAD", "OPTIONS"},
+    "/ui/events/some-id/delete": {"POST", "OPTIONS"},
+    "/ui/trash": {"GET", "HEAD", "OPTIONS"},
+    "/ui/trash/some-id/restore": {"POST", "OPTIONS"},
+    "/ui/trash/some-id/purge": {"POST", "OPTIONS"},
+    # The SLO dashboard and the admin pages
+    "/ui/slo": {"GET", "HEAD", "OPTIONS"},
+    "/ui/admin/users": {"GET", "HEAD", "POST", "OPTIONS"},
+    "/ui/admin/users/some-name/role": {"POST", "OPTIONS"},
+    "/ui/admin/users/some-name/unlock": {"POST", "OPTIONS"},
+    "/ui/admin/users/some-name/sessions": {"POST", "OPTIONS"},
+    "/ui/admin/webhooks": {"GET", "HEAD", "OPTIONS"},
+    "/ui/admin/webhooks/some-id/deliveries/some-id/retry": {"POST", "OPTIONS"},
 }
 ROUTES.update(ACCOUNT_ROUTES)
 ROUTES.update(WEBHOOK_ROUTES)

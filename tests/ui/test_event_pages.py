@@ -210,6 +210,8 @@ def test_an_event_shows_its_spots_left_when_the_api_sends_them() -> None:
         "sign_in": "/ui/sign-in",
         "manage": False,
         "etag": "",
+        "calendar": "/events/e1.ics",
+        "stream": None,
     }
 
     page = renderer.render("event.html", context)
@@ -226,6 +228,8 @@ def test_an_event_shows_its_spots_left_when_the_api_sends_them() -> None:
             "notice": None,
             "undo": "",
             "filtered": False,
+            "feed": {"webcal": "webcal://h/events.ics", "web": "https://h/events.ics"},
+            "stream": None,
         },
     )
 

@@ -14,7 +14,7 @@ from eventsapi.api.security_headers import UI_PAGE_CSP
 from tests.ui.pages import ORIGIN, add_user, post_form, sign_in, token_in
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
-PAGES = ("/ui/", "/ui/sign-in", "/ui/new-event")
+PAGES = ("/ui/", "/ui/sign-in", "/ui/new-event", "/ui/calendar")
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,9 @@ def test_pages_run_only_this_origins_files_none_inline_and_are_never_cached(
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), "an inline script"
     assert not re.search(r"<style|\sstyle=|\son[a-z]+=", page), "an inline style or handler"
     for url in re.findall(r'(?:src|href|action)="([^"]*)"', page):
-        assert url.startswith(("/", "#")), f"{url} is not this origin's"
+        # Absolute: only the calendar feed's, of this origin (apps subscribe to it).
+        own = ("/", "#", "http://testserver/events.ics", "webcal://testserver/events.ics")
+        assert url.startswith(own), f"{url} is not this origin's"
         assert not url.startswith("//"), url
 
 
@@ -82,6 +84,7 @@ def test_static_files_are_cached_for_a_year_when_named_by_their_hash(ui: TestCli
         "/ui/static/ui.css",
         "/ui/static/icon.svg",
         "/ui/static/htmx.min.js",
+        "/ui/static/live.js",
     }
     for url in urls:
         named = ui.get(url)

@@ -24,6 +24,7 @@ from eventsapi.api.registrations import RegistrationsAPI
 from eventsapi.api.store import EventStore
 from eventsapi.domain.registrations import ACTIVE, Registration
 from eventsapi.ui.api_calls import Answer, call
+from eventsapi.ui.live import Feeds, Live
 from eventsapi.ui.owner_pages import OwnerPages
 from eventsapi.ui.render import see_other
 from eventsapi.ui.visits import Form, Visit, Visits
@@ -56,8 +57,10 @@ class EventPage:
         registrations: RegistrationsAPI,
         store: EventStore,
         owner: OwnerPages,
+        live: Live,
     ) -> None:
         self.owner = owner
+        self.live = live
         self.visits = visits
         self.events = events
         self.registrations = registrations
@@ -122,6 +125,7 @@ class EventPage:
         status: int = 200,
     ) -> Response:
         request = visit.request
+        stream = await self.live.since()
         answer = await call(
             self.events.get_event,
             request,
@@ -148,6 +152,8 @@ class EventPage:
             "sign_in": "/ui/sign-in?next=" + quote(_url(event["id"]), safe=""),
             "manage": self.owner.manages(visit, event),
             "etag": answer.headers.get("etag", ""),
+            "calendar": Feeds.event(event["id"]),
+            "stream": stream,
         }
         return self.visits.page(visit, "event.html", context, status=status)
 

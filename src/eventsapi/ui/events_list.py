@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from eventsapi.api.events import EventsAPI
 from eventsapi.ui.api_calls import call
+from eventsapi.ui.live import Feeds, Live
 from eventsapi.ui.visits import Visits
 
 __all__ = ["PAGE_SIZE", "EventsListPage"]
@@ -48,9 +49,11 @@ def tags_of(text: str) -> list[str]:
 class EventsListPage:
     """``GET /ui/``."""
 
-    def __init__(self, visits: Visits, events: EventsAPI) -> None:
+    def __init__(self, visits: Visits, events: EventsAPI, live: Live, feeds: Feeds) -> None:
         self.visits = visits
         self.events = events
+        self.live = live
+        self.feeds = feeds
 
     async def show(self, request: Request) -> Response:
         visit = await self.visits.start(request)
@@ -69,7 +72,10 @@ class EventsListPage:
             query.append(("cursor", cursor))
         limit = min(PAGE_SIZE, self.events.settings.max_page_size)
         query.append(("limit", str(limit)))
+        stream = await self.live.since()
         answer = await call(self.events.list_events, request, "GET", "/events", query=query)
+        # The feed takes the list's filters but its own order (by start).
+        feed = self.feeds.events(request, [(name, value) for name, value in kept if name != "sort"])
         context: dict[str, Any] = {
             "filters": filters,
             "sorts": SORTS,
@@ -80,6 +86,8 @@ class EventsListPage:
             "notice": NOTICES.get(given.get("notice", "")),
             "undo": given.get("event", "") if given.get("notice") == "deleted" else "",
             "filtered": bool(kept),
+            "feed": feed,
+            "stream": stream,
         }
         if answer.ok:
             context["events"] = answer.json()

@@ -22,9 +22,11 @@ from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Services
 from eventsapi.ui.account import AccountPages
 from eventsapi.ui.account_access import AccessPages
 from eventsapi.ui.admin_pages import AdminPages
+from eventsapi.ui.calendar import CalendarPage
 from eventsapi.ui.create_event import CreateEventPage
 from eventsapi.ui.event_page import EventPage
 from eventsapi.ui.events_list import EventsListPage
+from eventsapi.ui.live import Feeds, Live
 from eventsapi.ui.owner_pages import OwnerPages
 from eventsapi.ui.render import Renderer, static_files
 from eventsapi.ui.sign_in import SignInPages
@@ -44,12 +46,20 @@ class Pages:
         self.assets = static_files()
         self.visits = Visits(authn, Renderer(self.assets), max_body_bytes=settings.max_body_bytes)
         self.sign_in = SignInPages(self.visits, services.accounts, services.events.clock)
-        self.events_list = EventsListPage(self.visits, services.events)
+        # Calendar and live updates (issue 17): the month, the feeds' links, the stream.
+        live = Live(services.stream)
+        self.events_list = EventsListPage(self.visits, services.events, live, Feeds(authn))
+        self.calendar = CalendarPage(self.visits, services.events, live)
         # The owner's pages (issue 17): edit, registrations, delete; the trash.
         self.owner = OwnerPages(self.visits, services.events, services.store)
         self.trash = TrashPage(self.visits, services.trash)
         self.event = EventPage(
-            self.visits, services.events, services.registrations, services.store, self.owner
+            self.visits,
+            services.events,
+            services.registrations,
+            services.store,
+            self.owner,
+            live,
         )
         self.create_event = CreateEventPage(self.visits, services.events)
         # Account security (issue 17)
@@ -81,6 +91,7 @@ def ui_routes(services: Services) -> tuple[Route, ...]:
             "/ui/new-event", ("GET", pages.create_event.form), ("POST", pages.create_event.create)
         ),
         route("/ui/events/{id}", ("GET", pages.event.show)),
+        route("/ui/calendar", ("GET", pages.calendar.show)),
         route("/ui/events/{id}/register", ("POST", pages.event.register)),
         route("/ui/events/{id}/cancel", ("POST", pages.event.cancel)),
         # The owner's pages and the trash (owner_pages.py, trash_page.py).
