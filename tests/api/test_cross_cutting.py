@@ -107,6 +107,7 @@ UI_ROUTES: dict[str, set[str]] = {
     "/ui/events/some-id/cancel": {"POST", "OPTIONS"},
     "/ui/sign-in": {"GET", "HEAD", "POST", "OPTIONS"},
     "/ui/sign-in/code": {"POST", "OPTIONS"},
+    "/ui/sign-in/new-password": {"POST", "OPTIONS"},
     "/ui/sign-out": {"POST", "OPTIONS"},
     "/ui/static/some-name": {"GET", "HEAD", "OPTIONS"},
     # The owner's pages and the trash
@@ -125,6 +126,20 @@ UI_ROUTES: dict[str, set[str]] = {
     "/ui/admin/users/some-name/sessions": {"POST", "OPTIONS"},
     "/ui/admin/webhooks": {"GET", "HEAD", "OPTIONS"},
     "/ui/admin/webhooks/some-id/deliveries/some-id/retry": {"POST", "OPTIONS"},
+    # Account security
+    "/ui/account": {"GET", "HEAD", "OPTIONS"},
+    "/ui/account/password": {"GET", "HEAD", "POST", "OPTIONS"},
+    "/ui/account/two-step": {"GET", "HEAD", "OPTIONS"},
+    "/ui/account/two-step/start": {"POST", "OPTIONS"},
+    "/ui/account/two-step/confirm": {"POST", "OPTIONS"},
+    "/ui/account/two-step/off": {"POST", "OPTIONS"},
+    "/ui/account/two-step/recovery-codes": {"POST", "OPTIONS"},
+    "/ui/account/sessions": {"GET", "HEAD", "OPTIONS"},
+    "/ui/account/sessions/terminate-others": {"POST", "OPTIONS"},
+    "/ui/account/sessions/some-id/terminate": {"POST", "OPTIONS"},
+    "/ui/account/tokens": {"GET", "HEAD", "POST", "OPTIONS"},
+    "/ui/account/tokens/some-id/revoke": {"POST", "OPTIONS"},
+    "/ui/account/activity": {"GET", "HEAD", "OPTIONS"},
 }
 ROUTES.update(ACCOUNT_ROUTES)
 ROUTES.update(WEBHOOK_ROUTES)

@@ -55,6 +55,8 @@ class Problem(msgspec.Struct, kw_only=True):
     errors: list[FieldProblem] = msgspec.field(default_factory=list)
     parameter: str | None = None
     """The query parameter a 400 names (``api/parameters.py``)."""
+    suggestions: list[str] = msgspec.field(default_factory=list)
+    """How to choose a better password (a ``password-rejected`` problem)."""
 
     @property
     def slug(self) -> str:

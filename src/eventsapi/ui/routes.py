@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from eventsapi.api.events import Handler
 from eventsapi.api.routes import Access, Bind, Limits, Op, Route, Services
+from eventsapi.ui.account import AccountPages
+from eventsapi.ui.account_access import AccessPages
 from eventsapi.ui.admin_pages import AdminPages
 from eventsapi.ui.calendar import CalendarPage
 from eventsapi.ui.create_event import CreateEventPage
@@ -60,6 +62,9 @@ class Pages:
             live,
         )
         self.create_event = CreateEventPage(self.visits, services.events)
+        # Account security (issue 17)
+        self.account = AccountPages(self.visits, services.accounts)
+        self.access = AccessPages(self.visits, services.accounts, services.tokens)
         # SLO dashboard and admin pages (issue 17)
         self.slo = SLOPage(self.visits, services.slos, services.drill)
         self.admin = AdminPages(self.visits, services.users, services.accounts, services.webhooks)
@@ -99,7 +104,30 @@ def ui_routes(services: Services) -> tuple[Route, ...]:
         route("/ui/trash/{id}/purge", ("POST", pages.trash.purge)),
         route("/ui/sign-in", ("GET", pages.sign_in.form), ("POST", pages.sign_in.sign_in)),
         route("/ui/sign-in/code", ("POST", pages.sign_in.second_step)),
+        route("/ui/sign-in/new-password", ("POST", pages.sign_in.new_password)),
         route("/ui/sign-out", ("POST", pages.sign_in.sign_out)),
+        # Account security (issue 17)
+        route("/ui/account", ("GET", pages.account.overview)),
+        route(
+            "/ui/account/password",
+            ("GET", pages.account.password_form),
+            ("POST", pages.account.change_password),
+        ),
+        route("/ui/account/two-step", ("GET", pages.account.two_step)),
+        route("/ui/account/two-step/start", ("POST", pages.account.start_two_step)),
+        route("/ui/account/two-step/confirm", ("POST", pages.account.confirm_two_step)),
+        route("/ui/account/two-step/off", ("POST", pages.account.turn_off_two_step)),
+        route("/ui/account/two-step/recovery-codes", ("POST", pages.account.recovery_codes)),
+        route("/ui/account/sessions", ("GET", pages.access.sessions)),
+        route("/ui/account/sessions/terminate-others", ("POST", pages.access.terminate_others)),
+        route("/ui/account/sessions/{id}/terminate", ("POST", pages.access.terminate)),
+        route(
+            "/ui/account/tokens",
+            ("GET", pages.access.token_list),
+            ("POST", pages.access.create_token),
+        ),
+        route("/ui/account/tokens/{id}/revoke", ("POST", pages.access.revoke)),
+        route("/ui/account/activity", ("GET", pages.access.activity)),
         # SLO dashboard and admin pages (issue 17)
         route("/ui/slo", ("GET", pages.slo.show)),
         route("/ui/admin/users", ("GET", pages.admin.users), ("POST", pages.admin.create_user)),

@@ -39,6 +39,9 @@ class Credentials(msgspec.Struct, frozen=True):
     password: str
     sealed_at: float
     """Seconds since the epoch."""
+    code: str | None = None
+    """The two-step code of the second step, carried to the third (a new password after a
+    reset: the API checks the code again with it)."""
 
 
 def _box(key: str) -> SecretBox:
@@ -46,9 +49,10 @@ def _box(key: str) -> SecretBox:
     return SecretBox(hmac.new(key.encode(), _PURPOSE, hashlib.sha256).digest())
 
 
-def seal(key: str, username: str, password: str, now: datetime) -> str:
-    """``username`` and ``password``, sealed under the CSRF ``key`` (text for a form)."""
-    plain = msgspec.json.encode(Credentials(username, password, now.timestamp()))
+def seal(key: str, username: str, password: str, now: datetime, code: str | None = None) -> str:
+    """``username`` and ``password`` (and ``code``), sealed under the CSRF ``key`` (text
+    for a form)."""
+    plain = msgspec.json.encode(Credentials(username, password, now.timestamp(), code))
     sealed = _box(key).encrypt(plain)  # a random 24-byte nonce, then the sealed text
     return base64.urlsafe_b64encode(bytes(sealed)).decode()
 

@@ -1,5 +1,6 @@
 """Signing in and out: ``/ui/sign-in`` (username and password), ``/ui/sign-in/code`` (the
-two-step code or a recovery code, for accounts that have it) and ``/ui/sign-out``.
+two-step code or a recovery code, for accounts that have it), ``/ui/sign-in/new-password``
+(a password of one's own, after an administrator reset it) and ``/ui/sign-out``.
 
 Each step calls the API's own login (``POST /auth/login``) and logout, so the throttles,
 the lockout, the audit log and the session cookie are exactly the API's: the UI only
@@ -28,6 +29,13 @@ __all__ = ["SignInPages", "safe_next"]
 HOME: Final = "/ui/"
 _NEXT: Final = re.compile(r"/ui/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{0,2000}")
 _FIELDS: Final = {"totp": "code"}  # the API's member -> the form's field
+_EXPIRED: Final = {
+    "": [
+        "The sign-in took more than 5 minutes, or its page is out of date: enter "
+        "your username and password again."
+    ]
+}
+_MISMATCH: Final = "The two new passwords differ: type the same one twice."
 
 
 def safe_next(value: str) -> str:
@@ -60,6 +68,8 @@ class SignInPages:
         problem = answer.problem()
         if problem.slug == "second-factor-required":
             return self._step_two(visit, username, password, following, {})
+        if problem.slug == "password-change-required":
+            return self._new_password_step(visit, username, password, None, following, {})
         errors = _errors(problem, "password")
         response = self._step_one(visit, following, username, errors, status=_status(answer))
         _pass_on_retry_after(answer, response)
@@ -70,18 +80,16 @@ class SignInPages:
         following = safe_next(form.get("next"))
         credentials = sealed.unseal(visit.key, form.get("pending"), self.clock())
         if credentials is None:
-            expired = {
-                "": [
-                    "The sign-in took more than 5 minutes, or its page is out of date: enter "
-                    "your username and password again."
-                ]
-            }
-            return self._step_one(visit, following, "", expired, status=422)
+            return self._step_one(visit, following, "", _EXPIRED, status=422)
         code = form.get("code").strip()
         answer = await self._login(visit, credentials.username, credentials.password, code)
         if answer.ok:
             return self._signed_in(visit, answer, following)
         problem = answer.problem()
+        if problem.slug == "password-change-required":
+            return self._new_password_step(
+                visit, credentials.username, credentials.password, code, following, {}
+            )
         if problem.slug == "second-factor-required":
             errors = {"code": ["Enter the code your authenticator app shows, or a recovery code."]}
         else:
@@ -93,16 +101,66 @@ class SignInPages:
         _pass_on_retry_after(answer, response)
         return response
 
+    async def new_password(self, request: Request) -> Response:
+        """The last step after a reset: the API's login again, with the new password (and
+        the code of the second step, or a newer one if that one has expired meanwhile)."""
+        visit, form = await self.visits.form(request)
+        following = safe_next(form.get("next"))
+        credentials = sealed.unseal(visit.key, form.get("pending"), self.clock())
+        if credentials is None:
+            return self._step_one(visit, following, "", _EXPIRED, status=422)
+        username, password = credentials.username, credentials.password
+        code = form.get("code").strip() or credentials.code
+        new, again = form.get("new_password"), form.get("new_password_again")
+        if new != again:
+            errors = {"new_password_again": [_MISMATCH]}
+            return self._new_password_step(
+                visit, username, password, code, following, errors, status=422
+            )
+        answer = await self._login(visit, username, password, code, new)
+        if answer.ok:
+            return self._signed_in(visit, answer, following)
+        problem = answer.problem()
+        suggestions = problem.suggestions
+        if problem.status == 401 and code is not None:
+            # The code was right a moment ago: it has expired since (30-second steps).
+            errors = {"code": ["Enter the code your authenticator app shows now."]}
+        elif problem.status == 401:
+            return self._step_one(visit, following, username, _EXPIRED, status=422)
+        else:
+            errors = _errors(problem, "new_password")
+        response = self._new_password_step(
+            visit,
+            username,
+            password,
+            code,
+            following,
+            errors,
+            suggestions=suggestions,
+            status=_status(answer),
+        )
+        _pass_on_retry_after(answer, response)
+        return response
+
     async def sign_out(self, request: Request) -> Response:
         visit, _ = await self.visits.form(request)
         answer = await call(self.accounts.logout, request, "POST", "/auth/logout")
         visit.new_key()
         return see_other(f"{HOME}?notice=signed-out", cookies=[*visit.cookies, *answer.set_cookies])
 
-    async def _login(self, visit: Visit, username: str, password: str, code: str | None) -> Answer:
+    async def _login(
+        self,
+        visit: Visit,
+        username: str,
+        password: str,
+        code: str | None,
+        new_password: str | None = None,
+    ) -> Answer:
         body: dict[str, Any] = {"username": username, "password": password}
         if code is not None:
             body["totp"] = code
+        if new_password is not None:
+            body["new_password"] = new_password
         return await call(
             self.accounts.login, visit.request, "POST", "/auth/login", json=body, credentials=False
         )
@@ -139,6 +197,29 @@ class SignInPages:
             "errors": errors,
         }
         return self.visits.page(visit, "sign_in.html", context)
+
+    def _new_password_step(
+        self,
+        visit: Visit,
+        username: str,
+        password: str,
+        code: str | None,
+        following: str,
+        errors: dict[str, list[str]],
+        *,
+        suggestions: list[str] | None = None,
+        status: int = 200,
+    ) -> Response:
+        context = {
+            "step": 3,
+            "next": following,
+            "username": username,
+            "pending": sealed.seal(visit.key, username, password, self.clock(), code),
+            "ask_code": code is not None and "code" in errors,
+            "errors": errors,
+            "suggestions": suggestions or [],
+        }
+        return self.visits.page(visit, "sign_in.html", context, status=status)
 
 
 def _errors(problem: Problem, credentials_field: str) -> dict[str, list[str]]:
