@@ -44,6 +44,11 @@ def form_of(page: str, action: str) -> dict[str, str]:
         r'<textarea id="f-\w+" name="(\w+)"[^>]*>(.*?)</textarea>', body, re.S
     ):
         fields[name] = html.unescape(text)
+    for name, options in re.findall(
+        r'<select id="f-\w+" name="(\w+)"[^>]*>(.*?)</select>', body, re.S
+    ):
+        chosen = re.search(r'<option value="([^"]*)" selected>', options)
+        fields[name] = html.unescape(chosen.group(1)) if chosen else ""
     return fields
 
 

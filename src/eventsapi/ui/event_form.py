@@ -28,9 +28,10 @@ FIELDS: Final = (
     "location",
     "tags",
     "capacity",
+    "visibility",
 )
 _DIGITS: Final = 18
-BLANK: Final = {**dict.fromkeys(FIELDS, ""), "timezone": "UTC"}
+BLANK: Final = {**dict.fromkeys(FIELDS, ""), "timezone": "UTC", "visibility": "public"}
 
 
 def typed(form: Form, prefix: str = "") -> dict[str, str]:
@@ -52,6 +53,8 @@ def shown(event: Mapping[str, Any]) -> dict[str, str]:
         "location": event.get("location") or "",
         "tags": ", ".join(event.get("tags") or ()),
         "capacity": "" if capacity is None else str(capacity),
+        # The API leaves a public event's member out.
+        "visibility": event.get("visibility") or "public",
     }
 
 
@@ -64,7 +67,7 @@ def _value(name: str, values: Mapping[str, str]) -> Any:
         return [] if name == "tags" else None
     if name in ("starts_at", "ends_at"):
         return formats.aware(text, values["timezone"].strip())
-    if name == "timezone":
+    if name in ("timezone", "visibility"):
         return text.strip()
     if name == "tags":
         return tags_of(text)
