@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import test_ui as shared
-from tests.browser.test_ui import WIDTHS, People, serious_violations
+from tests.browser.test_ui import WIDTHS, People, assert_accessible_and_fits
 from tests.browser.ui_server import PASSWORD
 
 # test_ui's fixtures, for this module too (a service of its own: module-scoped).
@@ -142,9 +142,6 @@ def test_every_account_page_passes_axe_and_fits_the_width(
 ) -> None:
     checked = []
     for page in _account_pages(people, width, dark):
-        where = page.url
-        assert serious_violations(page) == [], where
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{where} is {overflow} px wider than {width} px"
-        checked.append(where)
+        assert_accessible_and_fits(page, width)
+        checked.append(page.url)
     assert len(checked) == len(ACCOUNT_PAGES) + 3

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import test_ui
-from tests.browser.test_ui import WIDTHS, People, serious_violations
+from tests.browser.test_ui import WIDTHS, People, assert_accessible_and_fits, serious_violations
 from tests.browser.ui_server import Service
 
 pytestmark = pytest.mark.slow
@@ -110,11 +110,8 @@ def test_every_owner_page_passes_axe_and_fits_the_width(
 ) -> None:
     checked = []
     for page in _pages(people, service, width, dark):
-        where = page.url
-        assert serious_violations(page) == [], where
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{where} is {overflow} px wider than {width} px"
-        checked.append(where)
+        assert_accessible_and_fits(page, width)
+        checked.append(page.url)
     assert len(checked) == 7
 
 

@@ -172,6 +172,15 @@ def serious_violations(page: Page) -> list[str]:
     ]
 
 
+def assert_accessible_and_fits(page: Page, width: int) -> None:
+    """axe finds nothing serious or critical on the page, and it is no wider than the
+    window (nothing to scroll sideways)."""
+    where = page.url
+    assert serious_violations(page) == [], where
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{where} is {overflow} px wider than {width} px"
+
+
 # -- flows ------------------------------------------------------------------------------
 
 
@@ -317,11 +326,8 @@ def test_every_page_passes_axe_and_fits_the_width(
 ) -> None:
     checked = []
     for page in _pages(people, service, width, dark):
-        where = page.url
-        assert serious_violations(page) == [], where
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{where} is {overflow} px wider than {width} px"
-        checked.append(where)
+        assert_accessible_and_fits(page, width)
+        checked.append(page.url)
     assert len(checked) == 9
 
 
