@@ -10,7 +10,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import test_ui
-from tests.browser.test_ui import WIDTHS, People, assert_accessible_and_fits, serious_violations
+from tests.browser.test_ui import (
+    WIDTHS,
+    People,
+    assert_accessible_and_fits,
+    serious_violations,
+    tab_to,
+)
 from tests.browser.ui_server import Service
 
 pytestmark = pytest.mark.slow
@@ -53,6 +59,50 @@ def test_two_people_editing_the_same_event_lose_nothing(people: People, service:
     expect(second.locator(".facts")).to_contain_text("Roof terrace")
     first.reload()
     expect(first.locator(".facts")).to_contain_text("Roof terrace")
+
+
+def test_two_people_editing_the_same_event_by_keyboard_alone(
+    people: People, service: Service
+) -> None:
+    event_id = service.create_event(
+        "dan", title="Team picnic", location="Park", starts_at="2031-05-07T12:00:00Z"
+    )
+    first = people.signed_in("dan")
+    second = people.signed_in("dan")
+    for page in (first, second):
+        page.goto(f"/ui/events/{event_id}")
+        tab_to(page, page.get_by_role("link", name="Edit the event"))
+        page.keyboard.press("Enter")
+        expect(page.get_by_label("Title")).to_have_value("Team picnic")
+
+    tab_to(first, first.get_by_label("Title"))
+    first.keyboard.press("ControlOrMeta+A")
+    first.keyboard.type("Team barbecue")
+    first.keyboard.press("Enter")
+    expect(first.get_by_role("status")).to_have_text("Your changes are saved.")
+    place = second.get_by_role("textbox", name="Place (optional)")
+    tab_to(second, place)
+    second.keyboard.press("ControlOrMeta+A")
+    second.keyboard.type("Beach")
+    second.keyboard.press("Enter")
+
+    expect(second.get_by_role("alert").first).to_contain_text(
+        "Someone changed this event while you were editing it"
+    )
+    expect(place).to_have_value("Beach")
+    # The table of changes links to each changed field.
+    changed = second.locator("#changes").get_by_role("link", name="Title")
+    tab_to(second, changed)
+    second.keyboard.press("Enter")
+    title = second.get_by_label("Title")
+    expect(title).to_be_focused()
+    expect(title).to_have_value("Team barbecue")
+    tab_to(second, second.get_by_role("button", name="Save the changes"))
+    second.keyboard.press("Space")
+
+    expect(second.get_by_role("status")).to_have_text("Your changes are saved.")
+    expect(second.get_by_role("heading", level=1)).to_have_text("Team barbecue")
+    expect(second.locator(".facts")).to_contain_text("Beach")
 
 
 def test_delete_then_undo_in_the_browser(people: People, service: Service) -> None:

@@ -22,6 +22,7 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Locator,
     Page,
     Response,
     Route,
@@ -181,6 +182,34 @@ def assert_accessible_and_fits(page: Page, width: int) -> None:
     assert overflow <= 0, f"{where} is {overflow} px wider than {width} px"
 
 
+FOCUSED = """() => {
+  const element = document.activeElement;
+  if (!element || element === document.body) return "(the page)";
+  const name = (element.getAttribute("aria-label") || element.textContent
+    || element.getAttribute("name") || "").trim().replace(/\\s+/g, " ").slice(0, 40);
+  const id = element.id ? "#" + element.id : "";
+  return element.tagName.toLowerCase() + id + (name ? ` "${name}"` : "");
+}"""
+"""A description of the element with the focus, for a failure's message."""
+
+
+def tab_to(page: Page, target: Locator, *, limit: int = 40, backwards: bool = False) -> None:
+    """Press Tab (Shift+Tab if backwards) until target has the focus, at most limit times:
+    a keyboard user gets there. Fails naming each element the focus went to on the way."""
+    key = "Shift+Tab" if backwards else "Tab"
+    target.wait_for(state="attached")
+    went: list[str] = []
+    for _ in range(limit):
+        page.keyboard.press(key)
+        if target.evaluate("element => element === document.activeElement"):
+            return
+        went.append(page.evaluate(FOCUSED))
+    pytest.fail(
+        f"{target} not reached in {limit} presses of {key}; the focus went to: " + ", ".join(went),
+        pytrace=False,
+    )
+
+
 # -- flows ------------------------------------------------------------------------------
 
 
@@ -243,6 +272,84 @@ def test_register_until_full_then_the_next_person_is_waitlisted(
     expect(bob.get_by_role("status")).to_have_text("Your registration is cancelled.")
     cat.reload()
     expect(cat.locator("#my-status")).to_contain_text("You are registered, as cat")
+
+
+def test_register_until_full_then_the_waitlist_then_cancel_by_keyboard_alone(
+    people: People, service: Service
+) -> None:
+    event_id = service.create_event(
+        "dan", title="Keyed workshop", starts_at="2031-06-01T18:00:00Z", capacity=1
+    )
+    bob = people.signed_in("bob")
+    cat = people.signed_in("cat")
+
+    bob.goto(f"/ui/events/{event_id}")
+    tab_to(bob, bob.get_by_label("E-mail address"))
+    bob.keyboard.type("bob@example.org")
+    bob.keyboard.press("Enter")  # from the field: the form is sent
+    expect(bob.get_by_role("status")).to_have_text("You are registered.")
+    expect(bob.locator("#my-status")).to_contain_text("You are registered, as bob")
+
+    cat.goto(f"/ui/events/{event_id}")
+    name = cat.get_by_label("Name")
+    tab_to(cat, name)
+    expect(name).to_have_value("cat")
+    cat.keyboard.press("Tab")
+    expect(cat.get_by_label("E-mail address")).to_be_focused()
+    cat.keyboard.type("cat@example.org")
+    cat.keyboard.press("Tab")
+    expect(cat.get_by_role("button", name="Join the waitlist")).to_be_focused()
+    cat.keyboard.press("Space")
+    expect(cat.get_by_role("status")).to_contain_text("you are on its waitlist")
+    expect(cat.locator("#my-status")).to_contain_text("on the waitlist, number 1")
+
+    # Bob cancels: his spot goes to Cat.
+    tab_to(bob, bob.get_by_role("button", name="Cancel my registration"))
+    bob.keyboard.press("Enter")
+    expect(bob.get_by_role("status")).to_have_text("Your registration is cancelled.")
+    cat.reload()
+    expect(cat.locator("#my-status")).to_contain_text("You are registered, as cat")
+
+
+def test_creating_an_event_with_a_mistake_by_keyboard_alone(people: People) -> None:
+    page = people.signed_in("dan")
+    tab_to(page, page.get_by_role("link", name="New event"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("New event")
+    tab_to(page, page.get_by_label("Title"))
+    page.keyboard.type("Chess club")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Description")).to_be_focused()
+    page.keyboard.type("Bring a board.")
+    tab_to(page, page.get_by_label("Time zone"))
+    page.keyboard.type("Europe/Paris")
+    tab_to(page, page.get_by_label("Tags"))
+    page.keyboard.type("games")
+    page.keyboard.press("Tab")
+    capacity = page.get_by_label("Places", exact=False)
+    expect(capacity).to_be_focused()
+    page.keyboard.type("twelve")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#f-capacity-error")).to_be_visible()
+    expect(capacity).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Title")).to_have_value("Chess club")
+    expect(page.get_by_label("Description")).to_have_value("Bring a board.")
+    expect(page.get_by_label("Tags")).to_have_value("games")
+    expect(capacity).to_have_value("twelve")
+    # The summary's link comes before the form and takes the focus to the field.
+    summary_link = page.get_by_role("link", name=re.compile("^Places:"))
+    tab_to(page, summary_link)
+    page.keyboard.press("Enter")
+    expect(capacity).to_be_focused()
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type("12")
+    tab_to(page, page.get_by_role("button", name="Create the event"))
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Chess club")
+    expect(page.get_by_role("status")).to_have_text("The event is created.")
+    expect(page.locator(".facts")).to_contain_text("12")
 
 
 def test_creating_an_event_with_a_mistake_shows_it_beside_the_field_and_keeps_the_rest(

@@ -10,7 +10,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import test_ui as shared
-from tests.browser.test_ui import WIDTHS, People, assert_accessible_and_fits, serious_violations
+from tests.browser.test_ui import (
+    WIDTHS,
+    People,
+    assert_accessible_and_fits,
+    serious_violations,
+    tab_to,
+)
 from tests.browser.ui_server import Service
 
 pytestmark = pytest.mark.slow
@@ -72,6 +78,35 @@ def test_a_cancellation_promotes_the_waitlisted_person_while_their_page_is_open(
     # What the update brought works: Cat can cancel from it.
     cat.get_by_role("button", name="Cancel my registration").click()
     expect(cat.get_by_role("status")).to_have_text("Your registration is cancelled.")
+
+
+def test_cancelling_by_keyboard_alone_from_a_live_update(people: People, service: Service) -> None:
+    event_id = service.create_event(
+        "dan", title="Pottery class", starts_at="2031-06-05T18:00:00Z", capacity=1
+    )
+    bob = people.signed_in("bob")
+    cat = people.signed_in("cat")
+    for page, name in ((bob, "bob"), (cat, "cat")):
+        page.goto(f"/ui/events/{event_id}")
+        tab_to(page, page.get_by_label("E-mail address"))
+        page.keyboard.type(f"{name}@example.org")
+        page.keyboard.press("Enter")
+    expect(cat.locator("#my-status")).to_contain_text("on the waitlist, number 1")
+    cancel = cat.get_by_role("button", name="Cancel my registration")
+    tab_to(cat, cancel)
+    mark_unreloaded(cat)
+
+    # Bob cancels by keyboard; Cat's page is updated with her focus on her cancel button.
+    tab_to(bob, bob.get_by_role("button", name="Cancel my registration"))
+    bob.keyboard.press("Enter")
+    expect(bob.get_by_role("status")).to_have_text("Your registration is cancelled.")
+    expect(cat.locator("#my-status")).to_contain_text("You are registered, as cat", timeout=LIVE_MS)
+    assert still_unreloaded(cat)
+    expect(cancel).to_be_focused()  # the update kept the focus where it was
+    cat.keyboard.press("Enter")
+    expect(cat.get_by_role("status")).to_have_text("Your registration is cancelled.")
+    expect(cat.get_by_role("button", name="Join the waitlist")).to_have_count(0)
+    expect(cat.get_by_role("button", name="Register")).to_be_visible()
 
 
 def test_a_form_being_filled_in_is_not_replaced_by_an_update(
