@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import test_ui as shared
-from tests.browser.test_ui import WIDTHS, People, assert_accessible_and_fits
+from tests.browser.test_ui import WIDTHS, People, assert_accessible_and_fits, tab_to
 from tests.browser.ui_server import PASSWORD
 
 # test_ui's fixtures, for this module too (a service of its own: module-scoped).
@@ -100,11 +100,7 @@ def test_ending_the_other_sessions_by_keyboard_alone(people: People) -> None:
     expect(first.locator("tbody tr")).to_have_count(2)
 
     button = first.get_by_role("button", name="Terminate all other sessions")
-    for _ in range(40):
-        first.keyboard.press("Tab")
-        if button.evaluate("element => element === document.activeElement"):
-            break
-    expect(button).to_be_focused()
+    tab_to(first, button)
     first.keyboard.press("Enter")
 
     expect(first.get_by_text("Every other session is ended")).to_be_visible()

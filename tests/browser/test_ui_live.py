@@ -152,20 +152,12 @@ def test_the_calendar_is_navigated_by_keyboard_alone(people: People, service: Se
     expect(page.get_by_role("heading", level=1)).to_have_text("June 2031")
 
     next_month = page.get_by_role("link", name=re.compile("^Next month"))
-    for _ in range(20):
-        page.keyboard.press("Tab")
-        if next_month.evaluate("link => link === document.activeElement"):
-            break
-    expect(next_month).to_be_focused()
+    tab_to(page, next_month, limit=20)
     page.keyboard.press("Enter")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("July 2031")
     party = page.get_by_role("link", name="Midsummer party")
-    for _ in range(30):
-        page.keyboard.press("Tab")
-        if party.evaluate("link => link === document.activeElement"):
-            break
-    expect(party).to_be_focused()
+    tab_to(page, party, limit=30)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Midsummer party")
 
