@@ -25,6 +25,8 @@ from click.testing import CliRunner
 
 from eventsapi.cli import main
 from eventsapi.storage import migrations
+from eventsapi.storage.events import revision
+from eventsapi.storage.sqlite.migrations import REVISION_FUNCTION
 from tests.server_process import ServerProcess, clean_environment, eventsapi_command, free_port
 from tests.waiting import wait_until
 
@@ -201,6 +203,8 @@ def test_a_restore_brings_back_accounts_and_sessions(server: ServerProcess, tmp_
 def test_an_older_backup_is_migrated_when_restored(runner: CliRunner, tmp_path: Path) -> None:
     older = tmp_path / "older.db"
     with contextlib.closing(sqlite3.connect(older)) as db:
+        # As the runner lends it to the scripts (migration 0012 computes revisions).
+        db.create_function(REVISION_FUNCTION, 2, revision, deterministic=True)
         db.execute(
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
             "applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) STRICT"
