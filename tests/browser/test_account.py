@@ -141,3 +141,22 @@ def test_every_account_page_passes_axe_and_fits_the_width(
         assert_accessible_and_fits(page, width)
         checked.append(page.url)
     assert len(checked) == len(ACCOUNT_PAGES) + 3
+
+
+def test_a_refused_password_change_starts_with_the_focus_on_its_summary(people: People) -> None:
+    page = people.signed_in("dan")
+    page.goto("/ui/account/password")
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("password1")
+    page.get_by_label("New password again").fill("password1")
+    page.get_by_label("New password again").press("Enter")
+    expect(page.locator("#f-new_password-error")).to_be_visible(timeout=SLOW)
+
+    # document.activeElement: the summary, not the top of the page.
+    expect(page.get_by_role("alert")).to_be_focused()
+    assert page.evaluate("document.activeElement.matches('.problem')")
+    page.keyboard.press("Tab")
+    link = page.get_by_role("link", name=re.compile("^New password:")).first
+    expect(link).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("New password", exact=True)).to_be_focused()
