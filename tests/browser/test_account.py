@@ -14,7 +14,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import test_ui as shared
-from tests.browser.test_ui import WIDTHS, People, assert_accessible_and_fits, tab_to
+from tests.browser.checks import assert_each_accessible_and_fits, tab_to
+from tests.browser.test_ui import WIDTHS, People
 from tests.browser.ui_server import PASSWORD
 
 # test_ui's fixtures, for this module too (a service of its own: module-scoped).
@@ -136,10 +137,7 @@ def _account_pages(people: People, width: int, dark: bool) -> Iterator[Page]:
 def test_every_account_page_passes_axe_and_fits_the_width(
     people: People, width: int, dark: bool
 ) -> None:
-    checked = []
-    for page in _account_pages(people, width, dark):
-        assert_accessible_and_fits(page, width)
-        checked.append(page.url)
+    checked = assert_each_accessible_and_fits(_account_pages(people, width, dark), width)
     assert len(checked) == len(ACCOUNT_PAGES) + 3
 
 

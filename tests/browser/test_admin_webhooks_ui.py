@@ -15,7 +15,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import test_ui as shared
-from tests.browser.test_ui import WIDTHS, People, assert_accessible_and_fits
+from tests.browser.checks import assert_accessible_and_fits
+from tests.browser.test_ui import WIDTHS, People
 from tests.browser.ui_server import PASSWORD, Service
 from tests.server_process import ServerProcess, clean_environment, eventsapi_command, free_port
 from tests.webhooks.receiver import Receiver, serve_receiver

@@ -10,13 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import test_ui
-from tests.browser.test_ui import (
-    WIDTHS,
-    People,
-    assert_accessible_and_fits,
-    serious_violations,
-    tab_to,
-)
+from tests.browser.checks import assert_each_accessible_and_fits, serious_violations, tab_to
+from tests.browser.test_ui import WIDTHS, People
 from tests.browser.ui_server import Service
 
 pytestmark = pytest.mark.slow
@@ -194,11 +189,7 @@ def _pages(people: People, service: Service, width: int, dark: bool) -> Iterator
 def test_every_owner_page_passes_axe_and_fits_the_width(
     people: People, service: Service, width: int, dark: bool
 ) -> None:
-    checked = []
-    for page in _pages(people, service, width, dark):
-        assert_accessible_and_fits(page, width)
-        checked.append(page.url)
-    assert len(checked) == 7
+    assert len(assert_each_accessible_and_fits(_pages(people, service, width, dark), width)) == 7
 
 
 def test_the_csv_downloads_as_a_file(people: People, service: Service) -> None:
