@@ -14,7 +14,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import test_ui as shared
-from tests.browser.test_ui import WIDTHS, People, assert_accessible_and_fits, tab_to
+from tests.browser.checks import assert_each_accessible_and_fits, tab_to
+from tests.browser.test_ui import WIDTHS, People
 from tests.browser.ui_server import PASSWORD
 
 # test_ui's fixtures, for this module too (a service of its own: module-scoped).
@@ -136,8 +137,24 @@ def _account_pages(people: People, width: int, dark: bool) -> Iterator[Page]:
 def test_every_account_page_passes_axe_and_fits_the_width(
     people: People, width: int, dark: bool
 ) -> None:
-    checked = []
-    for page in _account_pages(people, width, dark):
-        assert_accessible_and_fits(page, width)
-        checked.append(page.url)
+    checked = assert_each_accessible_and_fits(_account_pages(people, width, dark), width)
     assert len(checked) == len(ACCOUNT_PAGES) + 3
+
+
+def test_a_refused_password_change_starts_with_the_focus_on_its_summary(people: People) -> None:
+    page = people.signed_in("dan")
+    page.goto("/ui/account/password")
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("password1")
+    page.get_by_label("New password again").fill("password1")
+    page.get_by_label("New password again").press("Enter")
+    expect(page.locator("#f-new_password-error")).to_be_visible(timeout=SLOW)
+
+    # document.activeElement: the summary, not the top of the page.
+    expect(page.get_by_role("alert")).to_be_focused()
+    assert page.evaluate("document.activeElement.matches('.problem')")
+    page.keyboard.press("Tab")
+    link = page.get_by_role("link", name=re.compile("^New password:")).first
+    expect(link).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("New password", exact=True)).to_be_focused()

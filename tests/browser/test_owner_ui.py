@@ -10,13 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import test_ui
-from tests.browser.test_ui import (
-    WIDTHS,
-    People,
-    assert_accessible_and_fits,
-    serious_violations,
-    tab_to,
-)
+from tests.browser.checks import assert_each_accessible_and_fits, serious_violations, tab_to
+from tests.browser.test_ui import WIDTHS, People
 from tests.browser.ui_server import Service
 
 pytestmark = pytest.mark.slow
@@ -105,6 +100,42 @@ def test_two_people_editing_the_same_event_by_keyboard_alone(
     expect(second.locator(".facts")).to_contain_text("Beach")
 
 
+def test_a_form_sent_back_starts_with_the_focus_on_what_went_wrong(
+    people: People, service: Service
+) -> None:
+    page = people.signed_in("dan")
+    page.goto("/ui/new-event")
+    page.get_by_label("Title").fill("Chess club")
+    page.get_by_label("Places", exact=False).fill("twelve")
+    page.get_by_role("button", name="Create the event").click()
+
+    # document.activeElement: the summary; Tab goes on to its link to the field.
+    summary = page.locator(".problem")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Places:")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name=re.compile("^Places:"))).to_be_focused()
+
+    # An edit the API refuses; then one that someone else's change got to first.
+    event_id = service.create_event("dan", title="Chess night", starts_at="2031-05-08T19:00:00Z")
+    other = people.signed_in("dan")
+    for each in (page, other):
+        each.goto(f"/ui/events/{event_id}/edit")
+    page.get_by_label("Places", exact=False).fill("-3")
+    page.get_by_role("button", name="Save the changes").click()
+    expect(page.locator("#f-capacity-error")).to_be_visible()
+    expect(summary).to_be_focused()
+
+    other.get_by_label("Title").fill("Chess evening")
+    other.get_by_role("button", name="Save the changes").click()
+    expect(other.get_by_role("status")).to_have_text("Your changes are saved.")
+    page.get_by_label("Places", exact=False).fill("16")
+    page.get_by_role("button", name="Save the changes").click()
+    conflict = page.locator("section.conflict")
+    expect(conflict).to_contain_text("Someone changed this event while you were editing it")
+    expect(conflict).to_be_focused()
+
+
 def test_delete_then_undo_in_the_browser(people: People, service: Service) -> None:
     event_id = service.create_event("dan", title="Book swap", starts_at="2031-05-05T12:00:00Z")
     page = people.signed_in("dan")
@@ -158,11 +189,7 @@ def _pages(people: People, service: Service, width: int, dark: bool) -> Iterator
 def test_every_owner_page_passes_axe_and_fits_the_width(
     people: People, service: Service, width: int, dark: bool
 ) -> None:
-    checked = []
-    for page in _pages(people, service, width, dark):
-        assert_accessible_and_fits(page, width)
-        checked.append(page.url)
-    assert len(checked) == 7
+    assert len(assert_each_accessible_and_fits(_pages(people, service, width, dark), width)) == 7
 
 
 def test_the_csv_downloads_as_a_file(people: People, service: Service) -> None:

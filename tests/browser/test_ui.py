@@ -4,7 +4,7 @@ Every request the pages make is seen by a route handler: one to another origin i
 refused and recorded, and the module ends by checking that there was none (the host
 resolver also maps every name but 127.0.0.1 to nowhere). Every message the console shows
 is kept: a script error or anything the Content-Security-Policy refused fails the test
-that caused it. axe-core (the copy the axe-playwright-python package ships) checks each
+that caused it. axe-core (``checks.py``: the copy axe-playwright-python ships) checks each
 page, in light and dark, at 390 and 1,440 px wide.
 """
 
@@ -14,7 +14,6 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 import pytest
@@ -22,7 +21,6 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
-    Locator,
     Page,
     Response,
     Route,
@@ -30,12 +28,12 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tests.browser.checks import assert_each_accessible_and_fits, tab_to
 from tests.browser.ui_server import PASSWORD, Service, next_code, prepare, ready
 
 pytestmark = pytest.mark.slow
 
 WIDTHS = (390, 1440)
-SERIOUS = ("serious", "critical")
 
 
 @pytest.fixture(scope="module")
@@ -155,59 +153,6 @@ class People:
     def close(self) -> None:
         for context in self.contexts:
             context.close()
-
-
-def serious_violations(page: Page) -> list[str]:
-    """What axe-core finds on the page at WCAG 2.2 A and AA, serious or critical."""
-    script = resources.files("axe_playwright_python").joinpath("axe.min.js").read_text()
-    page.evaluate(script)
-    results = page.evaluate(
-        "axe.run(document, {runOnly: {type: 'tag', values: "
-        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}, resultTypes: ['violations']})"
-    )
-    return [
-        f"{violation['id']} ({violation['impact']}): {violation['help']} at "
-        + ", ".join(str(node["target"]) for node in violation["nodes"])
-        for violation in results["violations"]
-        if violation["impact"] in SERIOUS
-    ]
-
-
-def assert_accessible_and_fits(page: Page, width: int) -> None:
-    """axe finds nothing serious or critical on the page, and it is no wider than the
-    window (nothing to scroll sideways)."""
-    where = page.url
-    assert serious_violations(page) == [], where
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{where} is {overflow} px wider than {width} px"
-
-
-FOCUSED = """() => {
-  const element = document.activeElement;
-  if (!element || element === document.body) return "(the page)";
-  const name = (element.getAttribute("aria-label") || element.textContent
-    || element.getAttribute("name") || "").trim().replace(/\\s+/g, " ").slice(0, 40);
-  const id = element.id ? "#" + element.id : "";
-  return element.tagName.toLowerCase() + id + (name ? ` "${name}"` : "");
-}"""
-"""A description of the element with the focus, for a failure's message."""
-
-
-def tab_to(page: Page, target: Locator, *, limit: int = 40, backwards: bool = False) -> None:
-    """Press Tab (Shift+Tab if backwards) until target has the focus, at most limit times:
-    a keyboard user gets there. Fails naming each element the focus went to on the way."""
-    key = "Shift+Tab" if backwards else "Tab"
-    target.wait_for(state="attached")
-    went: list[str] = []
-    for _ in range(limit):
-        page.keyboard.press(key)
-        if target.evaluate("element => element === document.activeElement"):
-            return
-        went.append(page.evaluate(FOCUSED))
-    pytest.fail(
-        f"{target} not reached in {limit} presses of {key}; the focus went to: " + ", ".join(went),
-        pytrace=False,
-    )
 
 
 # -- flows ------------------------------------------------------------------------------
@@ -431,11 +376,7 @@ def _pages(people: People, service: Service, width: int, dark: bool) -> Iterator
 def test_every_page_passes_axe_and_fits_the_width(
     people: People, service: Service, width: int, dark: bool
 ) -> None:
-    checked = []
-    for page in _pages(people, service, width, dark):
-        assert_accessible_and_fits(page, width)
-        checked.append(page.url)
-    assert len(checked) == 9
+    assert len(assert_each_accessible_and_fits(_pages(people, service, width, dark), width)) == 9
 
 
 def test_the_events_page_weighs_under_100_kb_compressed_on_first_load(

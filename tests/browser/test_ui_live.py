@@ -10,13 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import test_ui as shared
-from tests.browser.test_ui import (
-    WIDTHS,
-    People,
-    assert_accessible_and_fits,
-    serious_violations,
-    tab_to,
-)
+from tests.browser.checks import assert_accessible_and_fits, serious_violations, tab_to
+from tests.browser.test_ui import WIDTHS, People
 from tests.browser.ui_server import Service
 
 pytestmark = pytest.mark.slow

@@ -264,6 +264,10 @@ def test_creating_an_event_with_a_mistake_shows_it_beside_the_field_and_keeps_th
     for name, value in typed.items():
         assert value_of(refused.text, name) == value, name
     assert 'href="#f-capacity"' in refused.text  # the summary links to the field
+    # and the page starts with the focus on it (focus.js, which no page without one loads).
+    assert re.search(r'<div class="problem"[^>]* tabindex="-1" data-focus-on-load>', refused.text)
+    assert re.search(r'<script src="/ui/static/focus\.js\?[^"]+" defer>', refused.text)
+    assert "focus.js" not in form
     assert ui.get("/events").json() == []
 
     fixed = post_form(ui, "/ui/new-event", {**typed, "capacity": "30"}, page=refused.text)

@@ -88,3 +88,22 @@ def test_a_visibility_the_api_refuses_is_said_beside_the_select(ui: TestClient) 
     assert 'id="f-visibility-error"' in refused.text
     assert 'aria-describedby="f-visibility-hint f-visibility-error"' in refused.text
     assert '<a href="#f-visibility">Who can see it:' in refused.text
+
+
+def test_the_conflict_view_names_the_visibilities_as_the_form_does(ui: TestClient) -> None:
+    add_user(ui, "ann")
+    sign_in(ui, "ann")
+    event_id = create(ui, title="Jazz night")
+    action = f"/ui/events/{event_id}/edit"
+    first, second = ui.get(action).text, ui.get(action).text
+    post_form(ui, action, {**form_of(first, action), "visibility": "members"}, page=first)
+
+    conflict = post_form(
+        ui, action, {**form_of(second, action), "visibility": "private"}, page=second
+    )
+
+    assert conflict.status_code == 409, conflict.text
+    table = conflict.text[conflict.text.index('<table id="changes">') :]
+    row = re.search(r"Who can see it</a>.*?</tr>", table, re.S)
+    assert row, table
+    assert re.findall(r"<td>([^<]*)</td>", row.group(0)) == ["Public", "Members", "Private"]

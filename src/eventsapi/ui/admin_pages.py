@@ -8,7 +8,10 @@ do what is the API's rule: without the ``admin`` scope the page is the API's ref
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -21,7 +24,7 @@ from eventsapi.api.webhooks import WebhooksAPI
 from eventsapi.auth.administration import GENERATED_PASSWORD_BYTES
 from eventsapi.ui.api_calls import Answer, call
 from eventsapi.ui.render import see_other
-from eventsapi.ui.visits import Visit, Visits
+from eventsapi.ui.visits import Page, Visit, Visits
 
 __all__ = ["AdminPages"]
 
@@ -29,6 +32,26 @@ USERS: Final = "/ui/admin/users"
 WEBHOOKS: Final = "/ui/admin/webhooks"
 DELIVERIES_SHOWN: Final = 10
 ROLES: Final = ("member", "admin")
+
+
+@dataclass(frozen=True)
+class UserAction:
+    """A form of the users' table: the API's handler it calls (on ``/users/{name}/`` and
+    ``tail``), and the notice once it is done."""
+
+    handler: Callable[[UsersAPI, Request], Awaitable[Response]]
+    method: str
+    tail: str
+    notice: str
+    sends_role: bool = False
+    """Whether the form's role is sent (``{"role": ...}``); the others send no body."""
+
+
+USER_ACTIONS: Final = {
+    "role": UserAction(UsersAPI.set_role, "PUT", "role", "role", sends_role=True),
+    "unlock": UserAction(UsersAPI.unlock, "POST", "unlock", "unlocked"),
+    "end-sessions": UserAction(UsersAPI.end_sessions, "DELETE", "sessions", "ended"),
+}
 NOTICES: Final = {
     "role": "The role is changed; that account's sessions ended.",
     "unlocked": "The account is unlocked.",
@@ -78,42 +101,25 @@ class AdminPages:
             visit, errors=answer.problem().by_field(), typed=typed_back, status=answer.status
         )
 
-    async def set_role(self, request: Request) -> Response:
-        visit, form = await self.visits.form(request)
-        username: str = request.path_params["username"]
-        answer = await call(
-            self.users_api.set_role,
-            request,
-            "PUT",
-            f"/users/{quote(username, safe='')}/role",
-            path_params={"username": username},
-            json={"role": form.get("role")},
-        )
-        return await self._after(visit, answer, "role")
+    def user_action(self, name: str) -> Page:
+        """The handler of one of the users' table's forms (``USER_ACTIONS[name]``): the
+        API's call on the account of its path, then the users again with a notice."""
+        action = USER_ACTIONS[name]
 
-    async def unlock(self, request: Request) -> Response:
-        visit, _ = await self.visits.form(request)
-        username: str = request.path_params["username"]
-        answer = await call(
-            self.users_api.unlock,
-            request,
-            "POST",
-            f"/users/{quote(username, safe='')}/unlock",
-            path_params={"username": username},
-        )
-        return await self._after(visit, answer, "unlocked")
+        async def act(request: Request) -> Response:
+            visit, form = await self.visits.form(request)
+            username: str = request.path_params["username"]
+            answer = await call(
+                functools.partial(action.handler, self.users_api),
+                request,
+                action.method,
+                f"/users/{quote(username, safe='')}/{action.tail}",
+                path_params={"username": username},
+                json={"role": form.get("role")} if action.sends_role else None,
+            )
+            return await self._after(visit, answer, action.notice)
 
-    async def end_sessions(self, request: Request) -> Response:
-        visit, _ = await self.visits.form(request)
-        username: str = request.path_params["username"]
-        answer = await call(
-            self.users_api.end_sessions,
-            request,
-            "DELETE",
-            f"/users/{quote(username, safe='')}/sessions",
-            path_params={"username": username},
-        )
-        return await self._after(visit, answer, "ended")
+        return act
 
     async def _after(self, visit: Visit, answer: Answer, notice: str) -> Response:
         if answer.ok:

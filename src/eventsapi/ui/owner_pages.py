@@ -22,6 +22,7 @@ Anyone else is answered as the API answers a write to another's event: no such e
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -62,18 +63,22 @@ class OwnerPages:
         self.events = events
         self.store = store
 
-    async def _event(self, visit: Visit, event_id: str) -> tuple[dict[str, Any], str]:
-        """The API's document of an event the visitor manages, and its ``ETag``; the
-        API's problem (404) otherwise, as for a write to another's event."""
-        answer = await self._read(visit.request, event_id)
+    async def _owned_event(self, request: Request) -> _Owned | Response:
+        """The visit of ``request`` and the event of its path, which the visitor manages,
+        with its ``ETag``; or the page of the API's refusal: its problem as it answered
+        (an event no one may see), or no such event (404), as for a write to another's
+        event."""
+        visit = await self.visits.start(request)
+        event_id: str = request.path_params["id"]
+        answer = await self._read(request, event_id)
         if not answer.ok:
-            raise _AnsweredError(answer)
+            return self._problem(visit, answer)
         event: dict[str, Any] = answer.json()
         if not self.manages(visit, event):
             if visit.principal is None:
-                await self.events.authn.writer(visit.request)  # 401: sign in first
+                await self.events.authn.writer(request)  # 401: sign in first
             raise NotFound(f"No event with id {event_id!r}.")
-        return event, answer.headers.get("etag", "")
+        return _Owned(visit, event, answer.headers.get("etag", ""))
 
     def manages(self, visit: Visit, event: dict[str, Any]) -> bool:
         """Whether the visitor may edit and delete ``event`` and see who registered."""
@@ -94,14 +99,11 @@ class OwnerPages:
     # Editing
 
     async def edit_form(self, request: Request) -> Response:
-        visit = await self.visits.start(request)
-        event_id: str = request.path_params["id"]
-        try:
-            event, tag = await self._event(visit, event_id)
-        except _AnsweredError as failed:
-            return self._problem(visit, failed.answer)
-        values = event_form.shown(event)
-        return self._edit(visit, event, tag, values, values)
+        owned = await self._owned_event(request)
+        if isinstance(owned, Response):
+            return owned
+        values = event_form.shown(owned.event)
+        return self._edit(owned.visit, owned.event, owned.etag, values, values)
 
     async def save(self, request: Request) -> Response:
         visit, form = await self.visits.form(request)
@@ -169,12 +171,10 @@ class OwnerPages:
     # Registrations
 
     async def registrations(self, request: Request) -> Response:
-        visit = await self.visits.start(request)
-        event_id: str = request.path_params["id"]
-        try:
-            event, _ = await self._event(visit, event_id)
-        except _AnsweredError as failed:
-            return self._problem(visit, failed.answer)
+        owned = await self._owned_event(request)
+        if isinstance(owned, Response):
+            return owned
+        event = owned.event
         rows = _Rows(TABLE_ROWS)
         await export(self.store, event["id"], rows, everyone=False)
         context = {
@@ -184,15 +184,13 @@ class OwnerPages:
             "count": rows.count,
             "shown": TABLE_ROWS,
         }
-        return self.visits.page(visit, "registrations.html", context)
+        return self.visits.page(owned.visit, "registrations.html", context)
 
     async def registrations_csv(self, request: Request) -> Response:
-        visit = await self.visits.start(request)
-        event_id: str = request.path_params["id"]
-        try:
-            event, _ = await self._event(visit, event_id)
-        except _AnsweredError as failed:
-            return self._problem(visit, failed.answer)
+        owned = await self._owned_event(request)
+        if isinstance(owned, Response):
+            return owned
+        event = owned.event
         out = io.BytesIO()
         await export(self.store, event["id"], Export(out, "csv"), everyone=False)
         name = "".join(c if c.isalnum() or c in "-_" else "_" for c in event["id"])
@@ -227,12 +225,13 @@ class OwnerPages:
         return self.visits.page(visit, "error.html", {"problem": problem}, status=problem.status)
 
 
-class _AnsweredError(Exception):
-    """The API refused: its answer is the page's."""
+@dataclass(frozen=True)
+class _Owned:
+    """An event the visitor manages, as the API read it for them."""
 
-    def __init__(self, answer: Answer) -> None:
-        super().__init__(answer.status)
-        self.answer = answer
+    visit: Visit
+    event: dict[str, Any]
+    etag: str
 
 
 class _Rows(Export):

@@ -131,9 +131,11 @@ def ui_routes(services: Services) -> tuple[Route, ...]:
         # SLO dashboard and admin pages (issue 17)
         route("/ui/slo", ("GET", pages.slo.show)),
         route("/ui/admin/users", ("GET", pages.admin.users), ("POST", pages.admin.create_user)),
-        route("/ui/admin/users/{username}/role", ("POST", pages.admin.set_role)),
-        route("/ui/admin/users/{username}/unlock", ("POST", pages.admin.unlock)),
-        route("/ui/admin/users/{username}/sessions", ("POST", pages.admin.end_sessions)),
+        route("/ui/admin/users/{username}/role", ("POST", pages.admin.user_action("role"))),
+        route("/ui/admin/users/{username}/unlock", ("POST", pages.admin.user_action("unlock"))),
+        route(
+            "/ui/admin/users/{username}/sessions", ("POST", pages.admin.user_action("end-sessions"))
+        ),
         route("/ui/admin/webhooks", ("GET", pages.admin.webhooks)),
         route(
             "/ui/admin/webhooks/{id}/deliveries/{delivery}/retry",
