@@ -222,16 +222,24 @@ def pure(entry: Path) -> bool:
     return not any(".so" in path.name for path in entry.rglob("*"))
 
 
-def pack(names: list[str], lib: Path, archive: Path, keep: Iterable[str]) -> list[str]:
+def pack(
+    names: list[str], lib: Path, archive: Path, keep: Iterable[str], only: Iterable[str] = ()
+) -> list[str]:
     """Move the pure-Python packages of ``lib`` into the zip ``archive``; their names.
 
     Each file goes in compressed (sources shrink about 4 times), with the listed modules'
     bytecode beside their source (``mod.pyc``, where ``zipimport`` looks for it), compiled
     with the path it is imported from, so that tracebacks name the file and show its lines
-    (``zipimport`` reads the source from the zip). Packages named in ``keep`` stay files.
+    (``zipimport`` reads the source from the zip). Packages named in ``keep`` stay files;
+    with ``only``, only the packages named there move.
     """
+    keep, only = set(keep), set(only)
     wanted = {source.resolve() for source in sources(names, lib)}
-    moved = [entry for entry in sorted(lib.iterdir()) if entry.name not in keep and pure(entry)]
+    moved = [
+        entry
+        for entry in sorted(lib.iterdir())
+        if entry.name not in keep and (not only or entry.name in only) and pure(entry)
+    ]
     with (
         tempfile.TemporaryDirectory() as scratch,
         zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zipped,
@@ -276,13 +284,16 @@ def main(argv: list[str] | None = None) -> None:
     packing.add_argument("lib", type=Path)
     packing.add_argument("zip", type=Path)
     packing.add_argument("--keep", default="", help="packages left as files (a,b)")
+    packing.add_argument("--only", default="", help="move these packages only (a,b)")
     args = parser.parse_args(argv)
     if args.command == "list":
         if not args.postgres:
             print("bytecode: no --postgres: PostgreSQL's modules are left out", file=sys.stderr)
         write_list(session(args.postgres), args.output)
     elif args.command == "pack":
-        moved = pack(read_list(args.list), args.lib, args.zip, args.keep.split(","))
+        listed = read_list(args.list)
+        only = [name for name in args.only.split(",") if name]
+        moved = pack(listed, args.lib, args.zip, args.keep.split(","), only)
         size = args.zip.stat().st_size / 1e6
         print(f"bytecode: {len(moved)} packages moved into {args.zip} ({size:.1f} MB)")
     else:
