@@ -30,6 +30,8 @@ CONTAINERFILE = DEPLOY / "Containerfile"
 NEEDED_COMMANDS = ("podman", "runc", "mmdebstrap")
 DEBIAN_PACKAGES = "podman runc mmdebstrap"
 IMAGE_REPOSITORY = "localhost/eventsapi-test"
+BUILD_FILES = ("bytecode.py", "bytecode-modules.txt")
+"""What deploy/Containerfile copies from deploy/ besides the wheels."""
 RUNTIME_IMAGE = "gcr.io/distroless/python3-debian12:nonroot"
 """The Containerfile's default runtime base."""
 HOST_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}[platform.machine()]
@@ -116,8 +118,9 @@ def build_image(
 ) -> str:
     """Build deploy/Containerfile for ``arch``; the image's name.
 
-    The context holds only the wheels (deploy/build-wheels.sh), as deploy/ does once
-    they are built, so the repository's own deploy/wheels/ is left alone. For another
+    The context holds only the wheels (deploy/build-wheels.sh) and the files the build
+    reads (``BUILD_FILES``), as deploy/ does once they are built, so the repository's own
+    deploy/wheels/ is left alone. For another
     architecture, podman 4.3 needs BUILDPLATFORM given (newer podman and buildx set it).
     """
     wheels = context / "wheels" / arch
@@ -128,6 +131,8 @@ def build_image(
             check=True,
             timeout=300,
         )
+    for needed in BUILD_FILES:
+        shutil.copy2(DEPLOY / needed, context / needed)
     name = f"{IMAGE_REPOSITORY}:{tag}"
     cross = (
         []

@@ -18,6 +18,7 @@ import pytest
 from tests.api.asserts import assert_problem
 from tests.deploy.conftest import Images
 from tests.deploy.podman import (
+    HOST_ARCH,
     OTHER_ARCH,
     Container,
     Podman,
@@ -33,7 +34,8 @@ from tests.support import postgres_schema
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-MAX_IMAGE_MB = 150
+MAX_IMAGE_MB = {"amd64": 100, "arm64": 110}
+"""Issue 18's budget, uncompressed, on the stand-in base images (docs/benchmarks.md)."""
 
 MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
 ELF_MACHINES = {"amd64": 62, "arm64": 183}
@@ -107,7 +109,7 @@ def test_the_image_runs_read_only_as_non_root_drains_on_sigterm_and_keeps_writes
                 f"\nimage {images.old}: {size:.1f} MB; podman run to first 200: "
                 f"{seconds * 1000:.0f} ms; idle memory: RSS summed {rss:.1f} MB, PSS {pss:.1f} MB"
             )
-        assert size <= MAX_IMAGE_MB
+        assert size <= MAX_IMAGE_MB[HOST_ARCH]
         # deploy/build-wheels.sh stripped the debug information uvloop's wheel ships (11 MB).
         debug = run_python(
             podman,
@@ -202,5 +204,7 @@ def test_an_image_for_the_other_architecture_builds_here_without_emulation(
             assert elf_machine(copy) == ELF_MACHINES[OTHER_ARCH], path
     finally:
         podman.remove(container)
+    size = image_size_mb(podman, image)
     with capsys.disabled():
-        print(f"\nimage {image} ({OTHER_ARCH}): {image_size_mb(podman, image):.1f} MB")
+        print(f"\nimage {image} ({OTHER_ARCH}): {size:.1f} MB")
+    assert size <= MAX_IMAGE_MB[OTHER_ARCH]

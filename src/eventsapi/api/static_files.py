@@ -61,20 +61,23 @@ class StaticFiles:
 
     def __init__(self, package: str, *folders: str, prefix: str) -> None:
         self.prefix = prefix
-        self.entries: dict[str, Traversable] = {}
-        """Each file's folder."""
+        self.package = package
+        self.entries: dict[str, str] = {}
+        """Each file's folder, by name: not a ``Traversable``, which holds the parsed
+        directory of the zip the package may be imported from (the container image's)."""
         self.files: dict[str, StaticFile] = {}
         root = resources.files(package)
         for folder in folders:
             for entry in root.joinpath(folder).iterdir():
                 if entry.is_file() and _suffix(entry.name) in TYPES:
-                    self.entries.setdefault(entry.name, root.joinpath(folder))
+                    self.entries.setdefault(entry.name, folder)
 
     def file(self, name: str) -> StaticFile:
         """The file ``name``, read at the first call (``KeyError``: no such file)."""
         found = self.files.get(name)
         if found is None:
-            found = self.files[name] = _read(self.entries[name], name)
+            folder = resources.files(self.package).joinpath(self.entries[name])
+            found = self.files[name] = _read(folder, name)
         return found
 
     def url(self, name: str) -> str:
