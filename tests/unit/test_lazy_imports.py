@@ -51,3 +51,35 @@ def test_the_app_and_the_command_line_start_without_them() -> None:
 )
 def test_each_is_imported_by_what_needs_it(code: str, library: str) -> None:
     assert library in _imported_after(code)
+
+
+def test_the_command_line_imports_a_command_when_it_is_named() -> None:
+    # serve's process (granian's main) lives beside its worker: it holds what it imports.
+    imported = _full_names_after("from eventsapi.cli import main")
+
+    assert "eventsapi.cli.group" in imported
+    others = {"serve", "db", "users", "webhooks", "slo", "slo_status", "transfer", "changes"}
+    assert not {f"eventsapi.cli.{name}" for name in others} & imported
+
+
+def test_every_command_is_found_by_its_name() -> None:
+    import click
+
+    from eventsapi.cli import COMMANDS, main
+
+    context = click.Context(main)
+    for name in COMMANDS:
+        command = main.get_command(context, name)
+        assert command is not None
+        assert command.name == name
+    slo = main.get_command(context, "slo")
+    assert isinstance(slo, click.Group)
+    assert {"status", "rules", "check"} <= set(slo.list_commands(context))
+
+
+def _full_names_after(code: str) -> set[str]:
+    probe = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(run.stdout.split())
