@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from eventsapi import __version__, logs, storage
+from eventsapi.cli import footprint
 from eventsapi.cli.options import resolve, serve_options
 from eventsapi.cli.stores import opened_store
 from eventsapi.cli.users import FIRST_ADMIN_HINT
@@ -293,5 +294,6 @@ def serve(
     _warn_about_drills(settings)
     _warn_about_slow_clients(settings)
     keep_early_signals_in_workers()
+    footprint.before_forking_workers()
     with _metrics_directory():
         server.serve()
