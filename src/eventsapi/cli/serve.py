@@ -24,7 +24,6 @@ from eventsapi.cli.users import FIRST_ADMIN_HINT
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import RESOLVED_SETTINGS_ENV, Settings
 from eventsapi.settings_info import encode
-from eventsapi.worker_signals import keep_early_signals_in_workers
 
 logger = logging.getLogger("eventsapi")
 
@@ -293,7 +292,5 @@ def serve(
     _warn_about_proxies(settings)
     _warn_about_drills(settings)
     _warn_about_slow_clients(settings)
-    keep_early_signals_in_workers()
-    footprint.before_forking_workers()
     with _metrics_directory():
-        server.serve()
+        footprint.serve(server)
