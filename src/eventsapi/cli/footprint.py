@@ -102,11 +102,15 @@ def _serve_alone(server: AbstractServer[Any]) -> None:
         try:
             await embedded.serve()
         except TimeoutError:
-            # As granian's main process kills a worker that outlives shutdown_timeout.
+            # As granian's main process kills a worker that outlives shutdown_timeout: the
+            # requests still in flight lose their connection (ending the loop would cancel
+            # them, and granian would answer each with a 500). Acknowledged writes are on
+            # disk already; the private metrics directory, if any, stays in TMPDIR.
             logger.warning(
                 "requests still in flight after shutdown_timeout (%s s): stopped",
                 server.workers_kill_timeout,
             )
+            os._exit(0)
 
     uvloop.run(run())
     if embedded.interrupt_children:  # the worker ended on its own (its start failed)
