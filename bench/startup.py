@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 """Time from process start to the first 200, and idle RSS, of a server command.
 
-Usage: bench/startup.py [--runs N] -- COMMAND... (use {port} for the port)
+Usage: bench/startup.py [--runs N] [--before 'OLD COMMAND'] -- COMMAND... ({port}: the port)
 Example: bench/startup.py --runs 10 -- .venv/bin/eventsapi serve --port {port} --database /tmp/s.db
 
-The first 200 is polled on GET / every 5 ms. Idle memory is taken 2 s after the
-first 200 over the process and its descendants: summed RSS (what bench.py sums)
-and summed PSS, which divides pages shared by forked workers among them.
+The first 200 is polled on GET / every 5 ms. At the first 200 the CPU time (user +
+system) of the process tree so far is taken: unlike the wall time, it hardly moves when
+other work shares the machine. Idle memory is taken 2 s after the first 200 over the
+process and its descendants: summed RSS (what bench.py sums) and summed PSS, which
+divides pages shared by forked workers among them.
+
+``--before`` (a command line, split as a shell would) is measured too, its runs
+interleaved with the command's (before, after, before, ...), so that both meet the same
+load on a shared machine.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import argparse
 import contextlib
 import http.client
 import os
+import shlex
 import signal
 import socket
 import statistics
@@ -23,6 +30,7 @@ import time
 from pathlib import Path
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -62,6 +70,18 @@ def tree_memory_mb(root: int) -> tuple[float, float]:
     return rss / 2**20, pss / 2**20
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of the process tree, with its children that have exited and
+    been waited for (granian's workers are waited for by the main process)."""
+    ticks = 0
+    for pid in tree_pids(root):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            # utime, stime, cutime, cstime: fields 14-17 of proc(5), after "pid (comm)"
+            ticks += sum(int(field) for field in fields[11:15])
+    return ticks / TICKS
+
+
 def first_200(port: int, deadline: float) -> bool:
     while time.monotonic() < deadline:
         try:
@@ -74,15 +94,17 @@ def first_200(port: int, deadline: float) -> bool:
     return False
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("command", nargs="+")
-    args = parser.parse_args()
-    starts, rss, pss = [], [], []
-    for _ in range(args.runs):
+class Runs:
+    def __init__(self, name: str, command: list[str]) -> None:
+        self.name, self.command = name, command
+        self.starts: list[float] = []
+        self.cpu: list[float] = []
+        self.rss: list[float] = []
+        self.pss: list[float] = []
+
+    def measure(self) -> None:
         port = free_port()
-        command = [part.replace("{port}", str(port)) for part in args.command]
+        command = [part.replace("{port}", str(port)) for part in self.command]
         began = time.monotonic()
         proc = subprocess.Popen(  # noqa: S603 - the user's own command line
             command,
@@ -93,22 +115,46 @@ def main() -> None:
         try:
             if not first_200(port, began + 30):
                 raise SystemExit(f"no 200 within 30 s: {command}")
-            starts.append(time.monotonic() - began)
+            self.starts.append(time.monotonic() - began)
+            self.cpu.append(tree_cpu_seconds(proc.pid))
             time.sleep(2)
             rss_mb, pss_mb = tree_memory_mb(proc.pid)
-            rss.append(rss_mb)
-            pss.append(pss_mb)
+            self.rss.append(rss_mb)
+            self.pss.append(pss_mb)
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
-    print(
-        f"start to first 200: median {statistics.median(starts) * 1000:.0f} ms "
-        f"(min {min(starts) * 1000:.0f}, max {max(starts) * 1000:.0f}, runs {len(starts)})"
-    )
-    print(
-        f"idle memory (process tree): RSS summed {statistics.median(rss):.1f} MB, "
-        f"PSS {statistics.median(pss):.1f} MB (medians)"
-    )
+
+    def report(self) -> None:
+        ms = [value * 1000 for value in self.starts]
+        print(f"{self.name}: {shlex.join(self.command)}")
+        print(
+            f"  start to first 200: median {statistics.median(ms):.0f} ms "
+            f"(min {min(ms):.0f}, max {max(ms):.0f}, runs {len(ms)}); "
+            f"CPU time to it: median {statistics.median(self.cpu) * 1000:.0f} ms "
+            f"(min {min(self.cpu) * 1000:.0f}, max {max(self.cpu) * 1000:.0f})"
+        )
+        print(
+            f"  idle memory (process tree): RSS summed {statistics.median(self.rss):.1f} MB, "
+            f"PSS {statistics.median(self.pss):.1f} MB (medians; "
+            f"PSS min {min(self.pss):.1f}, max {max(self.pss):.1f})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--before", help="a command to measure too, interleaved")
+    parser.add_argument("command", nargs="+")
+    args = parser.parse_args()
+    variants = [Runs("after" if args.before else "command", args.command)]
+    if args.before:
+        variants.insert(0, Runs("before", shlex.split(args.before)))
+    for _ in range(args.runs):
+        for variant in variants:
+            variant.measure()
+    for variant in variants:
+        variant.report()
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ from eventsapi.webhooks.delivery import Deliveries, Sender
 from eventsapi.webhooks.registry import Registry
 from eventsapi.webhooks.ssrf import UrlPolicy
 from eventsapi.webhooks.worker import Worker
-from eventsapi.worker_signals import deliver_kept, stop_delivering
+from eventsapi.worker_signals import alone, deliver_kept, stop_delivering
 
 logger = logging.getLogger("eventsapi")
 _T = TypeVar("_T")
@@ -135,7 +135,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         in_worker = getattr(app.state, "worker_process", False)
-        if in_worker:
+        if in_worker and not alone():
             _leave_interrupts_to_the_main_process()
             # A SIGTERM that came while the worker started is sent again (worker_signals.py).
             deliver_kept(asyncio.get_running_loop())

@@ -65,3 +65,16 @@ def _send_again(read: int) -> None:
     with contextlib.suppress(BlockingIOError):
         if signal.SIGTERM in os.read(read, 512):
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+_alone = False  # the one worker runs in serve's own process (cli/footprint.py)
+
+
+def serving_alone() -> None:
+    """Note that the worker is the main process: it stops on SIGINT (Ctrl+C) itself."""
+    global _alone  # one per process, set before the app is made
+    _alone = True
+
+
+def alone() -> bool:
+    return _alone

@@ -215,11 +215,48 @@ def test_sigterm_while_the_workers_start_stops_them_once_started(
     # A worker that missed the signal would be killed only after this, long past the wait.
     env = {"EVENTSAPI_SHUTDOWN_TIMEOUT": "600"}
     with ServerProcess([*args, "--workers", str(workers)], port=port, cwd=tmp_path, env=env) as s:
-        wait_until(lambda: len(group_members(s.pid)) == 1 + workers, "the worker processes")
+        if workers == 1:
+            # One worker runs in serve's own process (cli/footprint.py): the signal comes
+            # as it imports granian and builds the application, after the start line.
+            wait_until(lambda: "serving http" in s.log(), "the start line")
+        else:
+            wait_until(lambda: len(group_members(s.pid)) == 1 + workers, "the worker processes")
         # Now, as they import and build the application (far longer than a poll), they
         # have no handler of their own for SIGTERM yet: the main process sends them one.
         s.send_signal(signal.SIGTERM)
         assert s.wait(timeout=120) == 0, s.log()
+        assert "Traceback" not in s.log()
+    assert group_members(s.pid) == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_request_that_outlives_shutdown_timeout_is_dropped_and_serve_exits_0(
+    tmp_path: Path, workers: int
+) -> None:
+    """With one worker in serve's own process as with forked workers: past
+    ``shutdown_timeout`` the request in flight loses its connection (no answer made up for
+    it) and serve exits 0."""
+    port = free_port()
+    args = ["serve", "--port", str(port), "--database", str(tmp_path / "e.db")]
+    # Every API request is held for a minute (the drill): only the timeout ends it sooner.
+    env = clean_environment(
+        {
+            "EVENTSAPI_SHUTDOWN_TIMEOUT": "1",
+            "EVENTSAPI_DRILL_SLOW_RATIO": "1",
+            "EVENTSAPI_DRILL_SLOW_MS": "60000",
+        }
+    )
+    with ServerProcess([*args, "--workers", str(workers)], port=port, cwd=tmp_path, env=env) as s:
+        s.wait_ready()
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as held:
+            held.sendall(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            wait_until(
+                lambda: unread_by_server(port, held.getsockname()[1]) == 0,
+                "the server to read the request",
+            )
+            s.send_signal(signal.SIGTERM)
+            assert s.wait(timeout=120) == 0, s.log()
+            assert held.recv(65536) == b"", "an answer to the request cut off"
         assert "Traceback" not in s.log()
     assert group_members(s.pid) == []
 

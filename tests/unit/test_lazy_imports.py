@@ -5,6 +5,11 @@ segno (the QR code of two-step enrolment) together cost each worker process abou
 of memory when imported (docs/benchmarks.md, "Start-up and memory"); a service that
 never sets a password, shares no limits or enrols no one should not pay for them. The
 same goes for icalendar (some 7 MB), for a service whose calendar feeds nobody reads.
+
+And, together some 14 MB more per worker (docs/benchmarks.md, "Idle memory and start-up
+(issue 18)"): httpx (webhook deliveries; it imports click with it), Jinja2 (the first UI
+page), PyYAML (an SLO file), regex and precis-i18n (the first username checked), pyotp
+(two-step codes) and PyNaCl (the UI's sign-in second step).
 """
 
 from __future__ import annotations
@@ -14,7 +19,19 @@ import sys
 
 import pytest
 
-LAZY = ("zxcvbn", "redis", "segno", "icalendar")
+LAZY = (
+    "zxcvbn",
+    "redis",
+    "segno",
+    "icalendar",
+    "httpx",
+    "jinja2",
+    "yaml",
+    "regex",
+    "precis_i18n",
+    "pyotp",
+    "nacl",
+)
 
 
 def _imported_after(code: str) -> set[str]:
@@ -47,7 +64,69 @@ def test_the_app_and_the_command_line_start_without_them() -> None:
         ("from eventsapi.auth.totp import qr_svg\nqr_svg('otpauth://totp/x?secret=AAAA')", "segno"),
         ("from eventsapi.auth.ratelimit import redis_client\nredis_client('redis://h')", "redis"),
         ("from eventsapi.api.ics import calendar\ncalendar([], name='x', domain='x')", "icalendar"),
+        (
+            "from eventsapi.webhooks.ssrf import UrlPolicy, check_url\n"
+            "check_url('https://example.org/hook', UrlPolicy())",
+            "httpx",
+        ),
+        (
+            "from eventsapi.webhooks.delivery import Sender\n"
+            "from eventsapi.webhooks.ssrf import UrlPolicy\n"
+            "Sender(UrlPolicy())._client",
+            "httpx",
+        ),
+        (
+            "from eventsapi.ui.render import Renderer, static_files\nRenderer(static_files()).env",
+            "jinja2",
+        ),
+        ("from eventsapi.slo.config import read_yaml\nread_yaml('a: 1', 'slo.yaml')", "yaml"),
+        (
+            "from eventsapi.auth.usernames import check_new_username\ncheck_new_username('ann')",
+            "regex",
+        ),
+        (
+            "from eventsapi.auth.usernames import normalize_username\nnormalize_username('ann')",
+            "precis_i18n",
+        ),
+        ("from eventsapi.auth.totp import new_secret\nnew_secret()", "pyotp"),
+        (
+            "from datetime import UTC, datetime\nfrom eventsapi.ui.sealed import seal\n"
+            "seal('k', 'ann', 'pw', datetime.now(UTC))",
+            "nacl",
+        ),
     ],
 )
 def test_each_is_imported_by_what_needs_it(code: str, library: str) -> None:
     assert library in _imported_after(code)
+
+
+def test_the_command_line_imports_a_command_when_it_is_named() -> None:
+    # serve's process (granian's main) lives beside its worker: it holds what it imports.
+    imported = _full_names_after("from eventsapi.cli import main")
+
+    assert "eventsapi.cli.group" in imported
+    others = {"serve", "db", "users", "webhooks", "slo", "slo_status", "transfer", "changes"}
+    assert not {f"eventsapi.cli.{name}" for name in others} & imported
+
+
+def test_every_command_is_found_by_its_name() -> None:
+    import click
+
+    from eventsapi.cli import COMMANDS, main
+
+    context = click.Context(main)
+    for name in COMMANDS:
+        command = main.get_command(context, name)
+        assert command is not None
+        assert command.name == name
+    slo = main.get_command(context, "slo")
+    assert isinstance(slo, click.Group)
+    assert {"status", "rules", "check"} <= set(slo.list_commands(context))
+
+
+def _full_names_after(code: str) -> set[str]:
+    probe = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(run.stdout.split())

@@ -40,7 +40,8 @@ def toml_value(value: Any) -> str:
 
 def cli_flags(info: SettingInfo) -> list[str]:
     """The option of ``serve`` that sets ``info``: one flag, or a pair (``--x/--no-x``)."""
-    serve = main.commands["serve"]
+    serve = main.get_command(click.Context(main), "serve")
+    assert serve is not None
     for param in serve.params:
         if param.name == info.name and isinstance(param, click.Option):
             return [param.opts[0], *param.secondary_opts]

@@ -18,8 +18,6 @@ import re
 from datetime import datetime
 from urllib.parse import quote, urlencode
 
-import pyotp
-
 __all__ = ["new_secret", "provisioning_uri", "qr_svg", "verify"]
 
 DIGITS = 6
@@ -37,6 +35,8 @@ def new_secret() -> str:
 
     pyotp draws each character from ``secrets.SystemRandom``.
     """
+    import pyotp  # when first needed: most requests never enrol or check a code
+
     return pyotp.random_base32(length=32)
 
 
@@ -100,6 +100,8 @@ def verify(secret: str, code: str, now: datetime, last_step: int | None) -> int 
     typed = "".join(code.split())
     if _CODE.fullmatch(typed) is None:
         return None
+    import pyotp
+
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=PERIOD_SECONDS)
     current = totp.timecode(now)
     first_allowed = 0 if last_step is None else last_step + 1

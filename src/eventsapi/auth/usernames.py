@@ -26,10 +26,10 @@ import contextlib
 import functools
 import unicodedata
 from importlib import resources
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
-import regex
-from precis_i18n import get_profile
+if TYPE_CHECKING:  # both imported at the first username checked (docs/benchmarks.md,
+    import regex  # "Idle memory and start-up")
 
 __all__ = [
     "MAX_USERNAME_LENGTH",
@@ -41,7 +41,6 @@ __all__ = [
 
 MAX_USERNAME_LENGTH: Final = 64
 _PUNCTUATION: Final = frozenset("._-")
-_PROFILE: Final = get_profile("UsernameCaseMapped")
 _LENGTH_RULE: Final = f"a username has 1 to {MAX_USERNAME_LENGTH} characters"
 _CHARACTER_RULE: Final = "a username has only letters, digits, '.', '_' and '-'"
 
@@ -64,7 +63,7 @@ def normalize_username(text: str) -> str:
     if not 1 <= len(stripped) <= MAX_USERNAME_LENGTH * 4:
         raise ValueError(_LENGTH_RULE)  # before the profile: its work grows with the text
     try:
-        name = _PROFILE.enforce(stripped)
+        name: str = _profile().enforce(stripped)
     except UnicodeEncodeError:
         raise ValueError(_CHARACTER_RULE) from None
     _check_characters(name)
@@ -115,9 +114,19 @@ def _check_characters(name: str) -> None:
 
 
 @functools.cache
+def _profile() -> Any:
+    """RFC 8265's UsernameCaseMapped profile (precis-i18n, imported then)."""
+    from precis_i18n import get_profile
+
+    return get_profile("UsernameCaseMapped")
+
+
+@functools.cache
 def _script_patterns() -> tuple[tuple[str, str, regex.Pattern[str], regex.Pattern[str]], ...]:
     """Each script's code, name, and patterns of its Script_Extensions and Script: the
     regex module carries Unicode's tables (on every platform the image is built for)."""
+    import regex
+
     text = resources.files("eventsapi.auth").joinpath("data/scripts.txt").read_text("utf-8")
     found = []
     for line in text.splitlines():

@@ -5,21 +5,27 @@ from __future__ import annotations
 import click
 
 from eventsapi import __version__
-from eventsapi.cli.changes import changes_command
-from eventsapi.cli.db import db
 from eventsapi.cli.group import HELP_FLAGS, VERSION_FLAGS, DefaultGroup
-from eventsapi.cli.registrations import registrations_group
-from eventsapi.cli.serve import serve
-from eventsapi.cli.settings import settings_command
-from eventsapi.cli.slo import sla_group, slo_group
-from eventsapi.cli.slo_status import rules_command, status_command
-from eventsapi.cli.transfer import export_command, import_command
-from eventsapi.cli.users import users_group
-from eventsapi.cli.webhooks import webhooks_group
+
+# Imported when named (DefaultGroup): serve's process should not hold the others' modules.
+COMMANDS = {
+    "serve": "eventsapi.cli.serve:serve",
+    "db": "eventsapi.cli.db:db",
+    "settings": "eventsapi.cli.settings:settings_command",
+    "export": "eventsapi.cli.transfer:export_command",
+    "import": "eventsapi.cli.transfer:import_command",
+    "changes": "eventsapi.cli.changes:changes_command",
+    "slo": "eventsapi.cli.slo_status:slo_group",
+    "sla": "eventsapi.cli.slo:sla_group",
+    "users": "eventsapi.cli.users:users_group",
+    "webhooks": "eventsapi.cli.webhooks:webhooks_group",
+    "registrations": "eventsapi.cli.registrations:registrations_group",
+}
 
 
 @click.group(
     cls=DefaultGroup,
+    lazy=COMMANDS,
     context_settings={"help_option_names": list(HELP_FLAGS), "max_content_width": 100},
 )
 @click.version_option(__version__, *VERSION_FLAGS, prog_name="eventsapi")
@@ -31,18 +37,3 @@ def main() -> None:
     an EVENTSAPI_<NAME> environment variable or in a TOML settings file
     (--config); `eventsapi settings` shows what is in effect.
     """
-
-
-main.add_command(serve)
-main.add_command(db)
-main.add_command(settings_command)
-main.add_command(export_command)
-main.add_command(import_command)
-main.add_command(changes_command)
-slo_group.add_command(status_command)
-slo_group.add_command(rules_command)
-main.add_command(slo_group)
-main.add_command(sla_group)
-main.add_command(users_group)
-main.add_command(webhooks_group)
-main.add_command(registrations_group)

@@ -4,11 +4,19 @@ reported as one, and shell completion offers the commands.
 A group with a default command cannot tell ``eventsapi stauts`` from serve's arguments by
 itself: click would pass ``stauts`` on to ``serve`` and answer "unexpected extra argument".
 ``serve`` takes options only, so a first word that is not an option is meant as a command.
+
+Each command's module is imported when the command is looked up (click's "lazily loading
+subcommands" pattern): ``eventsapi serve`` runs granian's main process, which stays alive
+beside the worker it forks, so what it imports is memory the server holds for as long as
+it runs (docs/benchmarks.md, "Idle memory and start-up").
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
+from collections.abc import Mapping
+from typing import Any
 
 import click
 from click.shell_completion import CompletionItem
@@ -22,6 +30,23 @@ class DefaultGroup(click.Group):
     there are none (``eventsapi --port 9000``, ``eventsapi``)."""
 
     default_command = "serve"
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str], **kwargs: Any) -> None:
+        """``lazy``: each command's name and where it is, as ``"module:attribute"``."""
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self.lazy[cmd_name]} is not a command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         runs_default = not args or (

@@ -17,13 +17,13 @@ from pathlib import Path
 import click
 
 from eventsapi import __version__, logs, storage
+from eventsapi.cli import footprint
 from eventsapi.cli.options import resolve, serve_options
 from eventsapi.cli.stores import opened_store
 from eventsapi.cli.users import FIRST_ADMIN_HINT
 from eventsapi.errors import EventsAPIError
 from eventsapi.settings import RESOLVED_SETTINGS_ENV, Settings
 from eventsapi.settings_info import encode
-from eventsapi.worker_signals import keep_early_signals_in_workers
 
 logger = logging.getLogger("eventsapi")
 
@@ -292,6 +292,5 @@ def serve(
     _warn_about_proxies(settings)
     _warn_about_drills(settings)
     _warn_about_slow_clients(settings)
-    keep_early_signals_in_workers()
     with _metrics_directory():
-        server.serve()
+        footprint.serve(server)

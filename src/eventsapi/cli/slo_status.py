@@ -12,7 +12,7 @@ import click
 import msgspec
 
 from eventsapi.cli.options import config_option, database_option, resolve
-from eventsapi.cli.slo import slo_file_option, write_output
+from eventsapi.cli.slo import slo_file_option, slo_group, write_output
 from eventsapi.cli.stores import opened_store
 from eventsapi.clock import system_clock
 from eventsapi.errors import EventsAPIError
@@ -211,3 +211,8 @@ def rules_command(
     text = dump_yaml(document)
     # Generated output: rewriting the file is what re-running the command is for.
     write_output(text, output, force=True)
+
+
+# `eventsapi slo` is looked up here (cli/__init__.py), so that the group has these too.
+slo_group.add_command(status_command)
+slo_group.add_command(rules_command)

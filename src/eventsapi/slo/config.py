@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from eventsapi.errors import ConfigurationError
 from eventsapi.slo.config_fields import (
@@ -42,8 +43,6 @@ from eventsapi.slo.config_fields import (
     parse_duration,
     parse_window,
 )
-from eventsapi.slo.config_read import parse_file, read_yaml
-from eventsapi.slo.config_write import dump_slo_config
 from eventsapi.slo.sla import CreditTier, SLAContract
 from eventsapi.slo.spec import DEFAULT_ALERT_POLICY, AlertPolicy, SLOSpec, default_slos
 
@@ -131,12 +130,32 @@ def default_config() -> SLOConfig:
     )
 
 
+# The reader and the writer import PyYAML (about 1 MB) when first used: a service with the
+# built-in SLOs never reads YAML (docs/benchmarks.md, "Idle memory and start-up").
+
+
+def read_yaml(text: str, source: str, *, many: bool = False) -> Any:
+    """The YAML document in ``text`` (``config_read.read_yaml``)."""
+    from eventsapi.slo import config_read
+
+    return config_read.read_yaml(text, source, many=many)
+
+
+def dump_slo_config(config: SLOConfig) -> str:
+    """``config`` as an SLO file (``config_write.dump_slo_config``)."""
+    from eventsapi.slo import config_write
+
+    return config_write.dump_slo_config(config)
+
+
 def parse_slo_config(text: str, source: str) -> SLOConfig:
     """The :class:`SLOConfig` that ``text`` (an SLO file) describes.
 
     ``ConfigurationError`` listing every problem with its place (``slos[1].threshold_ms:
     ...``); ``source`` (the file's name) starts the message.
     """
+    from eventsapi.slo.config_read import parse_file
+
     return SLOConfig(*parse_file(text, source))
 
 

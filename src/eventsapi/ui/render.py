@@ -12,14 +12,17 @@ form tokens, which no cache may keep or hand to another. Their
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Final
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.responses import Response
 
 from eventsapi.api.security_headers import UI_PAGE_CSP, UI_PAGE_REFERRER
 from eventsapi.api.static_files import StaticFiles
 from eventsapi.ui import formats
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 __all__ = ["HTML", "Renderer"]
 
@@ -41,7 +44,15 @@ class Renderer:
     """The templates, ready to render."""
 
     def __init__(self, assets: StaticFiles) -> None:
-        self.env = Environment(
+        self.assets = assets
+
+    @cached_property
+    def env(self) -> Environment:
+        """Made at the first page: a service whose UI nobody opens does not import Jinja2
+        (some 3.5 MB; docs/benchmarks.md, "Idle memory and start-up")."""
+        from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+        env = Environment(
             loader=PackageLoader("eventsapi.ui", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
             undefined=StrictUndefined,
@@ -49,8 +60,9 @@ class Renderer:
             lstrip_blocks=True,
             auto_reload=False,
         )
-        self.env.globals["static"] = assets.url
-        self.env.filters.update(formats.FILTERS)
+        env.globals["static"] = self.assets.url
+        env.filters.update(formats.FILTERS)
+        return env
 
     def render(self, template: str, context: Mapping[str, Any]) -> str:
         return self.env.get_template(template).render(context)

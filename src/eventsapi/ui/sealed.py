@@ -21,11 +21,12 @@ import binascii
 import hashlib
 import hmac
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import msgspec
-from nacl.exceptions import CryptoError
-from nacl.secret import SecretBox
+
+if TYPE_CHECKING:  # PyNaCl is imported at the first sign-in's second step
+    from nacl.secret import SecretBox
 
 __all__ = ["MAX_AGE", "Credentials", "seal", "unseal"]
 
@@ -45,6 +46,8 @@ class Credentials(msgspec.Struct, frozen=True):
 
 
 def _box(key: str) -> SecretBox:
+    from nacl.secret import SecretBox
+
     # A key of this purpose only: the CSRF key itself is never a cipher's key.
     return SecretBox(hmac.new(key.encode(), _PURPOSE, hashlib.sha256).digest())
 
@@ -61,6 +64,8 @@ def unseal(key: str, sealed: str, now: datetime) -> Credentials | None:
     """What ``seal`` sealed under ``key``, if it is intact and younger than ``MAX_AGE``."""
     if len(sealed) > _MAX_SEALED:
         return None
+    from nacl.exceptions import CryptoError
+
     try:
         raw = base64.urlsafe_b64decode(sealed.encode("ascii"))
         plain = _box(key).decrypt(raw)

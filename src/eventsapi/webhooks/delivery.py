@@ -21,9 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import httpx
 from ulid import ULID
 
 from eventsapi import __version__
@@ -44,6 +43,9 @@ from eventsapi.webhooks.ssrf import (
 from eventsapi.webhooks.store import WebhookStore
 
 __all__ = ["LEASE", "TIMEOUT", "USER_AGENT", "Deliveries", "Result", "Sender"]
+
+if TYPE_CHECKING:  # imported at the first delivery (docs/benchmarks.md, "Idle memory")
+    import httpx
 
 logger = logging.getLogger("eventsapi")
 
@@ -75,17 +77,29 @@ class Sender:
         self.policy = policy
         self.resolver = resolver
         self.timeout = timeout
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,
-            timeout=timeout,
-            trust_env=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
-        )
+        self._made: httpx.AsyncClient | None = None
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """Made at the first delivery: httpx (some 5 MB) is imported then."""
+        if self._made is None:
+            import httpx
+
+            self._made = httpx.AsyncClient(
+                follow_redirects=False,
+                timeout=self.timeout,
+                trust_env=False,
+                limits=httpx.Limits(max_keepalive_connections=0),
+            )
+        return self._made
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._made is not None:
+            await self._made.aclose()
 
     async def send(self, endpoint: Endpoint, message: Message, now: datetime) -> Result:
+        import httpx
+
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.timeout + RESOLVE_TIMEOUT):
@@ -200,6 +214,8 @@ class Deliveries:
 
 
 def _host(url: str) -> str:
+    import httpx
+
     try:
         return httpx.URL(url).host or "?"
     except httpx.InvalidURL:

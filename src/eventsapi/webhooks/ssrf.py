@@ -24,9 +24,10 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import httpx
+if TYPE_CHECKING:  # imported when a URL is first checked: a service without webhooks
+    import httpx  # never pays for httpx (docs/benchmarks.md, "Idle memory and start-up")
 
 __all__ = [
     "MAX_URL_LENGTH",
@@ -118,6 +119,8 @@ def check_url(text: str, policy: UrlPolicy) -> httpx.URL:
         raise UnsafeURL(f"A webhook URL has at most {MAX_URL_LENGTH} characters.")
     if any(ord(character) <= 0x20 or ord(character) == 0x7F for character in text):
         raise UnsafeURL("A webhook URL has no spaces or control characters.")
+    import httpx
+
     try:
         url = httpx.URL(text)
     except httpx.InvalidURL as exc:
