@@ -46,9 +46,12 @@ WHOLE = ("eventsapi",)
 """Packages compiled whole, whatever the session imported: the app's own modules."""
 LAZY = (
     "import redis.asyncio, redis.exceptions; from zxcvbn import zxcvbn; import segno; "
-    "import psycopg, psycopg_pool"
+    "import psycopg, psycopg_pool; import httpx, httpcore, h11, jinja2, yaml, regex, pyotp; "
+    "import nacl.secret; "
+    "from precis_i18n import get_profile"
 )
-"""What the app imports when first needed (shared limits, passwords, two-step login)."""
+"""What the app imports when first needed (shared limits, passwords, two-step login,
+webhook deliveries, UI pages, SLO files, usernames, the UI's sealed sign-in step)."""
 HEALTHCHECK = "import os, urllib.request"
 """The Containerfile's HEALTHCHECK imports these (then asks /healthz)."""
 EVENT = {"ID": "1", "Title": "Introduction", "Description": "Come and learn"}
