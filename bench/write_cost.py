@@ -95,9 +95,7 @@ async def _serve(app: Any, scenario: str, count: int, concurrency: int, first: i
     return (time.process_time() - started) / count * 1e6
 
 
-async def measure(
-    requests: int, concurrency: int, only: str | None = None
-) -> dict[str, float]:
+async def measure(requests: int, concurrency: int, only: str | None = None) -> dict[str, float]:
     """One round of every scenario (or ``only`` one, without a warm-up) in this process:
     microseconds of CPU per request."""
     from eventsapi.app import create_app
@@ -125,9 +123,9 @@ async def measure(
 
 def _round(src: str, requests: int, concurrency: int) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": src}
+    command = [sys.executable, __file__, "--one", "--requests", str(requests)]
     done = subprocess.run(  # noqa: S603 - this interpreter, this script
-        [sys.executable, __file__, "--one", "--requests", str(requests)]
-        + ["--concurrency", str(concurrency)],
+        [*command, "--concurrency", str(concurrency)],
         env=env,
         capture_output=True,
         check=True,
@@ -200,11 +198,11 @@ def callgrind(other: str, concurrency: int) -> None:
         print(f"{scenario:8} this {a:12,.0f}  other {b:12,.0f}  this/other {a / b:.3f}")
 
 
-def profile(scenario: str, requests: int, concurrency: int) -> None:
+def profile(scenario: str, requests: int, concurrency: int, sort: str = "tottime") -> None:
     import cProfile
     import pstats
 
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.thread_time)  # the loop thread's CPU, not wall time
 
     async def run() -> None:
         from eventsapi.app import create_app
@@ -222,7 +220,7 @@ def profile(scenario: str, requests: int, concurrency: int) -> None:
                 profiler.disable()
 
     asyncio.run(run())
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
+    pstats.Stats(profiler).sort_stats(sort).print_stats(60)
 
 
 def main() -> None:
