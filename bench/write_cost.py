@@ -14,16 +14,19 @@ request (``time.process_time``: every thread of the process, the writer's too).
 ``git archive`` of the commit before the change) and prints the ratio of the medians.
 
 ``--callgrind`` counts instructions instead (``valgrind --tool=callgrind``, every thread):
-each scenario of each version is served 1,000 and 3,000 times and the difference is divided
-by 2,000, so start-up and seeding cancel out. An fsync's wait is no instruction, so this
-counts the CPU a write costs, not the time it waits for the disk. With ``--concurrency``
-above 1 the group sizes depend on how the threads were scheduled, and so a little the count.
+each scenario of each version is served N and 3N times (``--requests``; all eight runs at
+once) and the difference is divided by 2N, so start-up and seeding cancel out
+(``WRITE_COST_SEEDED=200`` seeds fewer events, for speed). An fsync's wait is no
+instruction, so this counts the CPU a write costs, not the time it waits for the disk.
+With ``--concurrency`` above 1 the group sizes depend on how the threads were scheduled,
+and so, a little, the count.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import os
 import re
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 _SCENARIOS = ("create", "patch")
-_SEEDED = 1000
+_SEEDED = int(os.environ.get("WRITE_COST_SEEDED", "1000"))
 
 
 def _scope(method: str, path: str) -> dict[str, Any]:
@@ -181,19 +184,30 @@ def _instructions(valgrind: str, src: str, scenario: str, requests: int, concurr
         return int(found.group(1))
 
 
-def callgrind(other: str, concurrency: int) -> None:
+def callgrind(other: str, concurrency: int, requests: int) -> None:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
     ours = str(Path(__file__).resolve().parent.parent / "src")
+    runs = [
+        (scenario, name, src, n)
+        for scenario in _SCENARIOS
+        for name, src in (("this", ours), ("other", other))
+        for n in (requests, 3 * requests)
+    ]
+    # Every run at once: each count is its own process's, whatever runs beside it.
+    with concurrent.futures.ThreadPoolExecutor(len(runs)) as pool:
+        counts = list(
+            pool.map(lambda run: _instructions(valgrind, run[2], run[0], run[3], concurrency), runs)
+        )
+    found = {run[:3]: count for run, count in zip(runs, counts, strict=True) if run[3] == requests}
+    large = {run[:3]: count for run, count in zip(runs, counts, strict=True) if run[3] != requests}
     print(f"instructions per request (callgrind, concurrency {concurrency})")
     for scenario in _SCENARIOS:
-        per_request = {}
-        for name, src in (("this", ours), ("other", other)):
-            small, large = (
-                _instructions(valgrind, src, scenario, n, concurrency) for n in (1000, 3000)
-            )
-            per_request[name] = (large - small) / 2000
+        per_request = {
+            name: (large[(scenario, name, src)] - found[(scenario, name, src)]) / (2 * requests)
+            for name, src in (("this", ours), ("other", other))
+        }
         a, b = per_request["this"], per_request["other"]
         print(f"{scenario:8} this {a:12,.0f}  other {b:12,.0f}  this/other {a / b:.3f}")
 
@@ -239,9 +253,8 @@ def main() -> None:
     elif args.profile:
         profile(args.profile, args.requests, args.concurrency)
     elif args.callgrind:
-        callgrind(
-            args.against or str(Path(__file__).resolve().parent.parent / "src"), args.concurrency
-        )
+        other = args.against or str(Path(__file__).resolve().parent.parent / "src")
+        callgrind(other, args.concurrency, args.requests)
     elif args.against:
         compare(args.against, args.requests, args.rounds, args.concurrency)
     else:
