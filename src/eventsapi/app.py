@@ -102,6 +102,7 @@ def create_app(
     registry = Registry(store, clock or system_clock, deliveries, policy)
     # A test's own clock drives the worker by calling it (run_once), as it does the SLOs.
     webhook_worker = Worker(store, deliveries, clock or system_clock)
+    registry.changed = webhook_worker.listen
     # This worker's writes reach its streams and its webhook deliveries at once; writes of
     # other workers and replicas are found by LISTEN/NOTIFY or the next poll.
     events.changed = _all_of(webhook_worker.wake, *([stream.hub.wake] if stream else []))

@@ -176,6 +176,36 @@ async def test_search_and_tags_follow_updates_and_deletes(calendar: Backend) -> 
     assert await ids(calendar, filter=EventFilter(terms=("berlin",))) == ["e"]
 
 
+async def test_each_sort_and_the_status_filter_follow_updates(calendar: Backend) -> None:
+    # The SQL backends' updates set a sort column only when it changed: every kind of
+    # change, and none, must still leave each order right.
+    def retitle(current: Event) -> Event:
+        return msgspec.structs.replace(current, title="Aardvark day", version=2)
+
+    def move(current: Event) -> Event:
+        return msgspec.structs.replace(current, starts_at=START + 9 * DAY, version=2)
+
+    def cancel(current: Event) -> Event:
+        return msgspec.structs.replace(
+            current, status="cancelled", updated_at=START + 20 * DAY, version=2
+        )
+
+    def describe(current: Event) -> Event:
+        return msgspec.structs.replace(current, description="Bring a laptop", version=2)
+
+    await calendar.update("d", retitle)
+    await calendar.update("b", move)
+    await calendar.update("e", cancel)
+    await calendar.update("a", describe)
+
+    assert await ids(calendar, sort="title") == ["d", "e", "c", "a", "b"]
+    assert await ids(calendar, sort="starts_at") == ["e", "c", "a", "b", "d"]
+    assert await ids(calendar, sort="updated_at") == ["a", "b", "c", "d", "e"]
+    assert await ids(calendar, sort="created_at") == ["b", "c", "e", "d", "a"]
+    cancelled = EventFilter(status="cancelled")
+    assert await ids(calendar, filter=cancelled, sort="starts_at") == ["e", "c"]
+
+
 async def test_count_is_every_match_on_every_page(calendar: Backend) -> None:
     page = await calendar.list_page(
         EventQuery(filter=EventFilter(tags=("go",)), limit=1, count=True)

@@ -19,7 +19,6 @@ true even if two processes' clocks disagree a little about ``at``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,11 +78,17 @@ class Entry:
         who could see ``previous``, the event before it)."""
         visibility = visibility_of(event)
         was = visibility if previous is None else visibility_of(previous)
-        return dataclasses.replace(
-            self,
-            visibility=visibility,
-            previous_visibility=None if was == visibility else was,
-            owner=owner_of(event),
+        # Built, not dataclasses.replace: every write makes one, and replace costs several
+        # times a constructor (docs/benchmarks.md, the write path).
+        return Entry(
+            self.type,
+            self.event_id,
+            self.version,
+            self.document,
+            self.actor,
+            visibility,
+            None if was == visibility else was,
+            owner_of(event),
         )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Final
 
@@ -91,6 +91,9 @@ class Registry:
         self.clock = clock
         self.deliveries = deliveries
         self.policy = policy
+        self.changed: Callable[[], None] = _nobody_listens
+        """Called after an endpoint was created or changed, or a message retried (the
+        worker's ``listen``: a worker with no enabled endpoint skips the writes' wake-ups)."""
 
     async def _checked_url(self, url: str) -> str:
         try:
@@ -127,6 +130,7 @@ class Registry:
             disabled_reason=None,
         )
         await self.store.create_webhook(endpoint)
+        self.changed()
         return endpoint, secret
 
     async def endpoints(self) -> list[Endpoint]:
@@ -167,7 +171,9 @@ class Registry:
                 changed = dataclasses.replace(changed, enabled=enabled, disabled_reason=reason)
             return changed
 
-        return await self.store.update_webhook(endpoint_id, change)
+        updated = await self.store.update_webhook(endpoint_id, change)
+        self.changed()
+        return updated
 
     async def delete(self, endpoint_id: str) -> None:
         if not await self.store.delete_webhook(endpoint_id):
@@ -223,4 +229,9 @@ class Registry:
         found = await self.store.webhook_message(endpoint_id, message_id)
         if found is None:  # deleted meanwhile
             raise NotFound(f"The webhook {endpoint_id!r} has no message {message_id!r}.")
+        self.changed()
         return found
+
+
+def _nobody_listens() -> None:
+    """The hook while no worker listens (tests that drive the worker themselves)."""

@@ -82,6 +82,9 @@ class Worker:
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self._listening = True
+        """Whether the last round found an enabled endpoint: without one, a write's ``wake``
+        has nothing to queue, and is left to the poll (see ``wake``)."""
 
     # -- one round ------------------------------------------------------------------
 
@@ -89,9 +92,12 @@ class Worker:
         """Queue the changes each enabled endpoint has not had yet; how many messages."""
         pruned_through, _ = await self.store.change_horizon()
         queued = 0
+        listening = False
         for endpoint in await self.store.webhooks():
             if endpoint.enabled:
+                listening = True
                 queued += await self._queue_for(endpoint, pruned_through)
+        self._listening = listening
         return queued
 
     async def _queue_for(self, endpoint: Endpoint, pruned_through: int) -> int:
@@ -153,6 +159,7 @@ class Worker:
 
     async def run_once(self) -> int:
         """One round, waiting for its attempts: how many attempts were made."""
+        self._wake.clear()  # as the loop's rounds do (``woken``)
         await self.queue()
         sent = await self.claim_and_send(self.concurrency)
         if sent:
@@ -176,7 +183,20 @@ class Worker:
         self._task = asyncio.create_task(self._loop(), name="webhook worker")
 
     def wake(self) -> None:
-        """Start a round now (a change was just written)."""
+        """Start a round now (a change was just written), if an endpoint listens.
+
+        Without an enabled endpoint a round only reads three tables to find nothing to do,
+        which cost a write with 32 clients ~10 us of the event loop's CPU (a round per
+        write at low concurrency: docs/benchmarks.md). An endpoint created or enabled
+        through this process calls ``listen``; one created by another worker or replica is
+        found by the next poll, as its writes are."""
+        if self._listening:
+            self._wake.set()
+
+    def listen(self) -> None:
+        """An endpoint was created, enabled or given a message here: a round now, and the
+        writes' wake-ups again."""
+        self._listening = True
         self._wake.set()
 
     @property
