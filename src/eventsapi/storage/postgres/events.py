@@ -10,6 +10,7 @@ delete moves the event to the trash (``trash.py``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any, Final
 
 import msgspec
@@ -67,7 +68,9 @@ class PostgresEvents(Connections):
 
     query_timeout: float
     _listings: asyncio.Semaphore
-    _by_id: Batches[ByIdKey, EventRow]
+    _by_id: Batches[ByIdKey, None, EventRow]
+    _creates: Batches[None, tuple[Any, ...], bool]
+    _created: itertools.count[int]
 
     async def get(self, event_id: str, *, reader: Reader = ANONYMOUS) -> Event | None:
         found = await self.get_json(event_id, reader=reader)
@@ -77,14 +80,14 @@ class PostgresEvents(Connections):
         if "\x00" in event_id:  # text cannot hold it: alone, not to fail a batch's reads
             return await self._get_alone(event_id, reader)
         sql, params = _BY_IDS.statement(reader)
-        return await self._by_id.get((sql, params), event_id)
+        return await self._by_id.get((sql, params), event_id, None)
 
-    async def _read_by_ids(self, key: ByIdKey, event_ids: list[str]) -> dict[str, EventRow]:
+    async def _read_by_ids(self, key: ByIdKey, event_ids: dict[str, None]) -> dict[str, EventRow]:
         """The rows of ``event_ids`` that the batch's reader may see (``batch.py``)."""
         sql, params = key
 
         async def work(conn: Connection) -> dict[str, EventRow]:
-            cursor = await conn.execute(sql, (event_ids, *params), binary=True)
+            cursor = await conn.execute(sql, (list(event_ids), *params), binary=True)
             return {row[0]: _event_row(row[1:]) for row in await cursor.fetchall()}
 
         return await self._read(work)
@@ -193,11 +196,28 @@ class PostgresEvents(Connections):
         document = rows.document(values)
         entry = changes.written(event, document, created.counts, created=True, actor=actor)
         params = (*values, event.id, *create_params(entry))
+        if await self._creates.get(None, str(next(self._created)), params):
+            return created
         async with self._connection() as conn:
-            if (await conn.execute(_CREATE, params)).rowcount > 0:
-                return created
             await refuse_trashed(conn, event.id)
         raise AlreadyExists(f"An event with id {event.id!r} already exists.")
+
+    async def _create_together(
+        self, _: None, creates: dict[str, tuple[Any, ...]]
+    ) -> dict[str, bool]:
+        """The creates of one loop turn (``batch.py``): their statements in one pipeline, in
+        one transaction, so one round trip and one commit (one flush of the WAL) for all of
+        them; whether each inserted its event."""
+
+        async def work(conn: Connection) -> dict[str, bool]:
+            async with conn.pipeline(), conn.transaction():
+                cursors = [
+                    (item, await conn.execute(_CREATE, params)) for item, params in creates.items()
+                ]
+            return {item: cursor.rowcount > 0 for item, cursor in cursors}
+
+        async with self._connection() as conn:
+            return await work(conn)
 
     async def update(
         self,

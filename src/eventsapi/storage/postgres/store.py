@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -112,6 +113,8 @@ class PostgresStore(
         # request wait here, ready for the next, unless a request waits in the pool.
         self._idle: list[Connection] = []
         self._by_id = Batches(self._read_by_ids)
+        self._creates = Batches(self._create_together)
+        self._created = itertools.count()
         self._waiting = 0
         self._schema = ""
         self._checking: asyncio.Task[None] | None = None
