@@ -81,6 +81,33 @@ FROM (SELECT pg_notify('{CHANNEL}', current_schema())) AS woken
 """  # noqa: S608 - constants only
 """A write's record, with no position yet, and its wake-up (delivered at commit)."""
 
+CREATE: Final = f"""
+WITH inserted AS ({{insert}} RETURNING id)
+INSERT INTO changes (type, event_id, version, at, document, actor, visibility,
+    previous_visibility, owner)
+SELECT %s::text, inserted.id, %s::bigint, %s::timestamptz, %s::bytea, %s::text, %s::text,
+    %s::text, %s::text
+FROM inserted, (SELECT pg_notify('{CHANNEL}', current_schema())) AS woken
+RETURNING 1
+"""  # noqa: S608 - constants only
+"""A create in one statement, hence one round trip and its own transaction on a connection
+in autocommit: ``{insert}`` (an ``INSERT`` of the event's row) and, if it inserted a row, the
+record (as ``APPEND``'s, its ``event_id`` the row's) and the wake-up. No row when nothing was
+inserted."""
+
+
+def create_params(entry: Entry) -> tuple[object, ...]:
+    """``CREATE``'s parameters after the insert's: the record of ``entry``."""
+    return (
+        entry.type,
+        entry.version,
+        changes.now(),
+        entry.document,
+        entry.actor,
+        *entry.audience,
+    )
+
+
 _WAITING: Final = "SELECT EXISTS (SELECT FROM changes WHERE position IS NULL)"
 
 _SEQUENCE: Final = """

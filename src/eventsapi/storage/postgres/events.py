@@ -10,7 +10,8 @@ delete moves the event to the trash (``trash.py``).
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+import itertools
+from typing import Any, Final
 
 import msgspec
 import psycopg
@@ -34,18 +35,32 @@ from eventsapi.storage.events import (
 from eventsapi.storage.idempotency import IdempotencyKey
 from eventsapi.storage.postgres import idempotency, rows
 from eventsapi.storage.postgres import query as sql
-from eventsapi.storage.postgres.changes import append
+from eventsapi.storage.postgres.batch import Batches
+from eventsapi.storage.postgres.changes import CREATE, append, create_params
 from eventsapi.storage.postgres.connection import Connection, Connections
 from eventsapi.storage.postgres.registrations import capacity_changed
 from eventsapi.storage.postgres.trash import move, refuse_trashed
 from eventsapi.storage.visibility import ById, registrants_of, registrants_sql
 
 _decode_event = msgspec.json.Decoder(Event).decode
+_CREATE: Final = CREATE.format(insert=rows.INSERT_UNLESS_TRASHED)
 _BY_ID: Final = ById.of(
     "SELECT e.doc, e.revision, e.registered, e.waitlisted, e.capacity FROM events AS e"
     " WHERE e.id = %s",
     "%s",
 )
+_BY_IDS: Final = ById.of(
+    "SELECT e.id, e.doc, e.revision, e.registered, e.waitlisted, e.capacity FROM events AS e"
+    " WHERE e.id = ANY(%s::text[])",
+    "%s",
+)
+ByIdKey = tuple[str, tuple[str, ...]]
+"""A batch of reads by id (``batch.py``): the statement and the parameters after the ids."""
+
+
+def _event_row(row: tuple[Any, ...]) -> EventRow:
+    capacity = None if row[4] is None else int(row[4])
+    return (bytes(row[0]), row[1], int(row[2]), int(row[3]), capacity)
 
 
 class PostgresEvents(Connections):
@@ -53,21 +68,37 @@ class PostgresEvents(Connections):
 
     query_timeout: float
     _listings: asyncio.Semaphore
+    _by_id: Batches[ByIdKey, None, EventRow]
+    _creates: Batches[None, tuple[Any, ...], bool]
+    _created: itertools.count[int]
 
     async def get(self, event_id: str, *, reader: Reader = ANONYMOUS) -> Event | None:
         found = await self.get_json(event_id, reader=reader)
         return None if found is None else _decode_event(found[0])
 
     async def get_json(self, event_id: str, *, reader: Reader = ANONYMOUS) -> EventRow | None:
+        if "\x00" in event_id:  # text cannot hold it: alone, not to fail a batch's reads
+            return await self._get_alone(event_id, reader)
+        sql, params = _BY_IDS.statement(reader)
+        return await self._by_id.get((sql, params), event_id, None)
+
+    async def _read_by_ids(self, key: ByIdKey, event_ids: dict[str, None]) -> dict[str, EventRow]:
+        """The rows of ``event_ids`` that the batch's reader may see (``batch.py``)."""
+        sql, params = key
+
+        async def work(conn: Connection) -> dict[str, EventRow]:
+            cursor = await conn.execute(sql, (list(event_ids), *params), binary=True)
+            return {row[0]: _event_row(row[1:]) for row in await cursor.fetchall()}
+
+        return await self._read(work)
+
+    async def _get_alone(self, event_id: str, reader: Reader) -> EventRow | None:
         sql, params = _BY_ID.statement(reader)
 
         async def work(conn: Connection) -> EventRow | None:
             cursor = await conn.execute(sql, (event_id, *params), binary=True)
             row = await cursor.fetchone()
-            if row is None:
-                return None
-            capacity = None if row[4] is None else int(row[4])
-            return (bytes(row[0]), row[1], int(row[2]), int(row[3]), capacity)
+            return None if row is None else _event_row(row)
 
         return await self._read(work)
 
@@ -136,6 +167,9 @@ class PostgresEvents(Connections):
     async def create(
         self, event: Event, *, once: IdempotencyKey | None = None, actor: str | None = None
     ) -> Counted:
+        if once is None:
+            return await self._create_at_once(event, actor)
+
         async def work(conn: Connection) -> Counted:
             await idempotency.claim(conn, self._schema, once)
             values = rows.row_values(event)
@@ -152,6 +186,38 @@ class PostgresEvents(Connections):
             return created
 
         return await self._write(work)
+
+    async def _create_at_once(self, event: Event, actor: str | None) -> Counted:
+        """A create without a key: one statement, one round trip (``changes.CREATE``), where a
+        transaction costs four (``BEGIN``, two inserts, ``COMMIT``); committed as any other,
+        with synchronous commit, before the answer."""
+        values = rows.row_values(event)
+        created = Counted.fresh(event)
+        document = rows.document(values)
+        entry = changes.written(event, document, created.counts, created=True, actor=actor)
+        params = (*values, event.id, *create_params(entry))
+        if await self._creates.get(None, str(next(self._created)), params):
+            return created
+        async with self._connection() as conn:
+            await refuse_trashed(conn, event.id)
+        raise AlreadyExists(f"An event with id {event.id!r} already exists.")
+
+    async def _create_together(
+        self, _: None, creates: dict[str, tuple[Any, ...]]
+    ) -> dict[str, bool]:
+        """The creates of one loop turn (``batch.py``): their statements in one pipeline, in
+        one transaction, so one round trip and one commit (one flush of the WAL) for all of
+        them; whether each inserted its event."""
+
+        async def work(conn: Connection) -> dict[str, bool]:
+            async with conn.pipeline(), conn.transaction():
+                cursors = [
+                    (item, await conn.execute(_CREATE, params)) for item, params in creates.items()
+                ]
+            return {item: cursor.rowcount > 0 for item, cursor in cursors}
+
+        async with self._connection() as conn:
+            return await work(conn)
 
     async def update(
         self,

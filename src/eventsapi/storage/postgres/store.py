@@ -31,17 +31,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
 from eventsapi.errors import ConfigurationError, StorageUnavailable
 from eventsapi.storage.migrations import Migration
 from eventsapi.storage.postgres.accounts import PostgresAccounts
+from eventsapi.storage.postgres.batch import Batches
 from eventsapi.storage.postgres.changes import PostgresChanges
 from eventsapi.storage.postgres.connection import (
     CHECK_TIMEOUT,
@@ -65,6 +68,7 @@ from eventsapi.storage.postgres.trash import PostgresTrash
 from eventsapi.storage.postgres.webhooks import PostgresWebhooks
 
 T = TypeVar("T")
+IDLE = TransactionStatus.IDLE
 
 
 class PostgresStore(
@@ -105,6 +109,13 @@ class PostgresStore(
         # Listings at once: a few dear ones must leave the server's CPU to everyone else.
         self._listings = asyncio.Semaphore(max_listings)
         self._pool: AsyncConnectionPool[Connection] | None = None
+        # The cheap checkout in front of the pool (``_connection``): connections back from a
+        # request wait here, ready for the next, unless a request waits in the pool.
+        self._idle: list[Connection] = []
+        self._by_id = Batches(self._read_by_ids)
+        self._creates = Batches(self._create_together)
+        self._created = itertools.count()
+        self._waiting = 0
         self._schema = ""
         self._checking: asyncio.Task[None] | None = None
 
@@ -164,7 +175,13 @@ class PostgresStore(
             self._checking = None
         if self._pool is not None:
             pool, self._pool = self._pool, None
+            await self._give_back_idle(pool)
             await pool.close()
+
+    async def _give_back_idle(self, pool: AsyncConnectionPool[Connection]) -> None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            await pool.putconn(conn)
 
     def _require_pool(self) -> AsyncConnectionPool[Connection]:
         if self._pool is None:
@@ -179,20 +196,47 @@ class PostgresStore(
             return
         self._checking = asyncio.create_task(self._check_pool(self._pool), name="pool-check")
 
-    @staticmethod
-    async def _check_pool(pool: AsyncConnectionPool[Connection]) -> None:
+    async def _check_pool(self, pool: AsyncConnectionPool[Connection]) -> None:
         with contextlib.suppress(*UNAVAILABLE):
+            # The idle ones held in front of the pool are stale too: the pool tests them.
+            await self._give_back_idle(pool)
             await pool.check()
 
     @contextlib.asynccontextmanager
     async def _connection(self, *, wait: float | None = None) -> AsyncIterator[Connection]:
         """A connection of the pool (waiting ``wait`` seconds at most, else ``pool_timeout``);
-        connection and server failures become StorageUnavailable."""
+        connection and server failures become StorageUnavailable.
+
+        A cheap checkout in front of ``psycopg_pool``: a connection that comes back idle and
+        sound waits in ``_idle`` for the next request, which takes it without the pool's
+        locks, statistics and reset (measured in docs/benchmarks.md, issue 18). The pool
+        still makes, replaces and tests connections: one that comes back broken or inside a
+        transaction goes back to it, and so does every one while a request waits in the pool
+        (which would otherwise wait for nothing while connections sat here).
+        """
         pool = self._require_pool()
         conn: Connection | None = None
         try:
-            async with pool.connection(timeout=wait) as conn:
+            if self._idle:
+                conn = self._idle.pop()
+            else:
+                self._waiting += 1
+                try:
+                    conn = await pool.getconn(timeout=wait)
+                finally:
+                    self._waiting -= 1
+            try:
                 yield conn
+            finally:
+                if (
+                    self._waiting
+                    or self._pool is not pool
+                    or conn.broken
+                    or conn.info.transaction_status != IDLE
+                ):
+                    await pool.putconn(conn)
+                else:
+                    self._idle.append(conn)
         except UNAVAILABLE as exc:
             if conn is not None and conn.broken:
                 self._broken()
