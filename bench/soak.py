@@ -57,6 +57,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
@@ -259,13 +260,21 @@ class Record:
     phase: str
 
 
+def no_cookies() -> CookieJar:
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
 class Client:
     """The mix, over one httpx client per server; every response is recorded."""
 
     def __init__(self, ports: list[int], password: str, connections: int, seed: int) -> None:
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self.clients = [
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{p}", limits=limits, timeout=60)
+            # No cookie jar: a login's session cookie would otherwise ride on every later
+            # request (and a 401 once that session is logged out); tokens are sent as Bearer.
+            httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{p}", limits=limits, timeout=60, cookies=no_cookies()
+            )
             for p in ports
         ]
         self.password = password
