@@ -258,6 +258,7 @@ class Record:
     op: str
     server: int
     phase: str
+    problem: str = ""  # the problem type of an error answer (RFC 9457 ``type``)
 
 
 def no_cookies() -> CookieJar:
@@ -306,7 +307,11 @@ class Client:
         except httpx.HTTPError:
             response, status = None, 0
         done = time.time()
-        self.records.append(Record(due, done - due, done, status, op, server, self.phase))
+        problem = ""
+        if response is not None and status >= 400:
+            with contextlib.suppress(ValueError, AttributeError):
+                problem = str(response.json().get("type", ""))
+        self.records.append(Record(due, done - due, done, status, op, server, self.phase, problem))
         return response
 
     def _event(self) -> dict[str, Any]:
@@ -563,7 +568,7 @@ def per_minute(
     return rows
 
 
-def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
+def plot(rows: list[dict[str, Any]], path: Path, heading: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -572,9 +577,9 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     minutes = [r["minute"] for r in rows]
     fig, (ax1, ax2, ax3) = plt.subplots(3, 1, sharex=True, figsize=(8, 8))
     ax1.plot(minutes, [r["p99_ms"] for r in rows], marker="o", color="tab:red")
-    ax1.set_ylabel("p99 latency (ms)")
-    ax1.set_ylim(bottom=0)
-    ax1.set_title(title)
+    ax1.set_ylabel("p99 latency (ms, log scale)")
+    ax1.set_yscale("log")
+    ax1.set_title(heading)
     servers = len(rows[0]["rss_mb"]) if rows else 0
     for i in range(servers):
         ax2.plot(
@@ -606,7 +611,7 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
 def write_records(records: list[Record], path: Path, origin: float) -> None:
     with gzip.open(path, "wt", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["due_s", "latency_ms", "status", "op", "server", "phase"])
+        out.writerow(["due_s", "latency_ms", "status", "op", "server", "phase", "problem"])
         for r in records:
             out.writerow(
                 [
@@ -616,6 +621,7 @@ def write_records(records: list[Record], path: Path, origin: float) -> None:
                     r.op,
                     r.server,
                     r.phase,
+                    r.problem,
                 ]
             )
 
@@ -708,6 +714,11 @@ def soak(args: argparse.Namespace, servers: Servers, password: str) -> dict[str,
     for r in soak_records:
         by_op.setdefault(r.op, {}).setdefault(str(r.status), 0)
         by_op[r.op][str(r.status)] += 1
+    problems: dict[str, int] = {}
+    for r in records:
+        if r.status >= 400:
+            key = f"{r.op} {r.status} {r.problem}"
+            problems[key] = problems.get(key, 0) + 1
     lat = [r.latency for r in soak_records]
     errors_5xx = sum(1 for r in records if r.status >= 500)
     checks = {
@@ -730,6 +741,7 @@ def soak(args: argparse.Namespace, servers: Servers, password: str) -> dict[str,
         "soak_requests": len(soak_records),
         "statuses": statuses,
         "soak_statuses_by_op": by_op,
+        "errors_by_problem": problems,
         "errors_5xx": errors_5xx,
         "no_answer": no_answer,
         "soak_latency_ms": {
@@ -758,6 +770,14 @@ def soak(args: argparse.Namespace, servers: Servers, password: str) -> dict[str,
         "ok": all(checks.values()),
         "per_minute": rows,
     }
+
+
+def title(summary: dict[str, Any]) -> str:
+    servers = "2 workers" if summary["servers"] == 1 else "2 replicas"
+    return (
+        f"eventsapi soak, {summary['backend']} ({servers}), "
+        f"{summary['rate_per_s']:.0f} req/s, {summary['minutes']} min"
+    )
 
 
 def run(coroutine: Any) -> Any:
@@ -798,7 +818,20 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=None, help="directory for the results")
     parser.add_argument("--png", type=Path, default=None, help="also copy the plot here")
+    parser.add_argument(
+        "--plot-only",
+        type=Path,
+        default=None,
+        metavar="SUMMARY",
+        help="only draw the plot of an earlier run's summary.json (to --png)",
+    )
     args = parser.parse_args()
+    if args.plot_only:
+        summary = json.loads(args.plot_only.read_text())
+        plot(
+            summary["per_minute"], args.png or args.plot_only.with_name("soak.png"), title(summary)
+        )
+        return
     if args.minutes < 1:
         parser.error("--minutes must be at least 1")
     args.out = args.out or Path(f"soak-{args.backend}")
@@ -824,11 +857,7 @@ def main() -> None:
             servers.stop()
             for log in Path(tmp).glob("server-*.log"):
                 shutil.copy(log, args.out / log.name)
-    title = (
-        f"eventsapi soak, {args.backend} ({'2 workers' if count == 1 else '2 replicas'}), "
-        f"{summary['rate_per_s']:.0f} req/s, {args.minutes} min"
-    )
-    plot(summary["per_minute"], args.out / "soak.png", title)
+    plot(summary["per_minute"], args.out / "soak.png", title(summary))
     if args.png:
         shutil.copy(args.out / "soak.png", args.png)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
