@@ -30,8 +30,9 @@ client: ``max_listings_per_client`` (2, to 64, as bench/run.sh does) and
 ``password_hashing_per_client`` (4, to the worker's 20 places).
 
 Every response is recorded (``responses.csv.gz``: due time, latency, status, operation,
-server); ``summary.json`` holds the checks and the per-minute figures; ``soak.png`` plots
-p99, RSS (summed over each server's process tree) and server CPU per minute.
+server, phase, and an error's problem type); ``summary.json`` holds the checks and the
+per-minute figures; ``soak.png`` plots p99, RSS (summed over each server's process tree)
+and server CPU per minute.
 """
 
 from __future__ import annotations
