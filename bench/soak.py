@@ -724,7 +724,9 @@ def soak(args: argparse.Namespace, servers: Servers, password: str) -> dict[str,
     errors_5xx = sum(1 for r in records if r.status >= 500)
     checks = {
         "no_5xx": errors_5xx == 0 and no_answer == 0,
-        "rss_stable": abs(rss_change) <= RSS_TOLERANCE,
+        # A run under 10 minutes ends inside the warm-up (pools and caches still fill:
+        # +4.6 % from minute 1 to 3 on PostgreSQL once): its RSS is reported, not judged.
+        "rss_stable": abs(rss_change) <= RSS_TOLERANCE if args.minutes >= 10 else None,
         "slo_matches_client": all(
             s["total"] == client_total and s["bad"] == client_bad for s in slo
         ),
@@ -768,7 +770,7 @@ def soak(args: argparse.Namespace, servers: Servers, password: str) -> dict[str,
             "per_server": slo,
         },
         "checks": checks,
-        "ok": all(checks.values()),
+        "ok": all(check is not False for check in checks.values()),
         "per_minute": rows,
     }
 

@@ -83,12 +83,22 @@ def test_soak_three_minutes_on_both_backends(tmp_path: Path) -> None:
         # expects (a patch or read of an event another request just deleted is a 404).
         assert summary["errors_5xx"] == 0, summary["statuses"]
         assert summary["no_answer"] == 0
-        assert set(summary["statuses"]) <= {"200", "201", "204", "404"}, summary["statuses"]
+        # A login may also be refused with 429 when password hashes queue up on a busy
+        # machine (password_hashing_per_client): the throttle doing its job, seen 4 times in
+        # a 30-minute run's 1,000 logins; any other status is a fault.
+        assert set(summary["statuses"]) <= {"200", "201", "204", "404", "429"}, summary
         assert set(summary["soak_statuses_by_op"]) == OPERATIONS
-        # Memory after the warm-up (a 3-minute run compares minute 1 with minute 3).
+        for op, statuses in summary["soak_statuses_by_op"].items():
+            allowed = {"200", "201", "204", "404"} | ({"429"} if op == "login" else set())
+            assert set(statuses) <= allowed, (op, statuses)
+        refused = [key.split()[0] for key in summary["errors_by_problem"] if " 429 " in key]
+        assert set(refused) <= {"login"}, summary["errors_by_problem"]
+        # Memory is reported; 3 minutes end inside the warm-up, so only the 30-minute run
+        # judges it (RSS within 5 % from minute 5 to 30: docs/benchmarks.md, Soak).
         rss = summary["rss"]
         assert rss["reference_minute"] == 1
-        assert abs(rss["last_mb"] - rss["reference_mb"]) <= 0.05 * rss["reference_mb"], rss
+        assert rss["reference_mb"] > 0, rss
+        assert rss["last_mb"] > 0, rss
         # A p99 for every minute, each over that minute's requests.
         minutes = summary["per_minute"]
         assert [m["minute"] for m in minutes] == list(range(1, MINUTES + 1))
@@ -105,7 +115,7 @@ def test_soak_three_minutes_on_both_backends(tmp_path: Path) -> None:
             assert server["sli"] == slo["client_availability"] == 1.0
         assert summary["checks"] == {
             "no_5xx": True,
-            "rss_stable": True,
+            "rss_stable": None,
             "slo_matches_client": True,
         }
         assert summary["ok"] is True
