@@ -13,6 +13,14 @@ nothing to stop between two statements of a read (the page, then its count), so 
 progress handler looks at the deadline too, every ``_PROGRESS_STEPS`` steps: rarely, as
 each look takes the GIL from the event loop's thread. Either way the read ends in
 ``QueryTooExpensive``.
+
+Most listings are cheap all the same (a first page of 20 from an index: a few hundred
+steps of SQLite's virtual machine, tens of microseconds), and for them the hop to a thread
+and back costs more than the read: in one process, with no other work, a page of 20 took
+203 µs of CPU through a thread and 116 µs on the loop (``bench/read_cost.py``). So a read is
+first tried on the event loop's connection with a budget of ``CHEAP_STEPS`` steps
+(``try_cheaply``); one that needs more is stopped there, at a cost of at most that many
+steps, and run again in a thread.
 """
 
 from __future__ import annotations
@@ -31,6 +39,40 @@ T = TypeVar("T")
 
 _PROGRESS_STEPS: Final = 1_000_000
 """SQLite virtual machine steps between two looks at the deadline: tens of milliseconds."""
+
+
+CHEAP_STEPS: Final = 2_000
+"""SQLite virtual machine steps a read may take on the event loop: 20 to 100 µs of work (a
+plain page of 20 takes about 250 steps, of 100 about 1,100; a search or an exact count of
+thousands of events takes tens of thousands)."""
+
+
+class TooDear:
+    """The answer of ``try_cheaply`` for a read that needs more than its budget."""
+
+
+TOO_DEAR: Final = TooDear()
+
+
+def _stop() -> bool:
+    return True
+
+
+def try_cheaply(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T | TooDear:
+    """``work(conn)`` if it takes at most ``CHEAP_STEPS`` steps, else ``TOO_DEAR``.
+
+    ``work`` must only read: a read stopped halfway has changed nothing, and is run again
+    from its start elsewhere.
+    """
+    conn.set_progress_handler(_stop, CHEAP_STEPS)
+    try:
+        return work(conn)
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
+            return TOO_DEAR
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
 
 
 class _Reader(threading.local):

@@ -12,8 +12,9 @@ and the others still commit (see ``writer.Job``).
 Reads: read-only connections in WAL mode never wait for the writer. Primary-key
 reads take microseconds, so they run on the event loop directly, on one
 connection; a thread hop per read would cost more than the read. Listings (and
-the SLO's reads of many rows) can take much longer: they run in a few threads,
-each with its own connection, within a time budget (``reads.ReadPool``).
+the SLO's reads of many rows) can take much longer: they are tried on the loop with a
+small budget of SQLite steps, and those that need more run in a few threads, each with
+its own connection, within a time budget (``reads.ReadPool``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from eventsapi.storage.sqlite.connection import connect
 from eventsapi.storage.sqlite.events import SQLiteEvents
 from eventsapi.storage.sqlite.idempotency import SQLiteKeys
 from eventsapi.storage.sqlite.migrations import apply_migrations, migration_status
-from eventsapi.storage.sqlite.reads import ReadPool
+from eventsapi.storage.sqlite.reads import ReadPool, TooDear, try_cheaply
 from eventsapi.storage.sqlite.registrations import SQLiteRegistrations
 from eventsapi.storage.sqlite.sli import SQLiteSLI
 from eventsapi.storage.sqlite.transfer import SQLiteTransfer
@@ -113,10 +114,14 @@ class SQLiteStore(
         return self._reader
 
     async def _read_off_loop(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """A read that may be dear, in a reader thread, within the time budget."""
+        """A read that may be dear: on the loop if it is cheap, else in a reader thread,
+        within the time budget."""
         if self._pool is None:
             raise StorageUnavailable("The store is not open.")
-        return await self._pool.run(work)
+        done = try_cheaply(self._read(), work)
+        if isinstance(done, TooDear):
+            return await self._pool.run(work)
+        return done
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         if self._writer is None:
