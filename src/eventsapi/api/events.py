@@ -31,6 +31,7 @@ from eventsapi.api.idempotency import (
 )
 from eventsapi.api.inflight import InFlight
 from eventsapi.api.listing import links, parse_listing
+from eventsapi.api.listing_cache import Answer, ListingCache
 from eventsapi.api.responses import PRIVATE, JSONBytes
 from eventsapi.api.store import EventStore
 from eventsapi.api.sync_tokens import encode_sync_token
@@ -50,6 +51,7 @@ from eventsapi.domain.events import (
 from eventsapi.domain.ids import new_event_id
 from eventsapi.domain.json_patch import patch_event_json
 from eventsapi.domain.merge_patch import patch_event
+from eventsapi.domain.visibility import Reader
 from eventsapi.errors import NotFound
 from eventsapi.settings import Settings
 from eventsapi.storage.events import Counted, Guard, Page, revision, served, with_counts
@@ -77,6 +79,7 @@ class EventsAPI:
         self.keys = Idempotency(store, clock, timedelta(hours=settings.idempotency_key_hours))
         self._cursor_key = b""
         self.listings = InFlight(settings.max_listings_per_client)
+        self.answers = ListingCache()
         self.changed: Callable[[], None] = _nobody_listens
         """Called after each write that changed an event (the live stream's wake-up)."""
 
@@ -98,6 +101,18 @@ class EventsAPI:
 
     async def list_events(self, request: Request) -> Response:
         reader = await self.authn.reader(request)
+        snapshot = await self.store.snapshot()
+        key = (reader, request.scope["query_string"])
+        if snapshot is not None:
+            kept = self.answers.get(snapshot, key)
+            if kept is not None:
+                return JSONBytes(kept.body, headers=list(kept.headers))
+        answer = await self._list_events(request, reader)
+        if snapshot is not None:
+            self.answers.keep(snapshot, key, answer)
+        return JSONBytes(answer.body, headers=list(answer.headers))
+
+    async def _list_events(self, request: Request, reader: Reader) -> Answer:
         listing = parse_listing(request.query_params, self.settings, self._cursor_key)
         # Before the listing: a change made meanwhile is after the token (replayed by the
         # next sync, harmlessly) or in the listing, never lost (api/changes.py).
@@ -120,7 +135,7 @@ class EventsAPI:
                 headers.append((b"x-total-count-above", b"%d" % ceiling))
             else:
                 headers.append((b"x-total-count", b"%d" % page.total))
-        return JSONBytes(page.to_json(), headers=headers)
+        return Answer(page.to_json(), tuple(headers))
 
     async def get_event(self, request: Request) -> Response:
         # Who reads, first: an event they may not see is answered as a missing one, before

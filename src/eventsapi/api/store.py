@@ -112,6 +112,12 @@ class EventStore(Protocol):
 
         Never skips a record that commits later (each backend's ``changes.py`` says how)."""
 
+    async def snapshot(self) -> int | None:
+        """A number that changes whenever the database may have changed since it was read
+        (a commit of any connection, in any process), so that reads made while it stays the
+        same answer the same; ``None`` if the backend has no such number cheaper than a read
+        (``api/listing_cache.py`` then keeps nothing)."""
+
     async def change_horizon(self) -> tuple[int, int]:
         """``(pruned_through, last)``: every record at or before ``pruned_through`` has been
         pruned (0 if none); ``last`` is the greatest committed position (0 if none)."""

@@ -38,5 +38,8 @@ class MemoryStore(MemoryTransfer, MemorySLI, MemoryAccounts, MemoryWebhooks, Mem
     async def instance_key(self) -> bytes:
         return self._key
 
+    async def snapshot(self) -> int | None:
+        return None  # nothing to save: every read is a dict's
+
     async def migrations(self) -> list[Migration]:
         return []

@@ -134,6 +134,12 @@ class SQLiteStore(
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"The database does not answer: {exc}") from exc
 
+    async def snapshot(self) -> int | None:
+        # Changes at every commit of another connection (the writer's, another worker's),
+        # and never for this read-only one's own statements.
+        version: int = self._read().execute("PRAGMA data_version").fetchone()[0]
+        return version
+
     async def instance_key(self) -> bytes:
         row = self._read().execute("SELECT value FROM meta WHERE key = 'instance_key'").fetchone()
         return bytes.fromhex(row[0])
