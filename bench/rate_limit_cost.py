@@ -22,16 +22,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import re
-import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from recording_cost import _serve
+from in_process import cpu_per_get, instructions, valgrind
 
 from eventsapi.app import create_app
 from eventsapi.clock import system_clock
@@ -61,14 +56,14 @@ async def main(requests: int, rounds: int, only: str | None = None, redis: str =
             event = Event(id="e1", title="t", created_at=now, updated_at=now, version=1)
             await apps[modes[0]].state.store.create(event)  # one file: both apps see it
             if only is not None:  # one mode, for an instruction count (valgrind)
-                await _serve(apps[only], "/events/e1", requests)
+                await cpu_per_get(apps[only], "/events/e1", requests)
                 return
             timings: dict[str, list[float]] = {mode: [] for mode in modes}
             for app in apps.values():
-                await _serve(app, "/events/e1", requests // 4)  # warm up
+                await cpu_per_get(app, "/events/e1", requests // 4)  # warm up
             for _ in range(rounds):
                 for mode, app in apps.items():
-                    timings[mode].append(await _serve(app, "/events/e1", requests))
+                    timings[mode].append(await cpu_per_get(app, "/events/e1", requests))
     on, off = statistics.median(timings["on"]), statistics.median(timings["off"])
     print(
         f"GET /events/e1: {off:.2f} us without limits, {on:.2f} us with: "
@@ -76,39 +71,13 @@ async def main(requests: int, rounds: int, only: str | None = None, redis: str =
     )
 
 
-def _instructions(valgrind: str, mode: str, requests: int) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "callgrind.out"
-        subprocess.run(  # noqa: S603 - this script itself, under valgrind
-            [
-                valgrind,
-                "--tool=callgrind",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                __file__,
-                "--only",
-                mode,
-                "--requests",
-                str(requests),
-            ],
-            check=True,
-            capture_output=True,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-        )
-        found = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.MULTILINE)
-        if found is None:
-            raise SystemExit(f"no instruction total in {out}")
-        return int(found.group(1))
-
-
 def callgrind() -> None:
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    valgrind()  # its absence said before anything runs
     per_request = {}
     for mode in ("off", "on"):
-        small = _instructions(valgrind, mode, 1000)
-        large = _instructions(valgrind, mode, 3000)
+        small, large = (
+            instructions(__file__, "--only", mode, "--requests", str(n)) for n in (1000, 3000)
+        )
         per_request[mode] = (large - small) / 2000
         print(f"limits {mode}: {per_request[mode]:,.0f} instructions per request")
     print(f"rate limits: {per_request['on'] - per_request['off']:,.0f} instructions per request")

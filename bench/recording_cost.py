@@ -16,42 +16,14 @@ import argparse
 import asyncio
 import statistics
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
+
+from in_process import cpu_per_get
 
 from eventsapi.app import create_app
 from eventsapi.clock import system_clock
 from eventsapi.domain.events import Event
 from eventsapi.settings import Settings
-
-
-async def _serve(app: Any, path: str, count: int) -> float:
-    scope_base = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 8001),
-    }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        pass
-
-    started = time.process_time()
-    for _ in range(count):
-        await app(dict(scope_base), receive, send)
-    return (time.process_time() - started) / count * 1e6
 
 
 async def main(requests: int, rounds: int, only: str | None = None) -> None:
@@ -63,21 +35,21 @@ async def main(requests: int, rounds: int, only: str | None = None) -> None:
             await app.state.store.create(event)
             # The SLO loop's once-a-second work would land in one mode's count and not the
             # other's; the recorder itself keeps counting without it.
-            await app.state.slo.stop()  # type: ignore[attr-defined]
+            await app.state.slo.stop()
             recorder = app.recorder  # type: ignore[attr-defined]
             if only is not None:  # one mode, for an instruction count (valgrind)
                 app.recorder = recorder if only == "on" else None  # type: ignore[attr-defined]
-                await _serve(app, "/events/e1", requests)
+                await cpu_per_get(app, "/events/e1", requests)
                 return
             for path in ("/events/e1", "/events/missing"):
                 on, off = [], []
-                await _serve(app, path, requests // 4)  # warm up
+                await cpu_per_get(app, path, requests // 4)  # warm up
                 for _ in range(rounds):
                     app.recorder = recorder  # type: ignore[attr-defined]
-                    on.append(await _serve(app, path, requests))
+                    on.append(await cpu_per_get(app, path, requests))
                     recorder.drain()
                     app.recorder = None  # type: ignore[attr-defined]
-                    off.append(await _serve(app, path, requests))
+                    off.append(await cpu_per_get(app, path, requests))
                 a, b = statistics.median(on), statistics.median(off)
                 print(
                     f"GET {path}: {b:.2f} us without recording, {a:.2f} us with: "

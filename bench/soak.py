@@ -63,9 +63,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from process_tree import cpu_seconds, rss_mb, tree_pids
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
-TICK = os.sysconf("SC_CLK_TCK")
 USER = "soak"
 WORDS = [
     "python",
@@ -119,34 +118,6 @@ def eventsapi_bin() -> list[str]:
 
 
 # -- the servers' processes ----------------------------------------------------------------
-
-
-def tree_pids(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def tree_rss_and_cpu(root: int) -> tuple[float, float]:
-    """Summed RSS (MB) and summed user + system CPU seconds of a process tree."""
-    rss = cpu = 0
-    for pid in tree_pids(root):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            rss += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            cpu += int(fields[11]) + int(fields[12])
-    return rss / 2**20, cpu / TICK
 
 
 @dataclass
@@ -438,6 +409,9 @@ async def open_loop(
 class Shared:
     """What the main process and the client processes share (made before they fork)."""
 
+    args: argparse.Namespace
+    ports: list[int]
+    password: str
     barrier: Any  # multiprocessing.Barrier: the main process and every client
     burst_end: Any  # Value("d")
     counts: Any  # Array("q"): requests each client completed in the burst
@@ -448,15 +422,9 @@ class Shared:
     results: Any  # Queue: each client's records
 
 
-async def client_main(
-    rank: int,
-    clients: int,
-    ports: list[int],
-    password: str,
-    args: argparse.Namespace,
-    shared: Shared,
-) -> None:
-    client = Client(ports, password, args.connections, seed=rank)
+async def client_main(rank: int, shared: Shared) -> None:
+    args, clients = shared.args, shared.args.clients
+    client = Client(shared.ports, shared.password, args.connections, seed=rank)
     try:
         await seed(client, args.seed_events // clients)
         shared.barrier.wait()  # seeded
@@ -474,22 +442,16 @@ async def client_main(
         shared.results.put([dataclasses.astuple(r) for r in client.records])
 
 
-def client_process(
-    rank: int,
-    clients: int,
-    ports: list[int],
-    password: str,
-    args: argparse.Namespace,
-    shared: Shared,
-) -> None:
-    run(client_main(rank, clients, ports, password, args, shared))
+def client_process(rank: int, shared: Shared) -> None:
+    run(client_main(rank, shared))
 
 
 def sample(
     servers: Servers, samples: list[tuple[float, list[float], list[float]]], stop: threading.Event
 ) -> None:
     while not stop.is_set():
-        values = [tree_rss_and_cpu(p.pid) for p in servers.procs]
+        trees = [tree_pids(p.pid) for p in servers.procs]
+        values = [(rss_mb(pids), cpu_seconds(pids)) for pids in trees]
         samples.append((time.time(), [v[0] for v in values], [v[1] for v in values]))
         stop.wait(2.0)
 
@@ -634,6 +596,9 @@ def soak(args: argparse.Namespace, servers: Servers, password: str) -> dict[str,
     clients = args.clients
     ctx = multiprocessing.get_context("fork")
     shared = Shared(
+        args=args,
+        ports=servers.ports,
+        password=password,
         barrier=ctx.Barrier(clients + 1),
         burst_end=ctx.Value("d"),
         counts=ctx.Array("q", clients),
@@ -643,12 +608,7 @@ def soak(args: argparse.Namespace, servers: Servers, password: str) -> dict[str,
         end=ctx.Value("d"),
         results=ctx.Queue(),
     )
-    procs = [
-        ctx.Process(
-            target=client_process, args=(rank, clients, servers.ports, password, args, shared)
-        )
-        for rank in range(clients)
-    ]
+    procs = [ctx.Process(target=client_process, args=(rank, shared)) for rank in range(clients)]
     origin = time.time()
     for proc in procs:
         proc.start()

@@ -18,7 +18,6 @@ load on a shared machine.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import os
 import shlex
@@ -27,59 +26,14 @@ import socket
 import statistics
 import subprocess
 import time
-from pathlib import Path
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
-TICKS = os.sysconf("SC_CLK_TCK")
+from process_tree import cpu_seconds, pss_mb, rss_mb, tree_pids
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def tree_pids(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def tree_memory_mb(root: int) -> tuple[float, float]:
-    """Summed RSS (pages shared by forked workers counted in each) and summed PSS
-    (shared pages divided among their sharers: the real footprint)."""
-    rss = pss = 0
-    for pid in tree_pids(root):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            rss += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    pss += int(line.split()[1]) * 1024
-    return rss / 2**20, pss / 2**20
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU of the process tree, with its children that have exited and
-    been waited for (granian's workers are waited for by the main process)."""
-    ticks = 0
-    for pid in tree_pids(root):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            # utime, stime, cutime, cstime: fields 14-17 of proc(5), after "pid (comm)"
-            ticks += sum(int(field) for field in fields[11:15])
-    return ticks / TICKS
 
 
 def first_200(port: int, deadline: float) -> bool:
@@ -116,11 +70,12 @@ class Runs:
             if not first_200(port, began + 30):
                 raise SystemExit(f"no 200 within 30 s: {command}")
             self.starts.append(time.monotonic() - began)
-            self.cpu.append(tree_cpu_seconds(proc.pid))
+            # granian's workers are waited for by the main process: theirs counts too
+            self.cpu.append(cpu_seconds(tree_pids(proc.pid), waited_children=True))
             time.sleep(2)
-            rss_mb, pss_mb = tree_memory_mb(proc.pid)
-            self.rss.append(rss_mb)
-            self.pss.append(pss_mb)
+            pids = tree_pids(proc.pid)
+            self.rss.append(rss_mb(pids))
+            self.pss.append(pss_mb(pids))
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)

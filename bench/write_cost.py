@@ -27,52 +27,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import os
-import re
-import shutil
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from in_process import (
+    JSON,
+    OURS,
+    call,
+    instructions,
+    print_comparison,
+    print_medians,
+    rounds,
+    valgrind,
+)
+
 _SCENARIOS = ("create", "patch")
 _SEEDED = int(os.environ.get("WRITE_COST_SEEDED", "1000"))
-
-
-def _scope(method: str, path: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 8001),
-    }
-
-
-async def _one(app: Any, method: str, path: str, body: bytes) -> int:
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(_scope(method, path), receive, send)
-    return status
 
 
 def _request(scenario: str, n: int) -> tuple[str, str, bytes]:
@@ -89,7 +65,7 @@ async def _serve(app: Any, scenario: str, count: int, concurrency: int, first: i
 
     async def client() -> None:
         for n in numbers:
-            status = await _one(app, *_request(scenario, n))
+            status = (await call(app, *_request(scenario, n), JSON))["status"]
             if not 200 <= status < 300:
                 raise SystemExit(f"{scenario} answered {status}")
 
@@ -98,9 +74,9 @@ async def _serve(app: Any, scenario: str, count: int, concurrency: int, first: i
     return (time.process_time() - started) / count * 1e6
 
 
-async def measure(requests: int, concurrency: int, only: str | None = None) -> dict[str, float]:
-    """One round of every scenario (or ``only`` one, without a warm-up) in this process:
-    microseconds of CPU per request."""
+@contextlib.asynccontextmanager
+async def _seeded_app() -> AsyncIterator[Any]:
+    """The app on a fresh SQLite file holding ``_SEEDED`` events, its SLO loop stopped."""
     from eventsapi.app import create_app
     from eventsapi.settings import Settings
 
@@ -109,96 +85,60 @@ async def measure(requests: int, concurrency: int, only: str | None = None) -> d
         async with app.router.lifespan_context(app):
             for n in range(_SEEDED):
                 body = {"ID": f"seed{n:05d}", "Title": f"Seed event {n}"}
-                await _one(app, "POST", "/events", json.dumps(body).encode())
+                await call(app, "POST", "/events", json.dumps(body).encode(), JSON)
             await app.state.slo.stop()
-            figures = {}
-            first = 0
-            for name in _SCENARIOS:
-                if only is None:
-                    await _serve(app, name, requests // 4, concurrency, first)  # warm up
-                    first += requests // 4
-                elif name != only:
-                    continue
-                figures[name] = await _serve(app, name, requests, concurrency, first)
-                first += requests
-            return figures
+            yield app
 
 
-def _round(src: str, requests: int, concurrency: int) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": src}
-    command = [sys.executable, __file__, "--one", "--requests", str(requests)]
-    done = subprocess.run(  # noqa: S603 - this interpreter, this script
-        [*command, "--concurrency", str(concurrency)],
-        env=env,
-        capture_output=True,
-        check=True,
-        text=True,
+async def measure(requests: int, concurrency: int, only: str | None = None) -> dict[str, float]:
+    """One round of every scenario (or ``only`` one, without a warm-up) in this process:
+    microseconds of CPU per request."""
+    async with _seeded_app() as app:
+        figures = {}
+        first = 0
+        for name in _SCENARIOS:
+            if only is None:
+                await _serve(app, name, requests // 4, concurrency, first)  # warm up
+                first += requests // 4
+            elif name != only:
+                continue
+            figures[name] = await _serve(app, name, requests, concurrency, first)
+            first += requests
+        return figures
+
+
+def compare(other: str, requests: int, count: int, concurrency: int) -> None:
+    options = ("--requests", str(requests), "--concurrency", str(concurrency))
+    this, them = rounds(__file__, (OURS, other), count, *options)
+    print_comparison(_SCENARIOS, this, them, "us of CPU per request")
+
+
+def _instructions(src: str, scenario: str, requests: int, concurrency: int) -> int:
+    return instructions(
+        __file__,
+        "--one",
+        "--only",
+        scenario,
+        "--requests",
+        str(requests),
+        "--concurrency",
+        str(concurrency),
+        src=src,
     )
-    figures: dict[str, float] = json.loads(done.stdout)
-    return figures
-
-
-def compare(other: str, requests: int, rounds: int, concurrency: int) -> None:
-    ours = str(Path(__file__).resolve().parent.parent / "src")
-    runs: dict[str, list[dict[str, float]]] = {"this": [], "other": []}
-    for _ in range(rounds):
-        runs["this"].append(_round(ours, requests, concurrency))
-        runs["other"].append(_round(other, requests, concurrency))
-    print(f"{rounds} alternating rounds; median (min-max) us of CPU per request")
-    for name in _SCENARIOS:
-        this = [figures[name] for figures in runs["this"]]
-        them = [figures[name] for figures in runs["other"]]
-        a, b = statistics.median(this), statistics.median(them)
-        print(
-            f"{name:8} this {a:7.2f} ({min(this):.2f}-{max(this):.2f})"
-            f"  other {b:7.2f} ({min(them):.2f}-{max(them):.2f})  this/other {a / b:.3f}"
-        )
-
-
-def _instructions(valgrind: str, src: str, scenario: str, requests: int, concurrency: int) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "callgrind.out"
-        subprocess.run(  # noqa: S603 - this script itself, under valgrind
-            [
-                valgrind,
-                "--tool=callgrind",
-                f"--callgrind-out-file={out}",
-                sys.executable,
-                __file__,
-                "--one",
-                "--only",
-                scenario,
-                "--requests",
-                str(requests),
-                "--concurrency",
-                str(concurrency),
-            ],
-            check=True,
-            capture_output=True,
-            env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": src},
-        )
-        # One file per thread with --separate-threads; here one file, every thread summed.
-        found = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.MULTILINE)
-        if found is None:
-            raise SystemExit(f"no instruction total in {out}")
-        return int(found.group(1))
 
 
 def callgrind(other: str, concurrency: int, requests: int) -> None:
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
-    ours = str(Path(__file__).resolve().parent.parent / "src")
+    valgrind()  # its absence said before anything runs
     runs = [
         (scenario, name, src, n)
         for scenario in _SCENARIOS
-        for name, src in (("this", ours), ("other", other))
+        for name, src in (("this", OURS), ("other", other))
         for n in (requests, 3 * requests)
     ]
     # Every run at once: each count is its own process's, whatever runs beside it.
     with concurrent.futures.ThreadPoolExecutor(len(runs)) as pool:
         counts = list(
-            pool.map(lambda run: _instructions(valgrind, run[2], run[0], run[3], concurrency), runs)
+            pool.map(lambda run: _instructions(run[2], run[0], run[3], concurrency), runs)
         )
     found = {run[:3]: count for run, count in zip(runs, counts, strict=True) if run[3] == requests}
     large = {run[:3]: count for run, count in zip(runs, counts, strict=True) if run[3] != requests}
@@ -206,7 +146,7 @@ def callgrind(other: str, concurrency: int, requests: int) -> None:
     for scenario in _SCENARIOS:
         per_request = {
             name: (large[(scenario, name, src)] - found[(scenario, name, src)]) / (2 * requests)
-            for name, src in (("this", ours), ("other", other))
+            for name, src in (("this", OURS), ("other", other))
         }
         a, b = per_request["this"], per_request["other"]
         print(f"{scenario:8} this {a:12,.0f}  other {b:12,.0f}  this/other {a / b:.3f}")
@@ -219,19 +159,10 @@ def profile(scenario: str, requests: int, concurrency: int, sort: str = "tottime
     profiler = cProfile.Profile(time.thread_time)  # the loop thread's CPU, not wall time
 
     async def run() -> None:
-        from eventsapi.app import create_app
-        from eventsapi.settings import Settings
-
-        with tempfile.TemporaryDirectory() as tmp:
-            app = create_app(Settings(database=str(Path(tmp) / "e.db")))
-            async with app.router.lifespan_context(app):
-                for n in range(_SEEDED):
-                    body = {"ID": f"seed{n:05d}", "Title": f"Seed event {n}"}
-                    await _one(app, "POST", "/events", json.dumps(body).encode())
-                await app.state.slo.stop()
-                profiler.enable()
-                await _serve(app, scenario, requests, concurrency, 0)
-                profiler.disable()
+        async with _seeded_app() as app:
+            profiler.enable()
+            await _serve(app, scenario, requests, concurrency, 0)
+            profiler.disable()
 
     asyncio.run(run())
     pstats.Stats(profiler).sort_stats(sort).print_stats(60)
@@ -253,18 +184,13 @@ def main() -> None:
     elif args.profile:
         profile(args.profile, args.requests, args.concurrency)
     elif args.callgrind:
-        other = args.against or str(Path(__file__).resolve().parent.parent / "src")
-        callgrind(other, args.concurrency, args.requests)
+        callgrind(args.against or OURS, args.concurrency, args.requests)
     elif args.against:
         compare(args.against, args.requests, args.rounds, args.concurrency)
     else:
-        ours = str(Path(__file__).resolve().parent.parent / "src")
-        rounds = [_round(ours, args.requests, args.concurrency) for _ in range(args.rounds)]
-        for name in _SCENARIOS:
-            found = [figures[name] for figures in rounds]
-            print(
-                f"{name:8} {statistics.median(found):7.2f} us ({min(found):.2f}-{max(found):.2f})"
-            )
+        options = ("--requests", str(args.requests), "--concurrency", str(args.concurrency))
+        (runs,) = rounds(__file__, (OURS,), args.rounds, *options)
+        print_medians(_SCENARIOS, runs)
 
 
 if __name__ == "__main__":

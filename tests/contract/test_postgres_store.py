@@ -27,6 +27,7 @@ from eventsapi.storage import load, migrations
 from eventsapi.storage.events import Change, Counted, with_counts
 from eventsapi.storage.idempotency import IdempotencyKey, Replay
 from eventsapi.storage.postgres import PostgresStore
+from eventsapi.storage.postgres.connection import Connection
 from tests.contract.test_event_store import event, next_version
 from tests.support import (
     START,
@@ -35,7 +36,7 @@ from tests.support import (
     postgres_schema,
     set_connection_limit,
 )
-from tests.waiting import wait_until_async
+from tests.waiting import wait_until, wait_until_async
 
 pytestmark = pytest.mark.anyio
 
@@ -71,6 +72,26 @@ def terminate_connections(url: str) -> int:
         ).fetchone()
     assert ended is not None
     return int(ended[0])
+
+
+def server_processes(url: str) -> set[int]:
+    """The server processes of the store's connections, as the server lists them."""
+    with postgres_admin() as admin:
+        rows = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (schema_of(url),)
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+async def serving_process(store: PostgresStore) -> int:
+    """The server process of the connection that a read of ``store`` is given."""
+
+    async def work(conn: Connection) -> int:
+        row = await (await conn.execute("SELECT pg_backend_pid()")).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    return await store._read(work)
 
 
 def key(name: str) -> IdempotencyKey:
@@ -338,3 +359,40 @@ async def test_a_server_refusing_connections_gives_storage_unavailable_until_it_
             assert await store.get("kept") == event("kept")
             await store.create(event("after"))
             assert await store.get("after") == event("after")
+
+
+# -- connections held in front of the pool age as the pool's own -------------------------
+
+
+async def test_a_connection_past_the_pools_max_lifetime_is_not_used_again(url: str) -> None:
+    lifetime = 1.0
+    async with opened(url, pool_min_size=1, pool_max_size=1, pool_max_lifetime=lifetime) as store:
+        first = await serving_process(store)
+        assert await serving_process(store) == first  # held for the next request
+
+        await asyncio.sleep(lifetime + 0.2)
+        assert await serving_process(store) != first
+        # closed by the pool, not left open beside its replacement
+        wait_until(lambda: first not in server_processes(url), "the old connection to close")
+        assert len(server_processes(url)) == 1
+
+
+async def test_connections_unused_for_max_idle_go_back_and_the_pool_shrinks(url: str) -> None:
+    async with opened(url, pool_min_size=1, pool_max_size=3, pool_max_idle=0.3) as store:
+        for n in range(3):
+            await store.create(event(f"e{n}"))
+        async with contextlib.AsyncExitStack() as stack:
+            for _ in range(3):  # each export holds a connection until it is closed
+                batches = await stack.enter_async_context(
+                    contextlib.aclosing(store.export_documents(batch_size=1))
+                )
+                assert len(await anext(batches)) == 1
+            assert len(server_processes(url)) == 3
+
+        # all three come back idle and sound: the pool shrinks to its minimum as it would
+        # if they had gone back to it
+        await wait_until_async(
+            lambda: len(server_processes(url)) == 1, "the pool to shrink to one connection"
+        )
+        assert await store.get("e0") == event("e0")
+        assert len(server_processes(url)) == 1

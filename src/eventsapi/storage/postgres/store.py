@@ -34,6 +34,7 @@ import contextlib
 import itertools
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
+from time import monotonic
 from typing import Any, TypeVar
 
 import psycopg
@@ -99,6 +100,8 @@ class PostgresStore(
         statement_timeout: float = 30.0,
         query_timeout: float = 2.0,
         max_listings: int = 1,
+        pool_max_lifetime: float = 3600.0,
+        pool_max_idle: float = 600.0,
     ) -> None:
         self.url = url
         self.pool_min_size = pool_min_size
@@ -106,12 +109,18 @@ class PostgresStore(
         self.pool_timeout = pool_timeout
         self.statement_timeout = statement_timeout
         self.query_timeout = query_timeout
+        # psycopg_pool's own defaults: a connection is replaced after an hour, and one
+        # unused for ten minutes lets the pool shrink towards its minimum.
+        self.pool_max_lifetime = pool_max_lifetime
+        self.pool_max_idle = pool_max_idle
         # Listings at once: a few dear ones must leave the server's CPU to everyone else.
         self._listings = asyncio.Semaphore(max_listings)
         self._pool: AsyncConnectionPool[Connection] | None = None
         # The cheap checkout in front of the pool (``_connection``): connections back from a
-        # request wait here, ready for the next, unless a request waits in the pool.
+        # request wait here, ready for the next, unless a request waits in the pool. Every
+        # ``pool_max_idle`` seconds they go back to it (``_hand_back``).
         self._idle: list[Connection] = []
+        self._handing_back: asyncio.Task[None] | None = None
         self._by_id = Batches(self._read_by_ids)
         self._creates = Batches(self._create_together)
         self._created = itertools.count()
@@ -160,28 +169,45 @@ class PostgresStore(
             max_size=self.pool_max_size,
             timeout=self.pool_timeout,
             configure=self._configure,
+            max_lifetime=self.pool_max_lifetime,
+            max_idle=self.pool_max_idle,
             name="eventsapi",
             reconnect_timeout=RECONNECT_TIMEOUT,
             open=False,
         )
         await pool.open()
         self._pool = pool
+        self._handing_back = asyncio.create_task(self._hand_back(pool), name="pool-hand-back")
 
     async def close(self) -> None:
-        if self._checking is not None:
-            self._checking.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._checking
-            self._checking = None
+        for task in (self._checking, self._handing_back):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._checking = self._handing_back = None
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await self._give_back_idle(pool)
             await pool.close()
 
     async def _give_back_idle(self, pool: AsyncConnectionPool[Connection]) -> None:
-        idle, self._idle = self._idle, []
-        for conn in idle:
-            await pool.putconn(conn)
+        # Taken off the list one at a time: cancelled midway (close() cancels the task
+        # that gives them back), the rest stay listed for close() to give back.
+        for _ in range(len(self._idle)):
+            if not self._idle:
+                break
+            await pool.putconn(self._idle.pop(0))
+
+    async def _hand_back(self, pool: AsyncConnectionPool[Connection]) -> None:
+        """Every ``pool_max_idle`` seconds, give the listed connections back to the pool, as
+        if each request had: it closes those past their lifetime, and those that no
+        request takes again count as unused, so that it shrinks after a burst as it would
+        without the list. The next requests take theirs from the pool, once."""
+        while True:
+            await asyncio.sleep(self.pool_max_idle)
+            with contextlib.suppress(*UNAVAILABLE):
+                await self._give_back_idle(pool)
 
     def _require_pool(self) -> AsyncConnectionPool[Connection]:
         if self._pool is None:
@@ -212,14 +238,21 @@ class PostgresStore(
         locks, statistics and reset (measured in docs/benchmarks.md, issue 18). The pool
         still makes, replaces and tests connections: one that comes back broken or inside a
         transaction goes back to it, and so does every one while a request waits in the pool
-        (which would otherwise wait for nothing while connections sat here).
+        (which would otherwise wait for nothing while connections sat here), and one past
+        the pool's ``max_lifetime``, which the pool closes and replaces, before it is used
+        again; every ``pool_max_idle`` seconds all go back (``_hand_back``).
         """
         pool = self._require_pool()
         conn: Connection | None = None
         try:
-            if self._idle:
+            while self._idle:
                 conn = self._idle.pop()
-            else:
+                # The pool's own deadline for it (max_lifetime, less a jitter).
+                if conn._expire_at > monotonic():
+                    break
+                expired, conn = conn, None
+                await pool.putconn(expired)
+            if conn is None:
                 self._waiting += 1
                 try:
                     conn = await pool.getconn(timeout=wait)
