@@ -12,7 +12,8 @@ page), PyYAML (an SLO file), regex and precis-i18n (the first username checked),
 (two-step codes) and PyNaCl (the UI's sign-in second step).
 
 Some modules are named in full (``LAZY_MODULES``): anyio's asyncio backend (1.3 MB, made
-for the first password hashed), whose package is imported at start by Starlette.
+for the first password hashed), whose package is imported at start by Starlette; the web
+UI's pages (and MarkupSafe with them), made at the first request to one.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ LAZY = (
     "precis_i18n",
     "pyotp",
     "nacl",
+    "markupsafe",
 )
 
-LAZY_MODULES = ("anyio._backends._asyncio",)
+LAZY_MODULES = ("anyio._backends._asyncio", "eventsapi.ui.pages", "eventsapi.ui.visits")
 
 # The app is made in a running event loop, as granian makes it: some libraries (anyio)
 # import more there than outside one.
@@ -123,6 +125,14 @@ def test_each_is_imported_by_what_needs_it(code: str, library: str) -> None:
             "        await ticket.run(len, 'pw')\n"
             "asyncio.run(hash())",
             "anyio._backends._asyncio",
+        ),
+        (
+            "from starlette.testclient import TestClient\n"
+            "from eventsapi.app import create_app\n"
+            "from eventsapi.settings import Settings\n"
+            "with TestClient(create_app(Settings(database='memory:'))) as client:\n"
+            "    assert client.get('/ui/').status_code == 200",
+            "eventsapi.ui.pages",
         ),
     ],
 )
