@@ -13,7 +13,9 @@ page), PyYAML (an SLO file), regex and precis-i18n (the first username checked),
 
 Some modules are named in full (``LAZY_MODULES``): anyio's asyncio backend (1.3 MB, made
 for the first password hashed), whose package is imported at start by Starlette; the web
-UI's pages (and MarkupSafe with them), made at the first request to one.
+UI's pages (and MarkupSafe with them), made at the first request to one; and
+``importlib.metadata`` (about 0.8 MB), which python-ulid imported to read its own version
+(ULIDs are made in ``domain/ids.py`` now).
 """
 
 from __future__ import annotations
@@ -38,7 +40,12 @@ LAZY = (
     "markupsafe",
 )
 
-LAZY_MODULES = ("anyio._backends._asyncio", "eventsapi.ui.pages", "eventsapi.ui.visits")
+LAZY_MODULES = (
+    "anyio._backends._asyncio",
+    "eventsapi.ui.pages",
+    "eventsapi.ui.visits",
+    "importlib.metadata",
+)
 
 # The app is made in a running event loop, as granian makes it: some libraries (anyio)
 # import more there than outside one.
