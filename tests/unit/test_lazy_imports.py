@@ -9,7 +9,8 @@ same goes for icalendar (some 7 MB), for a service whose calendar feeds nobody r
 And, together some 14 MB more per worker (docs/benchmarks.md, "Idle memory and start-up
 (issue 18)"): httpx (webhook deliveries; it imports click with it), Jinja2 (the first UI
 page), PyYAML (an SLO file), regex and precis-i18n (the first username checked), pyotp
-(two-step codes) and PyNaCl (the UI's sign-in second step).
+(two-step codes) and PyNaCl (the UI's sign-in second step). And argon2-cffi (0.4 MB with
+cffi's backend): the first password or recovery code hashed or checked.
 
 Some modules are named in full (``LAZY_MODULES``): anyio's asyncio backend (1.3 MB, made
 for the first password hashed), whose package is imported at start by Starlette; the web
@@ -38,6 +39,8 @@ LAZY = (
     "pyotp",
     "nacl",
     "markupsafe",
+    "argon2",
+    "_cffi_backend",
 )
 
 LAZY_MODULES = (
@@ -116,6 +119,17 @@ def test_the_app_and_the_command_line_start_without_them() -> None:
             "seal('k', 'ann', 'pw', datetime.now(UTC))",
             "nacl",
         ),
+        (
+            "from eventsapi.auth.passwords import DUMMY_HASH, verify_password\n"
+            "verify_password(DUMMY_HASH, 'pw')",
+            "argon2",
+        ),
+        (
+            "from eventsapi.auth.recovery import hash_code, new_recovery_codes\n"
+            "hash_code(new_recovery_codes(1)[0])",
+            "argon2",
+        ),
+        ("from eventsapi.auth.passwords import OWASP_PARAMETERS", "argon2"),
     ],
 )
 def test_each_is_imported_by_what_needs_it(code: str, library: str) -> None:
