@@ -10,7 +10,8 @@ And, together some 14 MB more per worker (docs/benchmarks.md, "Idle memory and s
 (issue 18)"): httpx (webhook deliveries; it imports click with it), Jinja2 (the first UI
 page), PyYAML (an SLO file), regex and precis-i18n (the first username checked), pyotp
 (two-step codes) and PyNaCl (the UI's sign-in second step). And argon2-cffi (0.4 MB with
-cffi's backend): the first password or recovery code hashed or checked.
+cffi's backend): the first password or recovery code hashed or checked; jsonpatch and
+jsonpointer (0.4 MB): the first JSON Patch.
 
 Some modules are named in full (``LAZY_MODULES``): anyio's asyncio backend (1.3 MB, made
 for the first password hashed), whose package is imported at start by Starlette; the web
@@ -41,6 +42,8 @@ LAZY = (
     "markupsafe",
     "argon2",
     "_cffi_backend",
+    "jsonpatch",
+    "jsonpointer",
 )
 
 LAZY_MODULES = (
@@ -130,6 +133,19 @@ def test_the_app_and_the_command_line_start_without_them() -> None:
             "argon2",
         ),
         ("from eventsapi.auth.passwords import OWASP_PARAMETERS", "argon2"),
+        (
+            "from starlette.testclient import TestClient\n"
+            "from eventsapi.app import create_app\n"
+            "from eventsapi.settings import Settings\n"
+            "with TestClient(create_app(Settings(database='memory:'))) as client:\n"
+            "    client.put('/events/e1', json={'title': 't', 'starts_at': '2030-01-01T10:00:00Z',"
+            " 'ends_at': '2030-01-01T11:00:00Z'})\n"
+            '    patch = b\'[{"op": "replace", "path": "/title", "value": "u"}]\'\n'
+            "    answer = client.patch('/events/e1', content=patch,"
+            " headers={'Content-Type': 'application/json-patch+json'})\n"
+            "    assert answer.json()['title'] == 'u', answer.text",
+            "jsonpatch",
+        ),
     ],
 )
 def test_each_is_imported_by_what_needs_it(code: str, library: str) -> None:
