@@ -17,7 +17,8 @@ Some modules are named in full (``LAZY_MODULES``): anyio's asyncio backend (1.3 
 for the first password hashed), whose package is imported at start by Starlette; the web
 UI's pages (and MarkupSafe with them), made at the first request to one; and
 ``importlib.metadata`` (about 0.8 MB), which python-ulid imported to read its own version
-(ULIDs are made in ``domain/ids.py`` now).
+(ULIDs are made in ``domain/ids.py`` now); the scheduled backups' modules, for
+``backup_dir`` only.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ LAZY_MODULES = (
     "eventsapi.ui.pages",
     "eventsapi.ui.visits",
     "importlib.metadata",
+    "eventsapi.backups",
+    "eventsapi.storage.sqlite.backup",
 )
 
 # The app is made in a running event loop, as granian makes it: some libraries (anyio)
@@ -170,6 +173,19 @@ def test_each_is_imported_by_what_needs_it(code: str, library: str) -> None:
             "with TestClient(create_app(Settings(database='memory:'))) as client:\n"
             "    assert client.get('/ui/').status_code == 200",
             "eventsapi.ui.pages",
+        ),
+        (
+            "import asyncio, tempfile\n"
+            "from eventsapi.app import create_app\n"
+            "from eventsapi.settings import Settings\n"
+            "async def serve():\n"
+            "    with tempfile.TemporaryDirectory() as folder:\n"
+            "        settings = Settings(database=f'{folder}/e.db', backup_dir=f'{folder}/b')\n"
+            "        app = create_app(settings)\n"
+            "        async with app.router.lifespan_context(app):\n"
+            "            pass\n"
+            "asyncio.run(serve())",
+            "eventsapi.backups",
         ),
     ],
 )
