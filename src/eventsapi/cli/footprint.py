@@ -18,14 +18,6 @@ memory until one of them writes a page, and CPython's cyclic garbage collector w
 every object it looks at. ``gc.freeze`` moves every object alive now to a generation the
 collector never looks at (the Python documentation's advice for servers that fork; without
 a collection first, which would leave holes that later allocations fill).
-
-**No collections while starting.** ``serve`` turns the garbage collector off as it starts
-(the Python documentation's advice for a parent that forks, too): the modules, classes and
-app it makes live as long as the process, and its ~100 collections looked at them again
-and again, about a tenth of the CPU to the first 200. With one worker, the objects are
-frozen and collections resume once the app is built; with several, before forking (the
-workers start with the collector on). The garbage of the start, never collected then,
-stays: about 0.3 MB (docs/benchmarks.md, "Start-up and idle memory, continued").
 """
 
 from __future__ import annotations
@@ -54,7 +46,6 @@ def serve(server: AbstractServer[Any]) -> None:
         return
     keep_early_signals_in_workers()
     gc.freeze()
-    gc.enable()
     server.serve()
 
 
@@ -71,23 +62,7 @@ def _target(server: AbstractServer[Any]) -> Any:
     found: Any = importlib.import_module(module)
     for name in attribute.split("."):
         found = getattr(found, name)
-    if not server.factory:
-        _collect_from_now_on()
-        return found
-    factory = found
-
-    def built() -> Any:
-        app = factory()
-        _collect_from_now_on()
-        return app
-
-    return built
-
-
-def _collect_from_now_on() -> None:
-    """Freeze what the start made and turn the collector back on (``serve`` turned it off)."""
-    gc.freeze()
-    gc.enable()
+    return found
 
 
 def _serve_alone(server: AbstractServer[Any]) -> None:

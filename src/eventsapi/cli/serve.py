@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import gc
 import logging
 import os
 import shutil
@@ -228,36 +227,6 @@ def serve(
     On a signal it stops accepting connections, lets requests in flight finish,
     commits queued writes and exits 0.
     """
-    # No garbage collection while the server starts (cli/footprint.py: the objects made now
-    # live as long as the process; they are frozen, and collections resume, once the app
-    # is built or before workers are forked). Resumed here too if the start fails.
-    gc.disable()
-    try:
-        _serve(
-            config,
-            database=database,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-            log_format=log_format,
-            access_log=access_log,
-        )
-    finally:
-        gc.enable()
-
-
-def _serve(
-    config: Path | None,
-    *,
-    database: str | None,
-    host: str | None,
-    port: int | None,
-    workers: int | None,
-    log_level: str | None,
-    log_format: str | None,
-    access_log: bool | None,
-) -> None:
     # Settings may warn (an unknown EVENTSAPI_* variable) before they say how to log.
     with logs.held_back() as held:
         settings = resolve(
