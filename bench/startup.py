@@ -13,6 +13,12 @@ divides pages shared by forked workers among them.
 ``--before`` (a command line, split as a shell would) is measured too, its runs
 interleaved with the command's (before, after, before, ...), so that both meet the same
 load on a shared machine.
+
+Give each command's code its bytecode (``python -m compileall -q SRC``), as the image has
+it (deploy/bytecode.py): a source tree without ``__pycache__`` (``git archive``), with
+``PYTHONDONTWRITEBYTECODE`` set or on a read-only file system, compiles every module it
+imports at each start, which took 160 ms of the 490 ms of CPU to the first 200 here
+(docs/benchmarks.md, "Start-up and idle memory, continued").
 """
 
 from __future__ import annotations

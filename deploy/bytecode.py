@@ -48,10 +48,12 @@ LAZY = (
     "import redis.asyncio, redis.exceptions; from zxcvbn import zxcvbn; import segno; "
     "import psycopg, psycopg_pool; import httpx, httpcore, h11, jinja2, yaml, regex, pyotp; "
     "import nacl.secret; "
-    "from precis_i18n import get_profile"
+    "from precis_i18n import get_profile; "
+    "import argon2, jsonpatch, jsonpointer"
 )
 """What the app imports when first needed (shared limits, passwords, two-step login,
-webhook deliveries, UI pages, SLO files, usernames, the UI's sealed sign-in step)."""
+webhook deliveries, UI pages, SLO files, usernames, the UI's sealed sign-in step, password
+hashes, JSON Patch)."""
 HEALTHCHECK = "import os, urllib.request"
 """The Containerfile's HEALTHCHECK imports these (then asks /healthz)."""
 EVENT = {"ID": "1", "Title": "Introduction", "Description": "Come and learn"}

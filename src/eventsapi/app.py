@@ -40,7 +40,6 @@ from eventsapi.auth.hashing import HashingGate
 from eventsapi.auth.ratelimit import RedisRateLimiter, redis_client
 from eventsapi.auth.service import AccountService
 from eventsapi.auth.sessions import SessionPolicy
-from eventsapi.backups import run_scheduled_backups
 from eventsapi.clock import Clock, system_clock
 from eventsapi.errors import ConfigurationError, EventsAPIError
 from eventsapi.settings import Settings, parse_statuses
@@ -282,6 +281,9 @@ def _scheduled_backups(settings: Settings, store: storage.Backend) -> asyncio.Ta
             "back up PostgreSQL with pg_dump (docs/backups.md)."
         )
         return None
+    # Imported with backup_dir set only: the backup's modules stay out of other services.
+    from eventsapi.backups import run_scheduled_backups
+
     return asyncio.create_task(run_scheduled_backups(settings, store.path))
 
 

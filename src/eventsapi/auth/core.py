@@ -9,12 +9,9 @@ gate whichever part asks.
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
-
-from ulid import ULID
 
 from eventsapi.auth.hashing import HashingGate, Ticket
 from eventsapi.auth.password_policy import check_password
@@ -27,6 +24,7 @@ from eventsapi.auth.tokens import SESSION_PREFIX, new_token
 from eventsapi.auth.usernames import lookup_names
 from eventsapi.clock import Clock
 from eventsapi.domain.accounts import AuditEntry, AuditKind, Session, User
+from eventsapi.domain.ids import new_ulid
 from eventsapi.domain.text import without_controls
 from eventsapi.errors import Forbidden, NotFound, PasswordRejected
 
@@ -58,18 +56,11 @@ class AccountCore:
         self.budget = client_budget
         self.hashing = hashing
         self._on_hash = on_hash
-        self._last_id = 0
-        self._id_lock = threading.Lock()
 
     def new_id(self, now: datetime) -> str:
         """A ULID for ``now``, greater than the last one made here in the same millisecond,
         so entries written in one step (unlocked, then logged in) list in that order."""
-        value = int(ULID.from_datetime(now))
-        with self._id_lock:
-            if value >> 80 == self._last_id >> 80 and value <= self._last_id:
-                value = self._last_id + 1
-            self._last_id = value
-        return str(ULID.from_int(value))
+        return new_ulid(now)
 
     async def audit(
         self,

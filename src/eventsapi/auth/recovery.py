@@ -18,16 +18,21 @@ its parameters, so they can change later without invalidating stored codes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import secrets
+from typing import TYPE_CHECKING
 
-from eventsapi.auth.passwords import OWASP_PARAMETERS, Hasher
+from eventsapi.auth.passwords import Hasher
+
+if TYPE_CHECKING:
+    from argon2 import Parameters
 
 __all__ = [
     "ALPHABET",
     "CODE_LENGTH",
-    "RECOVERY_CODE_PARAMETERS",
     "hash_code",
     "new_recovery_codes",
+    "recovery_code_parameters",
     "use_code",
 ]
 
@@ -42,14 +47,18 @@ _DASHES = str.maketrans("", "", "-")
 _MAX_INPUT_CHARS = 64
 """Longer input is refused before any work: no code with spaces and dashes is that long."""
 
-RECOVERY_CODE_PARAMETERS = dataclasses.replace(
-    OWASP_PARAMETERS,
-    time_cost=1,
-    memory_cost=4096,  # KiB: 4 MiB
-)
-"""argon2id for 50-bit random codes: see the module's docstring for why this is enough."""
 
-_hasher = Hasher(RECOVERY_CODE_PARAMETERS)
+def recovery_code_parameters() -> Parameters:
+    """argon2id for 50-bit random codes: see the module's docstring for why this is enough."""
+    from eventsapi.auth.passwords import OWASP_PARAMETERS
+
+    return dataclasses.replace(OWASP_PARAMETERS, time_cost=1, memory_cost=4096)  # KiB: 4 MiB
+
+
+@functools.cache
+def _hasher() -> Hasher:
+    # Made at the first code: argon2 is imported then (auth/passwords.py).
+    return Hasher(recovery_code_parameters())
 
 
 def new_recovery_codes(count: int = 10) -> list[str]:
@@ -65,7 +74,7 @@ def hash_code(code: str) -> str:
     normalized = _normalize(code)
     if normalized is None:
         raise ValueError("not a recovery code")
-    return _hasher.hash(normalized)
+    return _hasher().hash(normalized)
 
 
 def use_code(hashes: tuple[str, ...], code: str) -> tuple[str, ...] | None:
@@ -78,7 +87,7 @@ def use_code(hashes: tuple[str, ...], code: str) -> tuple[str, ...] | None:
     if normalized is None:
         return None
     for index, stored in enumerate(hashes):
-        if _hasher.verify(stored, normalized):
+        if _hasher().verify(stored, normalized):
             return hashes[:index] + hashes[index + 1 :]
     return None
 

@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
-from ulid import ULID
-
 from eventsapi import __version__
 from eventsapi.clock import Clock
+from eventsapi.domain.ids import new_ulid
 from eventsapi.domain.webhooks import Attempt, Endpoint, Message, Outcome
 from eventsapi.webhooks import schedule
 from eventsapi.webhooks.signing import signatures
@@ -187,7 +186,7 @@ class Deliveries:
         if not retry and outcome.status == "pending":
             outcome = Outcome("failed", outcome.step, None)
         made = Attempt(
-            id=str(ULID.from_datetime(at)),
+            id=new_ulid(at),
             message_id=message.id,
             endpoint_id=endpoint.id,
             number=message.attempts + 1,

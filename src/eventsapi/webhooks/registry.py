@@ -19,10 +19,10 @@ from datetime import timedelta
 from typing import Final
 
 from msgspec import UNSET, UnsetType
-from ulid import ULID
 
 from eventsapi.clock import Clock
 from eventsapi.domain.changes import CHANGE_TYPES
+from eventsapi.domain.ids import new_ulid
 from eventsapi.domain.text import CONTROL, LINE_BREAKS
 from eventsapi.domain.webhooks import TEST_TYPE, Attempt, Endpoint, Message
 from eventsapi.errors import FieldError, NotFound, ValidationFailed
@@ -116,7 +116,7 @@ class Registry:
         now = self.clock()
         secret = new_secret()
         endpoint = Endpoint(
-            id=str(ULID.from_datetime(now)),
+            id=new_ulid(now),
             url=checked_url,
             types=checked_types,
             description=description,

@@ -30,10 +30,9 @@ import secrets
 import socket
 from typing import Final
 
-from ulid import ULID
-
 from eventsapi.clock import Clock
 from eventsapi.domain.changes import type_matches
+from eventsapi.domain.ids import new_ulid
 from eventsapi.domain.webhooks import Endpoint, Message
 from eventsapi.errors import EventsAPIError
 from eventsapi.webhooks.delivery import LEASE, Deliveries
@@ -57,7 +56,7 @@ sent again later, once their lease runs out)."""
 
 def new_message_id(clock: Clock) -> str:
     """A ``webhook-id``: ``msg_`` and a ULID."""
-    return f"msg_{ULID.from_datetime(clock())}"
+    return f"msg_{new_ulid(clock())}"
 
 
 class Worker:
