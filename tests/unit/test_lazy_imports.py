@@ -67,16 +67,23 @@ _CREATE_APP = (
 )
 
 
+# A client of a fresh app on the memory store, for the code that follows it.
+_WITH_CLIENT = (
+    "from starlette.testclient import TestClient\n"
+    "from eventsapi.app import create_app\n"
+    "from eventsapi.settings import Settings\n"
+    "with TestClient(create_app(Settings(database='memory:'))) as client:\n"
+)
+
+
 def _imported_after(code: str) -> set[str]:
-    probe = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
-    run = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
-    return {name.partition(".")[0] for name in run.stdout.split()}
+    """The top-level packages imported once ``code`` has run in a fresh interpreter."""
+    return {name.partition(".")[0] for name in _full_names_after(code)}
 
 
 def test_the_app_and_the_command_line_start_without_them() -> None:
     imported = _full_names_after(_CREATE_APP)
+    # From the same run (_imported_after would start another interpreter).
     packages = {name.partition(".")[0] for name in imported}
 
     assert "eventsapi" in packages
@@ -137,12 +144,8 @@ def test_the_app_and_the_command_line_start_without_them() -> None:
         ),
         ("from eventsapi.auth.passwords import OWASP_PARAMETERS", "argon2"),
         (
-            "from starlette.testclient import TestClient\n"
-            "from eventsapi.app import create_app\n"
-            "from eventsapi.settings import Settings\n"
-            "with TestClient(create_app(Settings(database='memory:'))) as client:\n"
-            "    client.put('/events/e1', json={'title': 't', 'starts_at': '2030-01-01T10:00:00Z',"
-            " 'ends_at': '2030-01-01T11:00:00Z'})\n"
+            _WITH_CLIENT + "    client.put('/events/e1', json={'title': 't',"
+            " 'starts_at': '2030-01-01T10:00:00Z', 'ends_at': '2030-01-01T11:00:00Z'})\n"
             '    patch = b\'[{"op": "replace", "path": "/title", "value": "u"}]\'\n'
             "    answer = client.patch('/events/e1', content=patch,"
             " headers={'Content-Type': 'application/json-patch+json'})\n"
@@ -167,11 +170,7 @@ def test_each_is_imported_by_what_needs_it(code: str, library: str) -> None:
             "anyio._backends._asyncio",
         ),
         (
-            "from starlette.testclient import TestClient\n"
-            "from eventsapi.app import create_app\n"
-            "from eventsapi.settings import Settings\n"
-            "with TestClient(create_app(Settings(database='memory:'))) as client:\n"
-            "    assert client.get('/ui/').status_code == 200",
+            _WITH_CLIENT + "    assert client.get('/ui/').status_code == 200",
             "eventsapi.ui.pages",
         ),
         (
