@@ -22,11 +22,11 @@ Usage: bench/soak.py --backend sqlite|postgres [--minutes 30] [--out DIR]
 
 The mix: 80 % reads (40 % one event by id, 25 % a list page, 15 % a search), 15 % writes
 (5 % create, 5 % patch, 5 % delete, of events the soak created), 5 % account traffic (3 %
-session list, 1 % login, 1 % logout of the oldest of the soak's sessions, so that they do
-not pile up). The servers listen on 127.0.0.1, so the client's requests are local and not
-rate-limited (local mode, docs/security.md); since all of them come from one address, the
-soak raises the per-address caps that would otherwise refuse a legitimate load from one
-client: ``max_listings_per_client`` (2, to 64, as bench/run.sh does) and
+session list, 1 % login, 1 % logout of the oldest of the soak's sessions that no request is
+using, so that they do not pile up). The servers listen on 127.0.0.1, so the client's
+requests are local and not rate-limited (local mode, docs/security.md); since all of them
+come from one address, the soak raises the per-address caps that would otherwise refuse a
+legitimate load from one client: ``max_listings_per_client`` (2, to 64, as bench/run.sh does) and
 ``password_hashing_per_client`` (4, to the worker's 20 places).
 
 Every response is recorded (``responses.csv.gz``: due time, latency, status, operation,
@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import csv
 import dataclasses
@@ -254,6 +255,9 @@ class Client:
         self.records: list[Record] = []
         self.ids: list[str] = []  # events the soak created and did not delete
         self.tokens: list[str] = []  # the soak's sessions, oldest first
+        # Requests in flight per session: a session is never logged out under one of them,
+        # else that request, answered after the logout on another connection, is a 401.
+        self.in_flight: collections.Counter[str] = collections.Counter()
         self.rng = random.Random(18 + seed)  # noqa: S311 - a reproducible mix, not secrets
         self.next = seed
         self.ops = [op for op, weight in MIX for _ in range(weight)]
@@ -301,7 +305,8 @@ class Client:
         rng = self.rng
         if op in {"get_one", "patch", "delete"} and not self.ids:
             op = "create"
-        if op == "logout" and len(self.tokens) < 2:
+        idle = [t for t in self.tokens[:-1] if not self.in_flight[t]]
+        if op == "logout" and not idle:
             op = "login"
         if op == "session_list" and not self.tokens:
             op = "login"
@@ -333,9 +338,15 @@ class Client:
             await self.request(op, "DELETE", f"/events/{self.ids.pop()}", due)
         elif op == "session_list":
             token = self.tokens[-1]
-            await self.request(
-                op, "GET", "/auth/sessions", due, headers={"Authorization": f"Bearer {token}"}
-            )
+            self.in_flight[token] += 1
+            try:
+                await self.request(
+                    op, "GET", "/auth/sessions", due, headers={"Authorization": f"Bearer {token}"}
+                )
+            finally:
+                self.in_flight[token] -= 1
+                if not self.in_flight[token]:
+                    del self.in_flight[token]
         elif op == "login":
             response = await self.request(
                 op, "POST", "/auth/login", due, json={"username": USER, "password": self.password}
@@ -343,7 +354,8 @@ class Client:
             if response is not None and response.status_code == 200:
                 self.tokens.append(response.json()["token"])
         elif op == "logout":
-            token = self.tokens.pop(0)
+            token = idle[0]
+            self.tokens.remove(token)
             await self.request(
                 op, "POST", "/auth/logout", due, headers={"Authorization": f"Bearer {token}"}
             )
