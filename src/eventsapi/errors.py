@@ -41,16 +41,16 @@ into HTTP responses (RFC 9457 problem details), so the mapping lives in one plac
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import timedelta
+
+import msgspec
 
 
 class EventsAPIError(Exception):
     """Base of every error eventsapi raises deliberately."""
 
 
-@dataclass(frozen=True, slots=True)
-class FieldError:
+class FieldError(msgspec.Struct, frozen=True):
     """One broken rule: which field (a JSON pointer-like dotted path) and why."""
 
     field: str

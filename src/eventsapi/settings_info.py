@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import msgspec
@@ -11,8 +10,7 @@ import msgspec
 from eventsapi.settings import ENV_PREFIX, Settings
 
 
-@dataclass(frozen=True, slots=True)
-class SettingInfo:
+class SettingInfo(msgspec.Struct, frozen=True):
     """One setting as documented: name, type, default, help, environment variable."""
 
     name: str

@@ -131,4 +131,3 @@ def test_the_cache_is_bounded() -> None:
     assert cache.get(1, (ANONYMOUS, b"%d" % MAX_ANSWERS)) is not None
     cache.keep(1, (ANONYMOUS, b"big"), Answer(b" " * (64 * 1024 + 1), ()))
     assert cache.get(1, (ANONYMOUS, b"big")) is None
-

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import msgspec
 import pytest
 from click.testing import CliRunner, Result
 from starlette.testclient import TestClient
@@ -201,7 +201,7 @@ def test_unlock_lifts_the_lock_and_forgets_the_failures(runner: CliRunner, datab
 
     async def lock(store: Backend) -> User:
         return await store.update_user(
-            locked.id, lambda u: dataclasses.replace(u, locked=True, failed_logins=100)
+            locked.id, lambda u: msgspec.structs.replace(u, locked=True, failed_logins=100)
         )
 
     with_store(database, lock)
@@ -338,7 +338,7 @@ def test_reset_password_prints_a_new_one_once_and_ends_the_sessions(
 
     async def lock(store: Backend) -> User:
         return await store.update_user(
-            locked.id, lambda u: dataclasses.replace(u, locked=True, failed_logins=100)
+            locked.id, lambda u: msgspec.structs.replace(u, locked=True, failed_logins=100)
         )
 
     with signed_in(database, "nina") as client:
@@ -387,7 +387,7 @@ def test_disable_2fa_turns_off_the_code_and_the_recovery_codes(
     async def enrol(store: Backend) -> User:
         return await store.update_user(
             enrolled.id,
-            lambda u: dataclasses.replace(
+            lambda u: msgspec.structs.replace(
                 u,
                 totp_secret="JBSWY3DPEHPK3PXP",  # noqa: S106 - a test account's
                 totp_enabled=True,

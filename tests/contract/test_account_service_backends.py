@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC
 
+import msgspec
 import pyotp
 import pytest
 
@@ -147,7 +148,7 @@ async def test_failures_and_the_lock_are_shared_by_the_replicas(replicas: Replic
     alice = await replicas.store.user_by_name("alice")
     assert alice is not None
     await replicas.store.update_user(
-        alice.id, lambda user: dataclasses.replace(user, failed_logins=LOCK_AFTER - 1)
+        alice.id, lambda user: msgspec.structs.replace(user, failed_logins=LOCK_AFTER - 1)
     )
     clock.advance(MAX_DELAY.total_seconds())
     with pytest.raises(AuthenticationFailed):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import hashlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -20,6 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import psycopg
 import pytest
 
@@ -158,9 +158,9 @@ async def test_a_taken_username_or_id_is_refused(opened: Backend) -> None:
     await opened.create_user(alice)
 
     with pytest.raises(AlreadyExists):
-        await opened.create_user(dataclasses.replace(alice, id="user-other"))
+        await opened.create_user(msgspec.structs.replace(alice, id="user-other"))
     with pytest.raises(AlreadyExists):
-        await opened.create_user(dataclasses.replace(alice, username="other"))
+        await opened.create_user(msgspec.structs.replace(alice, username="other"))
 
     assert await opened.count_users() == 1
     assert await opened.user_by_name("other") is None
@@ -194,11 +194,13 @@ async def test_update_user_stores_and_returns_the_change(opened: Backend) -> Non
     [alice] = await with_users(opened, "alice")
 
     def lock(current: User) -> User:
-        return dataclasses.replace(current, failed_logins=current.failed_logins + 1, locked=True)
+        return msgspec.structs.replace(
+            current, failed_logins=current.failed_logins + 1, locked=True
+        )
 
     updated = await opened.update_user(alice.id, lock)
 
-    assert updated == dataclasses.replace(alice, failed_logins=1, locked=True)
+    assert updated == msgspec.structs.replace(alice, failed_logins=1, locked=True)
     assert await opened.user_by_id(alice.id) == updated
 
 
@@ -233,7 +235,7 @@ async def test_a_change_cannot_change_the_id(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
 
     with pytest.raises(ValueError, match="id"):
-        await opened.update_user(alice.id, lambda u: dataclasses.replace(u, id="user-new"))
+        await opened.update_user(alice.id, lambda u: msgspec.structs.replace(u, id="user-new"))
 
     assert await opened.user_by_id(alice.id) == alice
     assert await opened.user_by_id("user-new") is None
@@ -243,10 +245,12 @@ async def test_renaming_frees_the_old_name_and_refuses_a_taken_one(opened: Backe
     alice, bob = await with_users(opened, "alice", "bob")
 
     with pytest.raises(AlreadyExists):
-        await opened.update_user(alice.id, lambda u: dataclasses.replace(u, username="bob"))
+        await opened.update_user(alice.id, lambda u: msgspec.structs.replace(u, username="bob"))
     assert await opened.user_by_id(alice.id) == alice
 
-    renamed = await opened.update_user(alice.id, lambda u: dataclasses.replace(u, username="ally"))
+    renamed = await opened.update_user(
+        alice.id, lambda u: msgspec.structs.replace(u, username="ally")
+    )
     assert await opened.user_by_name("ally") == renamed
     assert await opened.user_by_name("alice") is None
     await opened.create_user(user("alice", id="user-alice-2"))
@@ -257,7 +261,7 @@ async def test_concurrent_updates_of_one_user_all_count(opened: Backend) -> None
     [alice] = await with_users(opened, "alice")
 
     def fail_once(current: User) -> User:
-        return dataclasses.replace(current, failed_logins=current.failed_logins + 1)
+        return msgspec.structs.replace(current, failed_logins=current.failed_logins + 1)
 
     await asyncio.gather(*(opened.update_user(alice.id, fail_once) for _ in range(50)))
 
@@ -282,8 +286,8 @@ async def test_change_role_promotes_and_demotes_but_never_the_last_admin(
     with pytest.raises(NotFound):
         await opened.change_role("user-nobody", Role.ADMIN)
 
-    assert promoted == dataclasses.replace(alice, role=Role.ADMIN)
-    assert demoted == dataclasses.replace(alice, role=Role.MEMBER)
+    assert promoted == msgspec.structs.replace(alice, role=Role.ADMIN)
+    assert demoted == msgspec.structs.replace(alice, role=Role.MEMBER)
     assert await opened.user_by_id(alice.id) == demoted
     found = await opened.user_by_id(bob.id)
     assert found is not None
@@ -464,7 +468,7 @@ async def test_a_session_is_found_by_its_token_hash_with_its_user(opened: Backen
 async def test_the_user_found_with_a_session_is_as_it_is_now(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
     await opened.add_session(session(alice, "laptop"))
-    locked = await opened.update_user(alice.id, lambda u: dataclasses.replace(u, locked=True))
+    locked = await opened.update_user(alice.id, lambda u: msgspec.structs.replace(u, locked=True))
 
     found = await opened.session_by_token(digest("session secret laptop"))
     assert found is not None
@@ -477,9 +481,9 @@ async def test_a_taken_session_id_or_token_hash_is_refused(opened: Backend) -> N
     await opened.add_session(laptop)
 
     with pytest.raises(AlreadyExists):
-        await opened.add_session(dataclasses.replace(laptop, token_hash=digest("other")))
+        await opened.add_session(msgspec.structs.replace(laptop, token_hash=digest("other")))
     with pytest.raises(AlreadyExists):
-        await opened.add_session(dataclasses.replace(laptop, id="session-other"))
+        await opened.add_session(msgspec.structs.replace(laptop, id="session-other"))
     assert await opened.sessions_of(alice.id) == [laptop]
 
 
@@ -502,7 +506,7 @@ async def test_touch_moves_last_seen_forward_only(opened: Backend) -> None:
 
     found = await opened.session_by_token(laptop.token_hash)
     assert found is not None
-    assert found[0] == dataclasses.replace(laptop, last_seen_at=at(60))
+    assert found[0] == msgspec.structs.replace(laptop, last_seen_at=at(60))
 
 
 async def test_sessions_of_a_user_are_the_unrevoked_ones_newest_first(opened: Backend) -> None:
@@ -533,7 +537,7 @@ async def test_a_user_revokes_their_own_session_once(opened: Backend) -> None:
 
     # Still found (the caller refuses it), revoked at the first revocation's time.
     assert await opened.session_by_token(laptop.token_hash) == (
-        dataclasses.replace(laptop, revoked_at=at(100)),
+        msgspec.structs.replace(laptop, revoked_at=at(100)),
         alice,
     )
     assert await opened.sessions_of(alice.id) == [phone]
@@ -593,9 +597,9 @@ async def test_a_taken_token_id_or_hash_and_an_unknown_user_are_refused(
     await opened.add_token(ci)
 
     with pytest.raises(AlreadyExists):
-        await opened.add_token(dataclasses.replace(ci, token_hash=digest("other")))
+        await opened.add_token(msgspec.structs.replace(ci, token_hash=digest("other")))
     with pytest.raises(AlreadyExists):
-        await opened.add_token(dataclasses.replace(ci, id="token-other"))
+        await opened.add_token(msgspec.structs.replace(ci, id="token-other"))
     with pytest.raises(NotFound):
         await opened.add_token(token(user("ghost"), "ghostly"))
     assert await opened.tokens_of(alice.id) == [ci]
@@ -622,7 +626,7 @@ async def test_a_token_is_revoked_by_its_own_user_only(opened: Backend) -> None:
     assert await opened.revoke_token(ci.id, user_id=alice.id, at=at(70)) is False
     assert await opened.tokens_of(alice.id) == []
     assert await opened.token_by_hash(ci.token_hash) == (
-        dataclasses.replace(ci, revoked_at=at(60)),
+        msgspec.structs.replace(ci, revoked_at=at(60)),
         alice,
     )
 
@@ -637,7 +641,7 @@ async def test_touch_token_records_the_latest_use(opened: Backend) -> None:
     await opened.touch_token("token-nobody", at(90))
 
     assert await opened.token_by_hash(ci.token_hash) == (
-        dataclasses.replace(ci, last_used_at=at(40)),
+        msgspec.structs.replace(ci, last_used_at=at(40)),
         alice,
     )
 
@@ -648,7 +652,7 @@ async def test_touch_token_records_the_latest_use(opened: Backend) -> None:
 async def test_audit_entries_read_back_whole_and_per_user(opened: Backend) -> None:
     alice, bob = await with_users(opened, "alice", "bob")
     detail = {"session": "s1", "reasons": ["password", "totp"], "n": 3, "ok": True, "x": None}
-    login = dataclasses.replace(entry(1, alice), detail=detail)
+    login = msgspec.structs.replace(entry(1, alice), detail=detail)
     failed = entry(2, alice, AuditKind.LOGIN_FAILED)
     for each in (login, entry(3, bob), failed, entry(4, None, AuditKind.LOGIN_FAILED)):
         await opened.append_audit(each)
@@ -661,7 +665,7 @@ async def test_audit_entries_read_back_whole_and_per_user(opened: Backend) -> No
 async def test_an_audit_entry_keeps_what_was_appended(opened: Backend) -> None:
     [alice] = await with_users(opened, "alice")
     detail: dict[str, Any] = {"tags": ["a"]}
-    await opened.append_audit(dataclasses.replace(entry(1, alice), detail=detail))
+    await opened.append_audit(msgspec.structs.replace(entry(1, alice), detail=detail))
     detail["tags"].append("changed after")
 
     [found] = await opened.audit_of(alice.id)
@@ -675,7 +679,7 @@ async def test_a_taken_audit_id_is_refused(opened: Backend) -> None:
     await opened.append_audit(first)
 
     with pytest.raises(AlreadyExists):
-        await opened.append_audit(dataclasses.replace(first, kind=AuditKind.LOGOUT))
+        await opened.append_audit(msgspec.structs.replace(first, kind=AuditKind.LOGOUT))
     assert await opened.audit_of(alice.id) == [first]
 
 
@@ -794,7 +798,7 @@ async def test_a_revocation_holds_at_once_on_another_store(
     async with opened_on(database) as one, opened_on(database) as two:
         [alice] = await with_users(one, "alice")
         laptop, phone, ci = session(alice, "laptop"), session(alice, "phone"), token(alice, "ci")
-        phone = dataclasses.replace(phone, token_hash=digest("phone"))
+        phone = msgspec.structs.replace(phone, token_hash=digest("phone"))
         await one.add_session(laptop)
         await one.add_session(phone)
         await one.add_token(ci)
@@ -814,7 +818,7 @@ async def test_a_revocation_holds_at_once_on_another_store(
 
         assert await two.revoke_sessions(alice.id, at=at(30)) == 1
         assert await one.sessions_of(alice.id) == []
-        locked = await two.update_user(alice.id, lambda u: dataclasses.replace(u, locked=True))
+        locked = await two.update_user(alice.id, lambda u: msgspec.structs.replace(u, locked=True))
         assert await one.user_by_name("alice") == locked
 
 
@@ -825,7 +829,7 @@ async def test_two_stores_updating_one_user_at_once_lose_no_update(
         [alice] = await with_users(one, "alice")
 
         def fail_once(current: User) -> User:
-            return dataclasses.replace(current, failed_logins=current.failed_logins + 1)
+            return msgspec.structs.replace(current, failed_logins=current.failed_logins + 1)
 
         await asyncio.gather(
             *((one if n % 2 else two).update_user(alice.id, fail_once) for n in range(50))

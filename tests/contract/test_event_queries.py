@@ -6,7 +6,6 @@ this suite runs on each (see ``tests.support.BACKENDS``).
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
@@ -221,15 +220,15 @@ async def walk(store: Backend, query: EventQuery) -> tuple[list[list[str]], list
     forward: list[list[str]] = []
     after: Position | None = None
     while True:
-        page = await store.list_page(dataclasses.replace(query, after=after))
+        page = await store.list_page(msgspec.structs.replace(query, after=after))
         forward.append([e.id for e in page.events])
         if page.next is None:
             break
         after = page.next
     backward: list[list[str]] = [forward[-1]]
-    before = (await store.list_page(dataclasses.replace(query, after=after))).prev
+    before = (await store.list_page(msgspec.structs.replace(query, after=after))).prev
     while before is not None:
-        page = await store.list_page(dataclasses.replace(query, before=before))
+        page = await store.list_page(msgspec.structs.replace(query, before=before))
         backward.insert(0, [e.id for e in page.events])
         before = page.prev
     return forward, backward

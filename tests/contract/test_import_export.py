@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -181,7 +180,9 @@ async def test_keep_decides_at_the_end_and_sees_the_result(
     assert not result.committed
     assert (result.imported, result.replaced) == (1, 1 if on_conflict == "replace" else 0)
     # keep sees the result it decides on (not yet marked uncommitted); no conflict with "error"
-    assert seen == ([] if on_conflict == "error" else [dataclasses.replace(result, committed=True)])
+    assert seen == (
+        [] if on_conflict == "error" else [msgspec.structs.replace(result, committed=True)]
+    )
     assert await stored_ids(opened) == ["taken"]
     assert await opened.get("taken") == event("taken", title="Stored")
 

@@ -8,7 +8,6 @@ Each change-log record says who may be told of it. The HTTP routes built on thes
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 from datetime import timedelta
@@ -114,7 +113,7 @@ async def test_listings_searches_and_counts_hold_only_what_the_reader_may_see(
                 assert page.total == len(expected), (where, sort)
                 if page.next is None:
                     break
-                query = dataclasses.replace(query, after=page.next)
+                query = msgspec.structs.replace(query, after=page.next)
             assert sorted(ids) == expected, (where, sort)
 
 

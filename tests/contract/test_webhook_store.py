@@ -4,9 +4,9 @@ lease runs out, an attempt is recorded once, and a lost lease changes nothing.""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
+import msgspec
 import pytest
 
 from eventsapi.domain.webhooks import Attempt, Endpoint, Message, Outcome
@@ -148,7 +148,7 @@ async def test_a_change_keeps_the_cursor_and_a_removal_takes_everything(opened: 
     await opened.queue_messages(ENDPOINT.id, 0, 1, [message(1)])
 
     changed = await opened.update_webhook(
-        ENDPOINT.id, lambda e: dataclasses.replace(e, url="https://93.184.216.35/", cursor=99)
+        ENDPOINT.id, lambda e: msgspec.structs.replace(e, url="https://93.184.216.35/", cursor=99)
     )
 
     assert changed.url == "https://93.184.216.35/"

@@ -3,7 +3,6 @@ deliveries, retry), for admins only; everyone else gets the API's refusal as a p
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import html
 import re
@@ -11,6 +10,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 from starlette.testclient import TestClient
 
@@ -54,7 +54,7 @@ def _lock(client: TestClient, name: str) -> None:
     lock = functools.partial(
         store.update_user,
         _user(client, name).id,
-        lambda u: dataclasses.replace(u, locked=True, failed_logins=100),
+        lambda u: msgspec.structs.replace(u, locked=True, failed_logins=100),
     )
     client.portal.call(lock)  # type: ignore[union-attr]
     assert _user(client, name).locked

@@ -3,9 +3,9 @@ password, two-step verification, API tokens and the audit log."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
+import msgspec
 import pytest
 
 from eventsapi.auth.service import AccountService
@@ -252,7 +252,7 @@ async def test_an_api_token_has_the_scopes_it_was_given(
     assert (token.name, token.expires_at) == ("ci", clock.now() + timedelta(days=30))
     by_token = await authenticated(service, value)
     assert by_token.session is None
-    assert by_token.token == dataclasses.replace(token, last_used_at=clock.now())
+    assert by_token.token == msgspec.structs.replace(token, last_used_at=clock.now())
     assert by_token.scopes == {Scope.EVENTS_READ}
     assert await service.own.tokens(principal) == [by_token.token]
     assert AuditKind.TOKEN_CREATED in await kinds(service, principal)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
 
+import msgspec
 import pytest
 
 from eventsapi.auth.sessions import (
@@ -40,7 +40,7 @@ def login(at: datetime = START, policy: SessionPolicy = POLICY) -> Session:
 
 
 def seen(session: Session, after: timedelta) -> Session:
-    return dataclasses.replace(session, last_seen_at=session.created_at + after)
+    return msgspec.structs.replace(session, last_seen_at=session.created_at + after)
 
 
 # The policy
@@ -133,7 +133,7 @@ def test_expired_is_reported_before_idle_and_revoked_before_both() -> None:
     late = START + POLICY.absolute
 
     assert session_state(session, late, POLICY) == "expired"
-    revoked = dataclasses.replace(session, revoked_at=START + timedelta(seconds=1))
+    revoked = msgspec.structs.replace(session, revoked_at=START + timedelta(seconds=1))
     assert session_state(revoked, START + timedelta(seconds=2), POLICY) == "revoked"
     assert session_state(revoked, late, POLICY) == "revoked"
 

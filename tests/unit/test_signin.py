@@ -12,6 +12,7 @@ import dataclasses
 from datetime import timedelta
 from typing import Any, cast
 
+import msgspec
 import pytest
 from argon2 import Parameters, extract_parameters
 
@@ -330,7 +331,7 @@ async def test_a_lock_stops_logins_not_the_sessions_already_open(
     alice = await signup(service)
     _, _, token = await login(service)
 
-    await memory.update_user(alice.id, lambda user: dataclasses.replace(user, locked=True))
+    await memory.update_user(alice.id, lambda user: msgspec.structs.replace(user, locked=True))
 
     with pytest.raises(AuthenticationFailed):
         await login(service)
@@ -345,7 +346,7 @@ async def test_a_locked_account_answers_the_right_password_as_a_wrong_one(
     await signup(service)
     await memory.update_user(
         (await current(memory)).id,
-        lambda user: dataclasses.replace(user, failed_logins=LOCK_AFTER, locked=True),
+        lambda user: msgspec.structs.replace(user, failed_logins=LOCK_AFTER, locked=True),
     )
 
     results: dict[str, list[type[Exception]]] = {}
@@ -443,7 +444,7 @@ async def test_a_wrong_code_counts_as_a_failure_and_the_second_factor_lifts_a_lo
 
     await memory.update_user(
         (await current(memory)).id,
-        lambda user: dataclasses.replace(user, failed_logins=LOCK_AFTER, locked=True),
+        lambda user: msgspec.structs.replace(user, failed_logins=LOCK_AFTER, locked=True),
     )
     clock.advance(MAX_DELAY.total_seconds())
     principal = await signed_in(service, totp=code_at(secret, clock))

@@ -30,7 +30,6 @@ the same ``ETag`` cannot both win.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Final
 
 import msgspec
@@ -63,8 +62,7 @@ def event_part(tag: str) -> str:
     return tag if cut < 0 else tag[:cut] + '"'
 
 
-@dataclass(frozen=True, slots=True)
-class TagList:
+class TagList(msgspec.Struct, frozen=True):
     """A parsed ``If-Match`` / ``If-None-Match`` value: ``*`` or entity tags."""
 
     any: bool
@@ -106,8 +104,7 @@ def parse_tags(header: str, value: str) -> TagList:
     return TagList(False, frozenset(strong), frozenset(weak))
 
 
-@dataclass(frozen=True, slots=True)
-class Preconditions:
+class Preconditions(msgspec.Struct, frozen=True):
     """The preconditions of one request, evaluated against the current event."""
 
     if_match: TagList | None = None

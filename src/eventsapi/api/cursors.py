@@ -13,7 +13,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-from dataclasses import dataclass
 
 import msgspec
 
@@ -33,8 +32,7 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(_Payload).decode
 
 
-@dataclass(frozen=True, slots=True)
-class Cursor:
+class Cursor(msgspec.Struct, frozen=True):
     position: Position
     backwards: bool
     """Go back from ``position`` (a previous page) rather than on after it."""

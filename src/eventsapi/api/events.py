@@ -9,7 +9,6 @@ not depend on it); the event's owner is checked by the store inside the write's 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -121,7 +120,7 @@ class EventsAPI:
             page = Page(total=0 if listing.query.count else None)
         else:
             with self.listings.slot(request):
-                query = dataclasses.replace(listing.query, reader=reader)
+                query = msgspec.structs.replace(listing.query, reader=reader)
                 page = await self.store.list_page(query)
         headers = [(b"sync-token", encode_sync_token(self._cursor_key, last_change).encode())]
         if not reader.public_only:

@@ -31,7 +31,6 @@ Cookie``: what it holds depends on them.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import re
 from datetime import timedelta
@@ -155,7 +154,7 @@ class CalendarFeeds:
         where = parse_filter(single, query)
         if where.starts_after is None:
             since = self.clock() - timedelta(days=FEED_PAST_DAYS)
-            where = dataclasses.replace(where, starts_after=since)
+            where = msgspec.structs.replace(where, starts_after=since)
         searches_nothing = "q" in single and not where.terms
         events = [] if searches_nothing else await self._events(request, where, reader)
         name = _feed_name(where)
@@ -182,7 +181,7 @@ class CalendarFeeds:
                     events.append(_decode_event(document))
                 if page.next is None:
                     return events
-                query = dataclasses.replace(query, after=page.next)
+                query = msgspec.structs.replace(query, after=page.next)
 
 
 def _feed_name(where: EventFilter) -> str:

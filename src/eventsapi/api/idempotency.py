@@ -17,15 +17,14 @@ failed precondition) changed nothing, so its retry simply runs again.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -49,8 +48,7 @@ PRUNE_EVERY_SECONDS: Final = 3600.0
 logger = logging.getLogger("eventsapi")
 
 
-@dataclass(frozen=True, slots=True)
-class SavedResponse:
+class SavedResponse(msgspec.Struct, frozen=True):
     """The response to an idempotent request, as replayed byte for byte."""
 
     status: int
@@ -206,4 +204,4 @@ def _replay(respond: Respond, document: bytes) -> Response:
     """The answer to a retry, made from the document saved by the first request (the body
     the first response sent); its body is that document as stored."""
     answer = respond(counted(document))
-    return to_response(dataclasses.replace(answer, body=document), replayed=True)
+    return to_response(msgspec.structs.replace(answer, body=document), replayed=True)

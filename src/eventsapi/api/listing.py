@@ -8,7 +8,6 @@ the filters and the sort.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, get_args
 from urllib.parse import urlencode
@@ -43,8 +42,7 @@ STATUSES: Final = frozenset(get_args(Status))
 _decode_instant = msgspec.json.Decoder(datetime).decode
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
+class Listing(msgspec.Struct, frozen=True):
     """A parsed listing request: the query for the store, and how to link pages."""
 
     query: EventQuery

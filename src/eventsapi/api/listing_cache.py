@@ -17,8 +17,9 @@ at most ``MAX_BODY`` bytes each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
+
+import msgspec
 
 from eventsapi.domain.visibility import Reader
 
@@ -30,8 +31,7 @@ with ``MAX_ANSWERS``, at most 4 MiB per worker."""
 Key = tuple[Reader, bytes]
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(msgspec.Struct, frozen=True):
     """A listing's body and its fields (copied into each response)."""
 
     body: bytes

@@ -8,7 +8,6 @@ own address; ``GET /problems/<slug>`` describes each one.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -26,8 +25,7 @@ logger = logging.getLogger("eventsapi")
 _encode = msgspec.json.Encoder().encode
 
 
-@dataclass(frozen=True, slots=True)
-class ProblemType:
+class ProblemType(msgspec.Struct, frozen=True):
     slug: str
     status: int
     title: str

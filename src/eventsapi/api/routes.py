@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
@@ -97,8 +97,7 @@ class Limits(enum.Enum):
         return reads if method in READS else writes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Services:
+class Services(msgspec.Struct, frozen=True, kw_only=True):
     """What the handlers of the table are bound to, made by ``create_app``."""
 
     events: EventsAPI
@@ -121,8 +120,7 @@ Bind = Callable[[Services], Handler | None]
 """A handler bound to the services; ``None``: not served (``/metrics`` when it is off)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class Op:
+class Op(msgspec.Struct, frozen=True, kw_only=True, eq=False):
     """One method of a route: its handler, who may call it, and its OpenAPI operation.
 
     ``responses``: the operation's own answers, in the document's order; the answers every
@@ -140,8 +138,8 @@ class Op:
     description: str | None = None
     parameters: Sequence[Schema] = ()
     body: Schema | None = None
-    responses: Mapping[str, Schema] = field(default_factory=dict)
-    overrides: Mapping[str, Schema] = field(default_factory=dict)
+    responses: Mapping[str, Schema] = msgspec.field(default_factory=dict)
+    overrides: Mapping[str, Schema] = msgspec.field(default_factory=dict)
     document: Callable[[], Schema] | None = None
 
     @property
@@ -149,8 +147,7 @@ class Op:
         return self.operation_id is not None or self.document is not None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
-class Route:
+class Route(msgspec.Struct, frozen=True, kw_only=True, eq=False):
     """A path template and its methods. ``mount``: an ASGI app serving every path under
     ``path`` instead (static files); ``tag``: its OpenAPI tag (``None``: not described)."""
 

@@ -20,11 +20,11 @@ listed are served (not a README).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Final
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -45,8 +45,7 @@ REVALIDATE: Final = "no-cache"
 IDENTITY: Final = "identity"
 
 
-@dataclass(frozen=True, slots=True)
-class StaticFile:
+class StaticFile(msgspec.Struct, frozen=True):
     forms: dict[str, bytes]
     """The file's content by content coding: ``identity`` and those made ahead of time."""
     media_type: str

@@ -17,9 +17,10 @@ account of the same name does not own them: only admins can change or delete the
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from typing import Final
+
+import msgspec
 
 from eventsapi.auth.core import AccountCore, client_of
 from eventsapi.auth.principal import Actor, Operator
@@ -93,7 +94,7 @@ class Administration:
         target = await self._core.user_named(username)
 
         def unlock(current: User) -> User:
-            return dataclasses.replace(
+            return msgspec.structs.replace(
                 current, locked=False, failed_logins=0, last_failed_login_at=None
             )
 
@@ -192,7 +193,7 @@ class Administration:
         now = core.clock()
 
         def reset(current: User) -> User:
-            return dataclasses.replace(
+            return msgspec.structs.replace(
                 current,
                 password_hash=new_hash,
                 password_changed_at=now,
@@ -226,7 +227,7 @@ class Administration:
         def disable(current: User) -> User:
             if not current.totp_enabled and current.totp_secret is None:
                 raise Forbidden("Two-step verification is not on for this account.")
-            return dataclasses.replace(
+            return msgspec.structs.replace(
                 current,
                 totp_secret=None,
                 totp_enabled=False,

@@ -18,10 +18,11 @@ the password again (a password change, two-step verification on or off).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Final, NoReturn
+
+import msgspec
 
 from eventsapi.auth.core import AccountCore, client_of
 from eventsapi.auth.hashing import Ticket
@@ -56,8 +57,7 @@ class Stale(Exception):
     """What was checked outside the transaction no longer holds inside it."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Attempt:
+class Attempt(msgspec.Struct, frozen=True):
     """A counted attempt: the user before the count and as counted."""
 
     before: User
@@ -96,7 +96,7 @@ class Attempts:
             if wait is not None:
                 raise TooManyAttempts(wait)
             before[:] = [current]
-            return dataclasses.replace(
+            return msgspec.structs.replace(
                 current, failed_logins=current.failed_logins + 1, last_failed_login_at=now
             )
 
@@ -113,7 +113,7 @@ class Attempts:
                 counted.last_failed_login_at,
             ):
                 return current
-            return dataclasses.replace(
+            return msgspec.structs.replace(
                 current,
                 failed_logins=before.failed_logins,
                 last_failed_login_at=before.last_failed_login_at,
@@ -130,7 +130,7 @@ class Attempts:
 
             def lock(current: User) -> User:
                 newly[:] = [not current.locked and should_lock(current.failed_logins)]
-                return dataclasses.replace(current, locked=True) if newly[0] else current
+                return msgspec.structs.replace(current, locked=True) if newly[0] else current
 
             await core.store.update_user(counted.id, lock)
             if newly[0]:
@@ -166,7 +166,7 @@ class Attempts:
                 current = proof.spend(current)
             was_locked[:] = [current.locked and proof is not None]
             return change(
-                dataclasses.replace(
+                msgspec.structs.replace(
                     current,
                     failed_logins=0,
                     last_failed_login_at=None,

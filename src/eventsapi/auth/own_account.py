@@ -14,13 +14,13 @@ verification (with its recovery codes), API tokens and audit log.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Final
 
 import anyio.to_thread
+import msgspec
 
 from eventsapi.auth import recovery, totp
 from eventsapi.auth.attempts import Attempts, Stale
@@ -127,7 +127,7 @@ class OwnAccount:
                 def set_password(user: User) -> User:
                     if user.totp_enabled != two_factor:
                         raise Stale  # the policy was checked for the other minimum length
-                    return dataclasses.replace(
+                    return msgspec.structs.replace(
                         user,
                         password_hash=new_hash,
                         password_changed_at=now,
@@ -137,7 +137,9 @@ class OwnAccount:
                 user = await attempts.succeed(
                     attempt.counted, proof, now, client, set_password, by="password_change"
                 )
-        session, token = await core.replace_sessions(dataclasses.replace(principal, user=user), now)
+        session, token = await core.replace_sessions(
+            msgspec.structs.replace(principal, user=user), now
+        )
         await core.audit(now, AuditKind.PASSWORD_CHANGED, user.id, client, session_id=session.id)
         return session, token
 
@@ -152,7 +154,7 @@ class OwnAccount:
         def enrol(current: User) -> User:
             if current.totp_enabled:
                 raise Forbidden("Two-step verification is on already; turn it off first.")
-            return dataclasses.replace(
+            return msgspec.structs.replace(
                 current, totp_secret=secret, totp_last_step=None, recovery_codes=()
             )
 
@@ -192,14 +194,16 @@ class OwnAccount:
                 def enable(current: User) -> User:
                     if current.totp_enabled or current.totp_secret != secret:
                         raise Forbidden("Two-step verification changed meanwhile; start again.")
-                    return dataclasses.replace(
+                    return msgspec.structs.replace(
                         current, totp_enabled=True, totp_last_step=step, recovery_codes=hashes
                     )
 
                 user = await attempts.succeed(
                     attempt.counted, None, now, client, enable, by="totp_enable"
                 )
-        session, token = await core.replace_sessions(dataclasses.replace(principal, user=user), now)
+        session, token = await core.replace_sessions(
+            msgspec.structs.replace(principal, user=user), now
+        )
         await core.audit(now, AuditKind.TOTP_ENABLED, user.id, client, session_id=session.id)
         return codes, session, token
 
@@ -233,7 +237,7 @@ class OwnAccount:
             raise PasswordRejected([*alone.problems, _TEMPORARY_DISABLE_ADVICE], alone.suggestions)
 
         def disable(current: User) -> User:
-            return dataclasses.replace(
+            return msgspec.structs.replace(
                 current,
                 totp_secret=None,
                 totp_enabled=False,

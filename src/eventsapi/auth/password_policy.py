@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+
+import msgspec
 
 from eventsapi.auth.passwords import normalize
 
@@ -82,8 +83,7 @@ _ESTIMATE_BUDGET = 8 * ESTIMATE_LENGTH**2
 _zxcvbn_lock = threading.Lock()
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyResult:
+class PolicyResult(msgspec.Struct, frozen=True):
     """The verdict on a new password.
 
     - ``ok``: whether it is accepted (``problems`` is empty).
@@ -95,10 +95,10 @@ class PolicyResult:
     """
 
     ok: bool
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = msgspec.field(default_factory=list)
     score: int = 0
     crack_time: str = ""
-    suggestions: list[str] = field(default_factory=list)
+    suggestions: list[str] = msgspec.field(default_factory=list)
 
 
 @functools.cache

@@ -8,8 +8,9 @@ an admin who is later demoted loses ``admin`` at once, without being revoked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final, TypeAlias
+
+import msgspec
 
 from eventsapi.domain.accounts import ApiToken, Role, Scope, Session, User
 
@@ -26,8 +27,7 @@ def role_scopes(role: Role) -> frozenset[Scope]:
     return _ROLE_SCOPES[role]
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
+class Principal(msgspec.Struct, frozen=True):
     """An authenticated caller: exactly one of ``session`` and ``token`` is set.
 
     ``client_address``: where the current request comes from (for the audit log); empty
@@ -49,8 +49,7 @@ class Principal:
         return scope in self.scopes
 
 
-@dataclass(frozen=True, slots=True)
-class Operator:
+class Operator(msgspec.Struct, frozen=True):
     """The operator on the machine (the command line), who needs no account: whoever can
     run commands there can open the database anyway. Audited with no ``by`` and no client
     address."""

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol
+
+import msgspec
 
 if TYPE_CHECKING:
     # redis is imported where a Redis limiter is made: it costs every process ~20 MB, and
@@ -59,8 +60,7 @@ _MICROSECOND: Final = timedelta(microseconds=1)
 _PER_SECOND: Final = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class Limit:
+class Limit(msgspec.Struct, frozen=True):
     """At most ``requests`` per ``window`` (whole seconds, as the RateLimit fields carry)."""
 
     requests: int
@@ -82,8 +82,7 @@ class Limit:
         return -(-(self.window // _MICROSECOND) // self.requests)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(msgspec.Struct, frozen=True):
     """What a ``hit`` decided.
 
     - ``allowed``: serve the request (it used one unit of the quota) or answer 429 (it

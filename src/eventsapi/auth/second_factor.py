@@ -10,12 +10,11 @@ TOTP step as ``totp_last_step``, or the recovery code's hash removed).
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 import anyio.to_thread
+import msgspec
 
 from eventsapi.auth import recovery, totp
 from eventsapi.domain.accounts import User
@@ -23,8 +22,7 @@ from eventsapi.domain.accounts import User
 __all__ = ["Proof", "check"]
 
 
-@dataclass(frozen=True, slots=True)
-class Proof:
+class Proof(msgspec.Struct, frozen=True):
     """A second factor that was right for the user as read.
 
     ``kind``: which one; ``step``: the TOTP step it matched; ``spent_code``: the stored hash
@@ -48,9 +46,9 @@ class Proof:
     def spend(self, current: User) -> User:
         """``current`` with the code used up (call only when ``holds(current)``)."""
         if self.step is not None:
-            return dataclasses.replace(current, totp_last_step=self.step)
+            return msgspec.structs.replace(current, totp_last_step=self.step)
         remaining = tuple(code for code in current.recovery_codes if code != self.spent_code)
-        return dataclasses.replace(current, recovery_codes=remaining)
+        return msgspec.structs.replace(current, recovery_codes=remaining)
 
 
 async def check(user: User, code: str, now: datetime) -> Proof | None:

@@ -27,9 +27,10 @@ top-level ``GET`` navigation, so cross-site request forgery has nothing to ride 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
+
+import msgspec
 
 from eventsapi.domain.accounts import Session
 
@@ -65,8 +66,7 @@ _COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]+")
 """What our tokens are made of; anything else could break out of the Set-Cookie field."""
 
 
-@dataclass(frozen=True, slots=True)
-class SessionPolicy:
+class SessionPolicy(msgspec.Struct, frozen=True):
     """How long a session lasts: ``idle`` without a request, ``absolute`` after login."""
 
     idle: timedelta = timedelta(minutes=30)

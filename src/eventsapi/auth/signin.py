@@ -16,9 +16,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta
 from typing import Final, NoReturn
+
+import msgspec
 
 from eventsapi.auth.attempts import Attempt, Attempts, Stale
 from eventsapi.auth.core import AccountCore, client_of, session_of
@@ -126,11 +127,11 @@ class SignIn:
                 return (
                     current
                     if new_hash is None
-                    else dataclasses.replace(current, password_hash=new_hash)
+                    else msgspec.structs.replace(current, password_hash=new_hash)
                 )
             if new_hash is None or not current.password_must_change:
                 raise Stale  # changed meanwhile (by another login): this one checked the old
-            return dataclasses.replace(
+            return msgspec.structs.replace(
                 current, password_hash=new_hash, password_changed_at=now, password_must_change=False
             )
 
@@ -243,7 +244,7 @@ class SignIn:
             return None
         if should_touch(session.last_seen_at, now, core.session_policy):
             await core.store.touch_session(session.id, now)
-            session = dataclasses.replace(session, last_seen_at=now)
+            session = msgspec.structs.replace(session, last_seen_at=now)
         return Principal(user, session, None, role_scopes(user.role), client)
 
     async def _by_token(self, value: str, now: datetime, client: str) -> Principal | None:
@@ -259,7 +260,7 @@ class SignIn:
         last = token.last_used_at
         if should_touch(last, now):
             await core.store.touch_token(token.id, now)
-            token = dataclasses.replace(token, last_used_at=now)
+            token = msgspec.structs.replace(token, last_used_at=now)
             if last is None or now - last >= TOKEN_USE_AUDIT_INTERVAL:
                 await core.audit(now, AuditKind.TOKEN_USED, user.id, client, token_id=token.id)
         return Principal(user, None, token, token.scopes & role_scopes(user.role), client)

@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, get_args
 
@@ -34,8 +33,7 @@ from eventsapi.storage.transfer import OnConflict
 _decode_event = msgspec.json.Decoder(Event).decode
 
 
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
+class Fingerprint(msgspec.Struct, frozen=True):
     """What two databases must agree on after a copy."""
 
     events: int
@@ -62,8 +60,7 @@ def _documents(spool: IO[bytes]) -> Iterator[Event]:
         yield _decode_event(line)
 
 
-@dataclass(frozen=True, slots=True)
-class Copied:
+class Copied(msgspec.Struct, frozen=True):
     source: Fingerprint
     target: Fingerprint
     verified: int

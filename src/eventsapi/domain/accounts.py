@@ -11,9 +11,10 @@ Times are aware UTC datetimes. Ids are ULIDs (``domain/ids.py``).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 __all__ = [
     "ApiToken",
@@ -42,8 +43,7 @@ class Scope(enum.StrEnum):
     ADMIN = "admin"
 
 
-@dataclass(frozen=True, slots=True)
-class User:
+class User(msgspec.Struct, frozen=True):
     """An account.
 
     - ``failed_logins``: consecutive failed logins since the last success (the lock counts
@@ -74,8 +74,7 @@ class User:
     choose a new one."""
 
 
-@dataclass(frozen=True, slots=True)
-class LoginFailures:
+class LoginFailures(msgspec.Struct, frozen=True):
     """Consecutive failed logins of a username that has no account, kept as ``User``
     keeps them for an account, so that both are throttled alike on every replica."""
 
@@ -83,8 +82,7 @@ class LoginFailures:
     last_failed_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
+class Session(msgspec.Struct, frozen=True):
     """A login: the client holds an opaque token, the server its hash.
 
     Valid while not revoked, ``now - last_seen_at < idle timeout`` and ``now < expires_at``
@@ -102,8 +100,7 @@ class Session:
     revoked_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ApiToken:
+class ApiToken(msgspec.Struct, frozen=True):
     """A personal token with scopes and an expiry; shown once, stored as its hash."""
 
     id: str
@@ -140,8 +137,7 @@ class AuditKind(enum.StrEnum):
     """Two-step verification turned off by an admin or the operator (a lost phone)."""
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
+class AuditEntry(msgspec.Struct, frozen=True):
     """One security event, appended and never changed. ``user_id`` is ``None`` when the
     event names no known account (a login for an unknown username)."""
 
@@ -150,4 +146,4 @@ class AuditEntry:
     kind: AuditKind
     user_id: str | None
     client_address: str
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any] = msgspec.field(default_factory=dict)

@@ -8,9 +8,10 @@ record that commits later (each backend says how: ``storage/*/changes.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Literal, get_args
+
+import msgspec
 
 if TYPE_CHECKING:
     from eventsapi.domain.visibility import Visibility
@@ -35,8 +36,7 @@ data, and the log is public)."""
 CHANGE_TYPES: Final[tuple[ChangeType, ...]] = get_args(ChangeType)
 
 
-@dataclass(frozen=True, slots=True)
-class ChangeRecord:
+class ChangeRecord(msgspec.Struct, frozen=True):
     """One record of the change log."""
 
     position: int

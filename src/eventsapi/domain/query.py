@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal, get_args
+
+import msgspec
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.visibility import ANONYMOUS, Reader
@@ -41,8 +42,7 @@ Position = tuple[SortValue, ...]
 """Where a page starts or ends: the sort key of an event, tie-break included."""
 
 
-@dataclass(frozen=True, slots=True)
-class EventFilter:
+class EventFilter(msgspec.Struct, frozen=True):
     """Which events a listing includes; every given condition must hold."""
 
     starts_after: datetime | None = None
@@ -56,8 +56,7 @@ class EventFilter:
     """Full-text search: events whose title, description or location hold every word."""
 
 
-@dataclass(frozen=True, slots=True)
-class EventQuery:
+class EventQuery(msgspec.Struct, frozen=True):
     """One page of a listing.
 
     ``after`` continues after a position (the next page); ``before`` goes back

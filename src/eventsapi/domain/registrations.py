@@ -16,9 +16,10 @@ count at the moment of the write: a capacity check and the insert are one step.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
+
+import msgspec
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.text import has_controls
@@ -48,8 +49,7 @@ class AlreadyRegistered(EventsAPIError):
         super().__init__("This e-mail address is registered for this event already.")
 
 
-@dataclass(frozen=True, slots=True)
-class Applicant:
+class Applicant(msgspec.Struct, frozen=True):
     """What a registration is made of, checked (``applicant``)."""
 
     id: str
@@ -65,8 +65,7 @@ class Applicant:
         return email_key(self.email)
 
 
-@dataclass(frozen=True, slots=True)
-class Registration:
+class Registration(msgspec.Struct, frozen=True):
     """A registration as stored. ``position`` is its place on the waitlist (1 = next to be
     confirmed) while it is waitlisted, else ``None``."""
 
@@ -84,8 +83,7 @@ class Registration:
     """The order it joined in (all events together): the waitlist's order, and pages'."""
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
+class Counts(msgspec.Struct, frozen=True):
     """An event's registrations: confirmed, waitlisted, and the spots left (``None``
     without a capacity)."""
 
@@ -104,8 +102,7 @@ def spots_left(capacity: int | None, registered: int) -> int | None:
     return None if capacity is None else max(capacity - registered, 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Cancelled:
+class Cancelled(msgspec.Struct, frozen=True):
     """A cancellation and the registrations it confirmed from the waitlist, in order."""
 
     registration: Registration

@@ -15,9 +15,10 @@ threshold must be one of these bounds (the same rule as a Prometheus histogram's
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
+
+import msgspec
 
 __all__ = [
     "LATENCY_BOUNDS_MS",
@@ -60,8 +61,7 @@ def from_epoch_minute(value: int) -> datetime:
     return datetime.fromtimestamp(value * 60, UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class SLIRow:
+class SLIRow(msgspec.Struct, frozen=True):
     """Requests to one route template and method during one minute.
 
     From one worker (what the recorder hands the store, to be *added* to what other workers
@@ -84,8 +84,7 @@ class SLIRow:
     within: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class MinuteTotals:
+class MinuteTotals(msgspec.Struct, frozen=True):
     """One minute's requests summed over every route selected, every worker and replica.
 
     The same fields as :class:`SLIRow` without route and method.
@@ -97,8 +96,7 @@ class MinuteTotals:
     within: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class AlertTransition:
+class AlertTransition(msgspec.Struct, frozen=True):
     """An alert rule of an SLO starting or stopping to fire, at the minute it was evaluated.
 
     Stored once per ``(slo, rule, at)`` whichever replica evaluates first; that replica
@@ -116,8 +114,7 @@ class AlertTransition:
     short_burn_rate: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class RouteMatch:
+class RouteMatch(msgspec.Struct, frozen=True):
     """A route template (as the router spells it, e.g. ``/events/{id}``) and its methods.
 
     ``methods`` empty means every method. Methods are compared upper-cased.
@@ -129,7 +126,7 @@ class RouteMatch:
     def __post_init__(self) -> None:
         if not self.template.startswith("/"):
             raise ValueError(f"a route template starts with '/', not {self.template!r}")
-        object.__setattr__(self, "methods", frozenset(m.upper() for m in self.methods))
+        msgspec.structs.force_setattr(self, "methods", frozenset(m.upper() for m in self.methods))
 
 
 Routes = Literal["all"] | tuple[RouteMatch, ...]

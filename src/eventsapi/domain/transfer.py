@@ -22,7 +22,6 @@ them) are read as their decimal text.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -76,29 +75,26 @@ class UnreadableInput(EventsAPIError):
     """The input as a whole is not in the format given or detected (no row can be read)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(msgspec.Struct, frozen=True):
     """One row of the input: its number (a line or an element, from 1) and its JSON."""
 
     number: int
     raw: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class BadRow:
+class BadRow(msgspec.Struct, frozen=True):
     """A row that cannot be imported, and every reason why."""
 
     number: int
     errors: tuple[FieldError, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Document:
+class Document(msgspec.Struct, frozen=True):
     """An input read whole (every format but NDJSON), split into its rows."""
 
     format: Format
     rows: list[Row]
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = msgspec.field(default_factory=list)
 
 
 def unit_of(fmt: Format) -> Unit:

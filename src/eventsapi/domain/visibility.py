@@ -22,9 +22,9 @@ store by the caller (``Registrant``).
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import Final, Literal, get_args
+
+import msgspec
 
 from eventsapi.domain.changes import ChangeRecord
 
@@ -33,8 +33,7 @@ VISIBILITIES: Final[tuple[Visibility, ...]] = get_args(Visibility)
 PUBLIC: Final[Visibility] = "public"
 
 
-@dataclass(frozen=True, slots=True)
-class Reader:
+class Reader(msgspec.Struct, frozen=True):
     """Who reads: ``account``, a signed-in reader's account id (``None``: anonymous, or an
     API token without ``events:read``); ``everything``: sees every event (admins, anonymous
     writers where anonymous writes are on)."""
@@ -52,8 +51,7 @@ ANONYMOUS: Final = Reader()
 EVERYTHING: Final = Reader(everything=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Registrant:
+class Registrant(msgspec.Struct, frozen=True):
     """A reader's registrations for one event: ``active``, one confirmed or waitlisted now;
     ``ever``, any, cancelled ones included (it was shown the event then)."""
 
@@ -129,7 +127,7 @@ def view(record: ChangeRecord, reader: Reader, registrant: Registrant) -> Change
     if before and after:
         return record
     if after:
-        return dataclasses.replace(record, type="event.created", previous_visibility=None)
+        return msgspec.structs.replace(record, type="event.created", previous_visibility=None)
     if before:
-        return dataclasses.replace(record, type="event.deleted", document=None)
+        return msgspec.structs.replace(record, type="event.deleted", document=None)
     return None

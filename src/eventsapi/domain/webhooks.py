@@ -6,9 +6,10 @@ the SSRF guard) and the backends that keep them (``storage/*/webhooks.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
+
+import msgspec
 
 MessageStatus = Literal["pending", "delivered", "failed"]
 """``pending``: an attempt is due at ``next_attempt_at``; ``delivered``: a receiver answered
@@ -18,8 +19,7 @@ TEST_TYPE: Final = "webhook.test"
 """The type of the message ``POST /webhooks/{id}/test`` sends."""
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
+class Endpoint(msgspec.Struct, frozen=True):
     """A registered receiver of changes."""
 
     id: str
@@ -42,8 +42,7 @@ class Endpoint:
     """Why the service turned it off (a 410 from the receiver); ``None`` if it did not."""
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(msgspec.Struct, frozen=True):
     """One change (or test) for one endpoint; its id is the ``webhook-id`` of every
     attempt to deliver it."""
 
@@ -65,8 +64,7 @@ class Message:
     lease_until: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
+class Attempt(msgspec.Struct, frozen=True):
     """One try at delivering a message: what the receiver answered, or why none came."""
 
     id: str
@@ -83,8 +81,7 @@ class Attempt:
     """The message's type (filled in by the listing)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     """What an attempt changes: the message's new state, and the endpoint's if it must be
     turned off (``disable``: why)."""
 

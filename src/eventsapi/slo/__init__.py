@@ -3,7 +3,7 @@
 One module per concept:
 
 - :mod:`eventsapi.slo.spec`: what an SLO and its alert policy *are* (frozen, validated
-  dataclasses) and the defaults (availability 99.9 %, 99 % of requests under 300 ms, both
+  structs) and the defaults (availability 99.9 %, 99 % of requests under 300 ms, both
   over a rolling 30 days; the SRE Workbook table 5-8 alert policy with a traffic guard).
 - :mod:`eventsapi.slo.windows`: how a time window maps onto per-minute buckets, rolling and
   calendar (month, quarter) windows, and the error budget expressed as time.

@@ -15,9 +15,10 @@ as :mod:`eventsapi.slo.windows` defines.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
+
+import msgspec
 
 from eventsapi.slo.math import burn_rate_exact
 from eventsapi.slo.spec import DEFAULT_ALERT_POLICY, AlertPolicy, AlertRule, exact
@@ -26,8 +27,7 @@ from eventsapi.slo.windows import Counts, MinuteBucket, counts_in_windows
 __all__ = ["AlertEvaluation", "evaluate_alerts", "firing_alerts"]
 
 
-@dataclass(frozen=True, slots=True)
-class AlertEvaluation:
+class AlertEvaluation(msgspec.Struct, frozen=True):
     """One rule evaluated at one instant, with the numbers behind the verdict."""
 
     rule: AlertRule

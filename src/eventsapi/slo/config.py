@@ -28,10 +28,11 @@ writes). The schema is version 1::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+import msgspec
 
 from eventsapi.errors import ConfigurationError
 from eventsapi.slo.config_fields import (
@@ -62,8 +63,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class SLOConfig:
+class SLOConfig(msgspec.Struct, frozen=True):
     """Everything the SLO file says.
 
     ``descriptions`` maps an SLO's name to its description, for people (SLOs without one are
@@ -74,12 +74,12 @@ class SLOConfig:
     policy: AlertPolicy = DEFAULT_ALERT_POLICY
     webhook: str | None = None
     contracts: tuple[SLAContract, ...] = ()
-    descriptions: Mapping[str, str] = field(default_factory=dict)
+    descriptions: Mapping[str, str] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "slos", tuple(self.slos))
-        object.__setattr__(self, "contracts", tuple(self.contracts))
-        object.__setattr__(
+        msgspec.structs.force_setattr(self, "slos", tuple(self.slos))
+        msgspec.structs.force_setattr(self, "contracts", tuple(self.contracts))
+        msgspec.structs.force_setattr(
             self,
             "descriptions",
             MappingProxyType({name: text for name, text in self.descriptions.items() if text}),

@@ -2,7 +2,7 @@
 
 The file is read with ``yaml.safe_load`` (plus a check for keys given twice), its shape
 checked with msgspec (unknown keys are errors, so a typo cannot pass silently), and its
-values with the same rules as the dataclasses in :mod:`eventsapi.slo.spec` and
+values with the same rules as the structs in :mod:`eventsapi.slo.spec` and
 :mod:`eventsapi.slo.sla`. Every problem is reported with its place in the file
 (``slos[1].threshold_ms: ...``), all of them at once, as one
 :class:`~eventsapi.errors.ConfigurationError`.

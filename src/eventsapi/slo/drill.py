@@ -8,18 +8,18 @@ by more than one request), so a drill produces the same error ratio in every win
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from fractions import Fraction
+
+import msgspec
 
 from eventsapi.slo.spec import exact
 
 __all__ = ["Drill"]
 
 
-@dataclass(slots=True)
-class _Share:
+class _Share(msgspec.Struct):
     ratio: Fraction
-    credit: Fraction = field(default=Fraction(0))
+    credit: Fraction = msgspec.field(default=Fraction(0))
 
     def take(self) -> bool:
         """Whether this request is one of the share (error diffusion: exact in the long run)."""

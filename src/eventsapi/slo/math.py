@@ -13,9 +13,10 @@ Windows and their alignment on minute buckets are defined in :mod:`eventsapi.slo
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
+
+import msgspec
 
 from eventsapi.slo.spec import SLOSpec, exact
 from eventsapi.slo.windows import (
@@ -86,8 +87,7 @@ def burn_rates(
     return {length: burn_rate(c, target) for length, c in counts.items()}
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorBudget:
+class ErrorBudget(msgspec.Struct, frozen=True):
     """The error budget of a window, as fractions and as request counts.
 
     - ``allowed_error_ratio``: the budget as a share of requests, ``1 - target``.

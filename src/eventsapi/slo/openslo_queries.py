@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fractions import Fraction
+
+import msgspec
 
 from eventsapi.domain.sli import LATENCY_BOUNDS_MS
 from eventsapi.slo.promql import DURATION_METRIC, REQUESTS_METRIC, status_regex, string
@@ -35,8 +36,7 @@ class Unreadable(ValueError):
     """Something in an OpenSLO document that eventsapi cannot measure."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Selector:
+class _Selector(msgspec.Struct, frozen=True):
     metric: str
     labels: Mapping[str, tuple[str, str]]
     """label -> (operator, value)"""

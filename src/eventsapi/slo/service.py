@@ -20,7 +20,6 @@ import contextlib
 import logging
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
@@ -82,8 +81,7 @@ MAX_PENDING_KEYS: Final = 100_000
 _encode = msgspec.json.Encoder().encode
 
 
-@dataclass(frozen=True, slots=True)
-class BudgetPoint:
+class BudgetPoint(msgspec.Struct, frozen=True):
     """An SLO's error budget as its status would have said at ``at``: the share of the
     budget left (``None`` without traffic in the window; negative once overspent)."""
 

@@ -17,7 +17,6 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Annotated, Any, Literal
@@ -55,8 +54,7 @@ def _check_share(name: str, value: float) -> None:
         raise ValueError(f"{name} is strictly between 0 and 1 (e.g. 0.999), not {value!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class CreditTier:
+class CreditTier(msgspec.Struct, frozen=True):
     """A compliance strictly below ``below`` owes ``credit`` percent of the period's fee."""
 
     below: float
@@ -70,8 +68,7 @@ class CreditTier:
             raise ValueError(f"credit is a percentage from 0 to 100, not {self.credit!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class SLAContract:
+class SLAContract(msgspec.Struct, frozen=True):
     """The compliance promised for ``slo`` per calendar ``period``, and the credits owed.
 
     When compliance falls short of ``target``, the largest credit among the tiers whose
@@ -91,7 +88,7 @@ class SLAContract:
             raise ValueError(f"an SLA period is 'month' or 'quarter', not {self.period!r}")
         _check_share("target", self.target)
         credits = tuple(self.credits)
-        object.__setattr__(self, "credits", credits)
+        msgspec.structs.force_setattr(self, "credits", credits)
         target = exact(self.target)
         for tier in credits:
             if exact(tier.below) > target:

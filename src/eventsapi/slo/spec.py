@@ -1,4 +1,4 @@
-"""What an SLO and its alert policy are: frozen, validated dataclasses and the defaults.
+"""What an SLO and its alert policy are: frozen, validated structs and the defaults.
 
 Targets and burn-rate factors are floats as a person writes them (``0.999``, ``14.4``); the
 math turns them into exact decimals (:func:`exact`) before comparing, so
@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field
 from datetime import timedelta
 from fractions import Fraction
 from typing import Literal
+
+import msgspec
 
 from eventsapi.domain.sli import RouteMatch, Routes, selects
 
@@ -59,8 +60,7 @@ class SLIKind(enum.StrEnum):
     """Share of requests under a threshold: ``bad`` counts requests slower than it."""
 
 
-@dataclass(frozen=True, slots=True)
-class RollingWindow:
+class RollingWindow(msgspec.Struct, frozen=True):
     """The last ``days`` days of completed minutes, moving with every minute."""
 
     days: int = 30
@@ -75,8 +75,7 @@ class RollingWindow:
         return timedelta(days=self.days)
 
 
-@dataclass(frozen=True, slots=True)
-class CalendarWindow:
+class CalendarWindow(msgspec.Struct, frozen=True):
     """A calendar month or quarter in UTC, from its first minute to its last."""
 
     period: Literal["month", "quarter"] = "month"
@@ -97,8 +96,7 @@ def _check_fraction(name: str, value: float) -> None:
         raise ValueError(f"{name} is strictly between 0 and 1 (e.g. 0.999), not {value!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class SLOSpec:
+class SLOSpec(msgspec.Struct, frozen=True):
     """One service level objective.
 
     ``target`` is the share of good requests promised over ``window`` (``0.999`` = 99.9 %).
@@ -109,14 +107,14 @@ class SLOSpec:
     name: str
     kind: SLIKind
     target: float
-    window: Window = field(default_factory=RollingWindow)
+    window: Window = msgspec.field(default_factory=RollingWindow)
     routes: Routes = "all"
     threshold_ms: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ValueError("an SLO needs a name")
-        object.__setattr__(self, "kind", SLIKind(self.kind))
+        msgspec.structs.force_setattr(self, "kind", SLIKind(self.kind))
         _check_fraction("target", self.target)
         if self.kind is SLIKind.LATENCY:
             if self.threshold_ms is None:
@@ -129,7 +127,7 @@ class SLOSpec:
             routes = tuple(self.routes)
             if not routes:
                 raise ValueError('an SLO selects "all" routes or at least one route')
-            object.__setattr__(self, "routes", routes)
+            msgspec.structs.force_setattr(self, "routes", routes)
 
 
 def default_slos() -> tuple[SLOSpec, SLOSpec]:
@@ -140,8 +138,7 @@ def default_slos() -> tuple[SLOSpec, SLOSpec]:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class AlertRule:
+class AlertRule(msgspec.Struct, frozen=True):
     """Fire when the burn rate over *both* windows is at least ``burn_rate``.
 
     ``severity`` is ``"page"`` (wake someone) or ``"ticket"`` (look at it in working hours).
@@ -180,8 +177,7 @@ services whose every request matters.
 """
 
 
-@dataclass(frozen=True, slots=True)
-class AlertPolicy:
+class AlertPolicy(msgspec.Struct, frozen=True):
     """The alert rules evaluated for every SLO, and the traffic guard they share.
 
     An alert fires only when its long window holds at least ``min_requests`` requests.
@@ -191,7 +187,7 @@ class AlertPolicy:
     min_requests: int = DEFAULT_MIN_REQUESTS
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "rules", tuple(self.rules))
+        msgspec.structs.force_setattr(self, "rules", tuple(self.rules))
         if isinstance(self.min_requests, bool) or self.min_requests < 0:
             raise ValueError(f"min_requests is a count >= 0, not {self.min_requests!r}")
         names = [rule.name for rule in self.rules]

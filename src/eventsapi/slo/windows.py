@@ -17,9 +17,10 @@ November, complete, and becomes December only at 00:01.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+
+import msgspec
 
 from eventsapi.slo.spec import CalendarWindow, RollingWindow, Window, exact
 
@@ -61,8 +62,7 @@ def floor_minute(instant: datetime) -> datetime:
     return _utc(instant).replace(second=0, microsecond=0)
 
 
-@dataclass(frozen=True, slots=True)
-class MinuteBucket:
+class MinuteBucket(msgspec.Struct, frozen=True):
     """The requests of one minute: ``[start, start + 1 minute)``.
 
     ``bad`` counts the requests that spend error budget: failed ones for an availability SLO,
@@ -78,7 +78,7 @@ class MinuteBucket:
         start = _utc(self.start)
         if start.second or start.microsecond:
             raise ValueError(f"a bucket starts on a whole minute, not {start.isoformat()}")
-        object.__setattr__(self, "start", start)
+        msgspec.structs.force_setattr(self, "start", start)
         for name in ("total", "bad"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -87,8 +87,7 @@ class MinuteBucket:
             raise ValueError(f"bad ({self.bad}) cannot exceed total ({self.total})")
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
+class Counts(msgspec.Struct, frozen=True):
     """Requests summed over a window: ``total`` and the ``bad`` among them."""
 
     total: int = 0

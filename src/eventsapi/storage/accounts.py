@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Final
+
+import msgspec
 
 from eventsapi.domain.accounts import (
     Role,
@@ -88,8 +89,7 @@ TOKEN_COLUMNS: Final = (
 AUDIT_COLUMNS: Final = ("id", "at", "kind", "user_id", "client_address", "detail")
 
 
-@dataclass(frozen=True, slots=True)
-class Statements:
+class Statements(msgspec.Struct, frozen=True):
     """Every account statement of one backend, its placeholders filled in."""
 
     insert_user: str

@@ -20,9 +20,10 @@ true even if two processes' clocks disagree a little about ``at``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
+
+import msgspec
 
 from eventsapi.domain.changes import ChangeRecord, ChangeType
 from eventsapi.domain.events import Event, owner_of, visibility_of
@@ -38,8 +39,7 @@ COLUMNS: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(msgspec.Struct, frozen=True):
     """What a write appends to the log; the backend adds the position and the time."""
 
     type: ChangeType
@@ -78,17 +78,11 @@ class Entry:
         who could see ``previous``, the event before it)."""
         visibility = visibility_of(event)
         was = visibility if previous is None else visibility_of(previous)
-        # Built, not dataclasses.replace: every write makes one, and replace costs several
-        # times a constructor (docs/benchmarks.md, the write path).
-        return Entry(
-            self.type,
-            self.event_id,
-            self.version,
-            self.document,
-            self.actor,
-            visibility,
-            None if was == visibility else was,
-            owner_of(event),
+        return msgspec.structs.replace(
+            self,
+            visibility=visibility,
+            previous_visibility=None if was == visibility else was,
+            owner=owner_of(event),
         )
 
 
@@ -124,8 +118,7 @@ def now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)  # as events' times
 
 
-@dataclass(frozen=True, slots=True)
-class Statements:
+class Statements(msgspec.Struct, frozen=True):
     """The SQL of the log for one placeholder style (``?`` or ``%s``)."""
 
     after: str

@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Final
 
 import msgspec
@@ -71,8 +70,7 @@ def served(document: bytes, counts: Counts) -> bytes:
     return with_counts(document, counts.registered, counts.waitlisted, counts.capacity)
 
 
-@dataclass(frozen=True, slots=True)
-class Counted:
+class Counted(msgspec.Struct, frozen=True):
     """An event and its counts: what a write leaves (and its answer shows)."""
 
     event: Event
@@ -100,8 +98,7 @@ def counted(document: bytes) -> Counted:
     return Counted(event, Counts(found.registered, found.waitlisted, event.capacity))
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
+class Page(msgspec.Struct, frozen=True):
     """One page of a listing, as the events' JSON documents.
 
     ``next`` is the position to pass as ``after`` for the following page, or
@@ -111,7 +108,7 @@ class Page:
     because the usual reader sends them on as they are.
     """
 
-    documents: list[bytes] = field(default_factory=list)
+    documents: list[bytes] = msgspec.field(default_factory=list)
     next: Position | None = None
     prev: Position | None = None
     total: int | None = None

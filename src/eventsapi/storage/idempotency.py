@@ -19,9 +19,10 @@ replays alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, NoReturn
+
+import msgspec
 
 from eventsapi.errors import IdempotencyKeyReused
 
@@ -30,8 +31,7 @@ UNUSED_HEADERS: Final = "[]"
 """What a saved key's ``status`` and ``headers`` columns hold: the API does not read them."""
 
 
-@dataclass(frozen=True, slots=True)
-class IdempotencyKey:
+class IdempotencyKey(msgspec.Struct, frozen=True):
     """A client's idempotency key for one write, and what its retries must match."""
 
     scope: str
@@ -43,8 +43,7 @@ class IdempotencyKey:
     expires_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class SavedKey:
+class SavedKey(msgspec.Struct, frozen=True):
     """What a backend keeps under an idempotency key."""
 
     fingerprint: bytes
@@ -76,8 +75,7 @@ def claimed(saved: SavedKey | None, once: IdempotencyKey) -> None:
         answer_reuse(saved, once.key, once.fingerprint)
 
 
-@dataclass(frozen=True, slots=True)
-class Statements:
+class Statements(msgspec.Struct, frozen=True):
     """The SQL of the idempotency-key table for one placeholder style (``?`` or ``%s``)."""
 
     saved: str

@@ -21,9 +21,10 @@ of joining), so it is always 1..n without gaps or duplicates, whatever leaves th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
+
+import msgspec
 
 from eventsapi.domain.changes import ChangeType
 from eventsapi.domain.events import Event
@@ -46,8 +47,7 @@ _POSITION: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Statements:
+class Statements(msgspec.Struct, frozen=True):
     """The SQL of registrations for one placeholder style (``?`` or ``%s``)."""
 
     active: str

@@ -17,9 +17,10 @@ with ``start <= m < end``" is exact whatever instant the caller passes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
+
+import msgspec
 
 from eventsapi.domain.sli import (
     LATENCY_BOUNDS_MS,
@@ -117,8 +118,7 @@ def upsert_params(rows: Sequence[SLIRow]) -> list[tuple[int | str, ...]]:
     return [(*key, *counts) for key, counts in merged(rows).items()]
 
 
-@dataclass(frozen=True, slots=True)
-class Statement:
+class Statement(msgspec.Struct, frozen=True):
     sql: str
     params: list[int | str]
 

@@ -8,10 +8,10 @@ and whether it is kept. See the CLI's protocol (``cli/stores.py``) for the contr
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Literal
+
+import msgspec
 
 OnConflict = Literal["error", "skip", "replace"]
 """What ``import_events`` does with an event whose id is taken (see there)."""
@@ -20,8 +20,7 @@ Step = Literal["insert", "replace", "conflict"]
 """What an import does with one event."""
 
 
-@dataclass(frozen=True, slots=True)
-class ImportResult:
+class ImportResult(msgspec.Struct, frozen=True):
     """What ``import_events`` did, or would have done when ``committed`` is false."""
 
     imported: int = 0
@@ -36,14 +35,13 @@ class ImportResult:
     """Whether the import was stored; when false, nothing at all was."""
 
 
-@dataclass(slots=True)
-class Tally:
+class Tally(msgspec.Struct):
     """The outcome rule of one import, fed one event at a time."""
 
     on_conflict: OnConflict
     imported: int = 0
     replaced: int = 0
-    conflicts: list[str] = field(default_factory=list)
+    conflicts: list[str] = msgspec.field(default_factory=list)
 
     def take(self, event_id: str, *, taken: bool) -> Step:
         """What to do with the event ``event_id`` (whose id is ``taken`` or free), counted."""
@@ -72,4 +70,4 @@ class Tally:
         stored = not (self.on_conflict == "error" and self.conflicts) and (
             keep is None or keep(result)
         )
-        return dataclasses.replace(result, committed=stored)
+        return msgspec.structs.replace(result, committed=stored)

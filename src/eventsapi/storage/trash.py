@@ -23,7 +23,6 @@ The SQL both SQL backends share is here, per placeholder style; values are alway
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
@@ -39,8 +38,7 @@ _decode_event = msgspec.json.Decoder(Event).decode
 LIMIT_MAX: Final = 100
 
 
-@dataclass(frozen=True, slots=True)
-class Trashed:
+class Trashed(msgspec.Struct, frozen=True):
     """An event in the trash: its document as it was served when it was deleted (with its
     counts), who deleted it and when."""
 
@@ -52,8 +50,7 @@ class Trashed:
     deleted_by: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class TrashQuery:
+class TrashQuery(msgspec.Struct, frozen=True):
     """A page of the trash, most recently deleted first.
 
     ``owner``: only the events of this account (``None``: everyone's, for admins);
@@ -64,11 +61,10 @@ class TrashQuery:
     after: tuple[datetime, str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TrashPage:
+class TrashPage(msgspec.Struct, frozen=True):
     """One page of the trash; ``next``: the ``after`` of the following page, if any."""
 
-    items: list[Trashed] = field(default_factory=list)
+    items: list[Trashed] = msgspec.field(default_factory=list)
     next: tuple[datetime, str] | None = None
 
 
@@ -101,8 +97,7 @@ def in_trash_message(event_id: str) -> str:
 COLUMNS: Final = "id, owner, version, doc, deleted_at, deleted_by"
 
 
-@dataclass(frozen=True, slots=True)
-class Statements:
+class Statements(msgspec.Struct, frozen=True):
     """The SQL of the trash for one placeholder style (``?`` or ``%s``)."""
 
     insert: str

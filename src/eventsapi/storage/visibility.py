@@ -18,8 +18,9 @@ these events, which has the reader registered for, and is a registration still a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from eventsapi.domain.visibility import NOT_REGISTERED, Reader, Registrant
 
@@ -41,8 +42,7 @@ def condition(reader: Reader, p: str, *, alias: str = "e") -> tuple[str | None, 
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ById:
+class ById(msgspec.Struct, frozen=True):
     """A read by id, one statement per kind of reader, made once (this is the hottest read):
     ``select`` must end with its ``WHERE`` conditions on the row ``e``."""
 

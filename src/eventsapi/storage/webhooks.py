@@ -22,7 +22,6 @@ The write rules every backend keeps (the memory backend in Python):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -92,8 +91,7 @@ def _columns(names: Sequence[str], prefix: str = "") -> str:
     return ", ".join(prefix + name for name in names)
 
 
-@dataclass(frozen=True, slots=True)
-class Statements:
+class Statements(msgspec.Struct, frozen=True):
     insert_endpoint: str
     endpoint: str
     endpoints: str

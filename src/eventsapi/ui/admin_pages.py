@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,8 +34,7 @@ DELIVERIES_SHOWN: Final = 10
 ROLES: Final = ("member", "admin")
 
 
-@dataclass(frozen=True)
-class UserAction:
+class UserAction(msgspec.Struct, frozen=True):
     """A form of the users' table: the API's handler it calls (on ``/users/{name}/`` and
     ``tail``), and the notice once it is done."""
 

@@ -16,7 +16,6 @@ request was rate-limited, logged and recorded as an SLI already; its call is par
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -80,14 +79,13 @@ class Problem(msgspec.Struct, kw_only=True):
 _decode_problem = msgspec.json.Decoder(Problem).decode
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(msgspec.Struct, frozen=True):
     """What the handler answered: its status, fields and body."""
 
     status: int
     headers: Headers
     body: bytes
-    set_cookies: list[bytes] = field(default_factory=list)
+    set_cookies: list[bytes] = msgspec.field(default_factory=list)
 
     @property
     def ok(self) -> bool:

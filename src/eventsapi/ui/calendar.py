@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -41,8 +41,7 @@ _NEXT: Final = re.compile(r'<([^>]*)>;\s*rel="next"')
 WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(msgspec.Struct, frozen=True):
     """One event in a day: its document, and its start as the page shows it."""
 
     event: dict[str, Any]
@@ -51,12 +50,11 @@ class Entry:
     """``HH:MM`` in the event's own zone, with that zone's abbreviation if not the page's."""
 
 
-@dataclass(slots=True)
-class Day:
+class Day(msgspec.Struct):
     date: date
     in_month: bool
     today: bool
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[Entry] = msgspec.field(default_factory=list)
 
 
 class CalendarPage:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+import msgspec
 from markupsafe import Markup, escape
 
 __all__ = ["Point", "line_chart"]
@@ -27,8 +27,7 @@ BOTTOM: Final = 40  # room for the date labels
 TICKS: Final = 5
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
+class Point(msgspec.Struct, frozen=True):
     """One value at one instant; ``None``: nothing to show (a gap in the line)."""
 
     at: datetime

@@ -19,9 +19,9 @@ same feed, which opens the calendar app's "subscribe" dialog).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
+import msgspec
 from starlette.requests import Request
 
 from eventsapi.api.authn import Authn
@@ -46,8 +46,7 @@ class Live:
         return "/changes/stream?since=" + encode_sync_token(self.stream.key, last)
 
 
-@dataclass(frozen=True, slots=True)
-class FeedLinks:
+class FeedLinks(msgspec.Struct, frozen=True):
     """A calendar feed's two URLs: to subscribe (``webcal://``) and to copy (``https://``)."""
 
     webcal: str

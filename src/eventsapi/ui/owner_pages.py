@@ -22,10 +22,10 @@ Anyone else is answered as the API answers a write to another's event: no such e
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import quote
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -225,8 +225,7 @@ class OwnerPages:
         return self.visits.page(visit, "error.html", {"problem": problem}, status=problem.status)
 
 
-@dataclass(frozen=True)
-class _Owned:
+class _Owned(msgspec.Struct, frozen=True):
     """An event the visitor manages, as the API read it for them."""
 
     visit: Visit

@@ -9,10 +9,10 @@ signed out, and the cookie is removed.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
+import msgspec
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
@@ -55,8 +55,7 @@ class Form:
         return found
 
 
-@dataclass(slots=True)
-class Visit:
+class Visit(msgspec.Struct):
     """Who the visitor is, and what their pages need to be sent with."""
 
     request: Request
@@ -67,7 +66,7 @@ class Visit:
     """The visitor's CSRF key (``csrf.py``)."""
     secure: bool
     """Whether cookies are ``Secure`` (``Authn.secure_cookies``)."""
-    cookies: list[bytes] = field(default_factory=list)
+    cookies: list[bytes] = msgspec.field(default_factory=list)
     """``Set-Cookie`` values the answer must carry."""
 
     @property

@@ -19,9 +19,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
+
+import msgspec
 
 from eventsapi import __version__
 from eventsapi.clock import Clock
@@ -56,8 +57,7 @@ USER_AGENT: Final = f"eventsapi/{__version__} (webhooks; +https://www.standardwe
 _MAX_ERROR: Final = 500
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(msgspec.Struct, frozen=True):
     """What an attempt got: the status (``None``: no answer), how long it took, what went
     wrong (``None``: a 2xx), and the answer's ``Retry-After``."""
 

@@ -12,12 +12,12 @@ receiver can switch secrets without losing a message.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Final
 
+import msgspec
 from msgspec import UNSET, UnsetType
 
 from eventsapi.clock import Clock
@@ -159,16 +159,16 @@ class Registry:
         now = self.clock()
 
         def change(current: Endpoint) -> Endpoint:
-            changed = dataclasses.replace(current, updated_at=now)
+            changed = msgspec.structs.replace(current, updated_at=now)
             if not isinstance(checked_url, UnsetType):
-                changed = dataclasses.replace(changed, url=checked_url)
+                changed = msgspec.structs.replace(changed, url=checked_url)
             if not isinstance(checked_types, UnsetType):
-                changed = dataclasses.replace(changed, types=checked_types)
+                changed = msgspec.structs.replace(changed, types=checked_types)
             if not isinstance(description, UnsetType):
-                changed = dataclasses.replace(changed, description=description)
+                changed = msgspec.structs.replace(changed, description=description)
             if not isinstance(enabled, UnsetType):
                 reason = None if enabled else current.disabled_reason
-                changed = dataclasses.replace(changed, enabled=enabled, disabled_reason=reason)
+                changed = msgspec.structs.replace(changed, enabled=enabled, disabled_reason=reason)
             return changed
 
         updated = await self.store.update_webhook(endpoint_id, change)
@@ -185,7 +185,7 @@ class Registry:
         now = self.clock()
 
         def change(current: Endpoint) -> Endpoint:
-            return dataclasses.replace(
+            return msgspec.structs.replace(
                 current,
                 secret=secret,
                 previous_secret=current.secret,

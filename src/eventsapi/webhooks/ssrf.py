@@ -23,8 +23,9 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
+
+import msgspec
 
 if TYPE_CHECKING:  # imported when a URL is first checked: a service without webhooks
     import httpx  # never pays for httpx (docs/benchmarks.md, "Idle memory and start-up")
@@ -65,8 +66,7 @@ class UnsafeURL(Exception):
     """A URL that may not be called; the message says why (it names no secret)."""
 
 
-@dataclass(frozen=True, slots=True)
-class UrlPolicy:
+class UrlPolicy(msgspec.Struct, frozen=True):
     allow_private: bool = False
     """The setting ``webhook_allow_private``: private addresses and plain http allowed."""
     require_https: bool = True

@@ -7,7 +7,6 @@ SQL backends do: a caller that changes a dict it passed or got back cannot chang
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -87,7 +86,7 @@ class MemoryAccounts:
             raise NotFound(f"No user with id {user_id!r}.")
         admins = sum(1 for user in self._users.values() if user.role is Role.ADMIN)
         check_not_last_admin(current.role, role, admins)
-        self._users[user_id] = changed = dataclasses.replace(current, role=role)
+        self._users[user_id] = changed = msgspec.structs.replace(current, role=role)
         return changed
 
     async def delete_user(self, user_id: str) -> User:
@@ -160,7 +159,7 @@ class MemoryAccounts:
     async def touch_session(self, session_id: str, at: datetime) -> None:
         session = self._sessions.get(session_id)
         if session is not None and session.last_seen_at < at:
-            self._sessions[session_id] = dataclasses.replace(session, last_seen_at=at)
+            self._sessions[session_id] = msgspec.structs.replace(session, last_seen_at=at)
 
     async def sessions_of(self, user_id: str) -> list[Session]:
         found = self._live_sessions(user_id)
@@ -177,13 +176,13 @@ class MemoryAccounts:
         session = self._sessions.get(session_id)
         if session is None or session.user_id != user_id or session.revoked_at is not None:
             return False
-        self._sessions[session_id] = dataclasses.replace(session, revoked_at=at)
+        self._sessions[session_id] = msgspec.structs.replace(session, revoked_at=at)
         return True
 
     async def revoke_sessions(self, user_id: str, *, at: datetime, keep: str | None = None) -> int:
         revoking = [session.id for session in self._live_sessions(user_id) if session.id != keep]
         for session_id in revoking:
-            self._sessions[session_id] = dataclasses.replace(
+            self._sessions[session_id] = msgspec.structs.replace(
                 self._sessions[session_id], revoked_at=at
             )
         return len(revoking)
@@ -217,13 +216,13 @@ class MemoryAccounts:
         token = self._tokens.get(token_id)
         if token is None or token.user_id != user_id or token.revoked_at is not None:
             return False
-        self._tokens[token_id] = dataclasses.replace(token, revoked_at=at)
+        self._tokens[token_id] = msgspec.structs.replace(token, revoked_at=at)
         return True
 
     async def touch_token(self, token_id: str, at: datetime) -> None:
         token = self._tokens.get(token_id)
         if token is not None and (token.last_used_at is None or token.last_used_at < at):
-            self._tokens[token_id] = dataclasses.replace(token, last_used_at=at)
+            self._tokens[token_id] = msgspec.structs.replace(token, last_used_at=at)
 
     async def prune_ended(self, before: datetime) -> tuple[int, int]:
         sessions = [
@@ -244,7 +243,7 @@ class MemoryAccounts:
         detail = _encode(entry.detail)  # first: a detail JSON cannot hold stores nothing
         if entry.id in self._audit:
             raise AlreadyExists(f"An audit entry with id {entry.id!r} already exists.")
-        self._audit[entry.id] = (dataclasses.replace(entry, detail={}), detail)
+        self._audit[entry.id] = (msgspec.structs.replace(entry, detail={}), detail)
 
     async def audit_of(
         self, user_id: str, *, limit: int = 100, before: str | None = None
@@ -261,5 +260,5 @@ class MemoryAccounts:
         found = []
         for entry_id in ids[:limit]:
             entry, detail = self._audit[entry_id]
-            found.append(dataclasses.replace(entry, detail=_decode_detail(detail)))
+            found.append(msgspec.structs.replace(entry, detail=_decode_detail(detail)))
         return found

@@ -5,7 +5,6 @@ every change of a registration's status goes through ``_keep``, which keeps them
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 
 import msgspec
@@ -70,13 +69,13 @@ class MemoryRegistrations(MemoryEvents):
 
     def _positioned(self, registration: Registration) -> Registration:
         if registration.status != "waitlisted":
-            return dataclasses.replace(registration, position=None)
+            return msgspec.structs.replace(registration, position=None)
         ahead = sum(
             1
             for r in self._of_event(registration.event_id)
             if r.status == "waitlisted" and r.seq <= registration.seq
         )
-        return dataclasses.replace(registration, position=ahead)
+        return msgspec.structs.replace(registration, position=ahead)
 
     def _event(self, event_id: str) -> Event:
         found = self._events.get(event_id)
@@ -93,7 +92,7 @@ class MemoryRegistrations(MemoryEvents):
         waiting = [r for r in self._of_event(event.id) if r.status == "waitlisted"][:due]
         promoted = []
         for registration in waiting:
-            confirmed = dataclasses.replace(
+            confirmed = msgspec.structs.replace(
                 registration, status="confirmed", position=None, updated_at=at
             )
             self._keep(confirmed)
@@ -173,7 +172,7 @@ class MemoryRegistrations(MemoryEvents):
             raise NotFound(f"No active registration {registration_id!r} for this event.")
         if guard is not None:
             guard(registration)
-        cancelled = dataclasses.replace(
+        cancelled = msgspec.structs.replace(
             registration, status="cancelled", position=None, updated_at=at
         )
         self._keep(cancelled)

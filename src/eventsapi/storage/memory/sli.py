@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
+
+import msgspec
 
 from eventsapi.domain.sli import (
     AlertTransition,
@@ -59,7 +60,7 @@ class MemorySLI:
         if key in self._transitions:
             return False
         # As the SQL backends keep it: the minute, in UTC.
-        self._transitions[key] = dataclasses.replace(transition, at=from_epoch_minute(at))
+        self._transitions[key] = msgspec.structs.replace(transition, at=from_epoch_minute(at))
         return True
 
     async def alert_transitions(

@@ -6,9 +6,10 @@ a claim and a cursor's compare-and-set need no lock.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
+
+import msgspec
 
 from eventsapi.domain.webhooks import Attempt, Endpoint, Message, Outcome
 from eventsapi.errors import AlreadyExists, NotFound
@@ -42,7 +43,7 @@ class MemoryWebhooks:
         current = self._endpoints.get(endpoint_id)
         if current is None:
             raise NotFound(f"No webhook with id {endpoint_id!r}.")
-        changed = dataclasses.replace(change(current), id=endpoint_id, cursor=current.cursor)
+        changed = msgspec.structs.replace(change(current), id=endpoint_id, cursor=current.cursor)
         self._endpoints[endpoint_id] = changed
         return changed
 
@@ -64,7 +65,7 @@ class MemoryWebhooks:
         current = self._endpoints.get(endpoint_id)
         if current is None or current.cursor != after:
             return False
-        self._endpoints[endpoint_id] = dataclasses.replace(current, cursor=through)
+        self._endpoints[endpoint_id] = msgspec.structs.replace(current, cursor=through)
         for queued in messages:
             await self.add_message(queued)
         return True
@@ -94,7 +95,7 @@ class MemoryWebhooks:
         )[:limit]
         claimed = []
         for found in due:
-            leased = dataclasses.replace(found, lease_owner=owner, lease_until=lease_until)
+            leased = msgspec.structs.replace(found, lease_owner=owner, lease_until=lease_until)
             self._messages[found.id] = leased
             claimed.append((leased, self._endpoints[found.endpoint_id]))
         return claimed
@@ -106,7 +107,7 @@ class MemoryWebhooks:
         current = self._messages.get(attempt.message_id)
         if current is None or current.lease_owner != owner:
             return False
-        self._messages[current.id] = dataclasses.replace(
+        self._messages[current.id] = msgspec.structs.replace(
             current,
             status=outcome.status,
             attempts=attempt.number,
@@ -117,7 +118,7 @@ class MemoryWebhooks:
         )
         endpoint = self._endpoints.get(attempt.endpoint_id)
         if outcome.disable is not None and endpoint is not None:
-            self._endpoints[endpoint.id] = dataclasses.replace(
+            self._endpoints[endpoint.id] = msgspec.structs.replace(
                 endpoint, enabled=False, disabled_reason=outcome.disable, updated_at=attempt.at
             )
         return True
@@ -130,7 +131,7 @@ class MemoryWebhooks:
         found = await self.webhook_message(endpoint_id, message_id)
         if found is None:
             return False
-        self._messages[message_id] = dataclasses.replace(
+        self._messages[message_id] = msgspec.structs.replace(
             found, status="pending", step=0, next_attempt_at=now
         )
         return True
@@ -148,6 +149,8 @@ class MemoryWebhooks:
             reverse=True,
         )[:limit]
         return [
-            dataclasses.replace(a, type=m.type if (m := self._messages.get(a.message_id)) else "")
+            msgspec.structs.replace(
+                a, type=m.type if (m := self._messages.get(a.message_id)) else ""
+            )
             for a in found
         ]

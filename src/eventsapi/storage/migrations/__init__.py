@@ -16,15 +16,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from importlib import resources
 from typing import Protocol
+
+import msgspec
 
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
+class Migration(msgspec.Struct, frozen=True):
     """One schema migration, as listed by ``eventsapi db status``."""
 
     version: int
@@ -32,8 +32,7 @@ class Migration:
     applied_at: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Statements:
+class Statements(msgspec.Struct, frozen=True):
     """The SQL of the runner's table for one placeholder style (``?`` or ``%s``)."""
 
     applied: str
@@ -81,8 +80,7 @@ def status(backend: str, applied: dict[int, str]) -> list[Migration]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class MigrationScript:
+class MigrationScript(msgspec.Struct, frozen=True):
     version: int
     name: str
     sql: str

@@ -9,11 +9,11 @@ made before it, so a revocation holds on every replica at once.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
+import msgspec
 import psycopg
 
 from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Role, Session, User
@@ -123,7 +123,7 @@ class PostgresAccounts(tables.OneStatementWrites, Connections):
             current = rows.user(row)
             tables.check_not_last_admin(current.role, role, admins)
             await conn.execute(_SQL.set_role, (role.value, user_id))
-            return dataclasses.replace(current, role=role)
+            return msgspec.structs.replace(current, role=role)
 
         return await self._write(work)
 

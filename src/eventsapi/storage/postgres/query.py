@@ -14,8 +14,9 @@ index from the cursor. Tags are an array (``@>`` on a GIN index), text search a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Final
+
+import msgspec
 
 from eventsapi.domain.events import Event
 from eventsapi.domain.query import NO_START, EventQuery, Position, utc_text, words
@@ -68,8 +69,7 @@ COUNTS: Final = "registered, waitlisted, capacity"
 _INNER_COUNTS: Final = "e.registered, e.waitlisted, e.capacity"
 
 
-@dataclass(frozen=True, slots=True)
-class Select:
+class Select(msgspec.Struct, frozen=True):
     sql: str
     params: list[Any]
     width: int

@@ -11,7 +11,6 @@ its transaction, in the order of the changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -44,8 +43,7 @@ _decode_event = msgspec.json.Decoder(Event).decode
 _COUNTS: Final = "SELECT doc, registered, waitlisted FROM events WHERE id = %s"
 
 
-@dataclass(frozen=True, slots=True)
-class Held:
+class Held(msgspec.Struct, frozen=True):
     """The event a registration write works on, locked by the write's transaction."""
 
     event: Event

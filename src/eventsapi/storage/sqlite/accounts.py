@@ -10,11 +10,12 @@ collision (``ON CONFLICT DO NOTHING``) changes no row and raises after it.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
+
+import msgspec
 
 from eventsapi.domain.accounts import ApiToken, AuditEntry, LoginFailures, Role, Session, User
 from eventsapi.domain.query import utc_text
@@ -67,7 +68,7 @@ def _change_role(user_id: str, role: Role) -> Callable[[sqlite3.Connection], Use
         admins = len(conn.execute(_SQL.admin_ids).fetchall())
         tables.check_not_last_admin(current.role, role, admins)
         conn.execute(_SQL.set_role, (role.value, user_id))
-        return dataclasses.replace(current, role=role)
+        return msgspec.structs.replace(current, role=role)
 
     return work
 

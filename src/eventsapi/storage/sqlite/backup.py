@@ -25,9 +25,10 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+import msgspec
 
 from eventsapi.errors import EventsAPIError
 from eventsapi.storage import migrations
@@ -46,8 +47,7 @@ class DatabaseInUse(BackupError):
     """A restore over a database that a running server has open."""
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
+class Checked(msgspec.Struct, frozen=True):
     """A database file found whole and eventsapi's."""
 
     path: str
@@ -56,8 +56,7 @@ class Checked:
     integrity: str
 
 
-@dataclass(frozen=True, slots=True)
-class BackupResult:
+class BackupResult(msgspec.Struct, frozen=True):
     database: str
     backup: str
     bytes: int
@@ -66,8 +65,7 @@ class BackupResult:
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
-class RestoreResult:
+class RestoreResult(msgspec.Struct, frozen=True):
     database: str
     backup: str
     schema_version: int

@@ -11,8 +11,9 @@ SQLite walks the index from the cursor: the last page costs what the first does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Final
+
+import msgspec
 
 from eventsapi.domain.query import NO_START, EventQuery, utc_text
 from eventsapi.storage import visibility
@@ -27,8 +28,7 @@ COUNTS: Final = "registered, waitlisted, capacity"
 _INNER_COUNTS: Final = "e.registered, e.waitlisted, e.capacity"
 
 
-@dataclass(frozen=True, slots=True)
-class Select:
+class Select(msgspec.Struct, frozen=True):
     sql: str
     params: list[Any]
     width: int

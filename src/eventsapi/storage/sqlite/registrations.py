@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -44,8 +43,7 @@ _SQL: Final = registrations.statements("?")
 _decode_event = msgspec.json.Decoder(Event).decode
 
 
-@dataclass(frozen=True, slots=True)
-class Held:
+class Held(msgspec.Struct, frozen=True):
     """The event a registration write works on, as it is in the write's transaction."""
 
     event: Event

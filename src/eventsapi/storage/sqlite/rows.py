@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
@@ -67,8 +66,7 @@ _UNINDEX_TEXT = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Stored:
+class Stored(msgspec.Struct, frozen=True):
     """An event as stored, with its row's position (``seq``) and its counts."""
 
     seq: int

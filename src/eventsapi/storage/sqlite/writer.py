@@ -13,16 +13,16 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
+
+import msgspec
 
 from eventsapi.errors import StorageUnavailable
 
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
-class Job:
+class Job(msgspec.Struct):
     """One write. ``work`` runs inside the group's transaction.
 
     Every job makes at most one change that can fail on its own, as its last
