@@ -305,9 +305,11 @@ class Client:
         rng = self.rng
         if op in {"get_one", "patch", "delete"} and not self.ids:
             op = "create"
-        idle = [t for t in self.tokens[:-1] if not self.in_flight[t]]
-        if op == "logout" and not idle:
-            op = "login"
+        retiring = None  # what a logout ends: the oldest session no request uses, never the newest
+        if op == "logout":
+            retiring = next((t for t in self.tokens[:-1] if not self.in_flight[t]), None)
+            if retiring is None:
+                op = "login"
         if op == "session_list" and not self.tokens:
             op = "login"
         if op == "get_one":
@@ -353,11 +355,10 @@ class Client:
             )
             if response is not None and response.status_code == 200:
                 self.tokens.append(response.json()["token"])
-        elif op == "logout":
-            token = idle[0]
-            self.tokens.remove(token)
+        elif op == "logout" and retiring is not None:
+            self.tokens.remove(retiring)
             await self.request(
-                op, "POST", "/auth/logout", due, headers={"Authorization": f"Bearer {token}"}
+                op, "POST", "/auth/logout", due, headers={"Authorization": f"Bearer {retiring}"}
             )
         else:
             raise ValueError(op)
