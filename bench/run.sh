@@ -24,7 +24,8 @@ if [ "${1:-}" = "--before" ]; then
   before="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
   shift 2
 fi
-cp "$repo/bench/peers.json" "$repo/bench/eventsapi-start.sh" "$repo/bench/eventsapi-start-postgres.sh" "$run_dir/"
+cp "$repo/bench/peers.json" "$repo/bench/eventsapi-start.sh" "$repo/bench/eventsapi-start-postgres.sh" \
+  "$repo/bench/floor-start.sh" "$run_dir/"
 ln -s "$bench_dir/peers" "$run_dir/peers"
 if [ -n "$before" ]; then
   python3 - "$run_dir/peers.json" "$before" <<'PY'
@@ -44,5 +45,6 @@ json.dump(config, open(path, "w"), indent=2)
 PY
 fi
 export BENCH_EVENTSAPI_BIN="$repo/.venv/bin/eventsapi"
+export BENCH_REPO="$repo"  # floor-start.sh serves bench/stack/floor.py with its .venv
 cd "$bench_dir"
 ./bench.py compare --config "$run_dir/peers.json" "$@"
