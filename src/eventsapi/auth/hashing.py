@@ -21,11 +21,20 @@ any one address, and all addresses together, can *occupy* at a time:
 A request is *admitted* (``admitted``) before it counts anything, so a refused one does no
 database work; an admitted one runs its hashes with ``Ticket.run``. Everything here runs
 on the worker's event loop, so the counts need no lock.
+
+Each hash's 19 MiB also goes back to the system when the hash ends
+(``give_back_large_blocks``, at the first admission). glibc's malloc otherwise raises its
+mmap threshold to the size of the first such block freed, and serves later ones from the
+hashing thread's arena, which keeps them: a worker grew by 19 MiB for each thread that had
+ever hashed (+20 MB per replica, for good, in a 30-minute soak; up to ``threads`` times
+that after a burst of logins). Mapping and unmapping the block costs ~5 ms more CPU per
+hash (20.5 -> 26 ms; docs/benchmarks.md, "Memory after logins").
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, Final, TypeVar
 
@@ -35,10 +44,15 @@ import anyio.to_thread
 from eventsapi.auth.throttle import client_key
 from eventsapi.errors import ServerBusy
 
-__all__ = ["RETRY_AFTER_SECONDS", "HashingGate", "Ticket"]
+__all__ = ["RETRY_AFTER_SECONDS", "HashingGate", "Ticket", "give_back_large_blocks"]
 
 RETRY_AFTER_SECONDS: Final = 1
 """The ``Retry-After`` of a refusal: the queue drains in a fraction of a second."""
+
+LARGE_BLOCK: Final = 1 << 20
+"""Blocks of this many bytes or more are mapped on their own, and unmapped when freed."""
+
+_M_MMAP_THRESHOLD: Final = -3  # glibc's malloc.h
 
 _T = TypeVar("_T")
 
@@ -96,6 +110,7 @@ class HashingGate:
                 "Too many password checks from your address are in progress; retry shortly.",
             )
         if self._limiter is None:
+            give_back_large_blocks()
             self._limiter = anyio.CapacityLimiter(self.threads)
         self._admitted += 1
         self._by_client[key] = held + 1
@@ -108,3 +123,23 @@ class HashingGate:
                 self._by_client[key] = left
             else:
                 del self._by_client[key]
+
+
+def give_back_large_blocks() -> bool:
+    """Have malloc map every block of ``LARGE_BLOCK`` bytes or more on its own, so that
+    freeing one (a hash's 19 MiB) gives the memory back to the system; for the whole
+    process, from now on. True where that was done (Linux with glibc); elsewhere nothing
+    changes (musl's mallopt does nothing; other systems have none).
+
+    Setting the threshold also stops glibc from raising it by itself, which is what kept
+    the blocks (the module's docstring). Called lazily: ctypes costs ~2.5 ms to import, and
+    a service whose passwords nobody checks never needs it.
+    """
+    if sys.platform != "linux":
+        return False
+    import ctypes
+
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is None:
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, LARGE_BLOCK))
